@@ -1,0 +1,45 @@
+// JsonWriter: a minimal streaming JSON writer for counters, `--json` output
+// and .revfs/stats. It writes valid JSON for any byte string (bytes that are
+// not valid UTF-8 are escaped as \u00XX of their byte value).
+//
+// Not thread-safe; one writer per document.
+#ifndef REVFS_JSON_H_
+#define REVFS_JSON_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace revfs {
+
+class JsonWriter {
+ public:
+  JsonWriter& BeginObject();
+  JsonWriter& EndObject();
+  JsonWriter& BeginArray();
+  JsonWriter& EndArray();
+  // Writes an object key; the next call writes its value.
+  JsonWriter& Key(std::string_view key);
+  JsonWriter& String(std::string_view value);
+  JsonWriter& Uint(uint64_t value);
+  JsonWriter& Int(int64_t value);
+  JsonWriter& Double(double value);
+  JsonWriter& Bool(bool value);
+
+  const std::string& str() const { return out_; }
+
+ private:
+  void BeforeValue();
+
+  std::string out_;
+  std::vector<bool> first_;  // per open container: no element written yet
+  bool after_key_ = false;
+};
+
+// Appends `s` to `out` as a quoted JSON string.
+void AppendJsonString(std::string* out, std::string_view s);
+
+}  // namespace revfs
+
+#endif  // REVFS_JSON_H_

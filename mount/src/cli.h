@@ -1,0 +1,38 @@
+// The revfs command line: each subcommand registers itself on the CLI11 app
+// and returns the function that runs it. Exit status: 0 success, 1 a
+// user-facing failure reported as one line `revfs: <what>: <why>`.
+#ifndef REVFS_MOUNT_CLI_H_
+#define REVFS_MOUNT_CLI_H_
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string_view>
+
+#include "revfs/status.h"
+
+namespace revfs::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitPartial = 2;
+
+// A registered subcommand and what runs it once the command line is parsed.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+// Each Add*Command adds a subcommand to `app`.
+Command AddInitCommand(CLI::App& app);
+Command AddLogCommand(CLI::App& app);
+Command AddVerifyCommand(CLI::App& app);
+
+// Prints "revfs: <status message>" on stderr and returns kExitError.
+int Fail(const Status& status);
+// Prints "revfs: <what>: <why>" on stderr and returns kExitError.
+int Fail(std::string_view what, std::string_view why);
+
+}  // namespace revfs::cli
+
+#endif  // REVFS_MOUNT_CLI_H_

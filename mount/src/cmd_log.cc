@@ -1,0 +1,94 @@
+// revfs log STORE [--json]: lists every revision with its time, message and
+// counters, and the store's configuration.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli.h"
+#include "revfs/json.h"
+#include "revfs/store.h"
+#include "revfs/time_util.h"
+
+namespace revfs::cli {
+namespace {
+
+void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots) {
+  const StoreConfig& c = store.config();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("store").String(store.path());
+  w.Key("format").Uint(store.superblock().format_version);
+  w.Key("versioning").String(VersioningName(c.versioning));
+  w.Key("window").Uint(c.window);
+  w.Key("full_dump_every").Uint(c.full_dump_every);
+  w.Key("compression").String(CompressionName(c.compression, c.compression_level));
+  w.Key("latest").Uint(store.latest_revision());
+  w.Key("revisions").BeginArray();
+  for (const RevisionRoot& r : roots) {
+    w.BeginObject();
+    w.Key("revision").Uint(r.number);
+    w.Key("time").String(FormatTime(r.time_ns, true));
+    w.Key("time_ns").Int(r.time_ns);
+    w.Key("message").String(r.message);
+    w.Key("counters").BeginObject();
+    for (const auto& [name, value] : r.counters) w.Key(name).Uint(value);
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+}
+
+void PrintText(const Store& store, const std::vector<RevisionRoot>& roots) {
+  const StoreConfig& c = store.config();
+  std::string approach = VersioningName(c.versioning);
+  if (c.versioning == Versioning::kSliding) {
+    approach += " (window " + std::to_string(c.window) + ")";
+  } else if (c.versioning != Versioning::kFull) {
+    approach += " (full dump every " + std::to_string(c.full_dump_every) + ")";
+  }
+  std::printf("store %s: format %u, versioning %s, compression %s\n",
+              store.path().c_str(), store.superblock().format_version,
+              approach.c_str(),
+              CompressionName(c.compression, c.compression_level).c_str());
+  std::printf("%8s  %-20s  %8s  %12s  %s\n", "REV", "TIME", "PAGES", "BYTES", "MESSAGE");
+  for (const RevisionRoot& r : roots) {
+    std::printf("%8llu  %-20s  %8llu  %12llu  %s\n",
+                static_cast<unsigned long long>(r.number), FormatTime(r.time_ns).c_str(),
+                static_cast<unsigned long long>(r.Counter("pages_written")),
+                static_cast<unsigned long long>(r.Counter("bytes_written")),
+                r.message.c_str());
+  }
+}
+
+}  // namespace
+
+Command AddLogCommand(CLI::App& app) {
+  struct Args {
+    std::string store;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("log", "List the revisions of a store");
+  cmd->add_option("STORE", args->store, "The store")->required();
+  cmd->add_flag("--json", args->json, "Print one JSON document instead of a table");
+  return {cmd, [args] {
+    auto store = Store::Open(args->store, StoreOptions{});
+    if (!store.ok()) return Fail(store.status());
+    std::vector<RevisionRoot> roots;
+    for (uint64_t n = 0; n <= (*store)->latest_revision(); ++n) {
+      auto root = (*store)->ReadRevisionRoot(n);
+      if (!root.ok()) return Fail(root.status().WithContext("revision " + std::to_string(n)));
+      roots.push_back(std::move(root).value());
+    }
+    if (args->json) {
+      PrintJson(**store, roots);
+    } else {
+      PrintText(**store, roots);
+    }
+    return kExitOk;
+  }};
+}
+
+}  // namespace revfs::cli

@@ -1,0 +1,74 @@
+// revfs: the program. Parses the command line with CLI11 and runs one
+// subcommand; no exception or abort reaches the user, only one line and an
+// exit status.
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+namespace revfs::cli {
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "revfs: %.*s\n", static_cast<int>(status.message().size()),
+               status.message().data());
+  return kExitError;
+}
+
+int Fail(std::string_view what, std::string_view why) {
+  std::fprintf(stderr, "revfs: %.*s: %.*s\n", static_cast<int>(what.size()),
+               what.data(), static_cast<int>(why.size()), why.data());
+  return kExitError;
+}
+
+namespace {
+
+int Main(int argc, char** argv) {
+  CLI::App app{"revfs: every revision of a directory tree, as read-only folders", "revfs"};
+  app.set_version_flag("--version", std::string("revfs ") + REVFS_VERSION);
+  app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string(e.what());
+  });
+  const std::vector<Command> commands = {
+      AddInitCommand(app),
+      AddLogCommand(app),
+      AddVerifyCommand(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    for (char& c : msg) {
+      if (c == '\n') c = ' ';
+    }
+    std::fprintf(stderr, "revfs: %s (see 'revfs --help')\n", msg.c_str());
+    return kExitError;
+  }
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
+  return Fail("usage", "no subcommand given (see 'revfs --help')");
+}
+
+}  // namespace
+}  // namespace revfs::cli
+
+int main(int argc, char** argv) {
+  try {
+    return revfs::cli::Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    return revfs::cli::Fail("error", "out of memory");
+  } catch (const std::exception& e) {
+    return revfs::cli::Fail("internal error", e.what());
+  }
+}

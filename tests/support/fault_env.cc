@@ -1,0 +1,202 @@
+#include "support/fault_env.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace revfs::testing {
+namespace {
+
+class FaultWritableFile final : public WritableFile {
+ public:
+  FaultWritableFile(FaultInjectionEnv* env, std::string path,
+                    std::unique_ptr<WritableFile> base)
+      : env_(env), path_(std::move(path)), base_(std::move(base)) {}
+
+  Status Append(std::string_view data) override {
+    bool torn = false;
+    Status s = env_->BeforeOp(FaultInjectionEnv::Op::kWrite, &torn);
+    if (!s.ok()) {
+      if (torn && data.size() > 1) (void)base_->Append(data.substr(0, data.size() / 2));
+      return s;
+    }
+    return base_->Append(data);
+  }
+  Status Sync() override {
+    bool torn = false;
+    REVFS_RETURN_IF_ERROR(env_->BeforeOp(FaultInjectionEnv::Op::kSync, &torn));
+    REVFS_RETURN_IF_ERROR(base_->Sync());
+    env_->RecordSynced(path_, base_->Size());
+    return Status::OK();
+  }
+  Status Close() override { return base_->Close(); }
+  uint64_t Size() const override { return base_->Size(); }
+
+ private:
+  FaultInjectionEnv* env_;
+  std::string path_;
+  std::unique_ptr<WritableFile> base_;
+};
+
+class FaultRandomRWFile final : public RandomRWFile {
+ public:
+  FaultRandomRWFile(FaultInjectionEnv* env, std::string path,
+                    std::unique_ptr<RandomRWFile> base)
+      : env_(env), path_(std::move(path)), base_(std::move(base)) {}
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    std::string old(data.size(), '\0');
+    size_t got = 0;
+    REVFS_RETURN_IF_ERROR(base_->Read(offset, old.size(), old.data(), &got));
+    old.resize(got);
+    bool torn = false;
+    Status s = env_->BeforeOp(FaultInjectionEnv::Op::kWrite, &torn);
+    if (!s.ok() && !torn) return s;
+    env_->RecordUnsyncedWrite(path_, offset, std::move(old));
+    if (!s.ok()) {
+      (void)base_->Write(offset, data.substr(0, data.size() / 2));
+      return s;
+    }
+    return base_->Write(offset, data);
+  }
+  Status Read(uint64_t offset, size_t n, char* dst, size_t* got) const override {
+    return base_->Read(offset, n, dst, got);
+  }
+  Status Sync() override {
+    bool torn = false;
+    REVFS_RETURN_IF_ERROR(env_->BeforeOp(FaultInjectionEnv::Op::kSync, &torn));
+    REVFS_RETURN_IF_ERROR(base_->Sync());
+    env_->RecordRWSynced(path_);
+    return Status::OK();
+  }
+
+ private:
+  FaultInjectionEnv* env_;
+  std::string path_;
+  std::unique_ptr<RandomRWFile> base_;
+};
+
+}  // namespace
+
+void FaultInjectionEnv::FailAt(Op op, uint64_t n, Status status, bool torn) {
+  std::lock_guard lock(mu_);
+  int i = static_cast<int>(op);
+  fail_at_[i] = n == 0 ? 0 : counts_[i] + n;
+  fail_status_[i] = std::move(status);
+  torn_[i] = torn;
+  fired_ = false;
+}
+
+uint64_t FaultInjectionEnv::Count(Op op) const {
+  std::lock_guard lock(mu_);
+  return counts_[static_cast<int>(op)];
+}
+
+void FaultInjectionEnv::ResetCounts() {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < 3; ++i) counts_[i] = fail_at_[i] = 0;
+}
+
+bool FaultInjectionEnv::fired() const {
+  std::lock_guard lock(mu_);
+  return fired_;
+}
+
+Status FaultInjectionEnv::BeforeOp(Op op, bool* torn) {
+  std::lock_guard lock(mu_);
+  int i = static_cast<int>(op);
+  ++counts_[i];
+  if (fail_at_[i] != 0 && counts_[i] == fail_at_[i]) {
+    fired_ = true;
+    *torn = torn_[i];
+    return fail_status_[i];
+  }
+  return Status::OK();
+}
+
+void FaultInjectionEnv::RecordSynced(const std::string& path, uint64_t size) {
+  std::lock_guard lock(mu_);
+  synced_size_[path] = size;
+}
+
+void FaultInjectionEnv::RecordUnsyncedWrite(const std::string& path, uint64_t offset,
+                                            std::string old_bytes) {
+  std::lock_guard lock(mu_);
+  unsynced_rw_[path].push_back({offset, std::move(old_bytes)});
+}
+
+void FaultInjectionEnv::RecordRWSynced(const std::string& path) {
+  std::lock_guard lock(mu_);
+  unsynced_rw_.erase(path);
+}
+
+Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(
+    const std::string& path) {
+  REVFS_ASSIGN_OR_RETURN(auto base, target()->NewAppendableFile(path));
+  {
+    std::lock_guard lock(mu_);
+    // A file opened for appending is durable up to its size at open.
+    if (!synced_size_.count(path)) synced_size_[path] = base->Size();
+  }
+  return std::unique_ptr<WritableFile>(
+      std::make_unique<FaultWritableFile>(this, path, std::move(base)));
+}
+
+Result<std::unique_ptr<RandomRWFile>> FaultInjectionEnv::NewRandomRWFile(
+    const std::string& path, bool create) {
+  REVFS_ASSIGN_OR_RETURN(auto base, target()->NewRandomRWFile(path, create));
+  return std::unique_ptr<RandomRWFile>(
+      std::make_unique<FaultRandomRWFile>(this, path, std::move(base)));
+}
+
+Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
+  bool torn = false;
+  REVFS_RETURN_IF_ERROR(BeforeOp(Op::kRename, &torn));
+  return target()->RenameFile(from, to);
+}
+
+Status FaultInjectionEnv::SyncDir(const std::string& path) {
+  bool torn = false;
+  REVFS_RETURN_IF_ERROR(BeforeOp(Op::kSync, &torn));
+  return target()->SyncDir(path);
+}
+
+Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
+  REVFS_RETURN_IF_ERROR(target()->Truncate(path, size));
+  std::lock_guard lock(mu_);
+  auto it = synced_size_.find(path);
+  if (it != synced_size_.end() && it->second > size) it->second = size;
+  return Status::OK();
+}
+
+Status FaultInjectionEnv::DropUnsyncedData() {
+  std::lock_guard lock(mu_);
+  for (const auto& [path, size] : synced_size_) {
+    auto actual = target()->GetFileSize(path);
+    if (actual.ok() && *actual > size) REVFS_RETURN_IF_ERROR(target()->Truncate(path, size));
+  }
+  for (auto& [path, undo] : unsynced_rw_) {
+    REVFS_ASSIGN_OR_RETURN(auto file, target()->NewRandomRWFile(path, false));
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      REVFS_RETURN_IF_ERROR(file->Write(it->offset, it->old_bytes));
+    }
+  }
+  unsynced_rw_.clear();
+  return Status::OK();
+}
+
+void FlipByte(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good()) << path;
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  ASSERT_TRUE(f.good()) << path << " offset " << offset;
+  c = static_cast<char>(~c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+  ASSERT_TRUE(f.good());
+}
+
+}  // namespace revfs::testing
