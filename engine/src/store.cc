@@ -71,7 +71,11 @@ Status Store::Create(const std::string& path, const StoreConfig& config,
     REVFS_RETURN_IF_ERROR(lock->Close());
     REVFS_RETURN_IF_ERROR(env->SyncDir(tmp));
     REVFS_RETURN_IF_ERROR(env->RenameFile(tmp, path));
-    return env->SyncDir(parent);
+    Status synced = env->SyncDir(parent);
+    // The store is in place but its name may not survive a crash; undo it so
+    // that a failed init never leaves a store behind.
+    if (!synced.ok()) (void)env->RemoveDirRecursively(path);
+    return synced;
   };
   Status s = build();
   if (!s.ok()) (void)env->RemoveDirRecursively(tmp);
@@ -81,9 +85,16 @@ Status Store::Create(const std::string& path, const StoreConfig& config,
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                            const StoreOptions& options) {
   Env* env = options.env ? options.env : Env::Default();
-  if (!env->FileExists(path)) return Status::NotFound(path + ": no such store");
-  if (!env->IsDirectory(path) || !env->FileExists(StoreSuperblockPath(path))) {
-    return Status::InvalidArgument(path + ": not a revfs store");
+  if (auto s = env->GetFileSize(path); !s.ok()) {
+    if (s.status().IsNotFound()) return Status::NotFound(path + ": no such store");
+    return s.status();
+  }
+  if (!env->IsDirectory(path)) return Status::InvalidArgument(path + ": not a revfs store");
+  if (auto s = env->GetFileSize(StoreSuperblockPath(path)); !s.ok()) {
+    if (s.status().IsNotFound()) {
+      return Status::InvalidArgument(path + ": not a revfs store");
+    }
+    return s.status();
   }
   std::unique_ptr<Store> store(new Store(path, env));
   if (options.writable) {

@@ -37,6 +37,15 @@ int Main(int argc, char** argv) {
       AddLogCommand(app),
       AddVerifyCommand(app),
   };
+  auto is_subcommand = [&](const char* name) {
+    for (const Command& c : commands) {
+      if (c.app->check_name(name)) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_subcommand(argv[1])) {
+    return Fail(argv[1], "unknown subcommand (see 'revfs --help')");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

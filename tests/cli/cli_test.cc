@@ -1,0 +1,157 @@
+// The revfs program as users run it: exit status 0 on success, 1 with exactly
+// one line `revfs: <what>: <why>` on stderr for every user-facing failure.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "revfs/store.h"
+#include "revfs/superblock.h"
+#include "support/engine_test.h"
+#include "support/fault_env.h"
+#include "support/store_util.h"
+
+namespace revfs::testing {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  int err_lines() const {
+    int n = 0;
+    for (char c : err) n += c == '\n';
+    return n;
+  }
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public EngineTest {
+ protected:
+  // Runs `revfs ARGS` through the shell (prefix may be e.g. a setpriv call).
+  CliRun Revfs(const std::string& args, const std::string& prefix = "") {
+    std::string out = Path("stdout"), err = Path("stderr");
+    std::string cmd = prefix + " " REVFS_BINARY " " + args + " >" + out + " 2>" + err;
+    int status = std::system(cmd.c_str());
+    CliRun r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadAll(out);
+    r.err = ReadAll(err);
+    return r;
+  }
+
+  // Expects exit 1 and one stderr line that starts "revfs: " and contains `text`.
+  void ExpectOneLineError(const CliRun& r, const std::string& text) {
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.err_lines(), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("revfs: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+  }
+};
+
+TEST_F(CliTest, VersionAndHelp) {
+  CliRun v = Revfs("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out, "revfs " REVFS_VERSION "\n");
+  for (const char* sub : {"init", "log", "verify"}) {
+    CliRun h = Revfs(std::string(sub) + " --help");
+    EXPECT_EQ(h.exit_code, 0) << sub;
+    EXPECT_NE(h.out.find("STORE"), std::string::npos) << sub;
+  }
+  CliRun top = Revfs("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("verify"), std::string::npos);
+}
+
+TEST_F(CliTest, WrongSubcommandOrOptionIsOneLine) {
+  ExpectOneLineError(Revfs("frobnicate"), "revfs --help");
+  ExpectOneLineError(Revfs("init"), "STORE");
+  ExpectOneLineError(Revfs("init " + Path("s") + " --bogus"), "--bogus");
+  ExpectOneLineError(Revfs(""), "subcommand");
+}
+
+TEST_F(CliTest, InitThenLogAndVerify) {
+  std::string store = Path("store");
+  CliRun init = Revfs("init " + store + " --versioning incremental --full-dump-every 8");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  CliRun log = Revfs("log " + store);
+  EXPECT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find("versioning incremental (full dump every 8)"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("empty tree"), std::string::npos);
+  CliRun json = Revfs("log --json " + store);
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_NE(json.out.find("\"versioning\":\"incremental\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"full_dump_every\":8"), std::string::npos);
+  EXPECT_NE(json.out.find("\"revisions\":[{\"revision\":0,"), std::string::npos);
+  CliRun verify = Revfs("verify " + store);
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_NE(verify.out.find("checked 1 revisions and 1 pages: clean"), std::string::npos)
+      << verify.out;
+}
+
+TEST_F(CliTest, BadInputs) {
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  ExpectOneLineError(Revfs("init " + store), "already exists");
+  ExpectOneLineError(Revfs("log " + Path("missing")), "no such store");
+  ExpectOneLineError(Revfs("verify " + Path("missing")), "no such store");
+  ExpectOneLineError(Revfs("log " + dir().string()), "not a revfs store");
+  ExpectOneLineError(Revfs("init " + Path("x") + " --window 1"), "window: 1 is out of range");
+  ExpectOneLineError(Revfs("init " + Path("x") + " --versioning weird"), "weird");
+  ExpectOneLineError(Revfs("init " + Path("x") + " --compression lz4"), "lz4");
+  ExpectOneLineError(Revfs("init " + Path("no/such/parent/x")), "no such directory");
+}
+
+TEST_F(CliTest, PermissionDenied) {
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  // CliRun as an unprivileged user: root bypasses permission checks.
+  std::string prefix = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "";
+  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(store.c_str(), 0700), 0);
+  if (::geteuid() != 0) ASSERT_EQ(::chmod(store.c_str(), 0000), 0);
+  ExpectOneLineError(Revfs("log " + store, prefix), "Permission denied");
+  ASSERT_EQ(::chmod(store.c_str(), 0755), 0);
+}
+
+TEST_F(CliTest, NewerStoreFormat) {
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  Superblock sb = (*Store::Open(store, {}))->superblock();
+  sb.format_version = kStoreFormatVersion + 1;
+  auto file = Env::Default()->NewRandomRWFile(store + "/superblock", false);
+  ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
+  ExpectOneLineError(Revfs("log " + store), "newer than this program");
+}
+
+TEST_F(CliTest, CorruptStore) {
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  {
+    auto s = Store::Open(store, StoreOptions{nullptr, true});
+    ASSERT_TRUE(CommitPages(s->get(), 3, (*s)->superblock().created_ns + 1).ok());
+  }
+  FlipByte(store + "/pages", 200);
+  CliRun verify = Revfs("verify " + store);
+  ExpectOneLineError(verify, "damaged");
+  EXPECT_NE(verify.out.find("damaged: "), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("pages at offset "), std::string::npos) << verify.out;
+  // Both superblock slots damaged: the store cannot be opened at all.
+  FlipByte(store + "/superblock", 50);
+  FlipByte(store + "/superblock", kSuperblockSlotSize + 50);
+  ExpectOneLineError(Revfs("log " + store), "superblock");
+  ExpectOneLineError(Revfs("verify " + store), "superblock");
+}
+
+}  // namespace
+}  // namespace revfs::testing

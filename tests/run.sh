@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds revfs and runs every test: once as built for users (RelWithDebInfo),
+# once under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+# concurrency tests under ThreadSanitizer. Exits non-zero on any failure.
+#
+#   tests/run.sh            all three passes
+#   tests/run.sh --quick    the plain pass only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+tests/install_deps.sh
+
+jobs=$(nproc)
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+
+pass() {  # name, build dir, cmake args..., -- ctest args...
+  local name=$1 dir=$2
+  shift 2
+  local cmake_args=() ctest_args=()
+  while (($#)) && [[ $1 != -- ]]; do cmake_args+=("$1"); shift; done
+  (($#)) && shift
+  ctest_args=("$@")
+  echo "=== $name: configure and build ($dir)"
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "=== $name: test"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}")
+}
+
+pass "plain" build/plain
+if ((quick == 0)); then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    pass "asan+ubsan" build/asan -DREVFS_SANITIZE=address -DREVFS_BUILD_BENCH=OFF
+  TSAN_OPTIONS=halt_on_error=1 \
+    pass "tsan" build/tsan -DREVFS_SANITIZE=thread -DREVFS_BUILD_BENCH=OFF -- -R 'Concurren|Thread'
+fi
+echo "=== all test passes succeeded"
