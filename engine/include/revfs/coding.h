@@ -47,6 +47,13 @@ inline uint64_t DecodeFixed64(const char* p) {
   for (int i = 7; i >= 0; --i) v = (v << 8) | u[i];
   return v;
 }
+inline void EncodeFixed16(char* p, uint16_t v) {
+  p[0] = static_cast<char>(v);
+  p[1] = static_cast<char>(v >> 8);
+}
+inline void EncodeFixed32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
 inline void EncodeFixed64(char* p, uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }

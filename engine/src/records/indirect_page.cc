@@ -1,0 +1,108 @@
+#include "revfs/indirect_page.h"
+
+#include "revfs/coding.h"
+
+namespace revfs {
+namespace {
+constexpr size_t kHeaderSize = 3;
+constexpr size_t kSlotEntrySize = 6;
+}  // namespace
+
+void IndirectPageBuilder::Add(uint32_t slot, const IndirectChild& child) {
+  std::string c;
+  if (const auto* ref = std::get_if<PageRef>(&child)) {
+    EncodePageRef(&c, *ref);
+  } else {
+    const LeafRef& leaf = std::get<LeafRef>(child);
+    PutFixed32(&c, leaf.versions);
+    c.push_back(static_cast<char>(leaf.chain.size()));
+    for (const FragmentRef& f : leaf.chain) {
+      EncodePageRef(&c, f.page);
+      PutFixed64(&c, f.revision);
+    }
+  }
+  slots_.push_back(slot);
+  children_.push_back(std::move(c));
+}
+
+std::string IndirectPageBuilder::Finish() const {
+  std::string s;
+  s.push_back(static_cast<char>(level_));
+  PutFixed16(&s, static_cast<uint16_t>(slots_.size()));
+  uint32_t offset = static_cast<uint32_t>(kHeaderSize + slots_.size() * kSlotEntrySize);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    PutFixed16(&s, static_cast<uint16_t>(slots_[i]));
+    PutFixed32(&s, offset);
+    offset += static_cast<uint32_t>(children_[i].size());
+  }
+  for (const std::string& c : children_) s += c;
+  return s;
+}
+
+Result<IndirectPage> IndirectPage::Parse(std::string_view payload) {
+  IndirectPage page;
+  if (payload.size() < kHeaderSize) return Status::Corruption("indirect page: truncated");
+  page.payload_ = payload;
+  page.level_ = static_cast<uint8_t>(payload[0]);
+  page.count_ = DecodeFixed16(payload.data() + 1);
+  if (page.level_ < 1 || page.level_ > kMaxTreeHeight || page.count_ > kIndirectFanout ||
+      payload.size() < kHeaderSize + page.count_ * kSlotEntrySize) {
+    return Status::Corruption("indirect page: malformed header");
+  }
+  uint32_t prev_slot = 0;
+  uint32_t prev_offset = 0;
+  for (size_t i = 0; i < page.count_; ++i) {
+    const char* e = payload.data() + kHeaderSize + i * kSlotEntrySize;
+    uint32_t slot = DecodeFixed16(e);
+    uint32_t offset = DecodeFixed32(e + 2);
+    if (slot >= kIndirectFanout || (i > 0 && slot <= prev_slot) || offset > payload.size() ||
+        offset < kHeaderSize + page.count_ * kSlotEntrySize || offset < prev_offset) {
+      return Status::Corruption("indirect page: malformed slot table");
+    }
+    prev_slot = slot;
+    prev_offset = offset;
+  }
+  return page;
+}
+
+uint32_t IndirectPage::slot_at(size_t i) const {
+  return DecodeFixed16(payload_.data() + kHeaderSize + i * kSlotEntrySize);
+}
+
+Result<IndirectChild> IndirectPage::child_at(size_t i) const {
+  size_t offset = DecodeFixed32(payload_.data() + kHeaderSize + i * kSlotEntrySize + 2);
+  Decoder in(payload_.substr(offset));
+  if (level_ > 1) {
+    PageRef ref = DecodePageRef(&in);
+    if (!in.ok() || ref.IsNull()) return Status::Corruption("indirect page: bad child");
+    return IndirectChild(ref);
+  }
+  LeafRef leaf;
+  leaf.versions = in.U32();
+  uint8_t n = in.U8();
+  if (n == 0 || n > kMaxChain) return Status::Corruption("indirect page: bad fragment chain");
+  leaf.chain.resize(n);
+  for (FragmentRef& f : leaf.chain) {
+    f.page = DecodePageRef(&in);
+    f.revision = in.U64();
+  }
+  if (!in.ok()) return Status::Corruption("indirect page: truncated fragment chain");
+  return IndirectChild(std::move(leaf));
+}
+
+std::optional<size_t> IndirectPage::Find(uint32_t slot) const {
+  size_t lo = 0, hi = count_;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    uint32_t s = slot_at(mid);
+    if (s == slot) return mid;
+    if (s < slot) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace revfs

@@ -1,0 +1,137 @@
+#include "revfs/record_page.h"
+
+#include <algorithm>
+
+#include "revfs/coding.h"
+
+namespace revfs {
+namespace {
+constexpr size_t kCombinedEntrySize = 12;
+}  // namespace
+
+std::string EncodeFragment(uint64_t leaf, uint64_t revision, bool full_dump,
+                           std::span<const SlotChange> changes) {
+  std::string s;
+  PutFixed64(&s, leaf);
+  PutFixed64(&s, revision);
+  s.push_back(full_dump ? 1 : 0);
+  PutFixed16(&s, static_cast<uint16_t>(changes.size()));
+  for (const SlotChange& c : changes) {
+    PutFixed16(&s, static_cast<uint16_t>(c.slot));
+    s.push_back(c.value ? 0 : 1);
+    const std::string_view v = c.value ? std::string_view(*c.value) : std::string_view();
+    PutFixed16(&s, static_cast<uint16_t>(v.size()));
+    s.append(v);
+  }
+  return s;
+}
+
+Status DecodeFragment(std::string_view payload, FragmentView* out) {
+  Decoder in(payload);
+  out->leaf = in.U64();
+  out->revision = in.U64();
+  uint8_t flags = in.U8();
+  out->full_dump = (flags & 1) != 0;
+  uint16_t count = in.U16();
+  if (!in.ok() || flags > 1 || count > kLeafSlots) {
+    return Status::Corruption("leaf fragment: malformed header");
+  }
+  out->entries.clear();
+  out->entries.reserve(count);
+  size_t pos = payload.size() - in.remaining();
+  int prev_slot = -1;
+  for (uint16_t i = 0; i < count; ++i) {
+    if (payload.size() - pos < 5) return Status::Corruption("leaf fragment: truncated");
+    uint32_t slot = DecodeFixed16(payload.data() + pos);
+    uint8_t tomb = static_cast<uint8_t>(payload[pos + 2]);
+    uint32_t len = DecodeFixed16(payload.data() + pos + 3);
+    pos += 5;
+    if (static_cast<int>(slot) <= prev_slot || slot >= kLeafSlots || tomb > 1 ||
+        len > kMaxRecordValue || (tomb && len != 0) || payload.size() - pos < len) {
+      return Status::Corruption("leaf fragment: malformed entry");
+    }
+    out->entries.push_back({slot, tomb == 1, payload.substr(pos, len)});
+    pos += len;
+    prev_slot = static_cast<int>(slot);
+  }
+  if (pos != payload.size()) return Status::Corruption("leaf fragment: trailing bytes");
+  return Status::OK();
+}
+
+Status CombinePlan::Plan(std::span<const std::string_view> fragments,
+                         const std::function<void(size_t)>& hook) {
+  winners_.assign(kLeafSlots, Winner{});
+  views_.resize(fragments.size());
+  fragments_ = fragments.size();
+  for (size_t i = 0; i < fragments.size(); ++i) {
+    if (hook) hook(i);
+    REVFS_RETURN_IF_ERROR(DecodeFragment(fragments[i], &views_[i]));
+    if (i > 0 && views_[i].leaf != views_[0].leaf) {
+      return Status::Corruption("leaf fragment chain mixes leaves");
+    }
+    for (const auto& e : views_[i].entries) {
+      Winner& w = winners_[e.slot];
+      if (w.present) continue;  // a newer fragment already decided this slot
+      w = Winner{e.value.data(), static_cast<uint32_t>(e.value.size()),
+                 static_cast<uint16_t>(i), true, e.tombstone};
+    }
+  }
+  size_t count = 0, bytes = 0;
+  for (const Winner& w : winners_) {
+    if (w.present && !w.tombstone) ++count, bytes += w.length;
+  }
+  output_size_ = 4 + count * kCombinedEntrySize + bytes;
+  return Status::OK();
+}
+
+void CombinePlan::Write(char* dst) const {
+  size_t count = 0;
+  for (const Winner& w : winners_) count += w.present && !w.tombstone;
+  EncodeFixed32(dst, static_cast<uint32_t>(count));
+  char* entry = dst + 4;
+  uint32_t offset = static_cast<uint32_t>(4 + count * kCombinedEntrySize);
+  for (uint32_t slot = 0; slot < kLeafSlots; ++slot) {
+    const Winner& w = winners_[slot];
+    if (!w.present || w.tombstone) continue;
+    EncodeFixed16(entry, static_cast<uint16_t>(slot));
+    EncodeFixed16(entry + 2, w.source);
+    EncodeFixed32(entry + 4, offset);
+    EncodeFixed32(entry + 8, w.length);
+    entry += kCombinedEntrySize;
+    if (w.length) std::memcpy(dst + offset, w.data, w.length);
+    offset += w.length;
+  }
+}
+
+CombinedPage::CombinedPage(std::string_view image)
+    : image_(image), count_(image.size() >= 4 ? DecodeFixed32(image.data()) : 0) {}
+
+CombinedPage::Record CombinedPage::at(size_t i) const {
+  const char* e = image_.data() + 4 + i * kCombinedEntrySize;
+  return Record{DecodeFixed16(e), DecodeFixed16(e + 2),
+                image_.substr(DecodeFixed32(e + 4), DecodeFixed32(e + 8))};
+}
+
+size_t CombinedPage::LowerBound(uint32_t slot) const {
+  size_t lo = 0, hi = count_;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (DecodeFixed16(image_.data() + 4 + mid * kCombinedEntrySize) < slot) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+std::optional<CombinedPage::Record> CombinedPage::Find(uint32_t slot) const {
+  size_t i = LowerBound(slot);
+  if (i < count_) {
+    Record r = at(i);
+    if (r.slot == slot) return r;
+  }
+  return std::nullopt;
+}
+
+}  // namespace revfs
