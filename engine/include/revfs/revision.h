@@ -24,6 +24,7 @@ struct RevisionRoot {
   int64_t time_ns = 0;
   std::string message;
   PageRef tree_root;  // null for the empty tree
+  uint32_t tree_height = 0;  // levels of indirect pages above the leaves
   std::vector<std::pair<std::string, uint64_t>> counters;
 
   // Returns the named counter, or 0 when absent.

@@ -147,7 +147,8 @@ class Commit {
   // earlier than the previous revision's time. Counters pages_written and
   // bytes_written are added to `counters`.
   Result<uint64_t> Finish(int64_t time_ns, std::string message, PageRef tree_root,
-                          std::vector<std::pair<std::string, uint64_t>> counters = {});
+                          std::vector<std::pair<std::string, uint64_t>> counters = {},
+                          uint32_t tree_height = 0);
 
   uint64_t pages_written() const { return pages_written_; }
   uint64_t bytes_written() const { return bytes_written_; }
