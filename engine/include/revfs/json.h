@@ -26,6 +26,8 @@ class JsonWriter {
   JsonWriter& Int(int64_t value);
   JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
+  // Writes `json`, which must be one complete JSON value, as it is.
+  JsonWriter& Raw(std::string_view json);
 
   const std::string& str() const { return out_; }
 
