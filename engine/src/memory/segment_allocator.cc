@@ -1,0 +1,206 @@
+#include "revfs/memory/segment_allocator.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "revfs/json.h"
+
+namespace revfs {
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    owner_ = std::exchange(other.owner_, nullptr);
+    data_ = std::exchange(other.data_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    size_class_ = std::exchange(other.size_class_, -1);
+  }
+  return *this;
+}
+
+void Segment::Reset() {
+  if (data_) owner_->Release(data_, size_class_);
+  owner_ = nullptr;
+  data_ = nullptr;
+  capacity_ = 0;
+  size_class_ = -1;
+}
+
+int SegmentAllocator::ClassFor(size_t bytes) {
+  size_t size = kMinSegmentSize;
+  for (int c = 0; c < kSizeClasses; ++c, size <<= 1) {
+    if (bytes <= size) return c;
+  }
+  return -1;
+}
+
+Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::Create(
+    const AllocatorOptions& options) {
+  if (options.budget_bytes < kMaxSegmentSize) {
+    return Status::InvalidArgument("memory budget must be at least " +
+                                   std::to_string(kMaxSegmentSize >> 20) + " MiB");
+  }
+  std::unique_ptr<SegmentAllocator> a(new SegmentAllocator(options));
+  for (int c = 0; c < kSizeClasses; ++c) {
+    const size_t size = kMinSegmentSize << c;
+    // Enough address space for the whole budget in any one class; physical
+    // pages are committed only when a segment is first written.
+    const size_t reserved = (options.budget_bytes + size - 1) / size * size;
+    void* p = ::mmap(nullptr, reserved, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return Status::FromErrno(errno, "mmap of the segment pool");
+    a->classes_[c].base = static_cast<char*>(p);
+    a->classes_[c].reserved = reserved;
+  }
+  return a;
+}
+
+SegmentAllocator::~SegmentAllocator() {
+  for (SizeClass& sc : classes_) {
+    if (sc.base) ::munmap(sc.base, sc.reserved);
+  }
+}
+
+char* SegmentAllocator::TryTake(int c) {
+  const size_t size = kMinSegmentSize << c;
+  if (in_use_ + size > options_.budget_bytes) return nullptr;
+  SizeClass& sc = classes_[c];
+  char* p = nullptr;
+  if (!sc.warm.empty()) {
+    p = sc.warm.back();
+    sc.warm.pop_back();
+  } else if (!sc.cold.empty()) {
+    p = sc.cold.back();
+    sc.cold.pop_back();
+  } else if ((sc.carved + 1) * size <= sc.reserved) {
+    p = sc.base + sc.carved * size;
+    ++sc.carved;
+  } else {
+    return nullptr;
+  }
+  in_use_ += size;
+  ++allocations_;
+  return p;
+}
+
+Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
+  const int c = ClassFor(std::max<size_t>(bytes, 1));
+  if (c < 0) {
+    return Status::InvalidArgument("segment of " + std::to_string(bytes) +
+                                   " bytes exceeds the largest size class");
+  }
+  const size_t size = kMinSegmentSize << c;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::vector<Reclaimer*> reclaimers;
+    size_t want = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (char* p = TryTake(c)) return Segment(this, p, c, size);
+      reclaimers = reclaimers_;
+      want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
+      ++reclaim_calls_;
+    }
+    // Ask the caches for memory without holding our lock: they give
+    // segments back through Release, which takes it.
+    size_t freed = 0;
+    for (Reclaimer* r : reclaimers) {
+      if (freed >= want) break;
+      freed += r->Reclaim(want - freed);
+    }
+    if (freed == 0) break;
+  }
+  std::lock_guard lock(mu_);
+  if (char* p = TryTake(c)) return Segment(this, p, c, size);
+  ++failures_;
+  return Status::ResourceExhausted(
+      "memory budget of " + std::to_string(options_.budget_bytes >> 20) + " MiB exhausted (" +
+      std::to_string(in_use_ >> 20) + " MiB pinned or in use; asked for " +
+      std::to_string(size >> 10) + " KiB)");
+}
+
+void SegmentAllocator::Release(char* data, int c) {
+  const size_t size = kMinSegmentSize << c;
+  std::lock_guard lock(mu_);
+  SizeClass& sc = classes_[c];
+  in_use_ -= size;
+  ++releases_;
+  if (sc.warm.size() * size >= options_.keep_resident_bytes) {
+    ::madvise(data, size, MADV_DONTNEED);
+    sc.cold.push_back(data);
+    ++madvised_;
+  } else {
+    sc.warm.push_back(data);
+  }
+}
+
+void SegmentAllocator::AddReclaimer(Reclaimer* r) {
+  std::lock_guard lock(mu_);
+  reclaimers_.push_back(r);
+}
+
+void SegmentAllocator::RemoveReclaimer(Reclaimer* r) {
+  std::lock_guard lock(mu_);
+  reclaimers_.erase(std::remove(reclaimers_.begin(), reclaimers_.end(), r), reclaimers_.end());
+}
+
+AllocatorStats SegmentAllocator::stats() const {
+  std::lock_guard lock(mu_);
+  AllocatorStats s;
+  for (int c = 0; c < kSizeClasses; ++c) {
+    const SizeClass& sc = classes_[c];
+    SizeClassStats& out = s.classes[c];
+    out.segment_size = kMinSegmentSize << c;
+    out.total = sc.carved;
+    out.free = sc.warm.size() + sc.cold.size();
+    out.resident_free = sc.warm.size();
+    s.bytes_reserved += sc.reserved;
+    s.bytes_resident += (sc.carved - sc.cold.size()) * out.segment_size;
+  }
+  s.bytes_in_use = in_use_;
+  s.budget_bytes = options_.budget_bytes;
+  s.allocations = allocations_;
+  s.releases = releases_;
+  s.allocation_failures = failures_;
+  s.reclaim_calls = reclaim_calls_;
+  s.pages_returned_to_os = madvised_;
+  return s;
+}
+
+bool AllocatorStats::Conserved() const {
+  for (const SizeClassStats& c : classes) {
+    if (c.free != c.total) return false;
+  }
+  return bytes_in_use == 0 && allocations == releases;
+}
+
+std::string AllocatorStats::ToJson() const {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("budget_bytes").Uint(budget_bytes);
+  w.Key("bytes_reserved").Uint(bytes_reserved);
+  w.Key("bytes_in_use").Uint(bytes_in_use);
+  w.Key("bytes_resident").Uint(bytes_resident);
+  w.Key("allocations").Uint(allocations);
+  w.Key("releases").Uint(releases);
+  w.Key("allocation_failures").Uint(allocation_failures);
+  w.Key("reclaim_calls").Uint(reclaim_calls);
+  w.Key("pages_returned_to_os").Uint(pages_returned_to_os);
+  w.Key("conserved").Bool(Conserved());
+  w.Key("classes").BeginArray();
+  for (const SizeClassStats& c : classes) {
+    if (c.total == 0) continue;
+    w.BeginObject();
+    w.Key("segment_size").Uint(c.segment_size);
+    w.Key("total").Uint(c.total);
+    w.Key("free").Uint(c.free);
+    w.Key("resident_free").Uint(c.resident_free);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.str();
+}
+
+}  // namespace revfs

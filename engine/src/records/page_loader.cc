@@ -1,0 +1,122 @@
+#include "revfs/page_loader.h"
+
+#include <exception>
+#include <new>
+#include <vector>
+
+#include "revfs/json.h"
+#include "revfs/record_page.h"
+
+namespace revfs {
+
+Result<std::unique_ptr<PageLoader>> PageLoader::Create(const PageLog* log,
+                                                       const PageLoaderOptions& options) {
+  std::unique_ptr<PageLoader> loader(new PageLoader(log, options));
+  if (options.shared_allocator) {
+    loader->allocator_ = options.shared_allocator;
+  } else {
+    REVFS_ASSIGN_OR_RETURN(loader->owned_allocator_, SegmentAllocator::Create(options.allocator));
+    loader->allocator_ = loader->owned_allocator_.get();
+  }
+  loader->fragments_ = std::make_unique<SegmentCache<uint64_t>>(
+      "fragments", loader->allocator_, options.fragment_cache_bytes);
+  loader->pages_ = std::make_unique<SegmentCache<uint64_t>>("pages", loader->allocator_,
+                                                            options.page_cache_bytes);
+  loader->chunks_ = std::make_unique<SegmentCache<Key128, Key128Hash>>(
+      "chunks", loader->allocator_, options.chunk_cache_bytes);
+  return loader;
+}
+
+PageLoader::~PageLoader() {
+  chunks_.reset();
+  pages_.reset();
+  fragments_.reset();
+}
+
+Result<PinnedView> PageLoader::ReadInto(SegmentCache<uint64_t>& cache, const PageRef& ref,
+                                        PageKind kind) {
+  if (auto hit = cache.Lookup(ref.offset)) return PinnedView(std::move(*hit), kPageHeaderSize);
+  if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize) {
+    return Status::Corruption(log_->path() + ": page at offset " + std::to_string(ref.offset) +
+                              ": impossible size " + std::to_string(ref.size));
+  }
+  REVFS_ASSIGN_OR_RETURN(Segment segment, allocator_->Allocate(ref.size));
+  PageView view;
+  REVFS_RETURN_IF_ERROR(log_->Read(ref, segment.data(), &view));  // segment freed on error
+  if (view.kind != kind) {
+    return Status::Corruption(log_->path() + ": page at offset " + std::to_string(ref.offset) +
+                              ": expected a " + PageKindName(kind) + " page, found " +
+                              PageKindName(view.kind));
+  }
+  return PinnedView(cache.Insert(ref.offset, std::move(segment), ref.size), kPageHeaderSize);
+}
+
+Result<PinnedView> PageLoader::Indirect(const PageRef& ref) {
+  return ReadInto(*pages_, ref, PageKind::kIndirect);
+}
+
+Result<PinnedView> PageLoader::Fragment(const FragmentRef& ref) {
+  return ReadInto(*fragments_, ref.page, PageKind::kLeafFragment);
+}
+
+Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
+  *combined = 0;
+  if (leaf.chain.empty()) return Status::Corruption("leaf reference without fragments");
+  const uint64_t key = leaf.chain.front().page.offset;
+  if (auto hit = pages_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+
+  // Pin every fragment; the guards in `pins` release them on every return.
+  std::vector<PinnedView> pins;
+  std::vector<std::string_view> views;
+  pins.reserve(leaf.chain.size());
+  views.reserve(leaf.chain.size());
+  for (const FragmentRef& f : leaf.chain) {
+    REVFS_ASSIGN_OR_RETURN(PinnedView pin, Fragment(f));
+    views.push_back(pin.bytes());
+    pins.push_back(std::move(pin));
+  }
+  CombinePlan plan;
+  Segment out;
+  try {
+    REVFS_RETURN_IF_ERROR(plan.Plan(views, options_.combine_hook));
+    REVFS_ASSIGN_OR_RETURN(out, allocator_->Allocate(plan.OutputSize()));
+    plan.Write(out.data());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory while combining leaf fragments");
+  } catch (const std::exception& e) {
+    return Status::Aborted(std::string("combining leaf fragments failed: ") + e.what());
+  }
+  *combined = leaf.chain.size();
+  const size_t size = plan.OutputSize();
+  return PinnedView(pages_->Insert(key, std::move(out), size), 0);
+}
+
+void PageLoader::Clear() {
+  pages_->Clear();
+  fragments_->Clear();
+  chunks_->Clear();
+}
+
+uint64_t PageLoader::PinsHeld() const {
+  uint64_t held = 0;
+  for (const CacheStats& s : {fragments_->stats(), pages_->stats(), chunks_->stats()}) {
+    held += s.pins_taken - s.pins_released;
+  }
+  return held;
+}
+
+std::string PageLoader::StatsJson() const {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("pool").Raw(allocator_->stats().ToJson());
+  w.Key("pins_held").Uint(PinsHeld());
+  w.Key("caches").BeginArray();
+  w.Raw(fragments_->stats().ToJson());
+  w.Raw(pages_->stats().ToJson());
+  w.Raw(chunks_->stats().ToJson());
+  w.EndArray();
+  w.EndObject();
+  return w.str();
+}
+
+}  // namespace revfs

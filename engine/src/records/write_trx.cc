@@ -1,0 +1,176 @@
+// WriteTrx: collects record changes and commits them as one revision. Only
+// the changed leaves get a new fragment, and only the path from the root to
+// each changed leaf gets new indirect pages; every other subtree is shared
+// with the base revision by reference.
+#include <algorithm>
+
+#include "revfs/record_store.h"
+#include "revfs/versioning.h"
+
+namespace revfs {
+
+struct WriteTrx::Changed {
+  uint64_t leaf;
+  std::vector<SlotChange> changes;  // ascending slots
+};
+
+// A node of the base tree: `ref` at `ref_level`, seen from `level` >=
+// ref_level (a taller new tree sees the old root as the slot-0 descendant).
+struct WriteTrx::BaseNode {
+  PageRef ref;
+  int ref_level = 0;
+};
+
+namespace {
+const std::string kEmptyCombined(4, '\0');
+}  // namespace
+
+WriteTrx::~WriteTrx() { rs_->write_open_ = false; }
+
+Status WriteTrx::Put(uint64_t key, std::string_view value) {
+  if (done_) return Status::InvalidArgument("write transaction already committed");
+  if (value.size() > kMaxRecordValue) {
+    return Status::InvalidArgument("record of " + std::to_string(value.size()) +
+                                   " bytes exceeds the maximum of " +
+                                   std::to_string(kMaxRecordValue));
+  }
+  changes_[key] = std::string(value);
+  return Status::OK();
+}
+
+Status WriteTrx::Delete(uint64_t key) {
+  if (done_) return Status::InvalidArgument("write transaction already committed");
+  changes_[key] = std::nullopt;
+  return Status::OK();
+}
+
+Result<std::optional<std::string>> WriteTrx::Get(uint64_t key) {
+  auto it = changes_.find(key);
+  if (it != changes_.end()) return it->second;
+  REVFS_ASSIGN_OR_RETURN(auto record, base_->Get(key));
+  if (!record) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(record->value()));
+}
+
+Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
+                                  std::vector<std::pair<std::string, uint64_t>> counters) {
+  if (done_) return Status::InvalidArgument("write transaction already committed");
+  std::vector<Changed> changed;
+  uint64_t puts = 0, deletes = 0;
+  for (auto& [key, value] : changes_) {
+    if (changed.empty() || changed.back().leaf != LeafOf(key)) {
+      changed.push_back({LeafOf(key), {}});
+    }
+    (value ? puts : deletes) += 1;
+    changed.back().changes.push_back({SlotOf(key), value});
+  }
+  const RecordStore::TreeInfo& base = base_->tree_;
+  PageRef root = base.root;
+  int height = static_cast<int>(base.height);
+  if (!changed.empty()) {
+    while (height < 1 || changed.back().leaf >= LeavesCovered(height)) ++height;
+    REVFS_ASSIGN_OR_RETURN(root, Rebuild(height, BaseNode{base.root, static_cast<int>(base.height)},
+                                         changed));
+  }
+  counters.emplace_back("records_put", puts);
+  counters.emplace_back("records_deleted", deletes);
+  counters.emplace_back("leaves_written", changed.size());
+  counters.emplace_back("fragments_full", fragments_full_);
+  counters.emplace_back("fragments_partial", fragments_partial_);
+  counters.emplace_back("indirect_pages_written", indirect_written_);
+  REVFS_ASSIGN_OR_RETURN(uint64_t number,
+                         commit_->Finish(time_ns, std::move(message), root, std::move(counters),
+                                         static_cast<uint32_t>(height)));
+  done_ = true;
+  changes_.clear();
+  rs_->commits_.fetch_add(1, std::memory_order_relaxed);
+  return number;
+}
+
+Result<PageRef> WriteTrx::Rebuild(int level, const BaseNode& base,
+                                  std::span<const Changed> changed) {
+  std::vector<std::pair<uint32_t, IndirectChild>> children;
+  if (!base.ref.IsNull() && base.ref_level == level) {
+    REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->loader_->Indirect(base.ref));
+    REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
+    if (page.level() != level) {
+      return Status::Corruption("indirect page at offset " + std::to_string(base.ref.offset) +
+                                " has the wrong level");
+    }
+    for (size_t i = 0; i < page.size(); ++i) {
+      REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(i));
+      children.emplace_back(page.slot_at(i), std::move(child));
+    }
+  } else if (!base.ref.IsNull()) {
+    // The old, shorter tree hangs under slot 0 of this new upper level.
+    children.emplace_back(0, base.ref);
+  }
+  auto find = [&](uint32_t slot) -> IndirectChild* {
+    auto it = std::lower_bound(children.begin(), children.end(), slot,
+                               [](const auto& c, uint32_t s) { return c.first < s; });
+    return it != children.end() && it->first == slot ? &it->second : nullptr;
+  };
+  auto set = [&](uint32_t slot, IndirectChild child) {
+    if (IndirectChild* existing = find(slot)) {
+      *existing = std::move(child);
+      return;
+    }
+    auto it = std::lower_bound(children.begin(), children.end(), slot,
+                               [](const auto& c, uint32_t s) { return c.first < s; });
+    children.emplace(it, slot, std::move(child));
+  };
+
+  for (size_t i = 0; i < changed.size();) {
+    const uint32_t slot = IndirectSlot(changed[i].leaf, level);
+    size_t j = i;
+    while (j < changed.size() && IndirectSlot(changed[j].leaf, level) == slot) ++j;
+    IndirectChild* existing = find(slot);
+    if (level == 1) {
+      std::optional<LeafRef> prev;
+      if (existing) prev = std::get<LeafRef>(*existing);
+      REVFS_ASSIGN_OR_RETURN(LeafRef leaf, WriteLeaf(changed[i].leaf, prev, changed[i].changes));
+      set(slot, std::move(leaf));
+    } else {
+      BaseNode child_base;
+      if (existing) {
+        child_base.ref = std::get<PageRef>(*existing);
+        child_base.ref_level = base.ref_level == level ? level - 1 : base.ref_level;
+      }
+      REVFS_ASSIGN_OR_RETURN(PageRef ref, Rebuild(level - 1, child_base, changed.subspan(i, j - i)));
+      set(slot, ref);
+    }
+    i = j;
+  }
+
+  IndirectPageBuilder builder(level);
+  for (const auto& [slot, child] : children) builder.Add(slot, child);
+  REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kIndirect, builder.Finish()));
+  ++indirect_written_;
+  return ref;
+}
+
+Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
+                                    std::span<const SlotChange> changes) {
+  std::optional<PinnedView> combined, newest;
+  FragmentView newest_view;
+  if (prev) {
+    size_t n = 0;
+    REVFS_ASSIGN_OR_RETURN(combined, rs_->loader_->Leaf(*prev, &n));
+    if (n) rs_->NoteLeafLoad(n);
+    REVFS_ASSIGN_OR_RETURN(newest, rs_->loader_->Fragment(prev->chain.front()));
+    REVFS_RETURN_IF_ERROR(DecodeFragment(newest->bytes(), &newest_view));
+  }
+  CombinedPage current(combined ? combined->bytes() : std::string_view(kEmptyCombined));
+  FragmentPlan plan = PlanFragment(rs_->store_->config(), prev ? &*prev : nullptr, current,
+                                   prev ? &newest_view : nullptr, changes);
+  std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records);
+  REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kLeafFragment, payload));
+  (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
+  LeafRef next;
+  next.versions = plan.versions;
+  next.chain.push_back({ref, revision()});
+  for (size_t i : plan.keep) next.chain.push_back(prev->chain[i]);
+  return next;
+}
+
+}  // namespace revfs
