@@ -41,15 +41,13 @@ class RecordStoreTest : public EngineTest, public ::testing::WithParamInterface<
     ASSERT_TRUE(Store::Create(path_, config, {}, kT0).ok());
     Reopen();
   }
-  void TearDown() override {
-    rs_.reset();
-    EngineTest::TearDown();
-  }
+  void ReleaseResources() override { rs_.reset(); }
 
   void Reopen() {
     rs_.reset();
     RecordStoreOptions options;
     options.store.writable = true;
+    options.memory.shared_allocator = allocator();
     auto rs = RecordStore::Open(path_, options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     rs_ = std::move(rs).value();
@@ -214,7 +212,7 @@ TEST_P(RecordStoreTest, TooLargeRecordIsRefused) {
   EXPECT_TRUE(rs_->BeginWrite().status().IsBusy());
 }
 
-TEST_P(RecordStoreTest, ReadersSeeOnlyTheirRevisionWhileWriterCommits) {
+TEST_P(RecordStoreTest, ConcurrentReadersSeeOnlyTheirRevisionWhileWriterCommits) {
   {
     auto trx = rs_->BeginWrite();
     for (uint64_t k = 0; k < 3000; ++k) ASSERT_TRUE((*trx)->Put(k, "r1").ok());

@@ -13,7 +13,27 @@ void EngineTest::SetUp() {
   dir_ = tmpl;
 }
 
+SegmentAllocator* EngineTest::allocator() {
+  if (!allocator_) {
+    auto a = SegmentAllocator::Create(AllocatorOptions{});
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    allocator_ = std::move(a).value();
+  }
+  return allocator_.get();
+}
+
 void EngineTest::TearDown() {
+  ReleaseResources();
+  if (allocator_) {
+    AllocatorStats s = allocator_->stats();
+    for (const SizeClassStats& c : s.classes) {
+      EXPECT_EQ(c.free, c.total) << "segments of " << c.segment_size
+                                 << " bytes not returned to the pool";
+    }
+    EXPECT_EQ(s.bytes_in_use, 0u);
+    EXPECT_EQ(s.allocations, s.releases);
+    allocator_.reset();
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

@@ -1,15 +1,21 @@
 // EngineTest: the fixture every engine test derives from.
 //
-// Each test gets a fresh temporary directory (removed afterwards). The memory
-// subsystem adds its pool-conservation check to TearDown here, so that any
-// leak of a segment in any engine test fails the suite.
+// Each test gets a fresh temporary directory (removed afterwards) and, on
+// request, the test's SegmentAllocator. At teardown the fixture first calls
+// ReleaseResources() — derived fixtures destroy their stores, caches and
+// guards there — and then asserts pool conservation: every segment carved
+// from the allocator is back on a free list (free == total in every size
+// class). So a leaked segment anywhere in any engine test fails the suite.
 #ifndef REVFS_TESTS_SUPPORT_ENGINE_TEST_H_
 #define REVFS_TESTS_SUPPORT_ENGINE_TEST_H_
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
+
+#include "revfs/memory/segment_allocator.h"
 
 namespace revfs::testing {
 
@@ -18,13 +24,22 @@ class EngineTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
+  // Destroys everything holding segments; called before the conservation
+  // check. Derived fixtures override it and reset their members.
+  virtual void ReleaseResources() {}
+
   // Returns the test's private directory; valid until TearDown.
   const std::filesystem::path& dir() const { return dir_; }
   // Returns dir()/name as a string.
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
+  // Returns the test's allocator (made on first use, 256 MiB budget);
+  // checked for conservation at teardown.
+  SegmentAllocator* allocator();
+
  private:
   std::filesystem::path dir_;
+  std::unique_ptr<SegmentAllocator> allocator_;
 };
 
 }  // namespace revfs::testing
