@@ -5,7 +5,7 @@
 #include <string>
 
 #include "cli.h"
-#include "revfs/store.h"
+#include "revfs/record_store.h"
 
 namespace revfs::cli {
 
@@ -15,7 +15,7 @@ Command AddVerifyCommand(CLI::App& app) {
       "verify", "Check every checksum and structure of a store; exit 1 if damaged");
   cmd->add_option("STORE", *store_path, "The store")->required();
   return {cmd, [store_path] {
-    auto store = Store::Open(*store_path, StoreOptions{});
+    auto store = RecordStore::Open(*store_path, RecordStoreOptions{});
     if (!store.ok()) return Fail(store.status());
     VerifyReport report;
     Status s = (*store)->Verify(&report);

@@ -66,6 +66,12 @@ class RecordStore {
   // Starts the one write transaction, based on the latest revision.
   Result<std::unique_ptr<WriteTrx>> BeginWrite();
 
+  // Checks the store (Store::Verify) and then every record tree reachable
+  // from every revision: each indirect page and fragment once, its checksum,
+  // levels, leaf numbers, chain order and the chain-length bound of the
+  // store's versioning approach, and that each chain combines.
+  Status Verify(VerifyReport* report);
+
   RecordStats stats() const;
   // Returns the record layer's and the memory system's counters as JSON.
   std::string StatsJson() const;
@@ -82,6 +88,9 @@ class RecordStore {
   RecordStore(std::unique_ptr<Store> store, std::unique_ptr<PageLoader> loader)
       : store_(std::move(store)), loader_(std::move(loader)) {}
   Result<TreeInfo> GetTree(uint64_t number);
+  struct VerifyState;
+  void VerifyNode(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
+  void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
   void NoteLeafLoad(size_t fragments);
 
   std::unique_ptr<Store> store_;
