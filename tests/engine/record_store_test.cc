@@ -253,7 +253,7 @@ TEST_P(RecordStoreTest, ReadTrxOpensByTime) {
   auto at = rs_->BeginReadAt(kT0 + 25 * kSecond);
   ASSERT_TRUE(at.ok());
   EXPECT_EQ((*at)->revision(), 2u);
-  EXPECT_EQ((**(*at)->Get(1))->value(), "r2");
+  EXPECT_EQ((*(*at)->Get(1))->value(), "r2");
   auto empty = rs_->BeginReadAt(kT0 + 5 * kSecond);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ((*empty)->revision(), 0u);
