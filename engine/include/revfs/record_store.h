@@ -156,6 +156,13 @@ class WriteTrx {
   // Returns the record as this transaction sees it (its own changes first).
   Result<std::optional<std::string>> Get(uint64_t key);
   size_t pending() const { return changes_.size(); }
+  // The revision this transaction builds on, for reading unchanged state.
+  ReadTrx& base() { return *base_; }
+  // Appends a page that records of this transaction will reference (content
+  // chunks); durable and reachable only once Commit succeeds.
+  Result<PageRef> AppendPage(PageKind kind, std::string_view payload) {
+    return commit_->AppendPage(kind, payload);
+  }
 
   // Writes every changed leaf as a fragment, the changed path of the trie, and
   // commits the revision atomically. `counters` are added to the revision's.
