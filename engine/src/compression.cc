@@ -44,4 +44,26 @@ Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* ds
   return Status::Corruption("chunk has an unknown encoding");
 }
 
+std::string EncodeChunkPage(const ChunkPageHeader& header, std::string_view stored) {
+  std::string s;
+  s.reserve(kChunkPageHeaderSize + stored.size());
+  s.push_back(static_cast<char>(header.encoding));
+  PutFixed32(&s, header.raw_size);
+  PutHash(&s, header.hash);
+  s.append(stored);
+  return s;
+}
+
+Status DecodeChunkPage(std::string_view payload, ChunkPageHeader* header,
+                       std::string_view* body) {
+  Decoder in(payload);
+  uint8_t enc = in.U8();
+  header->raw_size = in.U32();
+  header->hash = GetHash(&in);
+  if (!in.ok() || enc > 1) return Status::Corruption("chunk page: malformed header");
+  header->encoding = static_cast<ChunkEncoding>(enc);
+  *body = payload.substr(kChunkPageHeaderSize);
+  return Status::OK();
+}
+
 }  // namespace revfs

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string_view>
 
+#include "revfs/record_store.h"
 #include "revfs/status.h"
 
 namespace revfs::cli {
@@ -27,6 +28,14 @@ struct Command {
 Command AddInitCommand(CLI::App& app);
 Command AddLogCommand(CLI::App& app);
 Command AddVerifyCommand(CLI::App& app);
+Command AddCommitCommand(CLI::App& app);
+Command AddLsCommand(CLI::App& app);
+Command AddCatCommand(CLI::App& app);
+Command AddDiffCommand(CLI::App& app);
+
+// Resolves a revision name: a number, "latest", or "@" + ISO-8601 time (the
+// newest revision at or before it).
+Result<uint64_t> ResolveRevision(RecordStore& store, std::string_view name);
 
 // Prints "revfs: <status message>" on stderr and returns kExitError.
 int Fail(const Status& status);

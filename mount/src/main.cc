@@ -1,6 +1,7 @@
 // revfs: the program. Parses the command line with CLI11 and runs one
 // subcommand; no exception or abort reaches the user, only one line and an
 // exit status.
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -8,8 +9,34 @@
 #include <vector>
 
 #include "cli.h"
+#include "revfs/time_util.h"
 
 namespace revfs::cli {
+
+Result<uint64_t> ResolveRevision(RecordStore& store, std::string_view name) {
+  REVFS_RETURN_IF_ERROR(store.store().Refresh());
+  const uint64_t latest = store.store().latest_revision();
+  if (name == "latest") return latest;
+  if (!name.empty() && name[0] == '@') {
+    REVFS_ASSIGN_OR_RETURN(int64_t t, ParseTime(name.substr(1)));
+    auto rev = store.store().RevisionAt(t);
+    if (!rev.ok()) {
+      return Status::NotFound("revision " + std::string(name) + ": no revision at or before that time");
+    }
+    return rev;
+  }
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
+  if (ec != std::errc() || end != name.data() + name.size()) {
+    return Status::InvalidArgument("revision '" + std::string(name) +
+                                   "': expected a number, latest or @TIME");
+  }
+  if (n > latest) {
+    return Status::NotFound("revision " + std::string(name) + " does not exist (latest is " +
+                            std::to_string(latest) + ")");
+  }
+  return n;
+}
 
 int Fail(const Status& status) {
   std::fprintf(stderr, "revfs: %.*s\n", static_cast<int>(status.message().size()),
@@ -36,6 +63,10 @@ int Main(int argc, char** argv) {
       AddInitCommand(app),
       AddLogCommand(app),
       AddVerifyCommand(app),
+      AddCommitCommand(app),
+      AddLsCommand(app),
+      AddCatCommand(app),
+      AddDiffCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {

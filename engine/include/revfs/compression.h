@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "revfs/hash.h"
 #include "revfs/result.h"
 #include "revfs/store_config.h"
 
@@ -27,6 +28,19 @@ std::string CompressChunk(const StoreConfig& config, std::string_view raw,
 // bytes. Corruption if the data does not decode to exactly `raw_size` bytes.
 Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* dst,
                        size_t raw_size);
+
+// A chunk page's payload: encoding u8 | raw size u32 | XXH3-128 of the raw
+// bytes | the stored bytes.
+struct ChunkPageHeader {
+  ChunkEncoding encoding = ChunkEncoding::kRaw;
+  uint32_t raw_size = 0;
+  Hash128 hash;
+};
+inline constexpr size_t kChunkPageHeaderSize = 1 + 4 + kHash128Size;
+std::string EncodeChunkPage(const ChunkPageHeader& header, std::string_view stored);
+// Splits a chunk page payload; `body` points into `payload`.
+Status DecodeChunkPage(std::string_view payload, ChunkPageHeader* header,
+                       std::string_view* body);
 
 }  // namespace revfs
 

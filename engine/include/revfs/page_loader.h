@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "revfs/hash.h"
 #include "revfs/indirect_page.h"
 #include "revfs/memory/segment_allocator.h"
 #include "revfs/memory/segment_cache.h"
@@ -64,6 +65,11 @@ class PageLoader {
   // Returns the combined image of `leaf`, pinned. `*combined` is set to the
   // number of fragments combined, 0 when the combined page was cached.
   Result<PinnedView> Leaf(const LeafRef& leaf, size_t* combined);
+
+  // Returns the decoded bytes of content chunk `hash` stored in `page`,
+  // pinned; decoded chunks are cached by hash. Corruption if the page is
+  // damaged or does not decode to bytes with that hash.
+  Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size);
 
   SegmentAllocator& allocator() { return *allocator_; }
   SegmentCache<Key128, Key128Hash>& chunk_cache() { return *chunks_; }

@@ -57,10 +57,11 @@ class [[nodiscard]] Result {
 
 // Declares `lhs` from a Result expression, or returns its status on failure:
 //   REVFS_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
-#define REVFS_ASSIGN_OR_RETURN(lhs, expr)                          \
-  auto REVFS_CONCAT_(revfs_result_, __LINE__) = (expr);            \
-  if (!REVFS_CONCAT_(revfs_result_, __LINE__).ok())                \
-    return std::move(REVFS_CONCAT_(revfs_result_, __LINE__)).status(); \
-  lhs = std::move(REVFS_CONCAT_(revfs_result_, __LINE__)).value()
+#define REVFS_ASSIGN_OR_RETURN(lhs, expr) \
+  REVFS_ASSIGN_OR_RETURN_IMPL_(REVFS_CONCAT_(revfs_result_, __COUNTER__), lhs, expr)
+#define REVFS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return std::move(tmp).status();     \
+  lhs = std::move(tmp).value()
 
 #endif  // REVFS_RESULT_H_

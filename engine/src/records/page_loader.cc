@@ -4,6 +4,7 @@
 #include <new>
 #include <vector>
 
+#include "revfs/compression.h"
 #include "revfs/json.h"
 #include "revfs/record_page.h"
 
@@ -89,6 +90,35 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   *combined = leaf.chain.size();
   const size_t size = plan.OutputSize();
   return PinnedView(pages_->Insert(key, std::move(out), size), 0);
+}
+
+Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size) {
+  const Key128 key{hash.hi, hash.lo};
+  if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+  if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize || raw_size > kMaxSegmentSize) {
+    return Status::Corruption(log_->path() + ": chunk page at offset " +
+                              std::to_string(ref.offset) + ": impossible size");
+  }
+  // The stored page lives in a segment only while it is decoded.
+  REVFS_ASSIGN_OR_RETURN(Segment stored, allocator_->Allocate(ref.size));
+  PageView view;
+  REVFS_RETURN_IF_ERROR(log_->Read(ref, stored.data(), &view));
+  ChunkPageHeader header;
+  std::string_view body;
+  REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, &header, &body));
+  if (view.kind != PageKind::kChunk || header.raw_size != raw_size || !(header.hash == hash)) {
+    return Status::Corruption(log_->path() + ": chunk page at offset " +
+                              std::to_string(ref.offset) + " is not the chunk referenced");
+  }
+  REVFS_ASSIGN_OR_RETURN(Segment decoded, allocator_->Allocate(std::max<uint32_t>(raw_size, 1)));
+  Status s = DecompressChunk(header.encoding, body, decoded.data(), raw_size);
+  if (!s.ok()) return s.WithContext(log_->path() + ": chunk at offset " + std::to_string(ref.offset));
+  if (!(HashBytes(std::string_view(decoded.data(), raw_size)) == hash)) {
+    return Status::Corruption(log_->path() + ": chunk at offset " + std::to_string(ref.offset) +
+                              " decodes to the wrong bytes");
+  }
+  stored.Reset();
+  return PinnedView(chunks_->Insert(key, std::move(decoded), raw_size), 0);
 }
 
 void PageLoader::Clear() {

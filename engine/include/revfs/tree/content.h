@@ -1,0 +1,45 @@
+// File content: chunks stored once per store, and reading byte ranges.
+//
+// A chunk is identified by the XXH3-128 of its bytes. The chunk index (record
+// 3 << 60 | top 60 bits of the hash) lists the chunks stored under that
+// prefix; a hash hit is reused only after its stored bytes compared equal
+// (XXH3 is fast, not collision-proof). A file's chunk list is found by binary
+// search (inline list or the sorted tree keyed by offset), so reading any
+// byte range costs O(log n) record loads plus the chunks it touches.
+#ifndef REVFS_TREE_CONTENT_H_
+#define REVFS_TREE_CONTENT_H_
+
+#include <functional>
+#include <string_view>
+
+#include "revfs/record_store.h"
+#include "revfs/tree/inode.h"
+
+namespace revfs {
+
+struct ContentStats {
+  uint64_t chunks_new = 0;
+  uint64_t chunks_reused = 0;
+  uint64_t bytes_new = 0;     // raw bytes of new chunks
+  uint64_t bytes_stored = 0;  // their stored (compressed) size
+};
+
+// Stores `raw` (at `offset` in its file) unless an identical chunk is
+// stored; returns its reference.
+Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
+                            std::string_view raw, uint64_t offset, ContentStats* stats);
+
+// Calls fn for each chunk (or hole) of `file` that ends after `from`, in
+// offset order, until it returns false.
+Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
+                    const std::function<bool(const ChunkRef&)>& fn);
+
+// Reads up to `length` bytes at `offset` of `file`, passing the bytes to
+// `sink` in order, in pieces (zeros for holes). Pieces point into pinned
+// chunks and are valid during the call only.
+Status ReadFile(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                uint64_t length, const std::function<Status(std::string_view)>& sink);
+
+}  // namespace revfs
+
+#endif  // REVFS_TREE_CONTENT_H_

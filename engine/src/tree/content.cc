@@ -1,0 +1,155 @@
+#include "revfs/tree/content.h"
+
+#include <algorithm>
+
+#include "revfs/compression.h"
+
+namespace revfs {
+namespace {
+
+struct IndexEntry {
+  Hash128 hash;
+  PageRef page;
+  uint32_t raw_size = 0;
+};
+
+std::vector<IndexEntry> DecodeIndex(std::string_view bytes) {
+  std::vector<IndexEntry> out;
+  Decoder in(bytes);
+  uint8_t n = in.U8();
+  for (uint8_t i = 0; i < n && in.ok(); ++i) {
+    IndexEntry e;
+    e.hash = GetHash(&in);
+    e.page = DecodePageRef(&in);
+    e.raw_size = in.U32();
+    if (in.ok()) out.push_back(e);
+  }
+  return out;
+}
+
+std::string EncodeIndex(const std::vector<IndexEntry>& entries) {
+  std::string s;
+  s.push_back(static_cast<char>(entries.size()));
+  for (const IndexEntry& e : entries) {
+    PutHash(&s, e.hash);
+    EncodePageRef(&s, e.page);
+    PutFixed32(&s, e.raw_size);
+  }
+  return s;
+}
+
+// Returns true if the chunk stored in `page` holds exactly `raw`.
+bool SameBytes(const PageLog& log, const PageRef& page, std::string_view raw) {
+  std::string buf;
+  PageView view;
+  if (!log.Read(page, PageKind::kChunk, &buf, &view).ok()) return false;
+  ChunkPageHeader header;
+  std::string_view body;
+  if (!DecodeChunkPage(view.payload, &header, &body).ok() || header.raw_size != raw.size()) {
+    return false;
+  }
+  std::string decoded(raw.size(), '\0');
+  if (!DecompressChunk(header.encoding, body, decoded.data(), decoded.size()).ok()) return false;
+  return decoded == raw;
+}
+
+}  // namespace
+
+Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
+                            std::string_view raw, uint64_t offset, ContentStats* stats) {
+  ChunkRef ref;
+  ref.offset = offset;
+  ref.length = static_cast<uint32_t>(raw.size());
+  ref.hash = HashBytes(raw);
+  const uint64_t key = kChunkIndexBase | (ref.hash.hi >> 4);
+  REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
+  std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
+  for (const IndexEntry& e : entries) {
+    if (e.hash == ref.hash && e.raw_size == raw.size() && SameBytes(log, e.page, raw)) {
+      ref.page = e.page;
+      ++stats->chunks_reused;
+      return ref;
+    }
+  }
+  ChunkPageHeader header;
+  header.raw_size = ref.length;
+  header.hash = ref.hash;
+  std::string stored = CompressChunk(config, raw, &header.encoding);
+  REVFS_ASSIGN_OR_RETURN(ref.page, trx.AppendPage(PageKind::kChunk, EncodeChunkPage(header, stored)));
+  ++stats->chunks_new;
+  stats->bytes_new += raw.size();
+  stats->bytes_stored += stored.size();
+  if (entries.size() < 64) {  // beyond that, a prefix this crowded is not indexed further
+    entries.push_back({ref.hash, ref.page, ref.length});
+    REVFS_RETURN_IF_ERROR(trx.Put(key, EncodeIndex(entries)));
+  }
+  return ref;
+}
+
+Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
+                    const std::function<bool(const ChunkRef&)>& fn) {
+  if (file.tree.empty()) {
+    auto it = std::upper_bound(file.chunks.begin(), file.chunks.end(), from,
+                               [](uint64_t off, const ChunkRef& c) { return off < c.offset; });
+    if (it != file.chunks.begin()) --it;
+    for (; it != file.chunks.end(); ++it) {
+      if (it->offset + it->length <= from) continue;
+      if (!fn(*it)) break;
+    }
+    return Status::OK();
+  }
+  REVFS_ASSIGN_OR_RETURN(auto floor, TreeFloor(trx, kNodeBase, file.tree, OffsetKey(from)));
+  std::string start = floor ? floor->first : OffsetKey(0);
+  Status decode_error;
+  REVFS_RETURN_IF_ERROR(TreeScan(trx, kNodeBase, file.tree, start,
+                                 [&](std::string_view key, std::string_view value) {
+                                   Decoder in(value);
+                                   ChunkRef c = DecodeChunkRef(&in, OffsetFromKey(key));
+                                   if (!in.ok()) {
+                                     decode_error = Status::Corruption("chunk list: malformed entry");
+                                     return false;
+                                   }
+                                   if (c.offset + c.length <= from) return true;
+                                   return fn(c);
+                                 }));
+  return decode_error;
+}
+
+Status ReadFile(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                uint64_t length, const std::function<Status(std::string_view)>& sink) {
+  if (offset >= file.size || length == 0) return Status::OK();
+  const uint64_t end = std::min(file.size, offset + length);
+  static const std::string kZeros(64 * 1024, '\0');
+  uint64_t pos = offset;
+  Status status;
+  auto zeros = [&](uint64_t upto) -> Status {
+    while (pos < upto) {
+      uint64_t n = std::min<uint64_t>(upto - pos, kZeros.size());
+      REVFS_RETURN_IF_ERROR(sink(std::string_view(kZeros.data(), n)));
+      pos += n;
+    }
+    return Status::OK();
+  };
+  REVFS_RETURN_IF_ERROR(ForEachChunk(trx, file, offset, [&](const ChunkRef& c) {
+    if (c.offset >= end) return false;
+    if (c.offset > pos) status = zeros(std::min(c.offset, end));  // gap: a hole
+    if (!status.ok()) return false;
+    const uint64_t upto = std::min<uint64_t>(c.offset + c.length, end);
+    if (c.hole) {
+      status = zeros(upto);
+      return status.ok();
+    }
+    auto chunk = rs.loader().Chunk(c.hash, c.page, c.length);
+    if (!chunk.ok()) {
+      status = chunk.status();
+      return false;
+    }
+    status = sink(chunk->bytes().substr(pos - c.offset, upto - pos));
+    pos = upto;
+    return status.ok() && pos < end;
+  }));
+  REVFS_RETURN_IF_ERROR(status);
+  return zeros(end);  // a file whose tail is a hole
+}
+
+}  // namespace revfs

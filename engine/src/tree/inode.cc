@@ -1,0 +1,192 @@
+#include "revfs/tree/inode.h"
+
+#include <sys/stat.h>
+
+namespace revfs {
+namespace {
+constexpr uint8_t kInodeFormat = 1;
+}  // namespace
+
+const char* FileTypeName(FileType t) {
+  switch (t) {
+    case FileType::kRegular: return "file";
+    case FileType::kDirectory: return "dir";
+    case FileType::kSymlink: return "symlink";
+    case FileType::kFifo: return "fifo";
+    case FileType::kCharDevice: return "chardev";
+    case FileType::kBlockDevice: return "blockdev";
+    case FileType::kSocket: return "socket";
+  }
+  return "unknown";
+}
+
+std::optional<FileType> FileTypeOf(uint32_t m) {
+  if (S_ISREG(m)) return FileType::kRegular;
+  if (S_ISDIR(m)) return FileType::kDirectory;
+  if (S_ISLNK(m)) return FileType::kSymlink;
+  if (S_ISFIFO(m)) return FileType::kFifo;
+  if (S_ISCHR(m)) return FileType::kCharDevice;
+  if (S_ISBLK(m)) return FileType::kBlockDevice;
+  if (S_ISSOCK(m)) return FileType::kSocket;
+  return std::nullopt;
+}
+
+void EncodeChunkRef(std::string* dst, const ChunkRef& c) {
+  PutFixed32(dst, c.length);
+  dst->push_back(c.hole ? 1 : 0);
+  if (!c.hole) {
+    PutHash(dst, c.hash);
+    EncodePageRef(dst, c.page);
+  }
+}
+
+ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset) {
+  ChunkRef c;
+  c.offset = offset;
+  c.length = in->U32();
+  c.hole = in->U8() != 0;
+  if (!c.hole) {
+    c.hash = GetHash(in);
+    c.page = DecodePageRef(in);
+  }
+  return c;
+}
+
+std::string EncodeInode(const Inode& n) {
+  std::string s;
+  s.push_back(static_cast<char>(kInodeFormat));
+  s.push_back(static_cast<char>(n.type));
+  PutFixed32(&s, n.mode);
+  PutFixed32(&s, n.uid);
+  PutFixed32(&s, n.gid);
+  PutFixed32(&s, n.nlink);
+  PutFixed64(&s, n.rdev);
+  PutFixed64(&s, n.size);
+  PutFixed64(&s, static_cast<uint64_t>(n.atime_ns));
+  PutFixed64(&s, static_cast<uint64_t>(n.mtime_ns));
+  PutFixed64(&s, static_cast<uint64_t>(n.ctime_ns));
+  PutFixed64(&s, n.src_dev);
+  PutFixed64(&s, n.src_ino);
+  PutHash(&s, n.identity);
+  PutBytes(&s, n.symlink);
+  PutFixed16(&s, static_cast<uint16_t>(n.xattrs.size()));
+  for (const auto& [name, value] : n.xattrs) {
+    PutBytes(&s, name);
+    PutBytes(&s, value);
+  }
+  EncodeTreeRoot(&s, n.tree);
+  PutFixed16(&s, static_cast<uint16_t>(n.chunks.size()));
+  for (const ChunkRef& c : n.chunks) {
+    PutFixed64(&s, c.offset);
+    EncodeChunkRef(&s, c);
+  }
+  return s;
+}
+
+Result<Inode> DecodeInode(std::string_view bytes) {
+  Decoder in(bytes);
+  Inode n;
+  if (in.U8() != kInodeFormat) return Status::Corruption("inode: unknown format");
+  uint8_t type = in.U8();
+  if (type < 1 || type > 7) return Status::Corruption("inode: unknown type");
+  n.type = static_cast<FileType>(type);
+  n.mode = in.U32();
+  n.uid = in.U32();
+  n.gid = in.U32();
+  n.nlink = in.U32();
+  n.rdev = in.U64();
+  n.size = in.U64();
+  n.atime_ns = static_cast<int64_t>(in.U64());
+  n.mtime_ns = static_cast<int64_t>(in.U64());
+  n.ctime_ns = static_cast<int64_t>(in.U64());
+  n.src_dev = in.U64();
+  n.src_ino = in.U64();
+  n.identity = GetHash(&in);
+  n.symlink = std::string(in.Bytes(4096));
+  uint16_t nx = in.U16();
+  for (uint16_t i = 0; i < nx && in.ok(); ++i) {
+    std::string name(in.Bytes(255));
+    std::string value(in.Bytes(kMaxRecordValue));
+    n.xattrs.emplace_back(std::move(name), std::move(value));
+  }
+  n.tree = DecodeTreeRoot(&in);
+  uint16_t nc = in.U16();
+  if (nc > kInlineChunks) return Status::Corruption("inode: too many inline chunks");
+  for (uint16_t i = 0; i < nc && in.ok(); ++i) {
+    uint64_t offset = in.U64();
+    n.chunks.push_back(DecodeChunkRef(&in, offset));
+  }
+  if (!in.ok() || in.remaining() != 0) return Status::Corruption("inode: malformed");
+  return n;
+}
+
+std::string EncodeDirEntry(const DirEntry& e) {
+  std::string s;
+  PutFixed64(&s, e.ino);
+  s.push_back(static_cast<char>(e.type));
+  PutHash(&s, e.identity);
+  return s;
+}
+
+Result<DirEntry> DecodeDirEntry(std::string_view bytes) {
+  Decoder in(bytes);
+  DirEntry e;
+  e.ino = in.U64();
+  uint8_t type = in.U8();
+  e.identity = GetHash(&in);
+  if (!in.ok() || in.remaining() != 0 || type < 1 || type > 7) {
+    return Status::Corruption("directory entry: malformed");
+  }
+  e.type = static_cast<FileType>(type);
+  return e;
+}
+
+std::string OffsetKey(uint64_t offset) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(offset >> (56 - 8 * i));
+  return k;
+}
+
+uint64_t OffsetFromKey(std::string_view key) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < key.size(); ++i) v = (v << 8) | static_cast<uint8_t>(key[i]);
+  return v;
+}
+
+std::string EncodeTreeMeta(const TreeMeta& m) {
+  std::string s;
+  PutFixed64(&s, m.next_ino);
+  PutFixed64(&s, m.next_node);
+  return s;
+}
+
+Result<TreeMeta> DecodeTreeMeta(std::string_view bytes) {
+  Decoder in(bytes);
+  TreeMeta m;
+  m.next_ino = in.U64();
+  m.next_node = in.U64();
+  if (!in.ok()) return Status::Corruption("tree metadata: malformed");
+  return m;
+}
+
+Hash128 ComputeIdentity(const Inode& n, const Hash128& content) {
+  Hasher h;
+  h.UpdateU64(static_cast<uint64_t>(n.type));
+  h.UpdateU64(n.mode);
+  h.UpdateU64(n.uid);
+  h.UpdateU64(n.gid);
+  h.UpdateU64(n.rdev);
+  h.UpdateU64(n.size);
+  h.UpdateU64(static_cast<uint64_t>(n.mtime_ns));
+  h.Update(n.symlink);
+  for (const auto& [name, value] : n.xattrs) {
+    h.UpdateU64(name.size());
+    h.Update(name);
+    h.UpdateU64(value.size());
+    h.Update(value);
+  }
+  h.Update(content);
+  return h.Digest();
+}
+
+}  // namespace revfs
