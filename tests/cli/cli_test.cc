@@ -153,5 +153,78 @@ TEST_F(CliTest, CorruptStore) {
   ExpectOneLineError(Revfs("verify " + store), "superblock");
 }
 
+TEST_F(CliTest, CommitLsCatDiffRoundTrip) {
+  std::string store = Path("store"), src = Path("src");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src + "/d").c_str(), 0750), 0);
+  { std::ofstream(src + "/a.txt") << "first version\n"; }
+  { std::ofstream(src + "/d/b") << "bee"; }
+  ASSERT_EQ(::symlink("a.txt", (src + "/ln").c_str()), 0);
+  CliRun c1 = Revfs("commit " + store + " " + src + " -m 'first commit' --time 2030-01-01T00:00:00Z");
+  ASSERT_EQ(c1.exit_code, 0) << c1.err;
+  EXPECT_NE(c1.out.find("committed revision 1"), std::string::npos) << c1.out;
+  { std::ofstream(src + "/a.txt") << "second version\n"; }
+  ASSERT_EQ(::unlink((src + "/d/b").c_str()), 0);
+  { std::ofstream(src + "/new") << "n"; }
+  CliRun c2 = Revfs("commit " + store + " " + src + " -m second --time 2030-02-01T00:00:00Z");
+  ASSERT_EQ(c2.exit_code, 0) << c2.err;
+
+  EXPECT_EQ(Revfs("cat " + store + " 1 a.txt").out, "first version\n");
+  EXPECT_EQ(Revfs("cat " + store + " latest a.txt").out, "second version\n");
+  EXPECT_EQ(Revfs("cat " + store + " @2030-01-15 a.txt").out, "first version\n");
+  EXPECT_EQ(Revfs("ls " + store + " 1").out, "a.txt\nd\nln\n");
+  EXPECT_EQ(Revfs("ls " + store + " 2 d").out, "");
+  CliRun ll = Revfs("ls -l " + store + " 1");
+  EXPECT_NE(ll.out.find("drwxr-x--- "), std::string::npos) << ll.out;
+  EXPECT_NE(ll.out.find(" ln -> a.txt\n"), std::string::npos) << ll.out;
+  EXPECT_EQ(Revfs("diff " + store + " 1 2").out, "P /\nM a.txt\nP d\nD d/b\nA new\n");
+  CliRun log = Revfs("log --json " + store);
+  EXPECT_NE(log.out.find("\"message\":\"first commit\""), std::string::npos);
+  EXPECT_NE(log.out.find("\"files\":"), std::string::npos);
+  EXPECT_EQ(Revfs("verify " + store).exit_code, 0);
+
+  ExpectOneLineError(Revfs("cat " + store + " 9 a.txt"), "revision 9 does not exist");
+  ExpectOneLineError(Revfs("cat " + store + " 1 nope"), "nope: no such file");
+  ExpectOneLineError(Revfs("cat " + store + " 1 d"), "is a dir");
+  ExpectOneLineError(Revfs("ls " + store + " bogus"), "expected a number, latest or @TIME");
+  ExpectOneLineError(Revfs("cat " + store + " @2025-01-01 a.txt"), "no revision at or before");
+  ExpectOneLineError(Revfs("commit " + store + " " + Path("missing")), "no such directory");
+  ExpectOneLineError(Revfs("commit " + store + " " + src + " --time 2029-01-01T00:00:00Z"),
+                     "earlier");
+  ExpectOneLineError(Revfs("commit " + store + " " + src + " --time yesterday"), "ISO-8601");
+}
+
+TEST_F(CliTest, LockedStoreIsRefused) {
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  auto writer = Store::Open(store, StoreOptions{nullptr, true});
+  ASSERT_TRUE(writer.ok());
+  ExpectOneLineError(Revfs("commit " + store + " " + dir().string()), "locked by another writer");
+}
+
+TEST_F(CliTest, UnreadableEntriesMakeAPartialCommit) {
+  // Unprivileged, so that permissions apply (root reads everything).
+  std::string prefix = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "";
+  std::string store = Path("store"), src = Path("src");
+  ASSERT_EQ(::chmod(dir().c_str(), 0777), 0);
+  ASSERT_EQ(Revfs("init " + store, prefix).exit_code, 0);
+  ASSERT_EQ(::mkdir(src.c_str(), 0777), 0);
+  { std::ofstream(src + "/readable") << "ok"; }
+  { std::ofstream(src + "/secret") << "no"; }
+  ASSERT_EQ(::chmod((src + "/secret").c_str(), 0000), 0);
+  ASSERT_EQ(::chmod((src + "/readable").c_str(), 0644), 0);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(src.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::chown((src + "/readable").c_str(), 65534, 65534), 0);
+  }
+  CliRun r = Revfs("commit " + store + " " + src, prefix);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("skipped " + src + "/secret"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 entries skipped"), std::string::npos) << r.err;
+  EXPECT_EQ(Revfs("ls " + store + " 1", prefix).out, "readable\n");
+  EXPECT_EQ(Revfs("cat " + store + " 1 readable", prefix).out, "ok");
+}
+
 }  // namespace
 }  // namespace revfs::testing
