@@ -218,6 +218,8 @@ TEST_F(CliTest, UnreadableEntriesMakeAPartialCommit) {
     ASSERT_EQ(::chown(src.c_str(), 65534, 65534), 0);
     ASSERT_EQ(::chown((src + "/readable").c_str(), 65534, 65534), 0);
   }
+  ASSERT_EQ(::mkdir(Path("closed").c_str(), 0700), 0);
+  ExpectOneLineError(Revfs("commit " + store + " " + Path("closed"), prefix), "Permission denied");
   CliRun r = Revfs("commit " + store + " " + src, prefix);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("skipped " + src + "/secret"), std::string::npos) << r.err;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "revfs/compression.h"
 
 namespace revfs {
 namespace {
@@ -55,17 +54,25 @@ bool SameBytes(const PageLog& log, const PageRef& page, std::string_view raw) {
 
 }  // namespace
 
-Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
-                            std::string_view raw, uint64_t offset, ContentStats* stats) {
+PreparedChunk PrepareChunk(const StoreConfig& config, std::string raw) {
+  PreparedChunk c;
+  c.hash = HashBytes(raw);
+  c.stored = CompressChunk(config, raw, &c.encoding);
+  c.raw = std::move(raw);
+  return c;
+}
+
+Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk& chunk,
+                               uint64_t offset, ContentStats* stats) {
   ChunkRef ref;
   ref.offset = offset;
-  ref.length = static_cast<uint32_t>(raw.size());
-  ref.hash = HashBytes(raw);
+  ref.length = static_cast<uint32_t>(chunk.raw.size());
+  ref.hash = chunk.hash;
   const uint64_t key = kChunkIndexBase | (ref.hash.hi >> 4);
   REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
   std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
   for (const IndexEntry& e : entries) {
-    if (e.hash == ref.hash && e.raw_size == raw.size() && SameBytes(log, e.page, raw)) {
+    if (e.hash == ref.hash && e.raw_size == chunk.raw.size() && SameBytes(log, e.page, chunk.raw)) {
       ref.page = e.page;
       ++stats->chunks_reused;
       return ref;
@@ -74,16 +81,23 @@ Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig
   ChunkPageHeader header;
   header.raw_size = ref.length;
   header.hash = ref.hash;
-  std::string stored = CompressChunk(config, raw, &header.encoding);
-  REVFS_ASSIGN_OR_RETURN(ref.page, trx.AppendPage(PageKind::kChunk, EncodeChunkPage(header, stored)));
+  header.encoding = chunk.encoding;
+  REVFS_ASSIGN_OR_RETURN(ref.page,
+                         trx.AppendPage(PageKind::kChunk, EncodeChunkPage(header, chunk.stored)));
   ++stats->chunks_new;
-  stats->bytes_new += raw.size();
-  stats->bytes_stored += stored.size();
+  stats->bytes_new += chunk.raw.size();
+  stats->bytes_stored += chunk.stored.size();
   if (entries.size() < 64) {  // beyond that, a prefix this crowded is not indexed further
     entries.push_back({ref.hash, ref.page, ref.length});
     REVFS_RETURN_IF_ERROR(trx.Put(key, EncodeIndex(entries)));
   }
   return ref;
+}
+
+Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
+                            std::string_view raw, uint64_t offset, ContentStats* stats) {
+  PreparedChunk chunk = PrepareChunk(config, std::string(raw));
+  return StorePrepared(trx, log, chunk, offset, stats);
 }
 
 Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,

@@ -14,6 +14,7 @@
 
 #include "revfs/chunker.h"
 #include "revfs/tree/snapshot.h"
+#include "worker_pool.h"
 
 namespace revfs {
 namespace {
@@ -73,21 +74,49 @@ class TreeCommitter {
   uint64_t NextNode() { return meta_.next_node++; }
   void Progress();
 
+  // A chunk being hashed and compressed on a worker, or a hole.
+  struct ChunkSlot {
+    ChunkRef ref;
+    std::future<PreparedChunk> job;
+    bool stored = false;  // ref is final (holes are, always)
+  };
+  // A file read and cut, whose chunks are still being prepared.
+  struct PendingFile {
+    uint64_t ino = 0;
+    std::string path;
+    Inode inode;  // metadata filled in
+    TreeRoot old_tree;
+    std::vector<ChunkSlot> slots;
+    size_t entry = 0;  // its index in the directory's entries
+  };
+
   std::optional<Inode> OldInode(const std::optional<DirEntry>& entry);
+  // `pending`, when given, may take a regular file to finish later (at
+  // `entry` of the directory's entries); `*out` is then a placeholder.
   Status ProcessEntry(int dirfd, const std::string& path, const std::string& name,
-                      const std::optional<DirEntry>& old_entry, std::optional<DirEntry>* out);
+                      const std::optional<DirEntry>& old_entry, std::optional<DirEntry>* out,
+                      std::vector<PendingFile>* pending, size_t entry);
+  // Stores a pending file's chunks and records its inode.
+  Result<std::optional<DirEntry>> FinishFile(PendingFile& file);
+  // Finishes pending files, oldest first, until at most `keep` bytes wait.
+  Status Drain(std::vector<PendingFile>* pending,
+               std::vector<std::pair<std::string, DirEntry>>* entries, uint64_t keep);
   Status ProcessDir(int fd, const std::string& path, const struct stat& st, uint64_t ino,
                     const Inode* old, std::optional<DirEntry>* out);
   Status ProcessFile(int dirfd, const std::string& name, const std::string& path,
                      const struct stat& st, uint64_t ino, const Inode* old,
-                     std::optional<DirEntry>* out);
+                     std::optional<DirEntry>* out, std::vector<PendingFile>* pending,
+                     size_t entry);
   Status ProcessOther(int dirfd, const std::string& name, const std::string& path,
                       const struct stat& st, uint64_t ino, FileType type,
                       const Inode* old, std::optional<DirEntry>* out);
-  // Reads a file's content into chunks; a source error goes to *source_error.
-  Status ReadContent(int fd, uint64_t size, std::vector<ChunkRef>* chunks, Status* source_error);
-  Status StoreRegion(int fd, uint64_t start, uint64_t end, std::vector<ChunkRef>* chunks,
-                     Status* source_error);
+  // Reads a file and cuts it into chunks, handed to the workers; a source
+  // error goes to *source_error.
+  Status ReadContent(int fd, uint64_t size, std::vector<ChunkSlot>* slots, Status* source_error);
+  Status ReadRegion(int fd, uint64_t start, uint64_t end, std::vector<ChunkSlot>* slots,
+                    Status* source_error);
+  // Waits for a slot's chunk and stores it (writer thread).
+  Status StoreSlot(ChunkSlot& slot);
   void FillMetadata(const struct stat& st, FileType type, Inode* inode);
   void ReadXattrs(const std::string& path, Inode* inode);
   // Writes `inode` unless the stored record already has these bytes.
@@ -105,6 +134,10 @@ class TreeCommitter {
   std::unordered_set<uint64_t> used_;
   std::vector<uint64_t> removed_;
   std::chrono::steady_clock::time_point start_, last_progress_;
+  // Raw bytes read but not yet stored; bounded so memory stays bounded.
+  uint64_t in_flight_ = 0;
+  static constexpr uint64_t kMaxInFlight = 64u << 20;
+  WorkerPool pool_{std::max(1u, std::thread::hardware_concurrency())};
 };
 
 void TreeCommitter::Progress() {
@@ -148,7 +181,8 @@ Status TreeCommitter::Run(const std::string& source, CommitSummary* summary) {
 
 Status TreeCommitter::ProcessEntry(int dirfd, const std::string& path, const std::string& name,
                                    const std::optional<DirEntry>& old_entry,
-                                   std::optional<DirEntry>* out) {
+                                   std::optional<DirEntry>* out,
+                                   std::vector<PendingFile>* pending, size_t entry) {
   struct stat st;
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return SkipErrno(path, errno);
@@ -182,7 +216,10 @@ Status TreeCommitter::ProcessEntry(int dirfd, const std::string& path, const std
       break;
     }
     case FileType::kRegular:
-      REVFS_RETURN_IF_ERROR(ProcessFile(dirfd, name, path, st, ino, old ? &*old : nullptr, out));
+      // A hard-linked file is finished at once: its other names need its
+      // identity.
+      REVFS_RETURN_IF_ERROR(ProcessFile(dirfd, name, path, st, ino, old ? &*old : nullptr, out,
+                                        linked ? nullptr : pending, entry));
       break;
     default:
       REVFS_RETURN_IF_ERROR(
@@ -230,6 +267,7 @@ Status TreeCommitter::ProcessDir(int fd, const std::string& path, const struct s
 
   std::vector<std::pair<std::string, DirEntry>> entries;
   entries.reserve(names.size());
+  std::vector<PendingFile> pending;
   size_t j = 0;
   for (const std::string& name : names) {
     while (j < old_entries.size() && old_entries[j].first < name) {
@@ -238,10 +276,14 @@ Status TreeCommitter::ProcessDir(int fd, const std::string& path, const struct s
     std::optional<DirEntry> old_entry;
     if (j < old_entries.size() && old_entries[j].first == name) old_entry = old_entries[j++].second;
     std::optional<DirEntry> child;
-    REVFS_RETURN_IF_ERROR(ProcessEntry(fd, path + "/" + name, name, old_entry, &child));
+    REVFS_RETURN_IF_ERROR(
+        ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
     if (child) entries.emplace_back(name, *child);
+    if (in_flight_ > kMaxInFlight) REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, kMaxInFlight / 2));
   }
   for (; j < old_entries.size(); ++j) removed_.push_back(old_entries[j].second.ino);
+  REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, 0));
+  std::erase_if(entries, [](const auto& e) { return e.second.ino == 0; });
 
   SortedTreeWriter writer(&trx_, kNodeBase, [this] { return NextNode(); },
                           old ? old->tree : TreeRoot{});
@@ -261,7 +303,8 @@ Status TreeCommitter::ProcessDir(int fd, const std::string& path, const struct s
 
 Status TreeCommitter::ProcessFile(int dirfd, const std::string& name, const std::string& path,
                                   const struct stat& st, uint64_t ino, const Inode* old,
-                                  std::optional<DirEntry>* out) {
+                                  std::optional<DirEntry>* out, std::vector<PendingFile>* pending,
+                                  size_t entry) {
   if (old && !options_.full_scan && old->src_ino == static_cast<uint64_t>(st.st_ino) &&
       old->src_dev == static_cast<uint64_t>(st.st_dev) &&
       old->size == static_cast<uint64_t>(st.st_size) && old->mtime_ns == Nanos(st.st_mtim) &&
@@ -275,24 +318,47 @@ Status TreeCommitter::ProcessFile(int dirfd, const std::string& name, const std:
   if (fdnum < 0 && errno == EPERM) fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   SourceFd fd(fdnum);
   if (fd.get() < 0) return SkipErrno(path, errno);
-  Inode inode;
+  PendingFile file;
+  file.ino = ino;
+  file.path = path;
+  file.old_tree = old ? old->tree : TreeRoot{};
+  file.entry = entry;
   struct stat after;
   for (int attempt = 0;; ++attempt) {
     struct stat before;
     if (::fstat(fd.get(), &before) != 0) return SkipErrno(path, errno);
-    inode.chunks.clear();
+    for (ChunkSlot& slot : file.slots) {  // a torn attempt: drop what it read
+      if (!slot.stored) in_flight_ -= slot.ref.length;
+    }
+    file.slots.clear();
     Status source_error;
-    REVFS_RETURN_IF_ERROR(ReadContent(fd.get(), static_cast<uint64_t>(before.st_size),
-                                      &inode.chunks, &source_error));
-    if (!source_error.ok()) return Skip(path, source_error);
+    REVFS_RETURN_IF_ERROR(
+        ReadContent(fd.get(), static_cast<uint64_t>(before.st_size), &file.slots, &source_error));
+    if (!source_error.ok()) return Skip(path, source_error.WithContext(path));
     if (::fstat(fd.get(), &after) != 0) return SkipErrno(path, errno);
     if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
     if (attempt == 2) {
       return Skip(path, Status::Aborted(path + ": changed while being read (3 tries)"));
     }
   }
-  FillMetadata(after, FileType::kRegular, &inode);
-  ReadXattrs(path, &inode);
+  FillMetadata(after, FileType::kRegular, &file.inode);
+  ReadXattrs(path, &file.inode);
+  if (pending) {
+    *out = DirEntry{ino, FileType::kRegular, {}};  // completed by Drain
+    pending->push_back(std::move(file));
+    return Status::OK();
+  }
+  REVFS_ASSIGN_OR_RETURN(*out, FinishFile(file));
+  return Status::OK();
+}
+
+Result<std::optional<DirEntry>> TreeCommitter::FinishFile(PendingFile& file) {
+  Inode& inode = file.inode;
+  for (ChunkSlot& slot : file.slots) {
+    REVFS_RETURN_IF_ERROR(StoreSlot(slot));
+    inode.chunks.push_back(slot.ref);
+  }
+  file.slots.clear();
   Hasher content;
   for (const ChunkRef& c : inode.chunks) {
     content.UpdateU64(c.offset);
@@ -300,9 +366,8 @@ Status TreeCommitter::ProcessFile(int dirfd, const std::string& name, const std:
     content.UpdateU64(c.hole);
     content.Update(c.hash);
   }
-  const TreeRoot old_tree = old ? old->tree : TreeRoot{};
   if (inode.chunks.size() > kInlineChunks) {
-    SortedTreeWriter writer(&trx_, kNodeBase, [this] { return NextNode(); }, old_tree);
+    SortedTreeWriter writer(&trx_, kNodeBase, [this] { return NextNode(); }, file.old_tree);
     std::string value;
     for (const ChunkRef& c : inode.chunks) {
       value.clear();
@@ -311,18 +376,49 @@ Status TreeCommitter::ProcessFile(int dirfd, const std::string& name, const std:
     }
     REVFS_ASSIGN_OR_RETURN(inode.tree, writer.Finish());
     inode.chunks.clear();
-  } else if (!old_tree.empty()) {
+  } else if (!file.old_tree.empty()) {
     // Was long, is short now: its chunk-list tree goes.
-    REVFS_RETURN_IF_ERROR(TreeNodes(base_, kNodeBase, old_tree, [&](uint64_t id) {
-      (void)trx_.Delete(kNodeBase | id);
+    Status deleted;
+    REVFS_RETURN_IF_ERROR(TreeNodes(base_, kNodeBase, file.old_tree, [&](uint64_t id) {
+      if (deleted.ok()) deleted = trx_.Delete(kNodeBase | id);
     }));
+    REVFS_RETURN_IF_ERROR(deleted);
   }
   inode.identity = ComputeIdentity(inode, content.Digest());
   bool recorded = false;
-  REVFS_RETURN_IF_ERROR(WriteInode(ino, &inode, path, &recorded));
-  if (!recorded) return Status::OK();
+  REVFS_RETURN_IF_ERROR(WriteInode(file.ino, &inode, file.path, &recorded));
+  if (!recorded) return std::optional<DirEntry>();
   ++summary_->files;
-  *out = DirEntry{ino, FileType::kRegular, inode.identity};
+  Progress();
+  return std::optional<DirEntry>(DirEntry{file.ino, FileType::kRegular, inode.identity});
+}
+
+Status TreeCommitter::StoreSlot(ChunkSlot& slot) {
+  if (slot.stored || slot.ref.hole) return Status::OK();
+  PreparedChunk chunk = slot.job.get();
+  in_flight_ -= slot.ref.length;
+  slot.stored = true;
+  REVFS_ASSIGN_OR_RETURN(slot.ref, StorePrepared(trx_, rs_.store().pages(), chunk,
+                                                 slot.ref.offset, &summary_->content));
+  return Status::OK();
+}
+
+Status TreeCommitter::Drain(std::vector<PendingFile>* pending,
+                            std::vector<std::pair<std::string, DirEntry>>* entries,
+                            uint64_t keep) {
+  size_t done = 0;
+  for (; done < pending->size() && (keep == 0 || in_flight_ > keep); ++done) {
+    PendingFile& file = (*pending)[done];
+    REVFS_ASSIGN_OR_RETURN(std::optional<DirEntry> e, FinishFile(file));
+    if (e) {
+      (*entries)[file.entry].second = *e;
+    } else {  // could not be recorded after all
+      (*entries)[file.entry].second.ino = 0;
+      used_.erase(file.ino);
+      removed_.push_back(file.ino);
+    }
+  }
+  pending->erase(pending->begin(), pending->begin() + static_cast<ptrdiff_t>(done));
   return Status::OK();
 }
 
@@ -351,16 +447,17 @@ Status TreeCommitter::ProcessOther(int dirfd, const std::string& name, const std
   return Status::OK();
 }
 
-Status TreeCommitter::ReadContent(int fd, uint64_t size, std::vector<ChunkRef>* chunks,
+Status TreeCommitter::ReadContent(int fd, uint64_t size, std::vector<ChunkSlot>* slots,
                                   Status* source_error) {
   auto hole = [&](uint64_t from, uint64_t to) {
     while (from < to) {
-      ChunkRef c;
-      c.offset = from;
-      c.length = static_cast<uint32_t>(std::min<uint64_t>(to - from, kMaxHolePiece));
-      c.hole = true;
-      chunks->push_back(c);
-      from += c.length;
+      ChunkSlot slot;
+      slot.ref.offset = from;
+      slot.ref.length = static_cast<uint32_t>(std::min<uint64_t>(to - from, kMaxHolePiece));
+      slot.ref.hole = true;
+      slot.stored = true;
+      from += slot.ref.length;
+      slots->push_back(std::move(slot));
     }
   };
   uint64_t offset = 0;
@@ -369,33 +466,34 @@ Status TreeCommitter::ReadContent(int fd, uint64_t size, std::vector<ChunkRef>* 
     if (data < 0) {
       if (errno == ENXIO) {  // only a hole up to the end
         hole(offset, size);
-        break;
+        return Status::OK();
       }
       data = static_cast<off_t>(offset);  // SEEK_DATA not supported: all data
     }
     if (static_cast<uint64_t>(data) >= size) {
       hole(offset, size);
-      break;
+      return Status::OK();
     }
     hole(offset, static_cast<uint64_t>(data));
     offset = static_cast<uint64_t>(data);
     off_t next_hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
     uint64_t end = next_hole < 0 ? size : std::min<uint64_t>(static_cast<uint64_t>(next_hole), size);
     if (end <= offset) end = size;
-    REVFS_RETURN_IF_ERROR(StoreRegion(fd, offset, end, chunks, source_error));
+    REVFS_RETURN_IF_ERROR(ReadRegion(fd, offset, end, slots, source_error));
     if (!source_error->ok()) return Status::OK();
     offset = end;
   }
   return Status::OK();
 }
 
-Status TreeCommitter::StoreRegion(int fd, uint64_t start, uint64_t end,
-                                  std::vector<ChunkRef>* chunks, Status* source_error) {
+Status TreeCommitter::ReadRegion(int fd, uint64_t start, uint64_t end,
+                                 std::vector<ChunkSlot>* slots, Status* source_error) {
   const size_t max = chunker_.params().max_size;
   std::string buf(max, '\0');
   size_t have = 0;
   uint64_t buf_pos = start, read_pos = start;
   bool eof = false;
+  const StoreConfig& config = rs_.store().config();
   while (true) {
     while (have < max && read_pos < end && !eof) {
       ssize_t n = ::pread(fd, buf.data() + have, std::min<uint64_t>(max - have, end - read_pos),
@@ -411,11 +509,20 @@ Status TreeCommitter::StoreRegion(int fd, uint64_t start, uint64_t end,
       summary_->bytes_read += static_cast<uint64_t>(n);
     }
     if (have == 0) return Status::OK();
-    size_t cut = chunker_.FindCut(reinterpret_cast<const uint8_t*>(buf.data()), have);
-    REVFS_ASSIGN_OR_RETURN(ChunkRef c, StoreChunk(trx_, rs_.store().pages(), rs_.store().config(),
-                                                  std::string_view(buf.data(), cut), buf_pos,
-                                                  &summary_->content));
-    chunks->push_back(c);
+    const size_t cut = chunker_.FindCut(reinterpret_cast<const uint8_t*>(buf.data()), have);
+    ChunkSlot slot;
+    slot.ref.offset = buf_pos;
+    slot.ref.length = static_cast<uint32_t>(cut);
+    slot.job = pool_.Submit([&config, raw = std::string(buf.data(), cut)]() mutable {
+      return PrepareChunk(config, std::move(raw));
+    });
+    slots->push_back(std::move(slot));
+    in_flight_ += cut;
+    // Bound the bytes waiting to be stored: store this file's oldest chunks.
+    for (ChunkSlot& s : *slots) {
+      if (in_flight_ <= kMaxInFlight) break;
+      REVFS_RETURN_IF_ERROR(StoreSlot(s));
+    }
     std::memmove(buf.data(), buf.data() + cut, have - cut);
     have -= cut;
     buf_pos += cut;

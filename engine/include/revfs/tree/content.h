@@ -12,6 +12,7 @@
 #include <functional>
 #include <string_view>
 
+#include "revfs/compression.h"
 #include "revfs/record_store.h"
 #include "revfs/tree/inode.h"
 
@@ -24,8 +25,22 @@ struct ContentStats {
   uint64_t bytes_stored = 0;  // their stored (compressed) size
 };
 
-// Stores `raw` (at `offset` in its file) unless an identical chunk is
-// stored; returns its reference.
+// A chunk hashed and compressed, ready to store. Preparing is the CPU-heavy
+// half of storing and may run on any thread.
+struct PreparedChunk {
+  std::string raw;
+  Hash128 hash;
+  ChunkEncoding encoding = ChunkEncoding::kRaw;
+  std::string stored;
+};
+PreparedChunk PrepareChunk(const StoreConfig& config, std::string raw);
+
+// Stores a prepared chunk (at `offset` in its file) unless an identical chunk
+// is stored; returns its reference. Writer thread only.
+Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk& chunk,
+                               uint64_t offset, ContentStats* stats);
+
+// PrepareChunk and StorePrepared in one step.
 Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
                             std::string_view raw, uint64_t offset, ContentStats* stats);
 
