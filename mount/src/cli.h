@@ -32,6 +32,7 @@ Command AddCommitCommand(CLI::App& app);
 Command AddLsCommand(CLI::App& app);
 Command AddCatCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);
+Command AddMountCommand(CLI::App& app);
 
 // Resolves a revision name: a number, "latest", or "@" + ISO-8601 time (the
 // newest revision at or before it).

@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <algorithm>
 #include <vector>
 
 #include "cli.h"
@@ -67,6 +68,7 @@ int Main(int argc, char** argv) {
       AddLsCommand(app),
       AddCatCommand(app),
       AddDiffCommand(app),
+      AddMountCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {
@@ -74,11 +76,18 @@ int Main(int argc, char** argv) {
     }
     return false;
   };
-  if (argc > 1 && argv[1][0] != '-' && !is_subcommand(argv[1])) {
-    return Fail(argv[1], "unknown subcommand (see 'revfs --help')");
+  // `revfs STORE MOUNTPOINT [-o OPTS]` is `revfs mount ...`: the form
+  // mount.fuse3 uses for `mount -t fuse.revfs` and fstab.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (!words.empty() && words[0][0] != '-' && !is_subcommand(words[0].c_str())) {
+    if (words.size() < 2 || words[1][0] == '-') {
+      return Fail(words[0], "unknown subcommand (see 'revfs --help')");
+    }
+    words.insert(words.begin(), "mount");
   }
+  std::reverse(words.begin(), words.end());
   try {
-    app.parse(argc, argv);
+    app.parse(words);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -74,7 +74,8 @@ class ReadPathTest : public EngineTest {
     std::string buf;
     PageView view;
     EXPECT_TRUE(rs_->store().pages().Read(root->tree_root, PageKind::kIndirect, &buf, &view).ok());
-    auto page = IndirectPage::Parse(view.payload);
+    std::string unpacked = *UnpackRecordPage(view.payload);
+  auto page = IndirectPage::Parse(unpacked);
     return std::get<LeafRef>(*page->child_at(0)).chain;
   }
 

@@ -221,7 +221,8 @@ TEST_P(RecordStoreTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
   std::string buf;
   PageView view;
   ASSERT_TRUE(rs_->store().pages().Read(root->tree_root, PageKind::kIndirect, &buf, &view).ok());
-  auto page = IndirectPage::Parse(view.payload);
+  std::string unpacked = *UnpackRecordPage(view.payload);
+  auto page = IndirectPage::Parse(unpacked);
   ASSERT_TRUE(page.ok());
   PageRef target = std::get<LeafRef>(*page->child_at(*page->Find(1))).chain.front().page;
   rs_.reset();

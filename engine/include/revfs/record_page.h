@@ -121,6 +121,17 @@ class CombinedPage {
   size_t count_ = 0;
 };
 
+// Record pages (leaf fragments and indirect pages) are stored packed: a byte
+// 0 then the payload, or a byte 1, the payload's size (u32) and the payload
+// compressed with zstd at `level` (0: never compress).
+std::string PackRecordPage(std::string_view payload, int level);
+// Returns the payload size of a packed page; Corruption if malformed.
+Result<size_t> PackedPayloadSize(std::string_view packed);
+// Unpacks into `dst`, which has room for PackedPayloadSize() bytes.
+Status UnpackRecordPage(std::string_view packed, char* dst, size_t size);
+// Unpacks into a string (verification, tests).
+Result<std::string> UnpackRecordPage(std::string_view packed);
+
 }  // namespace revfs
 
 #endif  // REVFS_RECORD_PAGE_H_

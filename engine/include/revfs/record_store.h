@@ -178,6 +178,8 @@ class WriteTrx {
   Result<PageRef> Rebuild(int level, const BaseNode& base, std::span<const Changed> changed);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
+  // The zstd level record pages are packed with (0: uncompressed).
+  int PackLevel() const;
 
   RecordStore* const rs_;
   std::unique_ptr<ReadTrx> base_;

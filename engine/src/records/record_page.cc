@@ -1,6 +1,9 @@
 #include "revfs/record_page.h"
 
+#include <zstd.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "revfs/coding.h"
 
@@ -132,6 +135,54 @@ std::optional<CombinedPage::Record> CombinedPage::Find(uint32_t slot) const {
     if (r.slot == slot) return r;
   }
   return std::nullopt;
+}
+
+std::string PackRecordPage(std::string_view payload, int level) {
+  std::string out;
+  if (level > 0 && payload.size() >= 128) {
+    out.resize(5 + ZSTD_compressBound(payload.size()));
+    size_t n = ZSTD_compress(out.data() + 5, out.size() - 5, payload.data(), payload.size(), level);
+    if (!ZSTD_isError(n) && n + 5 < payload.size()) {
+      out[0] = 1;
+      EncodeFixed32(out.data() + 1, static_cast<uint32_t>(payload.size()));
+      out.resize(5 + n);
+      return out;
+    }
+    out.clear();
+  }
+  out.reserve(1 + payload.size());
+  out.push_back(0);
+  out.append(payload);
+  return out;
+}
+
+Result<size_t> PackedPayloadSize(std::string_view packed) {
+  if (packed.empty()) return Status::Corruption("record page: empty");
+  if (packed[0] == 0) return packed.size() - 1;
+  if (packed[0] != 1 || packed.size() < 5) return Status::Corruption("record page: bad packing");
+  size_t size = DecodeFixed32(packed.data() + 1);
+  if (size > (8u << 20)) return Status::Corruption("record page: impossible size");
+  return size;
+}
+
+Status UnpackRecordPage(std::string_view packed, char* dst, size_t size) {
+  if (packed.empty()) return Status::Corruption("record page: empty");
+  if (packed[0] == 0) {
+    if (packed.size() - 1 != size) return Status::Corruption("record page: wrong size");
+    std::memcpy(dst, packed.data() + 1, size);
+    return Status::OK();
+  }
+  if (packed.size() < 5) return Status::Corruption("record page: bad packing");
+  size_t n = ZSTD_decompress(dst, size, packed.data() + 5, packed.size() - 5);
+  if (ZSTD_isError(n) || n != size) return Status::Corruption("record page: does not decompress");
+  return Status::OK();
+}
+
+Result<std::string> UnpackRecordPage(std::string_view packed) {
+  REVFS_ASSIGN_OR_RETURN(size_t size, PackedPayloadSize(packed));
+  std::string out(size, '\0');
+  REVFS_RETURN_IF_ERROR(UnpackRecordPage(packed, out.data(), size));
+  return out;
 }
 
 }  // namespace revfs

@@ -42,7 +42,9 @@ void RecordStore::VerifyNode(VerifyState& st, const PageRef& ref, int level,
   PageView view;
   Status s = store_->pages().Read(ref, PageKind::kIndirect, &st.buf, &view);
   if (!s.ok()) return st.Damage(ref.offset, std::string(s.message()));
-  std::string payload(view.payload);  // st.buf is reused below
+  auto unpacked = UnpackRecordPage(view.payload);
+  if (!unpacked.ok()) return st.Damage(ref.offset, std::string(unpacked.status().message()));
+  const std::string payload = std::move(unpacked).value();
   auto page = IndirectPage::Parse(payload);
   if (!page.ok()) return st.Damage(ref.offset, std::string(page.status().message()));
   if (page->level() != level) return st.Damage(ref.offset, "indirect page has the wrong level");
@@ -81,15 +83,17 @@ void RecordStore::VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t numb
     PageView view;
     Status s = store_->pages().Read(f.page, PageKind::kLeafFragment, &st.buf, &view);
     if (!s.ok()) return st.Damage(f.page.offset, std::string(s.message()));
+    auto unpacked = UnpackRecordPage(view.payload);
+    if (!unpacked.ok()) return st.Damage(f.page.offset, std::string(unpacked.status().message()));
+    payloads.push_back(std::move(unpacked).value());
     FragmentView fv;
-    s = DecodeFragment(view.payload, &fv);
+    s = DecodeFragment(payloads.back(), &fv);
     if (!s.ok()) return st.Damage(f.page.offset, std::string(s.message()));
     if (fv.leaf != number || fv.revision != f.revision || f.revision > st.revision ||
         f.revision >= prev_revision) {
       return st.Damage(f.page.offset, "fragment does not belong where it is referenced");
     }
     prev_revision = f.revision;
-    payloads.emplace_back(view.payload);
     st.seen.insert(f.page.offset);
   }
   if (c.versioning != Versioning::kSliding) {

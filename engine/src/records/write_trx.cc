@@ -27,6 +27,11 @@ const std::string kEmptyCombined(4, '\0');
 
 WriteTrx::~WriteTrx() { rs_->write_open_ = false; }
 
+int WriteTrx::PackLevel() const {
+  const StoreConfig& c = rs_->store_->config();
+  return c.compression == Compression::kZstd ? c.compression_level : 0;
+}
+
 Status WriteTrx::Put(uint64_t key, std::string_view value) {
   if (done_) return Status::InvalidArgument("write transaction already committed");
   if (value.size() > kMaxRecordValue) {
@@ -144,7 +149,9 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BaseNode& base,
 
   IndirectPageBuilder builder(level);
   for (const auto& [slot, child] : children) builder.Add(slot, child);
-  REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kIndirect, builder.Finish()));
+  REVFS_ASSIGN_OR_RETURN(PageRef ref,
+                         commit_->AppendPage(PageKind::kIndirect,
+                                             PackRecordPage(builder.Finish(), PackLevel())));
   ++indirect_written_;
   return ref;
 }
@@ -164,7 +171,8 @@ Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>&
   FragmentPlan plan = PlanFragment(rs_->store_->config(), prev ? &*prev : nullptr, current,
                                    prev ? &newest_view : nullptr, changes);
   std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records);
-  REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kLeafFragment, payload));
+  REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kLeafFragment,
+                                                          PackRecordPage(payload, PackLevel())));
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
   LeafRef next;
   next.versions = plan.versions;

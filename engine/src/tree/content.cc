@@ -6,6 +6,13 @@
 namespace revfs {
 namespace {
 
+// The chunk index is bucketed by the top 16 bits of the hash, so that the
+// buckets are dense keys: a commit's new chunks touch at most 64 leaves and
+// one short path of indirect pages, instead of a path per chunk.
+constexpr int kBucketBits = 16;
+constexpr size_t kMaxBucketEntries = 88;  // 88 x 44 bytes fit one record
+uint64_t ChunkBucket(const Hash128& h) { return h.hi >> (64 - kBucketBits); }
+
 struct IndexEntry {
   Hash128 hash;
   PageRef page;
@@ -68,7 +75,7 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk&
   ref.offset = offset;
   ref.length = static_cast<uint32_t>(chunk.raw.size());
   ref.hash = chunk.hash;
-  const uint64_t key = kChunkIndexBase | (ref.hash.hi >> 4);
+  const uint64_t key = kChunkIndexBase | ChunkBucket(ref.hash);
   REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
   std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
   for (const IndexEntry& e : entries) {
@@ -87,7 +94,7 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk&
   ++stats->chunks_new;
   stats->bytes_new += chunk.raw.size();
   stats->bytes_stored += chunk.stored.size();
-  if (entries.size() < 64) {  // beyond that, a prefix this crowded is not indexed further
+  if (entries.size() < kMaxBucketEntries) {  // a full bucket indexes no more (no dedup there)
     entries.push_back({ref.hash, ref.page, ref.length});
     REVFS_RETURN_IF_ERROR(trx.Put(key, EncodeIndex(entries)));
   }
@@ -129,41 +136,57 @@ Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
   return decode_error;
 }
 
-Status ReadFile(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
-                uint64_t length, const std::function<Status(std::string_view)>& sink) {
+Status ReadFilePinned(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                      uint64_t length, std::vector<PinnedView>* pins,
+                      std::vector<std::string_view>* pieces) {
   if (offset >= file.size || length == 0) return Status::OK();
   const uint64_t end = std::min(file.size, offset + length);
-  static const std::string kZeros(64 * 1024, '\0');
+  static const std::string kZeros(256 * 1024, '\0');
   uint64_t pos = offset;
   Status status;
-  auto zeros = [&](uint64_t upto) -> Status {
+  auto zeros = [&](uint64_t upto) {
     while (pos < upto) {
       uint64_t n = std::min<uint64_t>(upto - pos, kZeros.size());
-      REVFS_RETURN_IF_ERROR(sink(std::string_view(kZeros.data(), n)));
+      pieces->emplace_back(kZeros.data(), n);
       pos += n;
     }
-    return Status::OK();
   };
   REVFS_RETURN_IF_ERROR(ForEachChunk(trx, file, offset, [&](const ChunkRef& c) {
     if (c.offset >= end) return false;
-    if (c.offset > pos) status = zeros(std::min(c.offset, end));  // gap: a hole
-    if (!status.ok()) return false;
+    if (c.offset > pos) zeros(std::min(c.offset, end));  // a gap is a hole
     const uint64_t upto = std::min<uint64_t>(c.offset + c.length, end);
     if (c.hole) {
-      status = zeros(upto);
-      return status.ok();
+      zeros(upto);
+      return pos < end;
     }
     auto chunk = rs.loader().Chunk(c.hash, c.page, c.length);
     if (!chunk.ok()) {
       status = chunk.status();
       return false;
     }
-    status = sink(chunk->bytes().substr(pos - c.offset, upto - pos));
+    pieces->push_back(chunk->bytes().substr(pos - c.offset, upto - pos));
+    pins->push_back(std::move(chunk).value());
     pos = upto;
-    return status.ok() && pos < end;
+    return pos < end;
   }));
   REVFS_RETURN_IF_ERROR(status);
-  return zeros(end);  // a file whose tail is a hole
+  zeros(end);  // a file whose tail is a hole
+  return Status::OK();
+}
+
+Status ReadFile(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                uint64_t length, const std::function<Status(std::string_view)>& sink) {
+  // Bounded pieces at a time, so that a huge read does not pin every chunk.
+  constexpr uint64_t kStep = 8u << 20;
+  const uint64_t end = std::min(file.size, offset + length);
+  for (uint64_t pos = offset; pos < end; pos += kStep) {
+    std::vector<PinnedView> pins;
+    std::vector<std::string_view> pieces;
+    REVFS_RETURN_IF_ERROR(
+        ReadFilePinned(rs, trx, file, pos, std::min(kStep, end - pos), &pins, &pieces));
+    for (std::string_view piece : pieces) REVFS_RETURN_IF_ERROR(sink(piece));
+  }
+  return Status::OK();
 }
 
 }  // namespace revfs

@@ -1,7 +1,7 @@
 // File content: chunks stored once per store, and reading byte ranges.
 //
 // A chunk is identified by the XXH3-128 of its bytes. The chunk index (record
-// 3 << 60 | top 60 bits of the hash) lists the chunks stored under that
+// 3 << 60 | top 16 bits of the hash) lists the chunks stored under that
 // prefix; a hash hit is reused only after its stored bytes compared equal
 // (XXH3 is fast, not collision-proof). A file's chunk list is found by binary
 // search (inline list or the sorted tree keyed by offset), so reading any
@@ -54,6 +54,13 @@ Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
 // chunks and are valid during the call only.
 Status ReadFile(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
                 uint64_t length, const std::function<Status(std::string_view)>& sink);
+
+// Like ReadFile, but hands the bytes over without copying: `pieces` point
+// into the chunks pinned by `pins` (and into static zeros for holes), valid
+// until `pins` is destroyed.
+Status ReadFilePinned(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                      uint64_t length, std::vector<PinnedView>* pins,
+                      std::vector<std::string_view>* pieces);
 
 }  // namespace revfs
 

@@ -5,7 +5,7 @@
 //   0  store metadata (key 0: id counters)
 //   1  inodes                        1 << 60 | inode number
 //   2  sorted-tree nodes             2 << 60 | node id  (directories, big files)
-//   3  chunk index                   3 << 60 | top 60 bits of the chunk hash
+//   3  chunk index                   3 << 60 | top 16 bits of the chunk hash
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times
 // with nanoseconds, nlink, rdev), the symlink target, the extended

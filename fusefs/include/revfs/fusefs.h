@@ -1,0 +1,155 @@
+// RevFs: every revision of a store as a read-only directory tree, served
+// through the libfuse3 low-level API.
+//
+//   MOUNT/latest -> revisions/N     follows new commits
+//   MOUNT/revisions/0 ... N/        each revision's whole tree
+//   MOUNT/at/<ISO-8601 time>        -> ../revisions/N, the revision current then
+//   MOUNT/.revfs/stats              JSON counters of the running daemon
+//
+// Each FUSE operation has a handler that calls one function of this class
+// returning a Status or Result and makes exactly one reply; the handlers keep
+// every exception inside (bad_alloc -> ENOMEM, anything else -> EIO). Reads
+// pin the chunks they need, reply straight from the pinned segments and
+// unpin. Revisions never change, so their entries, attributes and data are
+// cached by the kernel for long; only latest, revisions/ and at/ are short.
+//
+// Thread safety: all methods may be called from the multithreaded loop.
+#ifndef REVFS_FUSEFS_H_
+#define REVFS_FUSEFS_H_
+
+#include <sys/stat.h>
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "revfs/record_store.h"
+#include "revfs/tree/snapshot.h"
+
+namespace revfs::fusefs {
+
+struct FsOptions {
+  bool unique_ino = false;       // st_ino from node ids, not content identity
+  double long_timeout = 86400;   // revisions never change
+  double short_timeout = 1;      // latest, revisions/, at/
+};
+
+// What the kernel knows of a node.
+struct NodeAttr {
+  struct stat st {};
+  double timeout = 0;
+};
+
+struct EntryReply {
+  uint64_t node = 0;  // 0: a negative entry (cached "no such name")
+  NodeAttr attr;
+  double entry_timeout = 0;
+};
+
+struct DirItem {
+  std::string name;
+  uint64_t node_hint = 0;  // for readdirplus: the node to look up
+  mode_t type = 0;         // S_IFDIR, S_IFREG ...
+};
+
+class RevFs {
+ public:
+  RevFs(RecordStore* store, FsOptions options);
+  ~RevFs();
+
+  // The operations (fusefs/src/ops.cc registers them).
+  Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
+  void Forget(uint64_t node, uint64_t count);
+  Result<NodeAttr> GetAttr(uint64_t node);
+  Result<std::string> ReadLink(uint64_t node);
+  Result<std::vector<DirItem>> ListDir(uint64_t node);
+  // Opens a file; `*keep_cache`/`*direct_io` say how the kernel may cache.
+  Result<uint64_t> Open(uint64_t node, bool* keep_cache, bool* direct_io);
+  // Reads from an open file: fills `pieces` pointing into `pins`.
+  Status Read(uint64_t handle, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
+              std::vector<std::string_view>* pieces, std::string* scratch);
+  void Release(uint64_t handle);
+  Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
+
+  RecordStore& store() { return *store_; }
+  // Returns the daemon's counters as JSON (memory, caches, pins, ops).
+  std::string StatsJson() const;
+  void CountOp(int op, uint64_t nanos);
+
+  static constexpr uint64_t kRootNode = 1;
+
+ private:
+  enum class Kind : uint8_t { kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry };
+  struct Node {
+    Kind kind;
+    uint64_t rev = 0;
+    uint64_t ino = 0;
+    uint64_t lookups = 0;
+  };
+  struct Key {
+    Kind kind;
+    uint64_t rev, ino;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<uint64_t>()(k.rev * 0x9E3779B97F4A7C15ull ^ k.ino ^ (uint64_t(k.kind) << 56));
+    }
+  };
+  struct FileHandle;
+
+  Result<Node> GetNode(uint64_t id) const;
+  // Returns the node id for `key`, making it if needed, and counts a lookup.
+  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino);
+  Result<NodeAttr> AttrOf(const Node& node, uint64_t id);
+  Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
+  uint64_t Latest();
+  ino_t StInoFor(const Hash128& identity, uint64_t node) const;
+  void FillFromInode(const Inode& inode, struct stat* st) const;
+
+  RecordStore* const store_;
+  const FsOptions options_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<uint64_t, Node> nodes_;     // guarded by mu_
+  std::unordered_map<Key, uint64_t, KeyHash> ids_;  // guarded by mu_
+  uint64_t next_id_ = 16;                        // guarded by mu_
+  std::atomic<uint64_t> handles_open_{0};
+  static constexpr int kOps = 16;
+  std::array<std::atomic<uint64_t>, kOps> op_count_{};
+  std::array<std::atomic<uint64_t>, kOps> op_nanos_{};
+};
+
+// Op indexes for CountOp and the stats.
+enum OpIndex {
+  kOpLookup, kOpGetattr, kOpReadlink, kOpOpendir, kOpReaddir, kOpOpen, kOpRead, kOpRelease,
+  kOpXattr, kOpStatfs, kOpForget, kOpWrite, kOpCount
+};
+
+}  // namespace revfs::fusefs
+
+#endif  // REVFS_FUSEFS_H_
+
+namespace revfs::fusefs {
+
+struct ServeOptions {
+  std::string mountpoint;
+  std::vector<std::string> fuse_options;  // passed to libfuse as -o
+  bool single_thread = false;
+  unsigned max_threads = 10;
+  bool debug = false;
+  // Called once: OK when the mount answers, or why mounting failed.
+  std::function<void(const Status&)> on_ready;
+};
+
+// Mounts `fs` and serves requests until unmounted or signalled (SIGTERM,
+// SIGINT, SIGHUP unmount cleanly).
+Status Serve(RevFs& fs, const ServeOptions& options);
+
+}  // namespace revfs::fusefs

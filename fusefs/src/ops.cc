@@ -1,0 +1,353 @@
+// The libfuse3 low-level callbacks: one handler per operation, each calling
+// one RevFs function and making exactly one reply, behind an exception wall.
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <new>
+
+#include "revfs/fuse_errno.h"
+#include "revfs/fusefs.h"
+
+namespace revfs::fusefs {
+namespace {
+
+RevFs* Fs(fuse_req_t req) { return static_cast<RevFs*>(fuse_req_userdata(req)); }
+
+// Runs `body`, which must reply exactly once; replies EIO or ENOMEM for it if
+// it throws, so that nothing escapes into libfuse's C code.
+template <typename Body>
+void Wall(fuse_req_t req, int op, Body body) {
+  RevFs* fs = Fs(req);  // the request is gone once replied to
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+    fuse_reply_err(req, ENOMEM);
+  } catch (...) {
+    fuse_reply_err(req, EIO);
+  }
+  fs->CountOp(op, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now() - start)
+                                                 .count()));
+}
+
+void ReplyError(fuse_req_t req, const Status& s) { fuse_reply_err(req, ToErrno(s)); }
+
+fuse_entry_param ToEntry(const EntryReply& r) {
+  fuse_entry_param e;
+  std::memset(&e, 0, sizeof(e));
+  e.ino = r.node;
+  e.generation = 1;
+  e.attr = r.attr.st;
+  e.attr_timeout = r.attr.timeout;
+  e.entry_timeout = r.entry_timeout;
+  return e;
+}
+
+void OnInit(void* userdata, fuse_conn_info* conn) {
+  conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;  // revisions never change
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Wall(req, kOpLookup, [&] {
+    auto r = Fs(req)->Lookup(parent, name);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fuse_entry_param e = ToEntry(*r);
+    fuse_reply_entry(req, &e);
+  });
+}
+
+void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Wall(req, kOpForget, [&] {
+    Fs(req)->Forget(ino, nlookup);
+    fuse_reply_none(req);
+  });
+}
+
+void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  Wall(req, kOpForget, [&] {
+    for (size_t i = 0; i < count; ++i) Fs(req)->Forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+  });
+}
+
+void OnGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Wall(req, kOpGetattr, [&] {
+    auto a = Fs(req)->GetAttr(ino);
+    if (!a.ok()) return ReplyError(req, a.status());
+    fuse_reply_attr(req, &a->st, a->timeout);
+  });
+}
+
+void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Wall(req, kOpReadlink, [&] {
+    auto target = Fs(req)->ReadLink(ino);
+    if (!target.ok()) return ReplyError(req, target.status());
+    fuse_reply_readlink(req, target->c_str());
+  });
+}
+
+struct DirHandle {
+  std::vector<DirItem> items;
+};
+
+void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Wall(req, kOpOpendir, [&] {
+    auto items = Fs(req)->ListDir(ino);
+    if (!items.ok()) return ReplyError(req, items.status());
+    auto handle = std::make_unique<DirHandle>();
+    handle->items = std::move(items).value();
+    fi->fh = reinterpret_cast<uint64_t>(handle.release());  // taken back in releasedir
+    fi->cache_readdir = 1;
+    if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<DirHandle*>(fi->fh);
+  });
+}
+
+void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  Wall(req, kOpReaddir, [&] {
+    auto* handle = reinterpret_cast<DirHandle*>(fi->fh);
+    std::string buf(size, '\0');
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(off); i < handle->items.size(); ++i) {
+      const DirItem& item = handle->items[i];
+      const bool dot = item.name == "." || item.name == "..";
+      size_t need;
+      if (plus && !dot) {
+        auto r = Fs(req)->Lookup(ino, item.name);
+        if (!r.ok() || r->node == 0) continue;  // gone or damaged: leave it out
+        fuse_entry_param e = ToEntry(*r);
+        need = fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(), &e,
+                                      static_cast<off_t>(i + 1));
+        if (need > size - used) {
+          Fs(req)->Forget(r->node, 1);  // not sent: the lookup does not count
+          break;
+        }
+      } else {
+        struct stat st;
+        std::memset(&st, 0, sizeof(st));
+        st.st_ino = dot ? ino : (item.node_hint ? item.node_hint : 1);
+        st.st_mode = item.type;
+        if (plus) {
+          fuse_entry_param e;
+          std::memset(&e, 0, sizeof(e));
+          e.attr = st;
+          need = fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(),
+                                        &e, static_cast<off_t>(i + 1));
+        } else {
+          need = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(), &st,
+                                   static_cast<off_t>(i + 1));
+        }
+        if (need > size - used) break;
+      }
+      used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  Readdir(req, ino, size, off, fi, false);
+}
+void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  Readdir(req, ino, size, off, fi, true);
+}
+
+void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Wall(req, kOpRelease, [&] {
+    std::unique_ptr<DirHandle> handle(reinterpret_cast<DirHandle*>(fi->fh));
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Wall(req, kOpOpen, [&] {
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+      return ReplyError(req, Status::ReadOnly("history is read-only"));
+    }
+    bool keep_cache = false, direct_io = false;
+    auto fh = Fs(req)->Open(ino, &keep_cache, &direct_io);
+    if (!fh.ok()) return ReplyError(req, fh.status());
+    fi->fh = *fh;
+    fi->keep_cache = keep_cache;
+    fi->direct_io = direct_io;
+    if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(*fh);
+  });
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  Wall(req, kOpRead, [&] {
+    // The pins live until the reply has been written to the kernel.
+    std::vector<PinnedView> pins;
+    std::vector<std::string_view> pieces;
+    std::string scratch;
+    Status s = Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &pins, &pieces, &scratch);
+    if (!s.ok()) return ReplyError(req, s);
+    std::vector<iovec> iov(pieces.size());
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      iov[i].iov_base = const_cast<char*>(pieces[i].data());
+      iov[i].iov_len = pieces[i].size();
+    }
+    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+  });
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Wall(req, kOpRelease, [&] {
+    Fs(req)->Release(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Wall(req, kOpXattr, [&] {
+    auto xattrs = Fs(req)->Xattrs(ino);
+    if (!xattrs.ok()) return ReplyError(req, xattrs.status());
+    for (const auto& [n, v] : *xattrs) {
+      if (n != name) continue;
+      if (size == 0) return static_cast<void>(fuse_reply_xattr(req, v.size()));
+      if (size < v.size()) return static_cast<void>(fuse_reply_err(req, ERANGE));
+      return static_cast<void>(fuse_reply_buf(req, v.data(), v.size()));
+    }
+    fuse_reply_err(req, ENODATA);
+  });
+}
+
+void OnListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Wall(req, kOpXattr, [&] {
+    auto xattrs = Fs(req)->Xattrs(ino);
+    if (!xattrs.ok()) return ReplyError(req, xattrs.status());
+    std::string names;
+    for (const auto& [n, v] : *xattrs) names.append(n).push_back('\0');
+    if (size == 0) return static_cast<void>(fuse_reply_xattr(req, names.size()));
+    if (size < names.size()) return static_cast<void>(fuse_reply_err(req, ERANGE));
+    fuse_reply_buf(req, names.data(), names.size());
+  });
+}
+
+void OnStatfs(fuse_req_t req, fuse_ino_t) {
+  Wall(req, kOpStatfs, [&] {
+    struct statvfs st;
+    std::memset(&st, 0, sizeof(st));
+    st.f_bsize = st.f_frsize = 4096;
+    st.f_blocks = Fs(req)->store().store().superblock().pages_end / 4096 + 1;
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+  });
+}
+
+// Every write-side operation: history is read-only.
+void Erofs(fuse_req_t req) {
+  Wall(req, kOpWrite, [&] { fuse_reply_err(req, EROFS); });
+}
+void OnMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { Erofs(req); }
+void OnMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { Erofs(req); }
+void OnSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { Erofs(req); }
+void OnLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { Erofs(req); }
+void OnUnlink(fuse_req_t req, fuse_ino_t, const char*) { Erofs(req); }
+void OnRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+  Erofs(req);
+}
+void OnSetattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { Erofs(req); }
+void OnSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { Erofs(req); }
+void OnRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { Erofs(req); }
+void OnCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { Erofs(req); }
+void OnWrite(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
+  Erofs(req);
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops;
+  std::memset(&ops, 0, sizeof(ops));
+  ops.init = OnInit;
+  ops.lookup = OnLookup;
+  ops.forget = OnForget;
+  ops.forget_multi = OnForgetMulti;
+  ops.getattr = OnGetattr;
+  ops.readlink = OnReadlink;
+  ops.opendir = OnOpendir;
+  ops.readdir = OnReaddir;
+  ops.readdirplus = OnReaddirplus;
+  ops.releasedir = OnReleasedir;
+  ops.open = OnOpen;
+  ops.read = OnRead;
+  ops.release = OnRelease;
+  ops.getxattr = OnGetxattr;
+  ops.listxattr = OnListxattr;
+  ops.statfs = OnStatfs;
+  ops.mkdir = OnMkdir;
+  ops.mknod = OnMknod;
+  ops.symlink = OnSymlink;
+  ops.link = OnLink;
+  ops.unlink = OnUnlink;
+  ops.rmdir = OnUnlink;
+  ops.rename = OnRename;
+  ops.setattr = OnSetattr;
+  ops.setxattr = OnSetxattr;
+  ops.removexattr = OnRemovexattr;
+  ops.create = OnCreate;
+  ops.write = OnWrite;
+  return ops;
+}
+
+}  // namespace
+
+Status Serve(RevFs& fs, const ServeOptions& options) {
+  static const fuse_lowlevel_ops ops = MakeOps();
+  std::vector<std::string> argv_s = {"revfs"};
+  if (options.debug) argv_s.push_back("-d");
+  for (const std::string& o : options.fuse_options) {
+    argv_s.push_back("-o");
+    argv_s.push_back(o);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
+  fuse_opt_free_args(&args);
+  if (se == nullptr) {
+    Status s = Status::InvalidArgument("mount: libfuse refused the options");
+    if (options.on_ready) options.on_ready(s);
+    return s;
+  }
+  struct Session {
+    fuse_session* se;
+    bool mounted = false;
+    ~Session() {
+      if (mounted) fuse_session_unmount(se);
+      fuse_remove_signal_handlers(se);
+      fuse_session_destroy(se);
+    }
+  } session{se};
+  if (fuse_set_signal_handlers(se) != 0) {
+    Status s = Status::IOError("mount: could not install signal handlers");
+    if (options.on_ready) options.on_ready(s);
+    return s;
+  }
+  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
+    Status s = Status::IOError(options.mountpoint + ": could not mount (is it an empty directory? is /dev/fuse there?)");
+    if (options.on_ready) options.on_ready(s);
+    return s;
+  }
+  session.mounted = true;
+  if (options.on_ready) options.on_ready(Status::OK());
+  int rc;
+  if (options.single_thread) {
+    rc = fuse_session_loop(se);
+  } else {
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, options.max_threads);
+    fuse_loop_cfg_set_clone_fd(cfg, 0);
+    rc = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+  }
+  if (rc < 0) return Status::IOError("fuse loop ended with an error");
+  return Status::OK();
+}
+
+}  // namespace revfs::fusefs

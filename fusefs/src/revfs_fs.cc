@@ -1,0 +1,381 @@
+// RevFs: node table, attributes, lookups, listings and reads.
+#include "revfs/fusefs.h"
+
+#include <sys/sysmacros.h>
+
+#include <mutex>
+
+#include "revfs/json.h"
+#include "revfs/time_util.h"
+
+namespace revfs::fusefs {
+namespace {
+
+constexpr uint64_t kRevisionsNode = 2, kAtNode = 3, kMetaNode = 4, kStatsNode = 5, kLatestNode = 6;
+
+void FillTimes(struct stat* st, int64_t ns) {
+  st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = ns / 1'000'000'000;
+  st->st_mtim.tv_nsec = st->st_atim.tv_nsec = st->st_ctim.tv_nsec = ns % 1'000'000'000;
+}
+
+std::optional<uint64_t> ParseRevision(std::string_view name) {
+  if (name.empty() || name.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (name.size() > 1 && name[0] == '0') return std::nullopt;  // one name per revision
+  return n;
+}
+
+mode_t ModeOfType(FileType t) {
+  switch (t) {
+    case FileType::kDirectory: return S_IFDIR;
+    case FileType::kSymlink: return S_IFLNK;
+    case FileType::kFifo: return S_IFIFO;
+    case FileType::kCharDevice: return S_IFCHR;
+    case FileType::kBlockDevice: return S_IFBLK;
+    case FileType::kSocket: return S_IFSOCK;
+    default: return S_IFREG;
+  }
+}
+
+}  // namespace
+
+struct RevFs::FileHandle {
+  bool stats = false;
+  std::string stats_json;
+  uint64_t rev = 0;
+  Inode inode;
+};
+
+RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(options) {
+  const Node fixed[] = {{Kind::kRoot}, {Kind::kRevisions}, {Kind::kAt},
+                        {Kind::kMeta}, {Kind::kStats},     {Kind::kLatest}};
+  for (uint64_t i = 0; i < 6; ++i) nodes_[i + 1] = fixed[i];
+}
+
+RevFs::~RevFs() = default;
+
+uint64_t RevFs::Latest() {
+  (void)store_->store().Refresh();  // a failed refresh keeps what we knew
+  return store_->store().latest_revision();
+}
+
+Result<RevFs::Node> RevFs::GetNode(uint64_t id) const {
+  std::shared_lock lock(mu_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return Status::NotFound("stale node " + std::to_string(id));
+  return it->second;
+}
+
+uint64_t RevFs::Intern(Kind kind, uint64_t rev, uint64_t ino) {
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = ids_.try_emplace(Key{kind, rev, ino}, next_id_);
+  if (inserted) nodes_[next_id_++] = Node{kind, rev, ino, 0};
+  ++nodes_[it->second].lookups;
+  return it->second;
+}
+
+void RevFs::Forget(uint64_t id, uint64_t count) {
+  std::unique_lock lock(mu_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || id < 16) return;  // the fixed nodes stay
+  Node& n = it->second;
+  n.lookups = count >= n.lookups ? 0 : n.lookups - count;
+  if (n.lookups == 0) {
+    ids_.erase(Key{n.kind, n.rev, n.ino});
+    nodes_.erase(it);
+  }
+}
+
+ino_t RevFs::StInoFor(const Hash128& identity, uint64_t node) const {
+  if (options_.unique_ino) return node;
+  // Same content, same number: what did not change between two revisions
+  // keeps its st_ino, so diff -r skips it. The top bit keeps these apart
+  // from the small numbers of the fixed nodes.
+  return (identity.lo ^ identity.hi) | (uint64_t{1} << 63);
+}
+
+void RevFs::FillFromInode(const Inode& n, struct stat* st) const {
+  st->st_mode = n.mode;
+  st->st_nlink = n.nlink;
+  st->st_uid = n.uid;
+  st->st_gid = n.gid;
+  st->st_rdev = n.rdev;
+  st->st_size = static_cast<off_t>(n.type == FileType::kSymlink ? n.symlink.size() : n.size);
+  st->st_blksize = 128 * 1024;
+  st->st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
+  st->st_atim = {static_cast<time_t>(n.atime_ns / 1'000'000'000), static_cast<long>(n.atime_ns % 1'000'000'000)};
+  st->st_mtim = {static_cast<time_t>(n.mtime_ns / 1'000'000'000), static_cast<long>(n.mtime_ns % 1'000'000'000)};
+  st->st_ctim = {static_cast<time_t>(n.ctime_ns / 1'000'000'000), static_cast<long>(n.ctime_ns % 1'000'000'000)};
+  if (n.type == FileType::kDirectory) st->st_size = 4096;
+}
+
+Result<Inode> RevFs::InodeOf(const Node& node, ReadTrx& trx) {
+  if (node.kind == Kind::kRevRoot) {
+    REVFS_ASSIGN_OR_RETURN(auto root, ResolvePath(trx, ""));
+    return std::move(root.second);
+  }
+  return GetInode(trx, node.ino);
+}
+
+Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
+  NodeAttr a;
+  a.st.st_ino = id;
+  a.st.st_uid = 0;
+  a.st.st_gid = 0;
+  a.timeout = options_.short_timeout;
+  switch (node.kind) {
+    case Kind::kRoot:
+    case Kind::kRevisions:
+    case Kind::kAt:
+    case Kind::kMeta: {
+      a.st.st_mode = S_IFDIR | 0555;
+      a.st.st_nlink = 2;
+      a.st.st_size = 4096;
+      uint64_t latest = Latest();
+      auto entry = store_->store().GetRevision(latest);
+      FillTimes(&a.st, entry.ok() ? entry->time_ns : 0);
+      return a;
+    }
+    case Kind::kStats:
+      a.st.st_mode = S_IFREG | 0444;
+      a.st.st_nlink = 1;
+      a.timeout = 0;
+      return a;
+    case Kind::kLatest:
+    case Kind::kAtLink: {
+      uint64_t rev = node.kind == Kind::kLatest ? Latest() : node.rev;
+      std::string target = (node.kind == Kind::kLatest ? "revisions/" : "../revisions/") + std::to_string(rev);
+      a.st.st_mode = S_IFLNK | 0777;
+      a.st.st_nlink = 1;
+      a.st.st_size = static_cast<off_t>(target.size());
+      auto entry = store_->store().GetRevision(rev);
+      FillTimes(&a.st, entry.ok() ? entry->time_ns : 0);
+      return a;
+    }
+    case Kind::kRevRoot:
+    case Kind::kEntry: {
+      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+      REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
+      FillFromInode(inode, &a.st);
+      a.st.st_ino = StInoFor(inode.identity, id);
+      if (node.kind == Kind::kRevRoot && node.rev == 0) a.st.st_ino = id;
+      a.timeout = options_.long_timeout;
+      return a;
+    }
+  }
+  return Status::InvalidArgument("unknown node kind");
+}
+
+Result<NodeAttr> RevFs::GetAttr(uint64_t id) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  return AttrOf(node, id);
+}
+
+Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
+  REVFS_ASSIGN_OR_RETURN(Node p, GetNode(parent));
+  EntryReply r;
+  r.entry_timeout = options_.short_timeout;
+  std::optional<std::pair<Kind, std::pair<uint64_t, uint64_t>>> target;  // kind, (rev, ino)
+  switch (p.kind) {
+    case Kind::kRoot:
+      if (name == "latest") r.node = kLatestNode;
+      if (name == "revisions") r.node = kRevisionsNode;
+      if (name == "at") r.node = kAtNode;
+      if (name == ".revfs") r.node = kMetaNode;
+      break;
+    case Kind::kMeta:
+      if (name == "stats") r.node = kStatsNode;
+      break;
+    case Kind::kRevisions: {
+      auto rev = ParseRevision(name);
+      if (rev && *rev <= Latest()) target = {Kind::kRevRoot, {*rev, 0}};
+      break;
+    }
+    case Kind::kAt: {
+      auto t = ParseTime(name);
+      // A name without a fraction of a second names that whole second (the
+      // listing truncates commit times to seconds).
+      if (t.ok() && name.find('.') == std::string_view::npos &&
+          name.find(',') == std::string_view::npos) {
+        *t += 999'999'999;
+      }
+      if (t.ok()) {
+        Latest();
+        auto rev = store_->store().RevisionAt(*t);
+        if (rev.ok()) target = {Kind::kAtLink, {*rev, 0}};
+      }
+      break;
+    }
+    case Kind::kRevRoot:
+    case Kind::kEntry: {
+      r.entry_timeout = options_.long_timeout;  // negative entries too
+      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(p.rev));
+      REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(p, *trx));
+      if (dir.type != FileType::kDirectory) return Status::NotFound("not a directory");
+      if (p.rev == 0) break;
+      REVFS_ASSIGN_OR_RETURN(auto entry, LookupEntry(*trx, dir, name));
+      if (entry) target = {Kind::kEntry, {p.rev, entry->ino}};
+      break;
+    }
+    default:
+      return Status::NotFound("not a directory");
+  }
+  if (target) r.node = Intern(target->first, target->second.first, target->second.second);
+  if (r.node == 0) return r;  // negative
+  auto attr = GetAttr(r.node);
+  if (!attr.ok()) {
+    if (r.node >= 16) Forget(r.node, 1);
+    return attr.status();
+  }
+  r.attr = *attr;
+  if (target && target->first != Kind::kAtLink) r.entry_timeout = options_.long_timeout;
+  return r;
+}
+
+Result<std::string> RevFs::ReadLink(uint64_t id) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  if (node.kind == Kind::kLatest) return "revisions/" + std::to_string(Latest());
+  if (node.kind == Kind::kAtLink) return "../revisions/" + std::to_string(node.rev);
+  if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a symlink");
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(*trx, node.ino));
+  if (inode.type != FileType::kSymlink) return Status::InvalidArgument("not a symlink");
+  return inode.symlink;
+}
+
+Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  std::vector<DirItem> items = {{".", 0, S_IFDIR}, {"..", 0, S_IFDIR}};
+  switch (node.kind) {
+    case Kind::kRoot:
+      items.push_back({"latest", 0, S_IFLNK});
+      items.push_back({"revisions", 0, S_IFDIR});
+      items.push_back({"at", 0, S_IFDIR});
+      items.push_back({".revfs", 0, S_IFDIR});
+      return items;
+    case Kind::kMeta:
+      items.push_back({"stats", 0, S_IFREG});
+      return items;
+    case Kind::kRevisions:
+      for (uint64_t r = 0, latest = Latest(); r <= latest; ++r) {
+        items.push_back({std::to_string(r), 0, S_IFDIR});
+      }
+      return items;
+    case Kind::kAt: {
+      std::string last;
+      for (uint64_t r = 0, latest = Latest(); r <= latest; ++r) {
+        auto e = store_->store().GetRevision(r);
+        if (!e.ok()) continue;
+        std::string name = FormatTimeCompact(e->time_ns);
+        if (name != last) items.push_back({name, 0, S_IFLNK});
+        last = name;
+      }
+      return items;
+    }
+    case Kind::kRevRoot:
+    case Kind::kEntry: {
+      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+      REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(node, *trx));
+      if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
+      if (node.rev == 0) return items;
+      REVFS_RETURN_IF_ERROR(ListDirectory(*trx, dir, "", [&](std::string_view n, const DirEntry& e) {
+        items.push_back({std::string(n), e.ino, ModeOfType(e.type)});
+        return true;
+      }));
+      return items;
+    }
+    default:
+      return Status::InvalidArgument("not a directory");
+  }
+}
+
+Result<uint64_t> RevFs::Open(uint64_t id, bool* keep_cache, bool* direct_io) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  auto handle = std::make_unique<FileHandle>();
+  if (node.kind == Kind::kStats) {
+    handle->stats = true;
+    handle->stats_json = StatsJson() + "\n";
+    *keep_cache = false;
+    *direct_io = true;
+  } else if (node.kind == Kind::kEntry) {
+    REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+    REVFS_ASSIGN_OR_RETURN(handle->inode, GetInode(*trx, node.ino));
+    if (handle->inode.type != FileType::kRegular) return Status::InvalidArgument("not a file");
+    handle->rev = node.rev;
+    *keep_cache = true;  // the content of a revision never changes
+    *direct_io = false;
+  } else {
+    return Status::InvalidArgument("not a file");
+  }
+  handles_open_.fetch_add(1, std::memory_order_relaxed);
+  // The one place a bare pointer crosses into FUSE: fi->fh, taken back in Release.
+  return reinterpret_cast<uint64_t>(handle.release());
+}
+
+Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
+                   std::vector<std::string_view>* pieces, std::string* scratch) {
+  auto* handle = reinterpret_cast<FileHandle*>(fh);
+  if (handle->stats) {
+    if (offset < handle->stats_json.size()) {
+      pieces->push_back(std::string_view(handle->stats_json).substr(offset, size));
+    }
+    return Status::OK();
+  }
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(handle->rev));
+  return ReadFilePinned(*store_, *trx, handle->inode, offset, size, pins, pieces);
+}
+
+void RevFs::Release(uint64_t fh) {
+  std::unique_ptr<FileHandle> handle(reinterpret_cast<FileHandle*>(fh));
+  handles_open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RevFs::Xattrs(uint64_t id) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  if (node.kind != Kind::kEntry && node.kind != Kind::kRevRoot) {
+    return std::vector<std::pair<std::string, std::string>>();
+  }
+  if (node.kind == Kind::kRevRoot && node.rev == 0) {
+    return std::vector<std::pair<std::string, std::string>>();
+  }
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
+  return inode.xattrs;
+}
+
+void RevFs::CountOp(int op, uint64_t nanos) {
+  op_count_[op].fetch_add(1, std::memory_order_relaxed);
+  op_nanos_[op].fetch_add(nanos, std::memory_order_relaxed);
+}
+
+std::string RevFs::StatsJson() const {
+  static const char* kNames[] = {"lookup", "getattr", "readlink", "opendir", "readdir", "open",
+                                 "read",   "release", "xattr",    "statfs",  "forget",  "write"};
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("store").String(store_->store().path());
+  w.Key("latest").Uint(store_->store().latest_revision());
+  w.Key("engine").Raw(store_->StatsJson());
+  {
+    std::shared_lock lock(mu_);
+    w.Key("nodes").Uint(nodes_.size());
+  }
+  w.Key("open_files").Uint(handles_open_.load());
+  w.Key("ops").BeginObject();
+  for (int i = 0; i < kOpCount; ++i) {
+    w.Key(kNames[i]).BeginObject();
+    uint64_t n = op_count_[i].load();
+    w.Key("count").Uint(n);
+    w.Key("mean_us").Double(n ? static_cast<double>(op_nanos_[i].load()) / n / 1000.0 : 0.0);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return w.str();
+}
+
+}  // namespace revfs::fusefs

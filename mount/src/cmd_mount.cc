@@ -1,0 +1,210 @@
+// revfs mount STORE MOUNTPOINT [-f] [-d] [-s] [-o OPTS]: serves every
+// revision as a read-only directory. Also reached as `revfs STORE MOUNTPOINT
+// -o OPTS`, the form mount.fuse3 (mount -t fuse.revfs, fstab) uses.
+//
+// Without -f the daemon detaches and the command returns only once the mount
+// answers (or exits 1 with the reason it could not mount).
+#include <fcntl.h>
+#include <limits.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "cli.h"
+#include "revfs/fusefs.h"
+
+namespace revfs::cli {
+namespace {
+
+struct MountArgs {
+  std::string store, mountpoint;
+  std::vector<std::string> options;  // -o, possibly several, comma-separated
+  bool foreground = false, debug = false, single_thread = false;
+};
+
+struct Parsed {
+  uint64_t cache_size = 256u << 20;
+  unsigned max_threads = 10;
+  bool unique_ino = false;
+  std::vector<std::string> fuse;
+};
+
+Result<uint64_t> ParseSize(const std::string& v) {
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (end == v.c_str()) return Status::InvalidArgument("not a size");
+  std::string unit(end);
+  uint64_t mult = 1;
+  if (unit == "K" || unit == "k" || unit == "KiB") mult = 1u << 10;
+  else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1u << 20;
+  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1u << 30;
+  else if (!unit.empty()) return Status::InvalidArgument("unknown unit '" + unit + "'");
+  return static_cast<uint64_t>(n) * mult;
+}
+
+Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
+  static const char* kPassThrough[] = {"allow_other", "allow_root", "default_permissions",
+                                       "auto_unmount", "dev", "nodev", "suid", "nosuid", "exec",
+                                       "noexec", "atime", "noatime", "relatime", "ro", "sync",
+                                       "async", "dirsync"};
+  static const char* kIgnored[] = {"rw", "defaults", "auto", "noauto", "user", "users",
+                                   "nouser", "nofail", "_netdev"};
+  Parsed p;
+  for (const std::string& group : groups) {
+    std::stringstream ss(group);
+    for (std::string opt; std::getline(ss, opt, ',');) {
+      if (opt.empty()) continue;
+      const size_t eq = opt.find('=');
+      const std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+      if (key == "cache_size") {
+        auto n = ParseSize(value);
+        if (!n.ok() || *n < (1u << 20) || *n > (64ull << 30)) {
+          return Status::InvalidArgument("-o cache_size=" + value + ": expected 1M to 64G");
+        }
+        p.cache_size = *n;
+      } else if (key == "max_threads") {
+        char* end = nullptr;
+        unsigned long n = std::strtoul(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || n < 1 || n > 256) {
+          return Status::InvalidArgument("-o max_threads=" + value + ": expected 1 to 256");
+        }
+        p.max_threads = static_cast<unsigned>(n);
+      } else if (key == "unique_ino") {
+        p.unique_ino = true;
+      } else if (key == "fsname" || key == "subtype" || key == "max_read") {
+        p.fuse.push_back(opt);
+      } else if (std::find(std::begin(kPassThrough), std::end(kPassThrough), key) !=
+                 std::end(kPassThrough)) {
+        p.fuse.push_back(opt);
+      } else if (std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored) ||
+                 key.rfind("x-", 0) == 0 || key.rfind("comment=", 0) == 0) {
+        // fstab-only options: nothing for the filesystem to do.
+      } else {
+        return Status::InvalidArgument("-o " + opt + ": unknown mount option");
+      }
+    }
+  }
+  return p;
+}
+
+int RunMount(const MountArgs& args) {
+  auto parsed = ParseOptions(args.options);
+  if (!parsed.ok()) return Fail(parsed.status());
+  char real[PATH_MAX];
+  if (::realpath(args.store.c_str(), real) == nullptr) {
+    return Fail(args.store, "no such store");
+  }
+  const std::string store_path = real;
+  struct stat st;
+  if (::stat(args.mountpoint.c_str(), &st) != 0) return Fail(args.mountpoint, "no such directory");
+  if (!S_ISDIR(st.st_mode)) return Fail(args.mountpoint, "not a directory");
+  std::error_code ec;
+  if (!std::filesystem::is_empty(args.mountpoint, ec)) {
+    return Fail(args.mountpoint, ec ? ec.message() : "not empty");
+  }
+  const std::string mountpoint = ::realpath(args.mountpoint.c_str(), real) ? real : args.mountpoint;
+
+  // Open the store before detaching, so that its errors reach the user.
+  RecordStoreOptions ro;
+  ro.memory.allocator.budget_bytes = parsed->cache_size + (32u << 20);
+  ro.memory.fragment_cache_bytes = parsed->cache_size / 8;
+  ro.memory.page_cache_bytes = parsed->cache_size * 3 / 8;
+  ro.memory.chunk_cache_bytes = parsed->cache_size / 2;
+  auto store = RecordStore::Open(store_path, ro);
+  if (!store.ok()) return Fail(store.status());
+
+  int ready_fd = -1;
+  if (!args.foreground) {
+    int fds[2];
+    if (::pipe(fds) != 0) return Fail("mount", "pipe failed");
+    pid_t pid = ::fork();
+    if (pid < 0) return Fail("mount", "fork failed");
+    if (pid > 0) {  // the parent: wait until the daemon says the mount answers
+      ::close(fds[1]);
+      std::string msg;
+      char buf[512];
+      ssize_t n;
+      while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
+      ::close(fds[0]);
+      if (msg == "OK") return kExitOk;
+      if (msg.empty()) return Fail("mount", "the daemon exited before mounting");
+      return Fail(Status::IOError(msg));
+    }
+    ::close(fds[0]);
+    ready_fd = fds[1];
+    ::setsid();
+    if (::chdir("/") != 0) {}
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      if (null > 2) ::close(null);
+    }
+  }
+  auto logger = args.foreground
+                    ? spdlog::stderr_logger_mt("revfs")
+                    : spdlog::syslog_logger_mt("revfs", "revfs", LOG_PID, LOG_DAEMON);
+  logger->set_level(args.debug ? spdlog::level::debug : spdlog::level::info);
+
+  fusefs::FsOptions fo;
+  fo.unique_ino = parsed->unique_ino;
+  fusefs::RevFs fs(store->get(), fo);
+  fusefs::ServeOptions so;
+  so.mountpoint = mountpoint;
+  so.fuse_options = parsed->fuse;
+  so.fuse_options.push_back("ro");
+  so.fuse_options.push_back("fsname=revfs:" + store_path);
+  so.fuse_options.push_back("subtype=revfs");
+  so.single_thread = args.single_thread;
+  so.max_threads = parsed->max_threads;
+  so.debug = args.debug;
+  so.on_ready = [&](const Status& s) {
+    if (s.ok()) {
+      logger->info("serving {} at {}", store_path, mountpoint);
+    } else {
+      logger->error("{}", s.message());
+    }
+    if (ready_fd >= 0) {
+      std::string msg = s.ok() ? "OK" : std::string(s.message());
+      if (::write(ready_fd, msg.data(), msg.size()) < 0) {}
+      ::close(ready_fd);
+      ready_fd = -1;
+    }
+  };
+  Status s = fusefs::Serve(fs, so);
+  logger->info("unmounted {}", mountpoint);
+  if (!s.ok()) {
+    if (args.foreground) return Fail(s);
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddMountCommand(CLI::App& app) {
+  auto args = std::make_shared<MountArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "mount", "Mount every revision read-only: MOUNT/latest, revisions/N, at/TIME, .revfs/stats");
+  cmd->add_option("STORE", args->store, "The store")->required();
+  cmd->add_option("MOUNTPOINT", args->mountpoint, "An empty directory")->required();
+  cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground, log to stderr");
+  cmd->add_flag("-d,--debug", args->debug, "Log every request (implies nothing else)");
+  cmd->add_flag("-s", args->single_thread, "Serve with one thread");
+  cmd->add_option("-o", args->options,
+                  "Options: cache_size=SIZE, max_threads=N, unique_ino, allow_other, "
+                  "default_permissions, ...");
+  return {cmd, [args] { return RunMount(*args); }};
+}
+
+}  // namespace revfs::cli
