@@ -49,7 +49,8 @@ fuse_entry_param ToEntry(const EntryReply& r) {
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
-  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // Symlinks are not cached in the page cache: latest changes its target.
+  conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;  // revisions never change
 }

@@ -1,0 +1,301 @@
+// The mount, tested on real FUSE mounts with the tools users run: diff -r,
+// find, stat, readlink, getfattr, cat, mount/umount, kill. Under CI=true a
+// mount that cannot be made fails the test instead of skipping it.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "revfs/tree/snapshot.h"
+#include "support/engine_test.h"
+#include "support/fault_env.h"
+
+namespace revfs::testing {
+namespace {
+
+struct ShResult {
+  int code = -1;
+  std::string out;
+};
+
+class MountTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    store_ = Path("store");
+    src_ = Path("src");
+    mnt_ = Path("mnt");
+    ASSERT_EQ(Sh("mkdir -p " + src_ + " " + mnt_ + " " + Path("ref")).code, 0);
+    ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " init " + store_).code, 0);
+  }
+  void TearDown() override {
+    Sh("fusermount3 -u -z " + mnt_ + " 2>/dev/null");
+    EngineTest::TearDown();
+  }
+
+  ShResult Sh(const std::string& cmd) {
+    std::string out = Path("sh.out");
+    int status = std::system(("(" + cmd + ") > " + out + " 2>&1").c_str());
+    ShResult r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream f(out);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    r.out = ss.str();
+    return r;
+  }
+
+  // Mounts the store; fails (under CI) or skips when FUSE is not available.
+  void DoMount(const std::string& opts) {
+    mounted_ = false;
+    ShResult r = Sh(std::string(REVFS_BINARY) + " mount " + store_ + " " + mnt_ +
+                    (opts.empty() ? "" : " -o " + opts));
+    if (r.code == 0) {
+      mounted_ = true;
+      return;
+    }
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "cannot mount under CI: " << r.out;
+    GTEST_SKIP() << "cannot mount here: " << r.out;
+  }
+  bool Mount(const std::string& opts = "") {
+    DoMount(opts);
+    return mounted_ && !IsSkipped() && !HasFatalFailure();
+  }
+  bool mounted_ = false;
+
+  // Records the source as the next revision and keeps a copy of it.
+  void Commit(int rev) {
+    ShResult r = Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ + " -m r" +
+                    std::to_string(rev));
+    ASSERT_EQ(r.code, 0) << r.out;
+    ASSERT_EQ(Sh("cp -a " + src_ + " " + Path("ref/") + std::to_string(rev)).code, 0);
+  }
+
+  std::string Listing(const std::string& dir) {
+    return Sh("cd " + dir +
+              " && find . ! -type d -printf '%p %y %m %U %G %s %T@ %n %l\\n' | sort && "
+              "find . -type d -printf '%p %m %U %G %T@ %n\\n' | sort")
+        .out;
+  }
+
+  std::string store_, src_, mnt_;
+};
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+TEST_F(MountTest, EveryRevisionMatchesItsSource) {
+  ASSERT_EQ(Sh("cd " + src_ + " && mkdir -p a/b/c empty && echo hello > a/f && "
+               "head -c 3000000 /dev/urandom > a/b/big && truncate -s 50M sparse && "
+               "ln -s a/f link && ln a/f a/b/hard && mkfifo fifo && : > zero && "
+               "printf 'x' > 'odd name\n' && setfattr -n user.k -v v a/f && "
+               "chmod 4750 a/b/big && chown 1234:4321 a/b/c")
+                .code,
+            0);
+  Commit(1);
+  for (int rev = 2; rev <= 5; ++rev) {
+    ASSERT_EQ(Sh("cd " + src_ + " && echo r" + std::to_string(rev) + " >> a/f && echo n > new" +
+                 std::to_string(rev) + " && rm -f new" + std::to_string(rev - 2) +
+                 (rev == 3 ? " && mv a/b/c a/c2 && setfattr -n user.k -v w a/f" : "") +
+                 (rev == 4 ? " && rm -rf a/c2 && dd if=/dev/urandom of=a/b/big bs=1k count=5 "
+                             "seek=100 conv=notrunc status=none"
+                           : ""))
+                  .code,
+              0);
+    Commit(rev);
+  }
+  if (!Mount()) return;
+  for (int rev = 1; rev <= 5; ++rev) {
+    SCOPED_TRACE("revision " + std::to_string(rev));
+    std::string m = mnt_ + "/revisions/" + std::to_string(rev);
+    std::string ref = Path("ref/") + std::to_string(rev);
+    ShResult d = Sh("diff -r --no-dereference -x fifo " + m + " " + ref);
+    EXPECT_EQ(d.code, 0) << d.out;
+    EXPECT_EQ(Listing(m), Listing(ref));
+    EXPECT_EQ(Sh("cd " + m + " && getfattr -R -h -d -m - . 2>&1").out,
+              Sh("cd " + ref + " && getfattr -R -h -d -m - . 2>&1").out);
+    EXPECT_EQ(Sh("stat -c %i " + m + "/a/f").out, Sh("stat -c %i " + m + "/a/b/hard").out);
+    EXPECT_EQ(Sh("readlink " + m + "/link").out, "a/f\n");
+  }
+}
+
+TEST_F(MountTest, LatestFollowsCommitsAndAtResolvesTimes) {
+  WriteFile(src_ + "/f", "one");
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ +
+               " --time 2030-01-01T00:00:00Z").code, 0);
+  if (!Mount()) return;
+  EXPECT_EQ(Sh("readlink " + mnt_ + "/latest").out, "revisions/1\n");
+  EXPECT_EQ(Sh("ls " + mnt_ + "/revisions").out, "0\n1\n");
+  WriteFile(src_ + "/f", "two");
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ +
+               " --time 2030-06-01T00:00:00Z").code, 0);
+  std::string latest;
+  for (int i = 0; i < 40 && latest != "revisions/2\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    latest = Sh("readlink " + mnt_ + "/latest").out;
+  }
+  EXPECT_EQ(latest, "revisions/2\n");
+  EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "two");
+  EXPECT_NE(Sh("ls " + mnt_ + "/at").out.find("2030-01-01T000000Z\n2030-06-01T000000Z\n"),
+            std::string::npos);
+  EXPECT_EQ(Sh("cat " + mnt_ + "/at/2030-03-01T12:00:00Z/f").out, "one");
+  EXPECT_EQ(Sh("cat " + mnt_ + "/at/2030-01-01T000000Z/f").out, "one");
+  EXPECT_EQ(Sh("cat " + mnt_ + "/at/2031-01-01/f").out, "two");
+  EXPECT_EQ(Sh("readlink " + mnt_ + "/at/2030-07-01").out, "../revisions/2\n");
+  EXPECT_NE(Sh("ls " + mnt_ + "/at/1999-01-01").code, 0);
+  EXPECT_NE(Sh("ls " + mnt_ + "/revisions/3").code, 0);
+}
+
+TEST_F(MountTest, WritesAreReadOnlyFileSystem) {
+  WriteFile(src_ + "/f", "data");
+  Commit(1);
+  if (!Mount()) return;
+  const std::string r = mnt_ + "/revisions/1";
+  for (const std::string& cmd :
+       {"touch " + r + "/new", "mkdir " + r + "/d", "rm " + r + "/f", "mv " + r + "/f " + r + "/g",
+        "sh -c 'echo x > " + r + "/f'", "chmod 600 " + r + "/f", "setfattr -n user.x -v y " + r + "/f",
+        "ln -s f " + r + "/l", "touch " + mnt_ + "/revisions/new"}) {
+    ShResult s = Sh(cmd);
+    EXPECT_NE(s.code, 0) << cmd;
+    EXPECT_NE(s.out.find("Read-only file system"), std::string::npos) << cmd << ": " << s.out;
+  }
+  EXPECT_EQ(Sh("cat " + r + "/f").out, "data");
+}
+
+TEST_F(MountTest, UnchangedFilesAndSubtreesKeepTheirInodeNumbers) {
+  ASSERT_EQ(Sh("cd " + src_ + " && mkdir -p same/deep changed && echo s > same/deep/f && "
+               "echo a > changed/f && echo k > keep").code, 0);
+  Commit(1);
+  WriteFile(src_ + "/changed/f", "b");
+  Commit(2);
+  if (!Mount()) return;
+  auto ino = [&](int rev, const std::string& p) {
+    return Sh("stat -c %i " + mnt_ + "/revisions/" + std::to_string(rev) + "/" + p).out;
+  };
+  EXPECT_EQ(ino(1, "keep"), ino(2, "keep"));
+  EXPECT_EQ(ino(1, "same"), ino(2, "same"));
+  EXPECT_EQ(ino(1, "same/deep/f"), ino(2, "same/deep/f"));
+  EXPECT_NE(ino(1, "changed/f"), ino(2, "changed/f"));
+  EXPECT_NE(ino(1, "changed"), ino(2, "changed"));
+  // diff -r reports only what changed.
+  EXPECT_EQ(Sh("diff -r " + mnt_ + "/revisions/1 " + mnt_ + "/revisions/2").out,
+            "diff -r " + mnt_ + "/revisions/1/changed/f " + mnt_ + "/revisions/2/changed/f\n1c1\n< a\n---\n> b\n\\ No newline at end of file\n");
+  Sh("fusermount3 -u " + mnt_);
+  ASSERT_TRUE(Mount("unique_ino"));
+  EXPECT_NE(ino(1, "keep"), ino(2, "keep"));
+}
+
+TEST_F(MountTest, CorruptChunkIsEioForThatFileOnly) {
+  WriteFile(src_ + "/bad", std::string(100000, 'b'));
+  WriteFile(src_ + "/good", std::string(100000, 'g'));
+  Commit(1);
+  {
+    auto rs = RecordStore::Open(store_, RecordStoreOptions{});
+    ASSERT_TRUE(rs.ok());
+    auto trx = (*rs)->BeginRead(1);
+    auto bad = ResolvePath(**trx, "bad");
+    ASSERT_TRUE(bad.ok());
+    const PageRef& page = bad->second.chunks.at(0).page;
+    FlipByte(store_ + "/pages", page.offset + page.size - 5);
+  }
+  if (!Mount()) return;
+  ShResult bad = Sh("cat " + mnt_ + "/revisions/1/bad > /dev/null");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("Input/output error"), std::string::npos) << bad.out;
+  EXPECT_EQ(Sh("cat " + mnt_ + "/revisions/1/good").out, std::string(100000, 'g'));
+  EXPECT_EQ(Sh("ls " + mnt_ + "/revisions/1").out, "bad\ngood\n");
+}
+
+TEST_F(MountTest, StatsShowNoPinsOnceReadersAreGone) {
+  for (int rev = 1; rev <= 3; ++rev) {
+    ASSERT_EQ(Sh("head -c 2000000 /dev/urandom > " + src_ + "/r" + std::to_string(rev)).code, 0);
+    Commit(rev);
+  }
+  if (!Mount()) return;
+  ASSERT_EQ(Sh("cat " + mnt_ + "/revisions/*/* > /dev/null").code, 0);
+  Sh("sync; echo 3 > /proc/sys/vm/drop_caches");
+  std::string stats = Sh("cat " + mnt_ + "/.revfs/stats").out;
+  EXPECT_NE(stats.find("\"pins_held\":0,"), std::string::npos) << stats;
+  auto number = [&](const std::string& key) {
+    size_t at = stats.find("\"" + key + "\":");
+    return at == std::string::npos ? -1.0 : std::atof(stats.c_str() + at + key.size() + 3);
+  };
+  EXPECT_GT(number("bytes_in_use"), 0);
+  EXPECT_EQ(number("bytes_in_use"), number("cached_bytes")) << "cached + free = total";
+  EXPECT_GT(number("hits") + number("misses"), 0);
+}
+
+TEST_F(MountTest, MountTypeFuseRevfsAndSigterm) {
+  WriteFile(src_ + "/f", "x");
+  Commit(1);
+  // mount(8) hands fuse mounts to mount.fuse3, which runs `revfs STORE
+  // MOUNTPOINT -o OPTS`; `-t fuse.revfs` finds revfs on the system PATH once
+  // installed, `-t fuse PROGRAM#STORE` names it here.
+  ShResult m = Sh("mount -t fuse '" + std::string(REVFS_BINARY) + "#" + store_ + "' " + mnt_ +
+                  " -o allow_other");
+  if (m.code != 0) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << m.out;
+    GTEST_SKIP() << m.out;
+  }
+  EXPECT_NE(Sh("grep ' " + mnt_ + " ' /proc/mounts").out.find("revfs:" + store_ + " " + mnt_ + " fuse.revfs ro,"),
+            std::string::npos);
+  EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "x");
+  EXPECT_EQ(Sh("umount " + mnt_).code, 0);
+  ASSERT_TRUE(Mount());
+  ASSERT_EQ(Sh("pkill -TERM -f '[r]evfs mount " + store_ + " " + mnt_ + "'").code, 0);
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = Sh("grep -c ' " + mnt_ + " ' /proc/mounts").out == "0\n";
+  }
+  EXPECT_TRUE(gone) << "SIGTERM unmounts";
+  // And the store is not left locked: a commit works.
+  EXPECT_EQ(Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_).code, 0);
+}
+
+TEST_F(MountTest, ParallelReadersWhileACommitLands) {
+  for (int rev = 1; rev <= 4; ++rev) {
+    ASSERT_EQ(Sh("mkdir -p " + src_ + "/d" + std::to_string(rev) + " && head -c 3000000 /dev/urandom > " +
+                 src_ + "/d" + std::to_string(rev) + "/f && echo " + std::to_string(rev) + " > " + src_ + "/v").code, 0);
+    Commit(rev);
+  }
+  if (!Mount()) return;
+  std::string script;
+  for (int t = 0; t < 8; ++t) {
+    int rev = 1 + t % 4;
+    script += "(for i in 1 2 3; do cd " + mnt_ + "/revisions/" + std::to_string(rev) +
+              " && find . -type f -exec sha256sum {} + | sort; done > " + Path("out") + std::to_string(t) + ") & ";
+  }
+  script += std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ + " > /dev/null; wait";
+  ASSERT_EQ(Sh(script).code, 0);
+  for (int t = 0; t < 8; ++t) {
+    int rev = 1 + t % 4;
+    std::string want = Sh("cd " + Path("ref/") + std::to_string(rev) + " && find . -type f -exec sha256sum {} + | sort").out;
+    std::string got = Sh("cat " + Path("out") + std::to_string(t)).out;
+    EXPECT_EQ(got, want + want + want) << "reader " << t;
+  }
+}
+
+TEST_F(MountTest, MemoryStaysBoundedWithASmallCache) {
+  ASSERT_EQ(Sh("for i in 1 2 3 4 5 6; do head -c 20000000 /dev/urandom > " + src_ + "/f$i; done").code, 0);
+  Commit(1);
+  if (!Mount("cache_size=16M")) return;
+  ShResult same = Sh("bash -c 'cmp <(cat " + mnt_ + "/revisions/1/*) <(cat " + src_ + "/f*)'");
+  ASSERT_EQ(same.code, 0) << same.out;
+  std::string pid = Sh("pgrep -f '[r]evfs mount " + store_ + " " + mnt_ + "'").out;
+  ASSERT_FALSE(pid.empty());
+  std::string rss = Sh("grep VmRSS /proc/" + pid.substr(0, pid.find('\n')) + "/status").out;
+  long kb = std::atol(rss.c_str() + rss.find_first_of("0123456789"));
+  EXPECT_LT(kb, (16 + 32) * 1024) << rss;
+}
+
+}  // namespace
+}  // namespace revfs::testing
