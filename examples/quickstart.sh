@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# revfs quick start: installs what is missing, builds revfs (Release), makes a
-# store and shows its history. Safe to run again; cleans up after itself.
+# revfs quick start: installs what is missing, builds revfs (Release), records
+# a small project's history in a store, mounts it, and looks around with ls,
+# readlink, diff -r and cat; then unmounts and cleans up. Safe to run again;
+# cleans up on failure or Ctrl-C too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,16 +20,56 @@ revfs=$root/build/release/mount/revfs
 "$revfs" --version
 
 work=$(mktemp -d /tmp/revfs-quickstart.XXXXXX)
-trap 'rm -rf "$work"' EXIT INT TERM
-store=$work/store
+mnt=$work/mnt
+cleanup() {
+  fusermount3 -u "$mnt" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+src=$work/project store=$work/store
+mkdir -p "$src/src" "$src/docs" "$mnt"
 
 step "revfs init $store"
 "$revfs" init "$store"
 
+step "recording 5 revisions of a small project (edits, a rename, a deletion)"
+printf 'int main() { return 0; }\n' > "$src/src/main.c"
+printf '# Project\n' > "$src/README.md"
+printf 'notes\n' > "$src/docs/notes.txt"
+"$revfs" commit "$store" "$src" -m "first version"
+printf 'int helper(void);\nint main() { return helper(); }\n' > "$src/src/main.c"
+printf 'int helper(void) { return 0; }\n' > "$src/src/helper.c"
+"$revfs" commit "$store" "$src" -m "add a helper"
+mv "$src/docs/notes.txt" "$src/docs/design.txt"
+"$revfs" commit "$store" "$src" -m "rename notes to design"
+rm "$src/README.md"
+"$revfs" commit "$store" "$src" -m "drop the README"
+printf 'int helper(void) { return 42; }\n' > "$src/src/helper.c"
+"$revfs" commit "$store" "$src" -m "helper returns 42"
+
 step "revfs log $store"
 "$revfs" log "$store"
 
-step "revfs verify $store"
-"$revfs" verify "$store"
+step "revfs mount $store $mnt"
+"$revfs" mount "$store" "$mnt"
 
-step "done: the store lived in $work and has been removed"
+step "ls $mnt/revisions"
+ls "$mnt/revisions"
+
+step "readlink $mnt/latest"
+readlink "$mnt/latest"
+
+step "diff -r revisions/1 revisions/5"
+diff -r "$mnt/revisions/1" "$mnt/revisions/5" || true
+
+step "cat revisions/2/src/main.c (an old version)"
+cat "$mnt/revisions/2/src/main.c"
+
+step "head -c 400 .revfs/stats"
+head -c 400 "$mnt/.revfs/stats"; echo
+
+step "unmounting"
+fusermount3 -u "$mnt"
+
+step "done: the store and mount lived in $work and have been removed"
