@@ -48,15 +48,59 @@ struct RevFs::FileHandle {
   std::string stats_json;
   uint64_t rev = 0;
   Inode inode;
+  std::atomic<uint64_t> next_offset{0};        // where a sequential read goes on
+  std::atomic<uint64_t> prefetched{UINT64_MAX};  // offset of the chunk loaded ahead
 };
 
 RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(options) {
   const Node fixed[] = {{Kind::kRoot}, {Kind::kRevisions}, {Kind::kAt},
                         {Kind::kMeta}, {Kind::kStats},     {Kind::kLatest}};
   for (uint64_t i = 0; i < 6; ++i) nodes_[i + 1] = fixed[i];
+  prefetcher_ = std::thread([this] { PrefetchLoop(); });
 }
 
-RevFs::~RevFs() = default;
+RevFs::~RevFs() {
+  {
+    std::lock_guard lock(prefetch_mu_);
+    prefetch_stop_ = true;
+  }
+  prefetch_cv_.notify_all();
+  prefetcher_.join();
+}
+
+void RevFs::PrefetchLoop() {
+  while (true) {
+    ChunkRef chunk;
+    {
+      std::unique_lock lock(prefetch_mu_);
+      prefetch_cv_.wait(lock, [this] { return prefetch_stop_ || !prefetch_queue_.empty(); });
+      if (prefetch_stop_) return;
+      chunk = prefetch_queue_.front();
+      prefetch_queue_.pop_front();
+    }
+    // Decoded into the chunk cache; the pin is dropped at once.
+    (void)store_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+  }
+}
+
+void RevFs::MaybePrefetch(FileHandle* handle, ReadTrx& trx, uint64_t offset, uint64_t end) {
+  const bool sequential = handle->next_offset.exchange(end) == offset;
+  if (!sequential || end >= handle->inode.size) return;
+  std::optional<ChunkRef> next;
+  (void)ForEachChunk(trx, handle->inode, end, [&](const ChunkRef& c) {
+    if (c.offset < end || c.hole) return true;  // the chunk being read, or a hole
+    next = c;
+    return false;
+  });
+  if (!next || handle->prefetched.exchange(next->offset) == next->offset) return;
+  {
+    std::lock_guard lock(prefetch_mu_);
+    if (prefetch_queue_.size() >= 8) return;
+    prefetch_queue_.push_back(*next);
+  }
+  prefetches_.fetch_add(1, std::memory_order_relaxed);
+  prefetch_cv_.notify_one();
+}
 
 uint64_t RevFs::Latest() {
   (void)store_->store().Refresh();  // a failed refresh keeps what we knew
@@ -326,7 +370,9 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
     return Status::OK();
   }
   REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(handle->rev));
-  return ReadFilePinned(*store_, *trx, handle->inode, offset, size, pins, pieces);
+  REVFS_RETURN_IF_ERROR(ReadFilePinned(*store_, *trx, handle->inode, offset, size, pins, pieces));
+  MaybePrefetch(handle, *trx, offset, std::min<uint64_t>(offset + size, handle->inode.size));
+  return Status::OK();
 }
 
 void RevFs::Release(uint64_t fh) {
@@ -365,6 +411,7 @@ std::string RevFs::StatsJson() const {
     w.Key("nodes").Uint(nodes_.size());
   }
   w.Key("open_files").Uint(handles_open_.load());
+  w.Key("chunks_prefetched").Uint(prefetches_.load());
   w.Key("ops").BeginObject();
   for (int i = 0; i < kOpCount; ++i) {
     w.Key(kNames[i]).BeginObject();

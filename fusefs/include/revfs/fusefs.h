@@ -21,6 +21,10 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <cstdint>
 #include <memory>
@@ -113,6 +117,9 @@ class RevFs {
   uint64_t Latest();
   ino_t StInoFor(const Hash128& identity, uint64_t node) const;
   void FillFromInode(const Inode& inode, struct stat* st) const;
+  // Sequential reads: loads the chunk after [.., end) of `handle` ahead.
+  void MaybePrefetch(FileHandle* handle, ReadTrx& trx, uint64_t offset, uint64_t end);
+  void PrefetchLoop();
 
   RecordStore* const store_;
   const FsOptions options_;
@@ -124,6 +131,14 @@ class RevFs {
   static constexpr int kOps = 16;
   std::array<std::atomic<uint64_t>, kOps> op_count_{};
   std::array<std::atomic<uint64_t>, kOps> op_nanos_{};
+
+  // The prefetcher: one thread decoding chunks ahead of sequential readers.
+  std::mutex prefetch_mu_;
+  std::condition_variable prefetch_cv_;
+  std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
+  bool prefetch_stop_ = false;           // guarded by prefetch_mu_
+  std::atomic<uint64_t> prefetches_{0};
+  std::thread prefetcher_;
 };
 
 // Op indexes for CountOp and the stats.
