@@ -3,6 +3,8 @@
 
 #include <sys/sysmacros.h>
 
+#include <spdlog/spdlog.h>
+
 #include <mutex>
 
 #include "revfs/json.h"
@@ -370,7 +372,18 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
     return Status::OK();
   }
   REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(handle->rev));
-  REVFS_RETURN_IF_ERROR(ReadFilePinned(*store_, *trx, handle->inode, offset, size, pins, pieces));
+  Status s = ReadFilePinned(*store_, *trx, handle->inode, offset, size, pins, pieces);
+  if (!s.ok()) {
+    // Logged once per file; the reader gets EIO, the rest of the mount goes on.
+    std::lock_guard lock(logged_mu_);
+    if (logged_.insert({handle->rev, handle->inode.identity.lo}).second) {
+      if (auto log = spdlog::get("revfs")) {
+        log->error("revision {}: file of {} bytes (identity {}): {}", handle->rev,
+                   handle->inode.size, handle->inode.identity.ToHex(), s.message());
+      }
+    }
+    return s;
+  }
   MaybePrefetch(handle, *trx, offset, std::min<uint64_t>(offset + size, handle->inode.size));
   return Status::OK();
 }

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -138,6 +139,8 @@ class RevFs {
   std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
+  std::mutex logged_mu_;
+  std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
   std::thread prefetcher_;
 };
 

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Mount benchmark: the same work on a revision through the revfs mount and on
+# a native copy of that revision, in the same run, cold (page cache dropped,
+# fresh mount) and warm; medians of RUNS runs, reported as ratios to native.
+#   read-all   every file of revision 40 (find | xargs cat)
+#   diff -r    revisions 10 and 40 (30 commits apart)
+#   grep -r    a word through revision 40
+#   seq 1 GiB  one 1 GiB random file, sequentially (cat)
+# Needs root (drop_caches) and /dev/fuse.
+#   tests/bench/mount_bench.sh [RUNS=3]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+runs=${1:-3}
+
+tests/install_deps.sh
+cmake -S "$root" -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/bench -j "$(nproc)" --target revfs history_gen >/dev/null
+revfs=$root/build/bench/mount/revfs
+gen=$root/build/bench/tests/bench/history_gen
+
+work=$(mktemp -d /tmp/revfs-mbench.XXXXXX)
+mnt=$work/mnt
+trap 'fusermount3 -u "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$mnt" "$work/native"
+echo "building a 50-revision history and a 1 GiB file ..." >&2
+"$gen" "$work/src" 7 0
+"$revfs" init "$work/store" >/dev/null
+for i in $(seq 0 49); do
+  ((i > 0)) && "$gen" "$work/src" 7 "$i"
+  "$revfs" commit "$work/store" "$work/src" >/dev/null
+  ((i == 9)) && cp -a "$work/src" "$work/native/r10"
+  ((i == 39)) && cp -a "$work/src" "$work/native/r40"
+done
+mkdir -p "$work/big"
+head -c $((1 << 30)) /dev/urandom > "$work/big/file"
+"$revfs" commit "$work/store" "$work/big" >/dev/null   # revision 51
+
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+remount() {
+  fusermount3 -u "$mnt" 2>/dev/null || true
+  "$revfs" mount "$work/store" "$mnt"
+}
+# time_ms CMD...: runs CMD, prints its wall time in ms
+time_ms() {
+  local a b
+  a=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || true
+  b=$(date +%s%N)
+  echo $(( (b - a) / 1000000 ))
+}
+read_all() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
+diff_r() { diff -r "$1" "$2" > /dev/null; }
+grep_r() { grep -r -c status42 "$1" > /dev/null; }
+seq_read() { cat "$1" > /dev/null; }
+
+declare -A t
+run_case() {  # name mode(cold|warm) native-cmd... -- revfs-cmd...
+  local name=$1 mode=$2; shift 2
+  local native=() fs=()
+  while [[ $1 != -- ]]; do native+=("$1"); shift; done; shift; fs=("$@")
+  for r in $(seq 1 "$runs"); do
+    [[ $mode == cold ]] && drop
+    t[$name,$mode,native,$r]=$(time_ms "${native[@]}")
+    [[ $mode == cold ]] && { drop; remount; }
+    t[$name,$mode,revfs,$r]=$(time_ms "${fs[@]}")
+  done
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+remount
+for mode in cold warm; do
+  [[ $mode == warm ]] && remount && read_all "$mnt/revisions/40" && read_all "$mnt/revisions/10" \
+    && seq_read "$mnt/revisions/51/file" && read_all "$work/native/r40" && read_all "$work/native/r10" \
+    && seq_read "$work/big/file"
+  run_case read-all "$mode" read_all "$work/native/r40" -- read_all "$mnt/revisions/40"
+  run_case diff-r "$mode" diff_r "$work/native/r10" "$work/native/r40" -- \
+    diff_r "$mnt/revisions/10" "$mnt/revisions/40"
+  run_case grep-r "$mode" grep_r "$work/native/r40" -- grep_r "$mnt/revisions/40"
+  run_case seq-1GiB "$mode" seq_read "$work/big/file" -- seq_read "$mnt/revisions/51/file"
+done
+stats=$(cat "$mnt/.revfs/stats")
+pid=$(pgrep -f "[r]evfs mount $work/store" | head -1)
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+
+out=tests/bench/results/mount.md
+{
+  echo "# Mount benchmark"
+  echo
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); a 50-revision generated source"
+  echo "history (1,600 files, 22 MB per revision) and a 1 GiB random file; medians of"
+  echo "$runs runs. Cold: page cache dropped and a fresh mount before each revfs run."
+  echo "Command: \`tests/bench/mount_bench.sh $runs\`"
+  echo
+  echo "| work | mode | native ms | revfs ms | revfs ÷ native |"
+  echo "|---|---|---:|---:|---:|"
+  for name in read-all diff-r grep-r seq-1GiB; do
+    for mode in cold warm; do
+      n=() f=()
+      for r in $(seq 1 "$runs"); do n+=("${t[$name,$mode,native,$r]}"); f+=("${t[$name,$mode,revfs,$r]}"); done
+      mn=$(median "${n[@]}"); mf=$(median "${f[@]}")
+      echo "| $name | $mode | $mn | $mf | $(awk -v a="$mf" -v b="$mn" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+    done
+  done
+  echo
+  echo "Daemon RSS after the run: $((rss / 1024)) MiB (default cache_size=256M)."
+} > "$out"
+cat "$out"
