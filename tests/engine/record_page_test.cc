@@ -145,7 +145,9 @@ TEST_P(PlanTest, ChainStaysBoundedAndContentExact) {
     std::string image = fragments.empty() ? std::string(4, '\0') : CombineToString(fragments);
     CombinedPage current(image);
     FragmentView newest;
-    if (!fragments.empty()) ASSERT_TRUE(DecodeFragment(fragments[0], &newest).ok());
+    if (!fragments.empty()) {
+      ASSERT_TRUE(DecodeFragment(fragments[0], &newest).ok());
+    }
     FragmentPlan plan = PlanFragment(config, fragments.empty() ? nullptr : &leaf, current,
                                      fragments.empty() ? nullptr : &newest, changes);
     std::vector<std::string> next = {EncodeFragment(0, rev, plan.full_dump, plan.records)};
