@@ -100,12 +100,14 @@ struct DirHandle {
 
 void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Wall(req, kOpOpendir, [&] {
-    auto items = Fs(req)->ListDir(ino);
+    bool stable = false;
+    auto items = Fs(req)->ListDir(ino, &stable);
     if (!items.ok()) return ReplyError(req, items.status());
     auto handle = std::make_unique<DirHandle>();
     handle->items = std::move(items).value();
     fi->fh = reinterpret_cast<uint64_t>(handle.release());  // taken back in releasedir
-    fi->cache_readdir = 1;
+    fi->cache_readdir = stable;
+    fi->keep_cache = stable;  // a revision's listing never changes
     if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<DirHandle*>(fi->fh);
   });
 }

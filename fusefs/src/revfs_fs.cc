@@ -293,8 +293,9 @@ Result<std::string> RevFs::ReadLink(uint64_t id) {
   return inode.symlink;
 }
 
-Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id) {
+Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id, bool* stable) {
   REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  *stable = node.kind == Kind::kRevRoot || node.kind == Kind::kEntry;
   std::vector<DirItem> items = {{".", 0, S_IFDIR}, {"..", 0, S_IFDIR}};
   switch (node.kind) {
     case Kind::kRoot:

@@ -74,7 +74,9 @@ class RevFs {
   void Forget(uint64_t node, uint64_t count);
   Result<NodeAttr> GetAttr(uint64_t node);
   Result<std::string> ReadLink(uint64_t node);
-  Result<std::vector<DirItem>> ListDir(uint64_t node);
+  // Lists a directory; `*stable` is set when its listing never changes (a
+  // revision's directories), so the kernel may keep it cached.
+  Result<std::vector<DirItem>> ListDir(uint64_t node, bool* stable);
   // Opens a file; `*keep_cache`/`*direct_io` say how the kernel may cache.
   Result<uint64_t> Open(uint64_t node, bool* keep_cache, bool* direct_io);
   // Reads from an open file: fills `pieces` pointing into `pins`.
