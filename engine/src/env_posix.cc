@@ -9,30 +9,11 @@
 #include <filesystem>
 #include <system_error>
 
+#include "fd.h"
 #include "revfs/env.h"
 
 namespace revfs {
 namespace {
-
-// Owns a file descriptor; closes it on destruction.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 Status PRead(int fd, const std::string& path, uint64_t offset, size_t n,
              char* dst, size_t* got) {
@@ -81,7 +62,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
  private:
   const std::string path_;
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 class PosixWritableFile final : public WritableFile {
@@ -134,7 +115,7 @@ class PosixRandomRWFile final : public RandomRWFile {
 
  private:
   const std::string path_;
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 class PosixFileLock final : public FileLock {
@@ -143,7 +124,7 @@ class PosixFileLock final : public FileLock {
   ~PosixFileLock() override { ::flock(fd_.get(), LOCK_UN); }
 
  private:
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 class PosixEnv final : public Env {
@@ -158,7 +139,7 @@ class PosixEnv final : public Env {
 
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     if (fd.get() < 0) return Status::FromErrno(errno, path);
     REVFS_ASSIGN_OR_RETURN(uint64_t size, FdSize(fd.get(), path));
     return std::unique_ptr<WritableFile>(
@@ -200,7 +181,7 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
   Status SyncDir(const std::string& path) override {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) return Status::FromErrno(errno, path);
     if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, path);
     return Status::OK();
@@ -218,7 +199,7 @@ class PosixEnv final : public Env {
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (fd.get() < 0) return Status::FromErrno(errno, path);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) {

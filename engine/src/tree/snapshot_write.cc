@@ -14,6 +14,7 @@
 
 #include "revfs/chunker.h"
 #include "revfs/tree/snapshot.h"
+#include "fd.h"
 #include "worker_pool.h"
 
 namespace revfs {
@@ -22,21 +23,6 @@ namespace {
 int64_t Nanos(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
-
-// Owns a file descriptor of the source tree.
-class SourceFd {
- public:
-  explicit SourceFd(int fd) : fd_(fd) {}
-  SourceFd(const SourceFd&) = delete;
-  SourceFd& operator=(const SourceFd&) = delete;
-  ~SourceFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct PairHash {
   size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
@@ -161,7 +147,7 @@ std::optional<Inode> TreeCommitter::OldInode(const std::optional<DirEntry>& entr
 
 Status TreeCommitter::Run(const std::string& source, CommitSummary* summary) {
   summary_ = summary;
-  SourceFd fd(::open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOTDIR) return Status::InvalidArgument(source + ": not a directory");
     return Status::FromErrno(errno, source);
@@ -210,7 +196,7 @@ Status TreeCommitter::ProcessEntry(int dirfd, const std::string& path, const std
   }
   switch (*type) {
     case FileType::kDirectory: {
-      SourceFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (fd.get() < 0) return SkipErrno(path, errno);
       REVFS_RETURN_IF_ERROR(ProcessDir(fd.get(), path, st, ino, old ? &*old : nullptr, out));
       break;
@@ -316,7 +302,7 @@ Status TreeCommitter::ProcessFile(int dirfd, const std::string& name, const std:
   }
   int fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
   if (fdnum < 0 && errno == EPERM) fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  SourceFd fd(fdnum);
+  UniqueFd fd(fdnum);
   if (fd.get() < 0) return SkipErrno(path, errno);
   PendingFile file;
   file.ino = ino;
