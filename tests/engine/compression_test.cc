@@ -56,5 +56,53 @@ TEST(CompressionTest, DamagedOrWrongSizeIsCorruption) {
   EXPECT_TRUE(DecompressChunk(ChunkEncoding::kRaw, "abc", back.data(), 4).IsCorruption());
 }
 
+TEST(CompressionTest, DeltaAgainstThePreviousVersionIsSmall) {
+  std::mt19937 rng(3);
+  std::string base;
+  for (int i = 0; i < 20000; ++i) base += "line " + std::to_string(rng() % 100000) + "\n";
+  std::string edited = base;
+  edited.insert(edited.size() / 2, "an inserted line\n");
+  StoreConfig config;
+  ChunkEncoding plain_enc, delta_enc;
+  std::string plain = CompressChunk(config, edited, &plain_enc);
+  std::string delta = CompressChunk(config, edited, &delta_enc, base);
+  EXPECT_EQ(delta_enc, ChunkEncoding::kZstdDelta);
+  EXPECT_LT(delta.size() * 20, plain.size()) << delta.size() << " vs " << plain.size();
+  std::string back(edited.size(), '\0');
+  ASSERT_TRUE(DecompressChunk(delta_enc, delta, back.data(), back.size(), base).ok());
+  EXPECT_EQ(back, edited);
+  // With another base it cannot come back right.
+  std::string wrong(base.size(), '\0');
+  for (char& c : wrong) c = static_cast<char>(rng());
+  std::string garbled(edited.size(), '\0');
+  Status s = DecompressChunk(delta_enc, delta, garbled.data(), garbled.size(), wrong);
+  EXPECT_TRUE(!s.ok() || garbled != edited);
+  // Compression off: no delta either.
+  config.compression = Compression::kNone;
+  EXPECT_EQ(CompressChunk(config, edited, &delta_enc, base), edited);
+  EXPECT_EQ(delta_enc, ChunkEncoding::kRaw);
+}
+
+TEST(CompressionTest, ChunkPageHeaderRoundTrips) {
+  ChunkPageHeader h;
+  h.encoding = ChunkEncoding::kZstdDelta;
+  h.raw_size = 1234;
+  h.hash = Hash128{1, 2};
+  h.base_hash = Hash128{3, 4};
+  h.base_page = PageRef{100, 200, 300};
+  h.base_size = 999;
+  std::string page = EncodeChunkPage(h, "body");
+  ChunkPageHeader d;
+  std::string_view body;
+  ASSERT_TRUE(DecodeChunkPage(page, &d, &body).ok());
+  EXPECT_EQ(body, "body");
+  EXPECT_EQ(d.base_page, h.base_page);
+  EXPECT_EQ(d.base_size, 999u);
+  EXPECT_TRUE(d.base_hash == h.base_hash);
+  for (size_t cut = 0; cut < page.size() - 4; ++cut) {
+    EXPECT_FALSE(DecodeChunkPage(std::string_view(page).substr(0, cut), &d, &body).ok()) << cut;
+  }
+}
+
 }  // namespace
 }  // namespace revfs

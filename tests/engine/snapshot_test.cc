@@ -326,6 +326,40 @@ TEST_F(SnapshotTest, DedupAcrossCopiesAndShiftedContent) {
   EXPECT_EQ(back, "!" + big.substr(0, 15));
 }
 
+TEST_F(SnapshotTest, EditedFilesAreStoredAsBoundedDeltas) {
+  std::mt19937 rng(11);
+  std::string text;
+  for (int i = 0; i < 40000; ++i) text += "value " + std::to_string(rng() % 1000000) + ";\n";
+  std::vector<std::string> versions;
+  int whole = 0;
+  for (int rev = 1; rev <= 24; ++rev) {
+    text.insert(rng() % text.size(), "edit " + std::to_string(rev) + "\n");
+    Write("code.c", text);
+    auto s = Commit(rev);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    // An edit costs a small delta; a whole copy only when a chain is full.
+    if (s->content.bytes_stored >= (8u << 10)) ++whole;
+    versions.push_back(text);
+  }
+  EXPECT_LE(whole, 1 + 24 / (kMaxDeltaDepth + 1)) << "whole copies beyond the chain bound";
+  for (int rev = 1; rev <= 24; ++rev) {
+    rs_->loader().Clear();  // decode every delta chain from disk
+    auto trx = std::move(rs_->BeginRead(rev)).value();
+    auto file = ResolvePath(*trx, "code.c");
+    ASSERT_TRUE(file.ok());
+    for (const ChunkRef& c : file->second.chunks) EXPECT_LE(c.depth, kMaxDeltaDepth);
+    std::string back;
+    ASSERT_TRUE(ReadFile(*rs_, *trx, file->second, 0, file->second.size, [&](std::string_view p) {
+                  back.append(p);
+                  return Status::OK();
+                }).ok());
+    EXPECT_EQ(back, versions[rev - 1]) << "revision " << rev;
+  }
+  VerifyReport report;
+  ASSERT_TRUE(rs_->Verify(&report).ok());
+  EXPECT_TRUE(report.clean());
+}
+
 TEST_F(SnapshotTest, CompressionShrinksTextAndKeepsRandomRaw) {
   std::string text;
   for (int i = 0; i < 200000; ++i) text += "int line" + std::to_string(i % 100) + " = 42;\n";

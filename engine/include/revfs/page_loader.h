@@ -69,7 +69,9 @@ class PageLoader {
   // Returns the decoded bytes of content chunk `hash` stored in `page`,
   // pinned; decoded chunks are cached by hash. Corruption if the page is
   // damaged or does not decode to bytes with that hash.
-  Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size);
+  // A delta chunk is decoded from its base, itself loaded (and cached) first.
+  Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size,
+                           int depth = 0);
 
   SegmentAllocator& allocator() { return *allocator_; }
   SegmentCache<Key128, Key128Hash>& chunk_cache() { return *chunks_; }

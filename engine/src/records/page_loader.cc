@@ -1,6 +1,7 @@
 #include "revfs/page_loader.h"
 
 #include <exception>
+#include <optional>
 #include <new>
 #include <vector>
 
@@ -99,7 +100,8 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   return PinnedView(pages_->Insert(key, std::move(out), size), 0);
 }
 
-Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size) {
+Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
+                                     int depth) {
   const Key128 key{hash.hi, hash.lo};
   if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize || raw_size > kMaxSegmentSize) {
@@ -117,8 +119,18 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + " is not the chunk referenced");
   }
+  std::optional<PinnedView> base;
+  if (header.encoding == ChunkEncoding::kZstdDelta) {
+    if (depth >= 2 * kMaxDeltaDepth) {
+      return Status::Corruption(log_->path() + ": chunk at offset " + std::to_string(ref.offset) +
+                                ": delta chain too long");
+    }
+    REVFS_ASSIGN_OR_RETURN(base, Chunk(header.base_hash, header.base_page, header.base_size,
+                                       depth + 1));
+  }
   REVFS_ASSIGN_OR_RETURN(Segment decoded, allocator_->Allocate(std::max<uint32_t>(raw_size, 1)));
-  Status s = DecompressChunk(header.encoding, body, decoded.data(), raw_size);
+  Status s = DecompressChunk(header.encoding, body, decoded.data(), raw_size,
+                             base ? base->bytes() : std::string_view());
   if (!s.ok()) return s.WithContext(log_->path() + ": chunk at offset " + std::to_string(ref.offset));
   if (!(HashBytes(std::string_view(decoded.data(), raw_size)) == hash)) {
     return Status::Corruption(log_->path() + ": chunk at offset " + std::to_string(ref.offset) +

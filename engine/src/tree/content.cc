@@ -10,13 +10,14 @@ namespace {
 // buckets are dense keys: a commit's new chunks touch at most 64 leaves and
 // one short path of indirect pages, instead of a path per chunk.
 constexpr int kBucketBits = 16;
-constexpr size_t kMaxBucketEntries = 88;  // 88 x 44 bytes fit one record
+constexpr size_t kMaxBucketEntries = 88;  // 88 x 45 bytes fit one record
 uint64_t ChunkBucket(const Hash128& h) { return h.hi >> (64 - kBucketBits); }
 
 struct IndexEntry {
   Hash128 hash;
   PageRef page;
   uint32_t raw_size = 0;
+  uint8_t depth = 0;
 };
 
 std::vector<IndexEntry> DecodeIndex(std::string_view bytes) {
@@ -28,6 +29,7 @@ std::vector<IndexEntry> DecodeIndex(std::string_view bytes) {
     e.hash = GetHash(&in);
     e.page = DecodePageRef(&in);
     e.raw_size = in.U32();
+    e.depth = in.U8();
     if (in.ok()) out.push_back(e);
   }
   return out;
@@ -40,36 +42,35 @@ std::string EncodeIndex(const std::vector<IndexEntry>& entries) {
     PutHash(&s, e.hash);
     EncodePageRef(&s, e.page);
     PutFixed32(&s, e.raw_size);
+    s.push_back(static_cast<char>(e.depth));
   }
   return s;
 }
 
 // Returns true if the chunk stored in `page` holds exactly `raw`.
-bool SameBytes(const PageLog& log, const PageRef& page, std::string_view raw) {
-  std::string buf;
-  PageView view;
-  if (!log.Read(page, PageKind::kChunk, &buf, &view).ok()) return false;
-  ChunkPageHeader header;
-  std::string_view body;
-  if (!DecodeChunkPage(view.payload, &header, &body).ok() || header.raw_size != raw.size()) {
-    return false;
-  }
-  std::string decoded(raw.size(), '\0');
-  if (!DecompressChunk(header.encoding, body, decoded.data(), decoded.size()).ok()) return false;
-  return decoded == raw;
+bool SameBytes(RecordStore& rs, const IndexEntry& e, std::string_view raw) {
+  auto stored = rs.loader().Chunk(e.hash, e.page, e.raw_size);
+  return stored.ok() && stored->bytes() == raw;
 }
 
 }  // namespace
 
-PreparedChunk PrepareChunk(const StoreConfig& config, std::string raw) {
+PreparedChunk PrepareChunk(RecordStore& rs, std::string raw, const std::optional<ChunkRef>& base) {
   PreparedChunk c;
   c.hash = HashBytes(raw);
-  c.stored = CompressChunk(config, raw, &c.encoding);
+  std::optional<PinnedView> base_bytes;
+  if (base && !base->hole && base->depth < kMaxDeltaDepth) {
+    auto loaded = rs.loader().Chunk(base->hash, base->page, base->length);
+    if (loaded.ok()) base_bytes = std::move(loaded).value();  // else: store it whole
+  }
+  c.stored = CompressChunk(rs.store().config(), raw, &c.encoding,
+                           base_bytes ? base_bytes->bytes() : std::string_view());
+  if (c.encoding == ChunkEncoding::kZstdDelta) c.base = base;
   c.raw = std::move(raw);
   return c;
 }
 
-Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk& chunk,
+Result<ChunkRef> StorePrepared(WriteTrx& trx, RecordStore& rs, PreparedChunk& chunk,
                                uint64_t offset, ContentStats* stats) {
   ChunkRef ref;
   ref.offset = offset;
@@ -79,8 +80,9 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk&
   REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
   std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
   for (const IndexEntry& e : entries) {
-    if (e.hash == ref.hash && e.raw_size == chunk.raw.size() && SameBytes(log, e.page, chunk.raw)) {
+    if (e.hash == ref.hash && e.raw_size == chunk.raw.size() && SameBytes(rs, e, chunk.raw)) {
       ref.page = e.page;
+      ref.depth = e.depth;
       ++stats->chunks_reused;
       return ref;
     }
@@ -89,22 +91,28 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk&
   header.raw_size = ref.length;
   header.hash = ref.hash;
   header.encoding = chunk.encoding;
+  if (chunk.base) {
+    header.base_hash = chunk.base->hash;
+    header.base_page = chunk.base->page;
+    header.base_size = chunk.base->length;
+    ref.depth = static_cast<uint8_t>(chunk.base->depth + 1);
+  }
   REVFS_ASSIGN_OR_RETURN(ref.page,
                          trx.AppendPage(PageKind::kChunk, EncodeChunkPage(header, chunk.stored)));
   ++stats->chunks_new;
   stats->bytes_new += chunk.raw.size();
   stats->bytes_stored += chunk.stored.size();
   if (entries.size() < kMaxBucketEntries) {  // a full bucket indexes no more (no dedup there)
-    entries.push_back({ref.hash, ref.page, ref.length});
+    entries.push_back({ref.hash, ref.page, ref.length, ref.depth});
     REVFS_RETURN_IF_ERROR(trx.Put(key, EncodeIndex(entries)));
   }
   return ref;
 }
 
-Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
-                            std::string_view raw, uint64_t offset, ContentStats* stats) {
-  PreparedChunk chunk = PrepareChunk(config, std::string(raw));
-  return StorePrepared(trx, log, chunk, offset, stats);
+Result<ChunkRef> StoreChunk(WriteTrx& trx, RecordStore& rs, std::string_view raw,
+                            uint64_t offset, ContentStats* stats) {
+  PreparedChunk chunk = PrepareChunk(rs, std::string(raw));
+  return StorePrepared(trx, rs, chunk, offset, stats);
 }
 
 Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,

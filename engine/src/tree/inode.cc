@@ -37,6 +37,7 @@ void EncodeChunkRef(std::string* dst, const ChunkRef& c) {
   if (!c.hole) {
     PutHash(dst, c.hash);
     EncodePageRef(dst, c.page);
+    dst->push_back(static_cast<char>(c.depth));
   }
 }
 
@@ -48,6 +49,7 @@ ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset) {
   if (!c.hole) {
     c.hash = GetHash(in);
     c.page = DecodePageRef(in);
+    c.depth = in->U8();
   }
   return c;
 }

@@ -98,9 +98,12 @@ class TreeCommitter {
                       const Inode* old, std::optional<DirEntry>* out);
   // Reads a file and cuts it into chunks, handed to the workers; a source
   // error goes to *source_error.
-  Status ReadContent(int fd, uint64_t size, std::vector<ChunkSlot>* slots, Status* source_error);
-  Status ReadRegion(int fd, uint64_t start, uint64_t end, std::vector<ChunkSlot>* slots,
-                    Status* source_error);
+  // `old` lists the chunks of the file's previous version (inline lists
+  // only), each new chunk is compressed against the one at its offset.
+  Status ReadContent(int fd, uint64_t size, const std::vector<ChunkRef>& old,
+                     std::vector<ChunkSlot>* slots, Status* source_error);
+  Status ReadRegion(int fd, uint64_t start, uint64_t end, const std::vector<ChunkRef>& old,
+                    std::vector<ChunkSlot>* slots, Status* source_error);
   // Waits for a slot's chunk and stores it (writer thread).
   Status StoreSlot(ChunkSlot& slot);
   void FillMetadata(const struct stat& st, FileType type, Inode* inode);
@@ -319,7 +322,8 @@ Status TreeCommitter::ProcessFile(int dirfd, const std::string& name, const std:
     file.slots.clear();
     Status source_error;
     REVFS_RETURN_IF_ERROR(
-        ReadContent(fd.get(), static_cast<uint64_t>(before.st_size), &file.slots, &source_error));
+        ReadContent(fd.get(), static_cast<uint64_t>(before.st_size),
+                    old ? old->chunks : std::vector<ChunkRef>(), &file.slots, &source_error));
     if (!source_error.ok()) return Skip(path, source_error.WithContext(path));
     if (::fstat(fd.get(), &after) != 0) return SkipErrno(path, errno);
     if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
@@ -384,8 +388,8 @@ Status TreeCommitter::StoreSlot(ChunkSlot& slot) {
   PreparedChunk chunk = slot.job.get();
   in_flight_ -= slot.ref.length;
   slot.stored = true;
-  REVFS_ASSIGN_OR_RETURN(slot.ref, StorePrepared(trx_, rs_.store().pages(), chunk,
-                                                 slot.ref.offset, &summary_->content));
+  REVFS_ASSIGN_OR_RETURN(slot.ref, StorePrepared(trx_, rs_, chunk, slot.ref.offset,
+                                                 &summary_->content));
   return Status::OK();
 }
 
@@ -433,8 +437,8 @@ Status TreeCommitter::ProcessOther(int dirfd, const std::string& name, const std
   return Status::OK();
 }
 
-Status TreeCommitter::ReadContent(int fd, uint64_t size, std::vector<ChunkSlot>* slots,
-                                  Status* source_error) {
+Status TreeCommitter::ReadContent(int fd, uint64_t size, const std::vector<ChunkRef>& old,
+                                  std::vector<ChunkSlot>* slots, Status* source_error) {
   auto hole = [&](uint64_t from, uint64_t to) {
     while (from < to) {
       ChunkSlot slot;
@@ -465,7 +469,7 @@ Status TreeCommitter::ReadContent(int fd, uint64_t size, std::vector<ChunkSlot>*
     off_t next_hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
     uint64_t end = next_hole < 0 ? size : std::min<uint64_t>(static_cast<uint64_t>(next_hole), size);
     if (end <= offset) end = size;
-    REVFS_RETURN_IF_ERROR(ReadRegion(fd, offset, end, slots, source_error));
+    REVFS_RETURN_IF_ERROR(ReadRegion(fd, offset, end, old, slots, source_error));
     if (!source_error->ok()) return Status::OK();
     offset = end;
   }
@@ -473,13 +477,13 @@ Status TreeCommitter::ReadContent(int fd, uint64_t size, std::vector<ChunkSlot>*
 }
 
 Status TreeCommitter::ReadRegion(int fd, uint64_t start, uint64_t end,
+                                 const std::vector<ChunkRef>& old,
                                  std::vector<ChunkSlot>* slots, Status* source_error) {
   const size_t max = chunker_.params().max_size;
   std::string buf(max, '\0');
   size_t have = 0;
   uint64_t buf_pos = start, read_pos = start;
   bool eof = false;
-  const StoreConfig& config = rs_.store().config();
   while (true) {
     while (have < max && read_pos < end && !eof) {
       ssize_t n = ::pread(fd, buf.data() + have, std::min<uint64_t>(max - have, end - read_pos),
@@ -499,8 +503,12 @@ Status TreeCommitter::ReadRegion(int fd, uint64_t start, uint64_t end,
     ChunkSlot slot;
     slot.ref.offset = buf_pos;
     slot.ref.length = static_cast<uint32_t>(cut);
-    slot.job = pool_.Submit([&config, raw = std::string(buf.data(), cut)]() mutable {
-      return PrepareChunk(config, std::move(raw));
+    std::optional<ChunkRef> base;
+    auto it = std::upper_bound(old.begin(), old.end(), buf_pos,
+                               [](uint64_t off, const ChunkRef& c) { return off < c.offset; });
+    if (it != old.begin() && !std::prev(it)->hole) base = *std::prev(it);
+    slot.job = pool_.Submit([this, raw = std::string(buf.data(), cut), base]() mutable {
+      return PrepareChunk(rs_, std::move(raw), base);
     });
     slots->push_back(std::move(slot));
     in_flight_ += cut;

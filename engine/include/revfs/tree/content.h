@@ -10,6 +10,7 @@
 #define REVFS_TREE_CONTENT_H_
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "revfs/compression.h"
@@ -32,17 +33,21 @@ struct PreparedChunk {
   Hash128 hash;
   ChunkEncoding encoding = ChunkEncoding::kRaw;
   std::string stored;
+  std::optional<ChunkRef> base;  // for kZstdDelta: the chunk compressed against
 };
-PreparedChunk PrepareChunk(const StoreConfig& config, std::string raw);
+// Hashes and compresses `raw`; against `base` (the chunk it replaces in the
+// file's previous version) when that is shallow enough and saves space.
+PreparedChunk PrepareChunk(RecordStore& rs, std::string raw,
+                           const std::optional<ChunkRef>& base = std::nullopt);
 
 // Stores a prepared chunk (at `offset` in its file) unless an identical chunk
 // is stored; returns its reference. Writer thread only.
-Result<ChunkRef> StorePrepared(WriteTrx& trx, const PageLog& log, PreparedChunk& chunk,
+Result<ChunkRef> StorePrepared(WriteTrx& trx, RecordStore& rs, PreparedChunk& chunk,
                                uint64_t offset, ContentStats* stats);
 
 // PrepareChunk and StorePrepared in one step.
-Result<ChunkRef> StoreChunk(WriteTrx& trx, const PageLog& log, const StoreConfig& config,
-                            std::string_view raw, uint64_t offset, ContentStats* stats);
+Result<ChunkRef> StoreChunk(WriteTrx& trx, RecordStore& rs, std::string_view raw,
+                            uint64_t offset, ContentStats* stats);
 
 // Calls fn for each chunk (or hole) of `file` that ends after `from`, in
 // offset order, until it returns false.

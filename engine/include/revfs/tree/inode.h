@@ -58,6 +58,7 @@ struct ChunkRef {
   bool hole = false;    // a run of zeros not stored
   Hash128 hash;         // of the raw bytes
   PageRef page;         // the chunk page (not for holes)
+  uint8_t depth = 0;    // delta chain length below this chunk (0: whole)
 };
 void EncodeChunkRef(std::string* dst, const ChunkRef& c);  // all but `offset`
 ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset);
