@@ -52,13 +52,15 @@ void PrintText(const Store& store, const std::vector<RevisionRoot>& roots) {
               store.path().c_str(), store.superblock().format_version,
               approach.c_str(),
               CompressionName(c.compression, c.compression_level).c_str());
-  std::printf("%8s  %-20s  %8s  %12s  %s\n", "REV", "TIME", "PAGES", "BYTES", "MESSAGE");
+  std::printf("%8s  %-20s  %8s  %12s  %12s  %12s  %s\n", "REV", "TIME", "FILES", "ADDED",
+              "STORED", "WRITTEN", "MESSAGE");
   for (const RevisionRoot& r : roots) {
-    std::printf("%8llu  %-20s  %8llu  %12llu  %s\n",
+    std::printf("%8llu  %-20s  %8llu  %12llu  %12llu  %12llu  %s\n",
                 static_cast<unsigned long long>(r.number), FormatTime(r.time_ns).c_str(),
-                static_cast<unsigned long long>(r.Counter("pages_written")),
-                static_cast<unsigned long long>(r.Counter("bytes_written")),
-                r.message.c_str());
+                static_cast<unsigned long long>(r.Counter("files")),
+                static_cast<unsigned long long>(r.Counter("bytes_added")),
+                static_cast<unsigned long long>(r.Counter("bytes_stored")),
+                static_cast<unsigned long long>(r.Counter("bytes_written")), r.message.c_str());
   }
 }
 

@@ -179,6 +179,9 @@ TEST_F(CliTest, CommitLsCatDiffRoundTrip) {
   EXPECT_NE(ll.out.find("drwxr-x--- "), std::string::npos) << ll.out;
   EXPECT_NE(ll.out.find(" ln -> a.txt\n"), std::string::npos) << ll.out;
   EXPECT_EQ(Revfs("diff " + store + " 1 2").out, "P /\nM a.txt\nP d\nD d/b\nA new\n");
+  CliRun text = Revfs("log " + store);
+  EXPECT_NE(text.out.find("FILES         ADDED        STORED"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("2030-01-01T00:00:00Z         2 "), std::string::npos) << text.out;
   CliRun log = Revfs("log --json " + store);
   EXPECT_NE(log.out.find("\"message\":\"first commit\""), std::string::npos);
   EXPECT_NE(log.out.find("\"files\":"), std::string::npos);
