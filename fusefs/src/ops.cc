@@ -48,6 +48,7 @@ fuse_entry_param ToEntry(const EntryReply& r) {
 }
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) static_cast<RevFs*>(userdata)->EnableNoOpen();
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
   // Symlinks are not cached in the page cache: latest changes its target.
   conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
@@ -173,6 +174,10 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
       return ReplyError(req, Status::ReadOnly("history is read-only"));
     }
+    if (Fs(req)->no_open()) {
+      // From now on the kernel opens without asking and keeps the page cache.
+      return static_cast<void>(fuse_reply_err(req, ENOSYS));
+    }
     bool keep_cache = false, direct_io = false;
     auto fh = Fs(req)->Open(ino, &keep_cache, &direct_io);
     if (!fh.ok()) return ReplyError(req, fh.status());
@@ -183,13 +188,16 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
-void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   Wall(req, kOpRead, [&] {
     // The pins live until the reply has been written to the kernel.
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
     std::string scratch;
-    Status s = Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &pins, &pieces, &scratch);
+    Status s = fi->fh != 0 ? Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &pins,
+                                           &pieces, &scratch)
+                           : Fs(req)->ReadNode(ino, static_cast<uint64_t>(off), size, &pins,
+                                               &pieces);
     if (!s.ok()) return ReplyError(req, s);
     std::vector<iovec> iov(pieces.size());
     for (size_t i = 0; i < pieces.size(); ++i) {
@@ -202,7 +210,7 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Wall(req, kOpRelease, [&] {
-    Fs(req)->Release(fi->fh);
+    if (fi->fh != 0) Fs(req)->Release(fi->fh);
     fuse_reply_err(req, 0);
   });
 }

@@ -50,8 +50,7 @@ struct RevFs::FileHandle {
   std::string stats_json;
   uint64_t rev = 0;
   Inode inode;
-  std::atomic<uint64_t> next_offset{0};        // where a sequential read goes on
-  std::atomic<uint64_t> prefetched{UINT64_MAX};  // offset of the chunk loaded ahead
+  ReadAhead ahead;
 };
 
 RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(options) {
@@ -85,16 +84,17 @@ void RevFs::PrefetchLoop() {
   }
 }
 
-void RevFs::MaybePrefetch(FileHandle* handle, ReadTrx& trx, uint64_t offset, uint64_t end) {
-  const bool sequential = handle->next_offset.exchange(end) == offset;
-  if (!sequential || end >= handle->inode.size) return;
+void RevFs::MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
+                          uint64_t end) {
+  const bool sequential = ahead.next_offset.exchange(end) == offset;
+  if (!sequential || end >= file.size) return;
   std::optional<ChunkRef> next;
-  (void)ForEachChunk(trx, handle->inode, end, [&](const ChunkRef& c) {
+  (void)ForEachChunk(trx, file, end, [&](const ChunkRef& c) {
     if (c.offset < end || c.hole) return true;  // the chunk being read, or a hole
     next = c;
     return false;
   });
-  if (!next || handle->prefetched.exchange(next->offset) == next->offset) return;
+  if (!next || ahead.prefetched.exchange(next->offset) == next->offset) return;
   {
     std::lock_guard lock(prefetch_mu_);
     if (prefetch_queue_.size() >= 8) return;
@@ -122,6 +122,17 @@ uint64_t RevFs::Intern(Kind kind, uint64_t rev, uint64_t ino) {
   if (inserted) nodes_[next_id_++] = Node{kind, rev, ino, 0};
   ++nodes_[it->second].lookups;
   return it->second;
+}
+
+uint64_t RevFs::NewStatsNode() {
+  auto json = std::make_shared<const std::string>(StatsJson() + "\n");
+  std::unique_lock lock(mu_);
+  const uint64_t id = next_id_++;
+  Node node{Kind::kStatsSnapshot, 0, id, 1};
+  node.stats = std::move(json);
+  nodes_[id] = std::move(node);
+  ids_[Key{Kind::kStatsSnapshot, 0, id}] = id;
+  return id;
 }
 
 void RevFs::Forget(uint64_t id, uint64_t count) {
@@ -191,6 +202,12 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
       a.st.st_nlink = 1;
       a.timeout = 0;
       return a;
+    case Kind::kStatsSnapshot:
+      a.st.st_mode = S_IFREG | 0444;
+      a.st.st_nlink = 1;
+      a.st.st_size = static_cast<off_t>(node.stats ? node.stats->size() : 0);
+      a.timeout = 0;
+      return a;
     case Kind::kLatest:
     case Kind::kAtLink: {
       uint64_t rev = node.kind == Kind::kLatest ? Latest() : node.rev;
@@ -234,7 +251,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       if (name == ".revfs") r.node = kMetaNode;
       break;
     case Kind::kMeta:
-      if (name == "stats") r.node = kStatsNode;
+      if (name == "stats") r.node = no_open_ ? NewStatsNode() : kStatsNode;
       break;
     case Kind::kRevisions: {
       auto rev = ParseRevision(name);
@@ -279,6 +296,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
   }
   r.attr = *attr;
   if (target && target->first != Kind::kAtLink) r.entry_timeout = options_.long_timeout;
+  if (p.kind == Kind::kMeta) r.entry_timeout = 0;  // each open of stats looks it up anew
   return r;
 }
 
@@ -385,7 +403,54 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
     }
     return s;
   }
-  MaybePrefetch(handle, *trx, offset, std::min<uint64_t>(offset + size, handle->inode.size));
+  MaybePrefetch(handle->inode, handle->ahead, *trx, offset,
+                std::min<uint64_t>(offset + size, handle->inode.size));
+  return Status::OK();
+}
+
+Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
+                       std::vector<std::string_view>* pieces) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  if (node.kind == Kind::kStatsSnapshot) {
+    // The snapshot lives as long as the node; the reply copies it out before
+    // the kernel can forget the node.
+    if (node.stats && offset < node.stats->size()) {
+      pieces->push_back(std::string_view(*node.stats).substr(offset, size));
+    }
+    return Status::OK();
+  }
+  if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a file");
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  std::shared_ptr<const Inode> inode = node.file;
+  std::shared_ptr<ReadAhead> ahead = node.ahead;
+  if (!inode) {
+    REVFS_ASSIGN_OR_RETURN(Inode loaded, GetInode(*trx, node.ino));
+    if (loaded.type != FileType::kRegular) return Status::InvalidArgument("not a file");
+    inode = std::make_shared<const Inode>(std::move(loaded));
+    ahead = std::make_shared<ReadAhead>();
+    std::unique_lock lock(mu_);
+    auto it = nodes_.find(id);
+    if (it != nodes_.end()) {
+      if (it->second.file) {  // another reader was first: share its state
+        inode = it->second.file;
+        ahead = it->second.ahead;
+      } else {
+        it->second.file = inode;
+        it->second.ahead = ahead;
+      }
+    }
+  }
+  Status s = ReadFilePinned(*store_, *trx, *inode, offset, size, pins, pieces);
+  if (!s.ok()) {
+    std::lock_guard lock(logged_mu_);
+    if (logged_.insert({node.rev, inode->identity.lo}).second) {
+      if (auto log = spdlog::get("revfs")) {
+        log->error("revision {}: inode {}: {}", node.rev, node.ino, s.message());
+      }
+    }
+    return s;
+  }
+  MaybePrefetch(*inode, *ahead, *trx, offset, std::min<uint64_t>(offset + size, inode->size));
   return Status::OK();
 }
 

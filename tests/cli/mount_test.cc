@@ -236,6 +236,17 @@ TEST_F(MountTest, StatsShowNoPinsOnceReadersAreGone) {
     return at == std::string::npos ? -1.0 : std::atof(stats.c_str() + at + key.size() + 3);
   };
   EXPECT_GT(number("bytes_in_use"), 0);
+  // Every read of the stats file is fresh: reading more shows more reads.
+  auto reads = [&](const std::string& json) {
+    size_t at = json.find("\"read\":{\"count\":");
+    return at == std::string::npos ? -1L : std::atol(json.c_str() + at + 16);
+  };
+  const long before = reads(stats);
+  ASSERT_EQ(Sh("cat " + mnt_ + "/revisions/1/r1 > /dev/null; cat " + src_ + "/r1 > /dev/null").code, 0);
+  Sh("echo 3 > /proc/sys/vm/drop_caches; cat " + mnt_ + "/revisions/2/r2 > /dev/null");
+  const long after = reads(Sh("cat " + mnt_ + "/.revfs/stats").out);
+  EXPECT_GT(before, 0);
+  EXPECT_GT(after, before) << "stats must not be served from a stale cache";
   EXPECT_EQ(number("bytes_in_use"), number("cached_bytes")) << "cached + free = total";
   EXPECT_GT(number("hits") + number("misses"), 0);
 }

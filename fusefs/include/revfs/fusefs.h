@@ -83,6 +83,17 @@ class RevFs {
   Status Read(uint64_t handle, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
               std::vector<std::string_view>* pieces, std::string* scratch);
   void Release(uint64_t handle);
+  // Without open (the kernel's no_open mode, see EnableNoOpen): reads a
+  // file by its node.
+  Status ReadNode(uint64_t node, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
+                  std::vector<std::string_view>* pieces);
+  // Switches to the kernel's no_open mode: open is answered ENOSYS once, after
+  // which the kernel opens files without asking and keeps their page cache —
+  // no open/release round trip per file. The stats file stays fresh because
+  // every lookup of it makes a new node holding a new snapshot, so the
+  // kernel never has pages of it cached.
+  void EnableNoOpen() { no_open_ = true; }
+  bool no_open() const { return no_open_; }
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
 
   RecordStore& store() { return *store_; }
@@ -93,12 +104,22 @@ class RevFs {
   static constexpr uint64_t kRootNode = 1;
 
  private:
-  enum class Kind : uint8_t { kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry };
+  enum class Kind : uint8_t {
+    kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry, kStatsSnapshot
+  };
+  // Where a sequential reader of one file is, and what was loaded ahead.
+  struct ReadAhead {
+    std::atomic<uint64_t> next_offset{0};
+    std::atomic<uint64_t> prefetched{UINT64_MAX};
+  };
   struct Node {
     Kind kind;
     uint64_t rev = 0;
     uint64_t ino = 0;
     uint64_t lookups = 0;
+    std::shared_ptr<const Inode> file;          // a regular file's inode, once read
+    std::shared_ptr<ReadAhead> ahead;           // with `file`
+    std::shared_ptr<const std::string> stats;   // a stats snapshot node's content
   };
   struct Key {
     Kind kind;
@@ -121,7 +142,10 @@ class RevFs {
   ino_t StInoFor(const Hash128& identity, uint64_t node) const;
   void FillFromInode(const Inode& inode, struct stat* st) const;
   // Sequential reads: loads the chunk after [.., end) of `handle` ahead.
-  void MaybePrefetch(FileHandle* handle, ReadTrx& trx, uint64_t offset, uint64_t end);
+  void MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
+                     uint64_t end);
+  // Makes a node holding a fresh stats snapshot (no_open mode).
+  uint64_t NewStatsNode();
   void PrefetchLoop();
 
   RecordStore* const store_;
@@ -141,6 +165,7 @@ class RevFs {
   std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
+  std::atomic<bool> no_open_{false};
   std::mutex logged_mu_;
   std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
   std::thread prefetcher_;
