@@ -5,22 +5,24 @@
 #include <cstring>
 #include <memory>
 
+#include "zstd_context.h"
+
 namespace revfs {
 
 namespace {
 
 // Compresses `raw` with `base` as zstd's reference prefix; empty on failure.
 std::string CompressWithPrefix(int level, std::string_view raw, std::string_view base) {
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  if (!cctx) return {};
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx* cctx = internal::ThreadCCtx();
+  if (cctx == nullptr) return {};
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   // A window that spans the whole base, so matches anywhere in it count.
   int log = 10;
   while ((size_t{1} << log) < base.size() + raw.size() && log < 27) ++log;
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, log);
-  if (ZSTD_isError(ZSTD_CCtx_refPrefix(cctx.get(), base.data(), base.size()))) return {};
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, log);
+  if (ZSTD_isError(ZSTD_CCtx_refPrefix(cctx, base.data(), base.size()))) return {};
   std::string out(ZSTD_compressBound(raw.size()), '\0');
-  size_t n = ZSTD_compress2(cctx.get(), out.data(), out.size(), raw.data(), raw.size());
+  size_t n = ZSTD_compress2(cctx, out.data(), out.size(), raw.data(), raw.size());
   if (ZSTD_isError(n)) return {};
   out.resize(n);
   return out;
@@ -38,9 +40,11 @@ std::string CompressChunk(const StoreConfig& config, std::string_view raw,
     }
   }
   if (config.compression == Compression::kZstd && raw.size() >= 64) {
+    ZSTD_CCtx* cctx = internal::ThreadCCtx();
     std::string out(ZSTD_compressBound(raw.size()), '\0');
-    size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(),
-                             config.compression_level);
+    size_t n = cctx == nullptr ? size_t(-1)
+                               : ZSTD_compressCCtx(cctx, out.data(), out.size(), raw.data(),
+                                                   raw.size(), config.compression_level);
     // Keep the compressed form only if it saves at least 1/64 of the size.
     if (!ZSTD_isError(n) && n < raw.size() - raw.size() / 64) {
       out.resize(n);
@@ -56,15 +60,15 @@ Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* ds
                        size_t raw_size, std::string_view base) {
   switch (encoding) {
     case ChunkEncoding::kZstdDelta: {
-      std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-      if (!dctx) return Status::ResourceExhausted("zstd: no decompression context");
-      ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 27);
-      if (ZSTD_isError(ZSTD_DCtx_refPrefix(dctx.get(), base.data(), base.size()))) {
+      ZSTD_DCtx* dctx = internal::ThreadDCtx();
+      if (dctx == nullptr) return Status::ResourceExhausted("zstd: no decompression context");
+      ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 27);
+      if (ZSTD_isError(ZSTD_DCtx_refPrefix(dctx, base.data(), base.size()))) {
         return Status::Corruption("delta chunk: bad base");
       }
       unsigned long long frame = ZSTD_getFrameContentSize(stored.data(), stored.size());
       if (frame != raw_size) return Status::Corruption("delta chunk has the wrong size");
-      size_t n = ZSTD_decompressDCtx(dctx.get(), dst, raw_size, stored.data(), stored.size());
+      size_t n = ZSTD_decompressDCtx(dctx, dst, raw_size, stored.data(), stored.size());
       if (ZSTD_isError(n) || n != raw_size) {
         return Status::Corruption("delta chunk does not decode");
       }
@@ -77,7 +81,9 @@ Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* ds
     case ChunkEncoding::kZstd: {
       unsigned long long frame = ZSTD_getFrameContentSize(stored.data(), stored.size());
       if (frame != raw_size) return Status::Corruption("zstd chunk has the wrong size");
-      size_t n = ZSTD_decompress(dst, raw_size, stored.data(), stored.size());
+      ZSTD_DCtx* dctx = internal::ThreadDCtx();
+      if (dctx == nullptr) return Status::ResourceExhausted("zstd: no decompression context");
+      size_t n = ZSTD_decompressDCtx(dctx, dst, raw_size, stored.data(), stored.size());
       if (ZSTD_isError(n) || n != raw_size) {
         return Status::Corruption(std::string("zstd chunk does not decode: ") +
                                   (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));

@@ -1,6 +1,8 @@
 // RevFs: node table, attributes, lookups, listings and reads.
 #include "revfs/fusefs.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/sysmacros.h>
 
 #include <spdlog/spdlog.h>
@@ -54,10 +56,12 @@ struct RevFs::FileHandle {
 };
 
 RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(options) {
-  const Node fixed[] = {{Kind::kRoot}, {Kind::kRevisions}, {Kind::kAt},
-                        {Kind::kMeta}, {Kind::kStats},     {Kind::kLatest}};
-  for (uint64_t i = 0; i < 6; ++i) nodes_[i + 1] = fixed[i];
-  prefetcher_ = std::thread([this] { PrefetchLoop(); });
+  const Kind fixed[] = {Kind::kRoot, Kind::kRevisions, Kind::kAt,
+                        Kind::kMeta, Kind::kStats,     Kind::kLatest};
+  for (uint64_t i = 0; i < 6; ++i) nodes_[i + 1].kind = fixed[i];
+  for (unsigned i = 0; i < options_.prefetch_threads; ++i) {
+    prefetchers_.emplace_back([this] { PrefetchLoop(); });
+  }
 }
 
 RevFs::~RevFs() {
@@ -66,10 +70,14 @@ RevFs::~RevFs() {
     prefetch_stop_ = true;
   }
   prefetch_cv_.notify_all();
-  prefetcher_.join();
+  for (std::thread& t : prefetchers_) t.join();
 }
 
 void RevFs::PrefetchLoop() {
+  // Decoding ahead uses only CPU time nobody else wants: the threads
+  // answering requests always come first.
+  sched_param param{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
   while (true) {
     ChunkRef chunk;
     {
@@ -84,24 +92,59 @@ void RevFs::PrefetchLoop() {
   }
 }
 
-void RevFs::MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
-                          uint64_t end) {
-  const bool sequential = ahead.next_offset.exchange(end) == offset;
-  if (!sequential || end >= file.size) return;
-  std::optional<ChunkRef> next;
-  (void)ForEachChunk(trx, file, end, [&](const ChunkRef& c) {
-    if (c.offset < end || c.hole) return true;  // the chunk being read, or a hole
-    next = c;
-    return false;
-  });
-  if (!next || ahead.prefetched.exchange(next->offset) == next->offset) return;
+void RevFs::QueuePrefetch(const std::vector<ChunkRef>& chunks) {
+  if (chunks.empty() || prefetchers_.empty()) return;
+  size_t queued = 0;
   {
     std::lock_guard lock(prefetch_mu_);
-    if (prefetch_queue_.size() >= 8) return;
-    prefetch_queue_.push_back(*next);
+    for (const ChunkRef& c : chunks) {
+      if (prefetch_queue_.size() >= kPrefetchQueueMax) break;
+      prefetch_queue_.push_back(c);
+      ++queued;
+    }
   }
-  prefetches_.fetch_add(1, std::memory_order_relaxed);
-  prefetch_cv_.notify_one();
+  prefetches_.fetch_add(queued, std::memory_order_relaxed);
+  if (queued == 1) {
+    prefetch_cv_.notify_one();
+  } else if (queued > 1) {
+    prefetch_cv_.notify_all();
+  }
+}
+
+void RevFs::MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
+                          uint64_t end) {
+  constexpr uint64_t kNear = 4u << 20;  // the kernel's reads in flight stay within this
+  uint64_t seen = ahead.max_end.load(std::memory_order_relaxed);
+  const bool sequential = offset == 0 || (offset <= seen + kNear && offset + kNear >= seen);
+  while (end > seen && !ahead.max_end.compare_exchange_weak(seen, end)) {
+  }
+  if (!sequential || end >= file.size || options_.readahead_bytes == 0) return;
+  const uint64_t to = std::min<uint64_t>(file.size, end + options_.readahead_bytes);
+  uint64_t queued = ahead.queued_to.load(std::memory_order_relaxed);
+  uint64_t from;
+  do {  // one thread queues [from, to)
+    from = std::max(queued, end);
+    if (from >= to) return;
+  } while (!ahead.queued_to.compare_exchange_weak(queued, to));
+  std::vector<ChunkRef> chunks;
+  (void)ForEachChunk(trx, file, from, [&](const ChunkRef& c) {
+    if (c.offset >= to) return false;
+    if (c.offset >= from && !c.hole) chunks.push_back(c);
+    return true;
+  });
+  QueuePrefetch(chunks);
+}
+
+void RevFs::PrefetchFirstChunk(const Inode& file, ReadTrx& trx) {
+  if (file.type != FileType::kRegular || file.size == 0 || options_.lookup_prefetch_max == 0) {
+    return;
+  }
+  std::vector<ChunkRef> chunks;
+  (void)ForEachChunk(trx, file, 0, [&](const ChunkRef& c) {
+    if (!c.hole && c.length <= options_.lookup_prefetch_max) chunks.push_back(c);
+    return false;
+  });
+  QueuePrefetch(chunks);
 }
 
 uint64_t RevFs::Latest() {
@@ -119,7 +162,12 @@ Result<RevFs::Node> RevFs::GetNode(uint64_t id) const {
 uint64_t RevFs::Intern(Kind kind, uint64_t rev, uint64_t ino) {
   std::unique_lock lock(mu_);
   auto [it, inserted] = ids_.try_emplace(Key{kind, rev, ino}, next_id_);
-  if (inserted) nodes_[next_id_++] = Node{kind, rev, ino, 0};
+  if (inserted) {
+    Node& n = nodes_[next_id_++];
+    n.kind = kind;
+    n.rev = rev;
+    n.ino = ino;
+  }
   ++nodes_[it->second].lookups;
   return it->second;
 }
@@ -128,7 +176,10 @@ uint64_t RevFs::NewStatsNode() {
   auto json = std::make_shared<const std::string>(StatsJson() + "\n");
   std::unique_lock lock(mu_);
   const uint64_t id = next_id_++;
-  Node node{Kind::kStatsSnapshot, 0, id, 1};
+  Node node;
+  node.kind = Kind::kStatsSnapshot;
+  node.ino = id;
+  node.lookups = 1;
   node.stats = std::move(json);
   nodes_[id] = std::move(node);
   ids_[Key{Kind::kStatsSnapshot, 0, id}] = id;
@@ -223,14 +274,19 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
     case Kind::kEntry: {
       REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
       REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
-      FillFromInode(inode, &a.st);
-      a.st.st_ino = StInoFor(inode.identity, id);
-      if (node.kind == Kind::kRevRoot && node.rev == 0) a.st.st_ino = id;
-      a.timeout = options_.long_timeout;
-      return a;
+      return AttrOfInode(node, id, inode);
     }
   }
   return Status::InvalidArgument("unknown node kind");
+}
+
+NodeAttr RevFs::AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const {
+  NodeAttr a;
+  FillFromInode(inode, &a.st);
+  a.st.st_ino = StInoFor(inode.identity, id);
+  if (node.kind == Kind::kRevRoot && node.rev == 0) a.st.st_ino = id;
+  a.timeout = options_.long_timeout;
+  return a;
 }
 
 Result<NodeAttr> RevFs::GetAttr(uint64_t id) {
@@ -281,8 +337,17 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       if (dir.type != FileType::kDirectory) return Status::NotFound("not a directory");
       if (p.rev == 0) break;
       REVFS_ASSIGN_OR_RETURN(auto entry, LookupEntry(*trx, dir, name));
-      if (entry) target = {Kind::kEntry, {p.rev, entry->ino}};
-      break;
+      if (!entry) break;
+      // The child is read here once: its attributes, and the first chunk of
+      // a small file queued for decoding (it is likely read next).
+      REVFS_ASSIGN_OR_RETURN(Inode child, GetInode(*trx, entry->ino));
+      r.node = Intern(Kind::kEntry, p.rev, entry->ino);
+      Node n;
+      n.kind = Kind::kEntry;
+      n.rev = p.rev;
+      r.attr = AttrOfInode(n, r.node, child);
+      PrefetchFirstChunk(child, *trx);
+      return r;
     }
     default:
       return Status::NotFound("not a directory");

@@ -34,6 +34,8 @@ struct MountArgs {
 struct Parsed {
   uint64_t cache_size = 256u << 20;
   unsigned max_threads = 10;
+  unsigned prefetch_threads = 4;
+  uint64_t readahead = 8u << 20;
   bool unique_ino = false;
   std::vector<std::string> fuse;
 };
@@ -78,6 +80,19 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
           return Status::InvalidArgument("-o max_threads=" + value + ": expected 1 to 256");
         }
         p.max_threads = static_cast<unsigned>(n);
+      } else if (key == "prefetch_threads") {
+        char* end = nullptr;
+        unsigned long n = std::strtoul(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || n > 64) {
+          return Status::InvalidArgument("-o prefetch_threads=" + value + ": expected 0 to 64");
+        }
+        p.prefetch_threads = static_cast<unsigned>(n);
+      } else if (key == "readahead") {
+        auto n = ParseSize(value);
+        if (!n.ok() || *n > (1ull << 30)) {
+          return Status::InvalidArgument("-o readahead=" + value + ": expected 0 to 1G");
+        }
+        p.readahead = *n;
       } else if (key == "unique_ino") {
         p.unique_ino = true;
       } else if (key == "fsname" || key == "subtype" || key == "max_read") {
@@ -158,6 +173,9 @@ int RunMount(const MountArgs& args) {
 
   fusefs::FsOptions fo;
   fo.unique_ino = parsed->unique_ino;
+  fo.prefetch_threads = parsed->prefetch_threads;
+  fo.readahead_bytes = parsed->readahead;
+  if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
   fusefs::RevFs fs(store->get(), fo);
   fusefs::ServeOptions so;
   so.mountpoint = mountpoint;
@@ -202,7 +220,8 @@ Command AddMountCommand(CLI::App& app) {
   cmd->add_flag("-d,--debug", args->debug, "Log every request (implies nothing else)");
   cmd->add_flag("-s", args->single_thread, "Serve with one thread");
   cmd->add_option("-o", args->options,
-                  "Options: cache_size=SIZE, max_threads=N, unique_ino, allow_other, "
+                  "Options: cache_size=SIZE, max_threads=N, prefetch_threads=N, readahead=SIZE, "
+                  "unique_ino, allow_other, "
                   "default_permissions, ...");
   return {cmd, [args] { return RunMount(*args); }};
 }

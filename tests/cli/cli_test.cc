@@ -79,6 +79,36 @@ TEST_F(CliTest, WrongSubcommandOrOptionIsOneLine) {
   ExpectOneLineError(Revfs(""), "subcommand");
 }
 
+// Mount options and mount points are checked before anything is mounted:
+// each bad one is a one-line error naming it, and nothing is left mounted.
+TEST_F(CliTest, BadMountOptionsAndMountPoints) {
+  const std::string store = Path("store"), mnt = Path("mnt");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  ASSERT_EQ(std::system(("mkdir -p " + mnt).c_str()), 0);
+  const std::pair<const char*, const char*> bad[] = {
+      {"cache_size=0", "cache_size=0"},           {"cache_size=100T", "cache_size=100T"},
+      {"cache_size=lots", "cache_size=lots"},     {"max_threads=0", "max_threads=0"},
+      {"max_threads=1000", "max_threads=1000"},   {"prefetch_threads=65", "prefetch_threads=65"},
+      {"prefetch_threads=x", "prefetch_threads=x"}, {"readahead=2G", "readahead=2G"},
+      {"bogus=1", "unknown mount option"},
+  };
+  for (const auto& [opt, text] : bad) {
+    SCOPED_TRACE(opt);
+    ExpectOneLineError(Revfs("mount " + store + " " + mnt + " -o " + opt), text);
+  }
+  ExpectOneLineError(Revfs("mount " + Path("nostore") + " " + mnt), "nostore");
+  ExpectOneLineError(Revfs("mount " + store + " " + Path("nodir")), "no such directory");
+  ASSERT_EQ(std::system(("touch " + Path("file")).c_str()), 0);
+  ExpectOneLineError(Revfs("mount " + store + " " + Path("file")), "not a directory");
+  ASSERT_EQ(std::system(("mkdir -p " + Path("full") + " && touch " + Path("full/x")).c_str()), 0);
+  ExpectOneLineError(Revfs("mount " + store + " " + Path("full")), "not empty");
+  ExpectOneLineError(Revfs("mount " + Path("file") + " " + mnt), "file");
+  std::ifstream mounts("/proc/mounts");
+  std::stringstream ss;
+  ss << mounts.rdbuf();
+  EXPECT_EQ(ss.str().find(mnt), std::string::npos) << "left mounted";
+}
+
 TEST_F(CliTest, InitThenLogAndVerify) {
   std::string store = Path("store");
   CliRun init = Revfs("init " + store + " --versioning incremental --full-dump-every 8");

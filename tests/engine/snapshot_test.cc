@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "revfs/chunker.h"
 #include "revfs/tree/diff.h"
@@ -371,6 +372,66 @@ TEST_F(SnapshotTest, CompressionShrinksTextAndKeepsRandomRaw) {
   auto r = Commit(2);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->content.bytes_stored, r->content.bytes_new);
+}
+
+// Readers and the mount's prefetchers ask for the same chunk at once: it is
+// decoded once (one insert into the chunk cache), and every caller gets the
+// right bytes. Raw chunks are served from the stored page itself.
+TEST_F(SnapshotTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
+  std::string text;
+  for (int i = 0; i < 30000; ++i) text += "row " + std::to_string(i * 7919 % 100003) + "\n";
+  Write("text", text);
+  const std::string random = RandomBytes(300 << 10, 9);
+  Write("random", random);
+  ASSERT_TRUE(Commit(1).ok());
+  auto trx = std::move(rs_->BeginRead(1)).value();
+  for (const char* name : {"text", "random"}) {
+    auto file = ResolvePath(*trx, name);
+    ASSERT_TRUE(file.ok());
+    const std::string& want = std::string(name) == "text" ? text : random;
+    for (const ChunkRef& c : file->second.chunks) {
+      rs_->loader().Clear();
+      const uint64_t inserts = rs_->loader().chunk_cache().stats().inserts;
+      std::atomic<int> right{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+          auto pin = rs_->loader().Chunk(c.hash, c.page, c.length);
+          if (pin.ok() && pin->bytes() == std::string_view(want).substr(c.offset, c.length)) {
+            right.fetch_add(1);
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+      EXPECT_EQ(right.load(), 8) << name << " chunk at " << c.offset;
+      EXPECT_EQ(rs_->loader().chunk_cache().stats().inserts - inserts, 1u)
+          << name << " chunk at " << c.offset << " decoded more than once";
+    }
+  }
+  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+}
+
+// A raw chunk is cached as its stored page, so the page checksum is what
+// guards its bytes: a flipped byte in its body is an error, never its bytes.
+TEST_F(SnapshotTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
+  const std::string random = RandomBytes(200 << 10, 5);
+  Write("random", random);
+  ASSERT_TRUE(Commit(1).ok());
+  ChunkRef chunk;
+  {
+    auto trx = std::move(rs_->BeginRead(1)).value();
+    auto file = ResolvePath(*trx, "random");
+    ASSERT_TRUE(file.ok());
+    ASSERT_EQ(file->second.chunks.size(), 1u);
+    chunk = file->second.chunks[0];
+  }
+  rs_.reset();
+  FlipByte(Path("store") + "/pages", chunk.page.offset + chunk.page.size - 100);
+  Open();
+  auto pin = rs_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+  ASSERT_FALSE(pin.ok());
+  EXPECT_TRUE(pin.status().IsCorruption()) << pin.status().ToString();
+  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
 }
 
 TEST_F(SnapshotTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {

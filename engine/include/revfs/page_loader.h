@@ -17,9 +17,12 @@
 #ifndef REVFS_PAGE_LOADER_H_
 #define REVFS_PAGE_LOADER_H_
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "revfs/hash.h"
 #include "revfs/indirect_page.h"
@@ -70,6 +73,9 @@ class PageLoader {
   // pinned; decoded chunks are cached by hash. Corruption if the page is
   // damaged or does not decode to bytes with that hash.
   // A delta chunk is decoded from its base, itself loaded (and cached) first.
+  // One thread decodes a given chunk at a time; others asking for it
+  // meanwhile wait for that decode (a prefetcher and a reader never decode
+  // the same chunk twice).
   Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size,
                            int depth = 0);
 
@@ -85,6 +91,9 @@ class PageLoader {
   PageLoader(const PageLog* log, const PageLoaderOptions& options) : log_(log), options_(options) {}
   // Reads page `ref` of `kind` into a fresh segment and caches it in `cache`.
   Result<PinnedView> ReadInto(SegmentCache<uint64_t>& cache, const PageRef& ref, PageKind kind);
+  // Reads and decodes chunk `hash` (a cache miss) and caches it.
+  Result<PinnedView> DecodeChunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
+                                 int depth);
 
   const PageLog* const log_;
   const PageLoaderOptions options_;
@@ -94,6 +103,10 @@ class PageLoader {
   std::unique_ptr<SegmentCache<uint64_t>> fragments_;
   std::unique_ptr<SegmentCache<uint64_t>> pages_;
   std::unique_ptr<SegmentCache<Key128, Key128Hash>> chunks_;
+  // Chunks being decoded now, and the waiters' signal.
+  std::mutex decoding_mu_;
+  std::condition_variable decoded_cv_;
+  std::unordered_map<Key128, int, Key128Hash> decoding_;  // guarded by decoding_mu_
 };
 
 }  // namespace revfs

@@ -104,6 +104,39 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
                                      int depth) {
   const Key128 key{hash.hi, hash.lo};
   if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+  // Only a thread holding no decode of its own waits (a base of a delta is
+  // decoded by whoever needs it), so waits never form a cycle, whatever a
+  // damaged store claims about its bases.
+  if (depth > 0) return DecodeChunk(hash, ref, raw_size, depth);
+  {
+    std::unique_lock lock(decoding_mu_);
+    while (decoding_.count(key) != 0) {
+      decoded_cv_.wait(lock);
+      if (decoding_.count(key) == 0) {
+        lock.unlock();
+        if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+        lock.lock();  // the decode failed or was evicted at once: try ourselves
+      }
+    }
+    decoding_.emplace(key, 1);
+  }
+  struct Done {
+    PageLoader* self;
+    Key128 key;
+    ~Done() {
+      {
+        std::lock_guard lock(self->decoding_mu_);
+        self->decoding_.erase(key);
+      }
+      self->decoded_cv_.notify_all();
+    }
+  } done{this, key};
+  return DecodeChunk(hash, ref, raw_size, depth);
+}
+
+Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& ref,
+                                           uint32_t raw_size, int depth) {
+  const Key128 key{hash.hi, hash.lo};
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize || raw_size > kMaxSegmentSize) {
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + ": impossible size");
@@ -118,6 +151,16 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
   if (view.kind != PageKind::kChunk || header.raw_size != raw_size || !(header.hash == hash)) {
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + " is not the chunk referenced");
+  }
+  if (header.encoding == ChunkEncoding::kRaw) {
+    // Stored as is: the page checksum has vouched for these bytes, so the
+    // stored segment is cached as it is, without a copy or a second hash.
+    if (body.size() != raw_size) {
+      return Status::Corruption(log_->path() + ": chunk page at offset " +
+                                std::to_string(ref.offset) + ": raw body of the wrong size");
+    }
+    const size_t offset = static_cast<size_t>(body.data() - stored.data());
+    return PinnedView(chunks_->Insert(key, std::move(stored), raw_size, offset), 0);
   }
   std::optional<PinnedView> base;
   if (header.encoding == ChunkEncoding::kZstdDelta) {

@@ -44,6 +44,13 @@ struct FsOptions {
   bool unique_ino = false;       // st_ino from node ids, not content identity
   double long_timeout = 86400;   // revisions never change
   double short_timeout = 1;      // latest, revisions/, at/
+  // Chunks are decoded ahead of readers by this many threads (0: none), at
+  // idle priority: the next `readahead_bytes` of a file read sequentially,
+  // and the first chunk of a small file when it is looked up (it is likely
+  // read next).
+  unsigned prefetch_threads = 4;
+  uint64_t readahead_bytes = 8u << 20;
+  uint64_t lookup_prefetch_max = 256u << 10;  // first chunks up to this size
 };
 
 // What the kernel knows of a node.
@@ -108,12 +115,15 @@ class RevFs {
     kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry, kStatsSnapshot
   };
   // Where a sequential reader of one file is, and what was loaded ahead.
+  // The kernel's read-ahead sends several reads of a file at once, which
+  // threads answer in any order; a read counts as sequential when it starts
+  // at 0 or near the furthest end read so far.
   struct ReadAhead {
-    std::atomic<uint64_t> next_offset{0};
-    std::atomic<uint64_t> prefetched{UINT64_MAX};
+    std::atomic<uint64_t> max_end{0};    // furthest end read
+    std::atomic<uint64_t> queued_to{0};  // chunks starting before this are queued
   };
   struct Node {
-    Kind kind;
+    Kind kind = Kind::kRoot;
     uint64_t rev = 0;
     uint64_t ino = 0;
     uint64_t lookups = 0;
@@ -137,13 +147,19 @@ class RevFs {
   // Returns the node id for `key`, making it if needed, and counts a lookup.
   uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino);
   Result<NodeAttr> AttrOf(const Node& node, uint64_t id);
+  NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
   Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
   uint64_t Latest();
   ino_t StInoFor(const Hash128& identity, uint64_t node) const;
   void FillFromInode(const Inode& inode, struct stat* st) const;
-  // Sequential reads: loads the chunk after [.., end) of `handle` ahead.
+  // Sequential reads: queues the chunks of the next readahead_bytes after
+  // [offset, end) of `file` for decoding.
   void MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
                      uint64_t end);
+  // Queues the first chunk of `file` when it is small (a lookup of it).
+  void PrefetchFirstChunk(const Inode& file, ReadTrx& trx);
+  // Queues chunks for the prefetch threads; drops what does not fit.
+  void QueuePrefetch(const std::vector<ChunkRef>& chunks);
   // Makes a node holding a fresh stats snapshot (no_open mode).
   uint64_t NewStatsNode();
   void PrefetchLoop();
@@ -163,12 +179,13 @@ class RevFs {
   std::mutex prefetch_mu_;
   std::condition_variable prefetch_cv_;
   std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
+  static constexpr size_t kPrefetchQueueMax = 512;
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
   std::atomic<bool> no_open_{false};
   std::mutex logged_mu_;
   std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
-  std::thread prefetcher_;
+  std::vector<std::thread> prefetchers_;
 };
 
 // Op indexes for CountOp and the stats.

@@ -65,6 +65,7 @@ namespace internal {
 
 struct CacheEntryBase {
   Segment segment;
+  size_t offset = 0;  // the cached bytes are segment[offset, offset + size)
   size_t size = 0;
   std::atomic<uint32_t> refs{0};  // 1 while cached + 1 per pin
   bool cached = false;            // guarded by the shard lock
@@ -102,7 +103,7 @@ class [[nodiscard]] Pinned {
 
   explicit operator bool() const { return entry_ != nullptr; }
   std::string_view bytes() const {
-    return entry_ ? std::string_view(entry_->segment.data(), entry_->size) : std::string_view();
+    return entry_ ? std::string_view(entry_->segment.data() + entry_->offset, entry_->size) : std::string_view();
   }
 
  private:
@@ -153,12 +154,14 @@ class SegmentCache final : public Reclaimer {
     return Pinned(e);
   }
 
-  // Caches `segment` (of which `size` bytes are used) under `key` and returns
-  // a pin on it. An entry already under `key` is removed (cause: replace).
-  Pinned Insert(const Key& key, Segment segment, size_t size) {
+  // Caches `segment` (of which `size` bytes from `offset` are used) under
+  // `key` and returns a pin on it; the whole segment is charged. An entry
+  // already under `key` is removed (cause: replace).
+  Pinned Insert(const Key& key, Segment segment, size_t size, size_t offset = 0) {
     auto* e = new Entry;  // owned by its references; deleted by the last Unref
     e->key = key;
     e->segment = std::move(segment);
+    e->offset = offset;
     e->size = size;
     e->counters = counters_;
     e->refs.store(2, std::memory_order_relaxed);  // the cache's and the pin's
