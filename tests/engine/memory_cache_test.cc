@@ -256,5 +256,48 @@ TEST_F(MemoryTest, ConcurrentPinsInvalidationsAndClearsConserveThePool) {
   EXPECT_TRUE(allocator()->stats().Conserved());
 }
 
+// Caches come and go on a shared allocator while other threads allocate past
+// its budget: the allocator asks the caches to give memory back, and a cache
+// being destroyed is never asked once its destructor has begun (no use after
+// free; under ASan and TSan this fails loudly if it were).
+TEST_F(MemoryTest, ConcurrentCachesComeAndGoWhileAllocationsReclaim) {
+  AllocatorOptions options;
+  options.budget_bytes = kMaxSegmentSize;  // the smallest budget there is
+  auto made = SegmentAllocator::Create(options);
+  ASSERT_TRUE(made.ok());
+  SegmentAllocator* shared = made->get();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> caches_made{0}, allocated{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {  // churn: a cache filled to the budget, then destroyed
+      for (int round = 0; round < 300; ++round) {
+        Cache cache("churn" + std::to_string(t), shared, kMaxSegmentSize);
+        for (uint64_t k = 0; k < kMaxSegmentSize / 16384; ++k) {
+          auto seg = shared->Allocate(16384);
+          if (!seg.ok()) break;
+          Pinned p = cache.Insert(k, std::move(seg).value(), 16384);
+        }
+        caches_made.fetch_add(1);
+      }
+    });
+  }
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {  // pressure: allocations that need reclaiming
+      while (!stop.load()) {
+        auto seg = shared->Allocate(65536);
+        if (seg.ok()) allocated.fetch_add(1);
+      }
+    });
+  }
+  for (int t = 0; t < 2; ++t) threads[t].join();
+  stop.store(true);
+  for (size_t t = 2; t < threads.size(); ++t) threads[t].join();
+  EXPECT_EQ(caches_made.load(), 600u);
+  EXPECT_GT(allocated.load(), 0u);
+  EXPECT_GT(shared->stats().reclaim_calls, 0u);
+  EXPECT_TRUE(shared->stats().Conserved());
+}
+
 }  // namespace
 }  // namespace revfs::testing

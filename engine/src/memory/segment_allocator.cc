@@ -93,21 +93,23 @@ Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
   }
   const size_t size = kMinSegmentSize << c;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    std::vector<Reclaimer*> reclaimers;
     size_t want = 0;
     {
       std::lock_guard lock(mu_);
       if (char* p = TryTake(c)) return Segment(this, p, c, size);
-      reclaimers = reclaimers_;
       want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
       ++reclaim_calls_;
     }
-    // Ask the caches for memory without holding our lock: they give
-    // segments back through Release, which takes it.
+    // Ask the caches for memory without holding mu_: they give segments
+    // back through Release, which takes it. reclaimers_mu_ keeps each cache
+    // alive while it is asked.
     size_t freed = 0;
-    for (Reclaimer* r : reclaimers) {
-      if (freed >= want) break;
-      freed += r->Reclaim(want - freed);
+    {
+      std::shared_lock reclaimers(reclaimers_mu_);
+      for (Reclaimer* r : reclaimers_) {
+        if (freed >= want) break;
+        freed += r->Reclaim(want - freed);
+      }
     }
     if (freed == 0) break;
   }
@@ -136,12 +138,12 @@ void SegmentAllocator::Release(char* data, int c) {
 }
 
 void SegmentAllocator::AddReclaimer(Reclaimer* r) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(reclaimers_mu_);
   reclaimers_.push_back(r);
 }
 
 void SegmentAllocator::RemoveReclaimer(Reclaimer* r) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(reclaimers_mu_);
   reclaimers_.erase(std::remove(reclaimers_.begin(), reclaimers_.end(), r), reclaimers_.end());
 }
 

@@ -15,8 +15,10 @@
 // Ownership: the allocator must outlive every Segment it handed out (the
 // RecordStore owns it and destroys its caches first).
 // Thread safety: all methods are thread-safe. Lock order: a reclaimer is
-// called without the allocator's lock held; it frees segments after
-// releasing its own locks, so the two never nest.
+// called without the allocator's lock held (only with reclaimers_mu_ shared,
+// which RemoveReclaimer takes exclusively, so a reclaimer is never called
+// once removed); it frees segments after releasing its own locks, so the
+// two never nest.
 #ifndef REVFS_MEMORY_SEGMENT_ALLOCATOR_H_
 #define REVFS_MEMORY_SEGMENT_ALLOCATOR_H_
 
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -143,7 +146,10 @@ class SegmentAllocator {
   mutable std::mutex mu_;
   std::array<SizeClass, kSizeClasses> classes_;  // guarded by mu_
   size_t in_use_ = 0;                            // guarded by mu_
-  std::vector<Reclaimer*> reclaimers_;           // guarded by mu_
+  // Held shared while reclaimers are being called, exclusively to add or
+  // remove one: a cache being destroyed waits until no Allocate is inside it.
+  mutable std::shared_mutex reclaimers_mu_;
+  std::vector<Reclaimer*> reclaimers_;           // guarded by reclaimers_mu_
   uint64_t allocations_ = 0, releases_ = 0, failures_ = 0;  // guarded by mu_
   uint64_t reclaim_calls_ = 0, madvised_ = 0;               // guarded by mu_
 };
