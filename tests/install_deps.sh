@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages revfs needs to build, test and mount, skipping
-# those already installed. Used by tests/run.sh and examples/quickstart.sh.
+# those already installed. Used by tests/run.sh and examples/quickstart.sh;
+# further packages may be named as arguments.
 set -euo pipefail
 
 packages=(
@@ -8,6 +9,7 @@ packages=(
   libfuse3-dev fuse3 libspdlog-dev libxxhash-dev libcli11-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   util-linux diffutils attr findutils procps
+  "$@"
 )
 
 missing=()

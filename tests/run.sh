@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Builds revfs and runs every test: once as built for users (RelWithDebInfo),
 # once under AddressSanitizer + UndefinedBehaviorSanitizer, and the
-# concurrency tests under ThreadSanitizer. Exits non-zero on any failure.
+# concurrency tests under ThreadSanitizer, then the libFuzzer targets for a
+# bounded time each (FUZZ_SECONDS, default 45). Exits non-zero on any failure.
 #
-#   tests/run.sh            all three passes
+#   tests/run.sh            all passes
 #   tests/run.sh --quick    the plain pass only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-tests/install_deps.sh
-
 jobs=$(nproc)
 quick=0
 [[ ${1:-} == --quick ]] && quick=1
+if ((quick == 0)); then
+  tests/install_deps.sh clang-14 libclang-rt-14-dev
+else
+  tests/install_deps.sh
+fi
 
 pass() {  # name, build dir, cmake args..., -- ctest args...
   local name=$1 dir=$2
@@ -35,5 +39,7 @@ if ((quick == 0)); then
     pass "asan+ubsan" build/asan -DREVFS_SANITIZE=address -DREVFS_BUILD_BENCH=OFF
   TSAN_OPTIONS=halt_on_error=1 \
     pass "tsan" build/tsan -DREVFS_SANITIZE=thread -DREVFS_BUILD_BENCH=OFF -- -R 'Concurren|Thread'
+  echo "=== fuzz"
+  tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
 fi
 echo "=== all test passes succeeded"

@@ -3,7 +3,9 @@
 # a native copy of that revision, in the same run, cold (page cache dropped,
 # fresh mount) and warm; medians of RUNS runs, reported as ratios to native.
 #   read-all   every file of revision 40 (find | xargs cat)
-#   diff -r    revisions 10 and 40 (30 commits apart)
+#   diff -r    revisions 10 and 40 (30 commits apart; 990 of 1,600 files differ)
+#   diff -r 3  revisions 37 and 40 (3 commits apart: what diff costs when
+#              little changed)
 #   grep -r    a word through revision 40
 #   seq 1 GiB  one 1 GiB random file, sequentially (cat)
 # Needs root (drop_caches) and /dev/fuse.
@@ -30,6 +32,7 @@ for i in $(seq 0 49); do
   ((i > 0)) && "$gen" "$work/src" 7 "$i"
   "$revfs" commit "$work/store" "$work/src" >/dev/null
   ((i == 9)) && cp -a "$work/src" "$work/native/r10"
+  ((i == 36)) && cp -a "$work/src" "$work/native/r37"
   ((i == 39)) && cp -a "$work/src" "$work/native/r40"
 done
 mkdir -p "$work/big"
@@ -71,11 +74,14 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 remount
 for mode in cold warm; do
   [[ $mode == warm ]] && remount && read_all "$mnt/revisions/40" && read_all "$mnt/revisions/10" \
+    && read_all "$mnt/revisions/37" && read_all "$work/native/r37" \
     && seq_read "$mnt/revisions/51/file" && read_all "$work/native/r40" && read_all "$work/native/r10" \
     && seq_read "$work/big/file"
   run_case read-all "$mode" read_all "$work/native/r40" -- read_all "$mnt/revisions/40"
   run_case diff-r "$mode" diff_r "$work/native/r10" "$work/native/r40" -- \
     diff_r "$mnt/revisions/10" "$mnt/revisions/40"
+  run_case diff-r-3 "$mode" diff_r "$work/native/r37" "$work/native/r40" -- \
+    diff_r "$mnt/revisions/37" "$mnt/revisions/40"
   run_case grep-r "$mode" grep_r "$work/native/r40" -- grep_r "$mnt/revisions/40"
   run_case seq-1GiB "$mode" seq_read "$work/big/file" -- seq_read "$mnt/revisions/51/file"
 done
@@ -94,7 +100,7 @@ out=tests/bench/results/mount.md
   echo
   echo "| work | mode | native ms | revfs ms | revfs ÷ native |"
   echo "|---|---|---:|---:|---:|"
-  for name in read-all diff-r grep-r seq-1GiB; do
+  for name in read-all diff-r diff-r-3 grep-r seq-1GiB; do
     for mode in cold warm; do
       n=() f=()
       for r in $(seq 1 "$runs"); do n+=("${t[$name,$mode,native,$r]}"); f+=("${t[$name,$mode,revfs,$r]}"); done

@@ -1,0 +1,33 @@
+// Fuzzes record decoding: inodes, directory entries, tree metadata, revision
+// roots and index entries, chunk and page references, tree roots.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "revfs/coding.h"
+#include "revfs/revision.h"
+#include "revfs/tree/inode.h"
+#include "revfs/tree/sorted_tree.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace revfs;
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  (void)DecodeInode(in);
+  (void)DecodeDirEntry(in);
+  (void)DecodeTreeMeta(in);
+  (void)DecodeRevisionRoot(in);
+  (void)DecodeRevisionEntry(in);
+  {
+    Decoder d(in);
+    (void)DecodeChunkRef(&d, 0);
+  }
+  {
+    Decoder d(in);
+    (void)DecodePageRef(&d);
+  }
+  {
+    Decoder d(in);
+    (void)DecodeTreeRoot(&d);
+  }
+  return 0;
+}

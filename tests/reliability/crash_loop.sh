@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Crash loop: real `revfs commit` processes killed with SIGKILL at random
+# moments. After each kill the store must open at the last revision reported
+# committed or at the one being written (never in between, never earlier),
+# `revfs verify` must be clean, and at the end every revision that was
+# reported committed must read back through the mount byte-identical to the
+# tree it was made from.
+#
+#   tests/reliability/crash_loop.sh REVFS_BINARY [COMMITS=200]
+#
+# Prints one line of figures; exits non-zero on any lost or damaged revision.
+set -euo pipefail
+revfs=$1
+commits=${2:-200}
+work=$(mktemp -d /tmp/revfs-crash.XXXXXX)
+mnt=$work/mnt
+cleanup() {
+  fusermount3 -u "$mnt" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+store=$work/store src=$work/src copies=$work/rev
+mkdir -p "$src/d" "$copies" "$mnt"
+"$revfs" init "$store" >/dev/null
+cp -a "$src" "$copies/0"
+
+latest() { "$revfs" log "$store" --json | grep -o '"latest":[0-9]*' | cut -d: -f2; }
+fail() { echo "crash loop: $*" >&2; exit 1; }
+
+RANDOM=42
+reported=0 kills=0 completed=0 landed_unreported=0
+for ((i = 1; i <= commits; i++)); do
+  # Change the tree: rewrite some files (a few large enough to take time),
+  # delete or rename one now and then.
+  for ((k = 0; k < 3; k++)); do
+    f=$src/d/f$((RANDOM % 12))
+    if ((RANDOM % 4 == 0)); then
+      head -c $((RANDOM * 60)) /dev/urandom > "$f"
+    else
+      seq $((RANDOM % 3000)) | sed "s/^/commit $i line /" > "$f"
+    fi
+  done
+  ((RANDOM % 7 == 0)) && rm -f "$src/d/f$((RANDOM % 12))"
+  ((RANDOM % 11 == 0)) && { [[ -e $src/d/f1 ]] && mv "$src/d/f1" "$src/d/moved$i" || true; }
+
+  "$revfs" commit "$store" "$src" -m "commit $i" > "$work/out" 2>&1 &
+  pid=$!
+  sleep "$(printf '0.%03d' $((RANDOM % 30)))"  # 0 to 29 ms
+  killed=0
+  if kill -9 "$pid" 2>/dev/null; then killed=1; fi
+  rc=0
+  { wait "$pid"; } 2>/dev/null || rc=$?
+  now=$(latest) || fail "store does not open after kill $i"
+  if ((killed == 1 && rc != 0)); then
+    kills=$((kills + 1))
+    # Killed: the store is at the last reported revision or the one being written.
+    if ((now == reported + 1)); then
+      landed_unreported=$((landed_unreported + 1))
+      reported=$now
+      cp -a "$src" "$copies/$now"
+    elif ((now != reported)); then
+      fail "after kill $i the store is at revision $now; last reported $reported"
+    fi
+  else
+    ((rc == 0)) || fail "commit $i failed: $(cat "$work/out")"
+    got=$(grep -o 'committed revision [0-9]*' "$work/out" | grep -o '[0-9]*$')
+    ((got == reported + 1)) || fail "commit $i reported revision $got after $reported"
+    ((now == got)) || fail "commit $i reported revision $got but the store is at $now"
+    completed=$((completed + 1))
+    reported=$got
+    cp -a "$src" "$copies/$got"
+  fi
+  "$revfs" verify "$store" > "$work/verify" 2>&1 || fail "verify after commit $i: $(cat "$work/verify")"
+done
+
+# Every revision reported committed reads back byte-identical.
+"$revfs" mount "$store" "$mnt" || fail "cannot mount"
+lost=0 damaged=0
+for ((r = 1; r <= reported; r++)); do
+  if [[ ! -d $mnt/revisions/$r ]]; then
+    lost=$((lost + 1))
+  elif ! diff -r "$mnt/revisions/$r" "$copies/$r" > "$work/diff" 2>&1; then
+    damaged=$((damaged + 1))
+    head -5 "$work/diff" >&2
+  fi
+done
+echo "crash loop: $commits commits, $kills killed ($landed_unreported had landed), $completed completed; $reported revisions checked: $lost lost, $damaged damaged"
+((lost == 0 && damaged == 0))
