@@ -162,6 +162,8 @@ TEST_F(CliTest, NewerStoreFormat) {
   ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
   ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
   ExpectOneLineError(Revfs("log " + store), "newer than this program");
+  ASSERT_EQ(std::system(("mkdir -p " + Path("mnt")).c_str()), 0);
+  ExpectOneLineError(Revfs("mount " + store + " " + Path("mnt")), "newer than this program");
 }
 
 TEST_F(CliTest, CorruptStore) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -326,6 +327,32 @@ TEST_F(MountTest, MemoryStaysBoundedWithASmallCache) {
 #else
   EXPECT_LT(after, (16 + 32) * 1024) << before << " kB before, " << after << " after";
 #endif
+}
+
+// A store on a read-only filesystem still mounts (read-only, without its
+// lock file), and commits to it are a one-line error.
+TEST_F(MountTest, StoreOnAReadOnlyFilesystemStillMounts) {
+  WriteFile(src_ + "/f", "on a read-only disk\n");
+  Commit(1);
+  const std::string ro = Path("ro");
+  ASSERT_EQ(Sh("mkdir -p " + ro).code, 0);
+  ShResult bind = Sh("mount --bind -o ro " + store_ + " " + ro);
+  if (bind.code != 0) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "cannot bind-mount under CI: " << bind.out;
+    GTEST_SKIP() << "cannot bind-mount here: " << bind.out;
+  }
+  struct Cleanup {
+    std::function<void()> undo;
+    ~Cleanup() { undo(); }
+  } unbind{[&] { Sh("fusermount3 -u " + mnt_ + " 2>/dev/null; umount " + ro); }};
+  ShResult commit = Sh(std::string(REVFS_BINARY) + " commit " + ro + " " + src_);
+  EXPECT_EQ(commit.code, 1);
+  EXPECT_NE(commit.out.find("Read-only file system"), std::string::npos) << commit.out;
+  ShResult r = Sh(std::string(REVFS_BINARY) + " mount " + ro + " " + mnt_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "on a read-only disk\n");
+  EXPECT_EQ(Sh(std::string(REVFS_BINARY) + " verify " + ro).code, 0);
 }
 
 }  // namespace
