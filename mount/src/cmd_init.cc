@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "revfs/store.h"
+#include "revfs/time_util.h"
 
 namespace revfs::cli {
 
@@ -15,6 +16,7 @@ Command AddInitCommand(CLI::App& app) {
     uint32_t window = 4;
     uint32_t full_dump_every = 16;
     std::string compression = "zstd:3";
+    std::string time;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("init", "Make a new, empty store (revision 0)");
@@ -32,6 +34,9 @@ Command AddInitCommand(CLI::App& app) {
   cmd->add_option("--compression", args->compression,
                   "Content compression: none, zstd or zstd:LEVEL (1..19)")
       ->capture_default_str();
+  cmd->add_option("--time", args->time,
+                  "Time of revision 0, ISO-8601 (default: now); commits may not be earlier "
+                  "(importing an older history needs an older start)");
   return {cmd, [args] {
     StoreConfig config;
     auto versioning = ParseVersioning(args->versioning);
@@ -43,7 +48,13 @@ Command AddInitCommand(CLI::App& app) {
     if (s.ok()) s = config.Validate();
     if (!s.ok()) return Fail(s);
     Env* env = Env::Default();
-    s = Store::Create(args->store, config, StoreOptions{}, env->NowNanos());
+    int64_t created = env->NowNanos();
+    if (!args->time.empty()) {
+      auto t = ParseTime(args->time);
+      if (!t.ok()) return Fail(t.status().WithContext("--time"));
+      created = *t;
+    }
+    s = Store::Create(args->store, config, StoreOptions{}, created);
     if (!s.ok()) return Fail(s.WithContext("init"));
     std::printf("initialized store %s (versioning %s, compression %s)\n",
                 args->store.c_str(), VersioningName(config.versioning),

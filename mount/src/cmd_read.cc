@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli.h"
+#include "revfs/json.h"
 #include "revfs/time_util.h"
 #include "revfs/tree/diff.h"
 #include "revfs/tree/snapshot.h"
@@ -47,6 +48,26 @@ void PrintLong(const Inode& n, std::string_view name) {
   std::printf("\n");
 }
 
+// One entry of `ls --json`: every stored attribute.
+void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
+  w.BeginObject();
+  w.Key("name").String(std::string(name));
+  w.Key("type").String(FileTypeName(n.type));
+  w.Key("mode").Uint(n.mode & 07777);
+  w.Key("nlink").Uint(n.nlink);
+  w.Key("uid").Uint(n.uid);
+  w.Key("gid").Uint(n.gid);
+  w.Key("size").Uint(n.size);
+  w.Key("mtime_ns").Int(n.mtime_ns);
+  w.Key("mtime").String(FormatTime(n.mtime_ns, true));
+  if (n.type == FileType::kSymlink) w.Key("target").String(n.symlink);
+  if (n.type == FileType::kCharDevice || n.type == FileType::kBlockDevice) {
+    w.Key("rdev_major").Uint(major(n.rdev));
+    w.Key("rdev_minor").Uint(minor(n.rdev));
+  }
+  w.EndObject();
+}
+
 struct Opened {
   std::unique_ptr<RecordStore> store;
   std::unique_ptr<ReadTrx> trx;
@@ -65,7 +86,7 @@ Result<Opened> OpenRevision(const std::string& store_path, const std::string& re
 Command AddLsCommand(CLI::App& app) {
   struct Args {
     std::string store, rev, path;
-    bool long_format = false;
+    bool long_format = false, json = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("ls", "List a directory of a revision");
@@ -73,6 +94,8 @@ Command AddLsCommand(CLI::App& app) {
   cmd->add_option("REV", args->rev, "Revision: a number, latest or @TIME")->required();
   cmd->add_option("PATH", args->path, "Path inside the revision (default: its root)");
   cmd->add_flag("-l", args->long_format, "Mode, links, owner, group, size, mtime, name");
+  cmd->add_flag("--json", args->json,
+                "A JSON array of entries: name, type, mode, nlink, uid, gid, size, mtime");
   return {cmd, [args] {
     auto o = OpenRevision(args->store, args->rev);
     if (!o.ok()) return Fail(o.status());
@@ -80,6 +103,29 @@ Command AddLsCommand(CLI::App& app) {
     auto target = ResolvePath(trx, args->path);
     if (!target.ok()) return Fail(target.status());
     const Inode& inode = target->second;
+    if (args->json) {
+      JsonWriter w;
+      w.BeginArray();
+      Status error;
+      if (inode.type != FileType::kDirectory) {
+        EntryJson(w, inode, args->path);
+      } else {
+        Status s = ListDirectory(trx, inode, "", [&](std::string_view name, const DirEntry& e) {
+          auto child = GetInode(trx, e.ino);
+          if (!child.ok()) {
+            error = child.status();
+            return false;
+          }
+          EntryJson(w, *child, name);
+          return true;
+        });
+        if (!s.ok()) return Fail(s);
+        if (!error.ok()) return Fail(error);
+      }
+      w.EndArray();
+      std::printf("%s\n", w.str().c_str());
+      return kExitOk;
+    }
     if (inode.type != FileType::kDirectory) {
       if (args->long_format) {
         PrintLong(inode, args->path);
@@ -145,6 +191,7 @@ namespace revfs::cli {
 Command AddDiffCommand(CLI::App& app) {
   struct Args {
     std::string store, rev1, rev2, path;
+    bool json = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -154,6 +201,7 @@ Command AddDiffCommand(CLI::App& app) {
   cmd->add_option("REV1", args->rev1, "Older revision: a number, latest or @TIME")->required();
   cmd->add_option("REV2", args->rev2, "Newer revision")->required();
   cmd->add_option("PATH", args->path, "Limit to this path");
+  cmd->add_flag("--json", args->json, "A JSON array of {\"change\": \"A|D|M|T|P\", \"path\"}");
   return {cmd, [args] {
     auto store = RecordStore::Open(args->store, RecordStoreOptions{});
     if (!store.ok()) return Fail(store.status());
@@ -165,10 +213,22 @@ Command AddDiffCommand(CLI::App& app) {
     if (!a.ok()) return Fail(a.status());
     auto b = (*store)->BeginRead(*r2);
     if (!b.ok()) return Fail(b.status());
-    Status s = DiffTrees(**a, **b, args->path, [](ChangeKind kind, const std::string& path) {
-      std::printf("%c %s\n", static_cast<char>(kind), path.empty() ? "/" : path.c_str());
+    JsonWriter w;
+    w.BeginArray();
+    Status s = DiffTrees(**a, **b, args->path, [&](ChangeKind kind, const std::string& path) {
+      const std::string shown = path.empty() ? "/" : path;
+      if (args->json) {
+        w.BeginObject();
+        w.Key("change").String(std::string(1, static_cast<char>(kind)));
+        w.Key("path").String(shown);
+        w.EndObject();
+      } else {
+        std::printf("%c %s\n", static_cast<char>(kind), shown.c_str());
+      }
     });
     if (!s.ok()) return Fail(s);
+    w.EndArray();
+    if (args->json) std::printf("%s\n", w.str().c_str());
     return kExitOk;
   }};
 }

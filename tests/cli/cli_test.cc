@@ -62,7 +62,7 @@ TEST_F(CliTest, VersionAndHelp) {
   CliRun v = Revfs("--version");
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.out, "revfs " REVFS_VERSION "\n");
-  for (const char* sub : {"init", "log", "verify"}) {
+  for (const char* sub : {"init", "commit", "log", "ls", "cat", "diff", "verify", "mount"}) {
     CliRun h = Revfs(std::string(sub) + " --help");
     EXPECT_EQ(h.exit_code, 0) << sub;
     EXPECT_NE(h.out.find("STORE"), std::string::npos) << sub;
@@ -211,6 +211,21 @@ TEST_F(CliTest, CommitLsCatDiffRoundTrip) {
   EXPECT_NE(ll.out.find("drwxr-x--- "), std::string::npos) << ll.out;
   EXPECT_NE(ll.out.find(" ln -> a.txt\n"), std::string::npos) << ll.out;
   EXPECT_EQ(Revfs("diff " + store + " 1 2").out, "P /\nM a.txt\nP d\nD d/b\nA new\n");
+  // The JSON shapes scripts rely on.
+  EXPECT_EQ(Revfs("diff --json " + store + " 1 2").out,
+            "[{\"change\":\"P\",\"path\":\"/\"},{\"change\":\"M\",\"path\":\"a.txt\"},"
+            "{\"change\":\"P\",\"path\":\"d\"},{\"change\":\"D\",\"path\":\"d/b\"},"
+            "{\"change\":\"A\",\"path\":\"new\"}]\n");
+  EXPECT_EQ(Revfs("diff --json " + store + " 2 2").out, "[]\n");
+  CliRun lj = Revfs("ls --json " + store + " 1");
+  EXPECT_EQ(lj.exit_code, 0);
+  EXPECT_EQ(lj.out.rfind("[{\"name\":\"a.txt\",\"type\":\"file\",\"mode\":", 0), 0u) << lj.out;
+  EXPECT_NE(lj.out.find("{\"name\":\"d\",\"type\":\"dir\",\"mode\":488,"), std::string::npos)
+      << lj.out;
+  EXPECT_NE(lj.out.find("\"size\":14,"), std::string::npos) << lj.out;
+  EXPECT_NE(lj.out.find("\"type\":\"symlink\""), std::string::npos) << lj.out;
+  EXPECT_NE(lj.out.find("\"target\":\"a.txt\"}]"), std::string::npos) << lj.out;
+  EXPECT_EQ(Revfs("ls --json " + store + " 1 d/b").out.rfind("[{\"name\":\"d/b\",", 0), 0u);
   CliRun text = Revfs("log " + store);
   EXPECT_NE(text.out.find("FILES         ADDED        STORED"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("2030-01-01T00:00:00Z         2 "), std::string::npos) << text.out;
