@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <chrono>
 #include <filesystem>
 #include <system_error>
@@ -58,11 +60,41 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   Status Read(uint64_t offset, size_t n, char* dst, size_t* got) const override {
     return PRead(fd_.get(), path_, offset, n, dst, got);
   }
+  Status ReadDirect(uint64_t offset, size_t n, char* dst, size_t* got) const override {
+    std::call_once(direct_once_, [this] {
+      direct_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+    });
+    if (direct_fd_ < 0 || direct_failed_.load(std::memory_order_relaxed)) {
+      return Read(offset, n, dst, got);
+    }
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(direct_fd_, dst + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EINVAL) {
+        // The filesystem refuses direct reads here: use the page cache.
+        direct_failed_.store(true, std::memory_order_relaxed);
+        return Read(offset, n, dst, got);
+      }
+      if (r < 0) return Status::FromErrno(errno, path_);
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+      if (done % kDirectAlign != 0) break;  // a short read: the end of the file
+    }
+    *got = done;
+    return Status::OK();
+  }
+  ~PosixRandomAccessFile() override {
+    if (direct_fd_ >= 0) ::close(direct_fd_);
+  }
   Result<uint64_t> Size() const override { return FdSize(fd_.get(), path_); }
 
  private:
   const std::string path_;
   UniqueFd fd_;
+  mutable std::once_flag direct_once_;
+  mutable int direct_fd_ = -1;  // O_DIRECT; -1 where that cannot be opened
+  mutable std::atomic<bool> direct_failed_{false};
 };
 
 class PosixWritableFile final : public WritableFile {

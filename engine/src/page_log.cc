@@ -24,6 +24,22 @@ Status PageLog::Read(const PageRef& ref, char* dst, PageView* out) const {
   return CheckPage(ref, std::string_view(dst, ref.size), path_, out);
 }
 
+Status PageLog::ReadDirect(const PageRef& ref, char* dst, PageView* out) const {
+  if (ref.size < kPageHeaderSize || ref.size > kPageHeaderSize + kMaxPagePayload) {
+    return Status::Corruption(path_ + ": page at offset " + std::to_string(ref.offset) +
+                              ": impossible size " + std::to_string(ref.size));
+  }
+  const uint64_t start = ref.offset / RandomAccessFile::kDirectAlign * RandomAccessFile::kDirectAlign;
+  const size_t skip = static_cast<size_t>(ref.offset - start);
+  size_t got = 0;
+  REVFS_RETURN_IF_ERROR(file_->ReadDirect(start, DirectSpan(ref), dst, &got));
+  if (got < skip + ref.size) {
+    return Status::Corruption(path_ + ": page at offset " + std::to_string(ref.offset) +
+                              ": past end of file");
+  }
+  return CheckPage(ref, std::string_view(dst + skip, ref.size), path_, out);
+}
+
 Status PageLog::Read(const PageRef& ref, PageKind kind, std::string* buf,
                      PageView* out) const {
   if (ref.size > kPageHeaderSize + kMaxPagePayload) {

@@ -414,7 +414,7 @@ TEST_F(SnapshotTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
 // A raw chunk is cached as its stored page, so the page checksum is what
 // guards its bytes: a flipped byte in its body is an error, never its bytes.
 TEST_F(SnapshotTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
-  const std::string random = RandomBytes(200 << 10, 5);
+  const std::string random = RandomBytes(400 << 10, 5);  // read past the page cache
   Write("random", random);
   ASSERT_TRUE(Commit(1).ok());
   ChunkRef chunk;

@@ -31,6 +31,16 @@ class RandomAccessFile {
   virtual Status Read(uint64_t offset, size_t n, char* dst,
                       size_t* got) const = 0;
   virtual Result<uint64_t> Size() const = 0;
+
+  // Reads like Read, bypassing the OS page cache where the system allows
+  // (O_DIRECT): the bytes go straight into `dst`, are not copied out of the
+  // page cache, and do not take room there. `offset` and `n` must be
+  // multiples of kDirectAlign and `dst` aligned to it. Falls back to Read
+  // where direct reads are not supported.
+  static constexpr size_t kDirectAlign = 4096;
+  virtual Status ReadDirect(uint64_t offset, size_t n, char* dst, size_t* got) const {
+    return Read(offset, n, dst, got);
+  }
 };
 
 // An append-only file. Appends go to the end; Sync makes them durable.

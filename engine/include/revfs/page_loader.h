@@ -44,6 +44,9 @@ struct PageLoaderOptions {
   std::function<void(size_t)> combine_hook;
 };
 
+// Chunk pages at least this large are read bypassing the OS page cache.
+inline constexpr size_t kDirectReadMin = 256u << 10;
+
 // Pinned bytes of a page: valid until this object is destroyed.
 class PinnedView {
  public:

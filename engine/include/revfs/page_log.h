@@ -32,6 +32,15 @@ class PageLog {
   // Reads the page `ref` names into `dst`, which must hold ref.size bytes.
   // On success `out->payload` points into `dst`.
   Status Read(const PageRef& ref, char* dst, PageView* out) const;
+  // Reads page `ref` bypassing the OS page cache (RandomAccessFile::
+  // ReadDirect): the aligned span around it goes into `dst` (aligned to
+  // kDirectAlign, at least DirectSpan(ref) bytes); `out->payload` points
+  // into it. For large pages read once into a cache of their own.
+  Status ReadDirect(const PageRef& ref, char* dst, PageView* out) const;
+  static size_t DirectSpan(const PageRef& ref) {
+    constexpr uint64_t a = RandomAccessFile::kDirectAlign;
+    return static_cast<size_t>((ref.offset + ref.size + a - 1) / a * a - ref.offset / a * a);
+  }
   // Reads into `buf` (resized) and checks that the page is of `kind`.
   Status Read(const PageRef& ref, PageKind kind, std::string* buf,
               PageView* out) const;

@@ -141,10 +141,15 @@ Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& r
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + ": impossible size");
   }
-  // The stored page lives in a segment only while it is decoded.
-  REVFS_ASSIGN_OR_RETURN(Segment stored, allocator_->Allocate(ref.size));
+  // The stored page lives in a segment only while it is decoded (a raw
+  // chunk's stays: it is what is cached). Large pages are read past the OS
+  // page cache: they are cached here, decoded, and need no second copy there.
+  const bool direct = ref.size >= kDirectReadMin && PageLog::DirectSpan(ref) <= kMaxSegmentSize;
+  REVFS_ASSIGN_OR_RETURN(Segment stored,
+                         allocator_->Allocate(direct ? PageLog::DirectSpan(ref) : ref.size));
   PageView view;
-  REVFS_RETURN_IF_ERROR(log_->Read(ref, stored.data(), &view));
+  REVFS_RETURN_IF_ERROR(direct ? log_->ReadDirect(ref, stored.data(), &view)
+                               : log_->Read(ref, stored.data(), &view));
   ChunkPageHeader header;
   std::string_view body;
   REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, &header, &body));
