@@ -7,15 +7,9 @@
 #   tests/reliability/corruption_cli.sh REVFS_BINARY [FLIPS=40] [MOUNTED=10]
 set -euo pipefail
 revfs=$1 flips=${2:-40} mounted=${3:-10}
-work=$(mktemp -d /tmp/revfs-corrupt.XXXXXX)
-mnt=$work/mnt
-cleanup() {
-  fusermount3 -u "$mnt" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "corruption: $*" >&2; exit 1; }
-mkdir -p "$work/src/d" "$work/ref" "$mnt"
+source "$(dirname "$0")/lib.sh"
+setup_work corruption
+mkdir -p "$work/src/d" "$work/ref"
 "$revfs" init "$work/store" >/dev/null
 for rev in 1 2 3; do
   seq $((rev * 2000)) | sed "s/^/rev $rev /" > "$work/src/text"

@@ -12,20 +12,14 @@
 set -euo pipefail
 revfs=$1
 commits=${2:-200}
-work=$(mktemp -d /tmp/revfs-crash.XXXXXX)
-mnt=$work/mnt
-cleanup() {
-  fusermount3 -u "$mnt" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+setup_work "crash loop"
 store=$work/store src=$work/src copies=$work/rev
-mkdir -p "$src/d" "$copies" "$mnt"
+mkdir -p "$src/d" "$copies"
 "$revfs" init "$store" >/dev/null
 cp -a "$src" "$copies/0"
 
 latest() { "$revfs" log "$store" --json | grep -o '"latest":[0-9]*' | cut -d: -f2; }
-fail() { echo "crash loop: $*" >&2; exit 1; }
 
 RANDOM=42
 reported=0 kills=0 completed=0 landed_unreported=0

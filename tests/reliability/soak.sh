@@ -8,15 +8,10 @@
 #   tests/reliability/soak.sh REVFS_BINARY SOAK_READER [OPS_PER_READER=3000] [READERS=4]
 set -euo pipefail
 revfs=$1 reader=$2 ops=${3:-3000} readers=${4:-4}
-work=$(mktemp -d /tmp/revfs-soak.XXXXXX)
-mnt=$work/mnt store=$work/store src=$work/src ref=$work/ref
-cleanup() {
-  fusermount3 -u "$mnt" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "soak: $*" >&2; exit 1; }
-mkdir -p "$mnt" "$src/a/b" "$ref"
+source "$(dirname "$0")/lib.sh"
+setup_work soak
+store=$work/store src=$work/src ref=$work/ref
+mkdir -p "$src/a/b" "$ref"
 "$revfs" init "$store" >/dev/null
 
 RANDOM=7
