@@ -4,6 +4,9 @@
 #include <fuse_lowlevel.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -49,6 +52,9 @@ fuse_entry_param ToEntry(const EntryReply& r) {
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) static_cast<RevFs*>(userdata)->EnableNoOpen();
+  if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+    static_cast<RevFs*>(userdata)->EnableNoOpendir();
+  }
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
   // Symlinks are not cached in the page cache: latest changes its target.
   conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
@@ -101,6 +107,10 @@ struct DirHandle {
 
 void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Wall(req, kOpOpendir, [&] {
+    if (Fs(req)->no_opendir()) {
+      // From now on directories open without asking; readdir lists by node.
+      return static_cast<void>(fuse_reply_err(req, ENOSYS));
+    }
     bool stable = false;
     auto items = Fs(req)->ListDir(ino, &stable);
     if (!items.ok()) return ReplyError(req, items.status());
@@ -115,11 +125,20 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   Wall(req, kOpReaddir, [&] {
-    auto* handle = reinterpret_cast<DirHandle*>(fi->fh);
+    std::shared_ptr<const std::vector<DirItem>> listing;
+    const std::vector<DirItem>* items;
+    if (fi->fh != 0) {
+      items = &reinterpret_cast<DirHandle*>(fi->fh)->items;
+    } else {  // no_opendir mode
+      auto l = Fs(req)->ListingFor(ino, static_cast<uint64_t>(off));
+      if (!l.ok()) return ReplyError(req, l.status());
+      listing = std::move(l).value();
+      items = listing.get();
+    }
     std::string buf(size, '\0');
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < handle->items.size(); ++i) {
-      const DirItem& item = handle->items[i];
+    for (size_t i = static_cast<size_t>(off); i < items->size(); ++i) {
+      const DirItem& item = (*items)[i];
       const bool dot = item.name == "." || item.name == "..";
       size_t need;
       if (plus && !dot) {
@@ -164,7 +183,7 @@ void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 
 void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Wall(req, kOpRelease, [&] {
-    std::unique_ptr<DirHandle> handle(reinterpret_cast<DirHandle*>(fi->fh));
+    std::unique_ptr<DirHandle> handle(reinterpret_cast<DirHandle*>(fi->fh));  // null: no_opendir
     fuse_reply_err(req, 0);
   });
 }
@@ -346,6 +365,32 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     return s;
   }
   session.mounted = true;
+  // The watcher: when a commit lands, the kernel's cached listings of
+  // revisions/ and at/ are dropped (off the request path, as libfuse asks).
+  struct Watcher {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false;
+    std::thread thread;
+    ~Watcher() {
+      {
+        std::lock_guard lock(mu);
+        stop = true;
+      }
+      cv.notify_all();
+      if (thread.joinable()) thread.join();
+    }
+  } watcher;  // declared after `session`: stopped before the session goes
+  (void)fs.PollNewRevision();
+  watcher.thread = std::thread([&] {
+    std::unique_lock lock(watcher.mu);
+    while (!watcher.cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return watcher.stop; })) {
+      if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
+      for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
+        (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
+      }
+    }
+  });
   if (options.on_ready) options.on_ready(Status::OK());
   int rc;
   if (options.single_thread) {

@@ -15,7 +15,8 @@
 namespace revfs::fusefs {
 namespace {
 
-constexpr uint64_t kRevisionsNode = 2, kAtNode = 3, kMetaNode = 4, kStatsNode = 5, kLatestNode = 6;
+constexpr uint64_t kRevisionsNode = RevFs::kRevisionsNode, kAtNode = RevFs::kAtNode, kMetaNode = 4,
+                   kStatsNode = 5, kLatestNode = 6;
 
 void FillTimes(struct stat* st, int64_t ns) {
   st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = ns / 1'000'000'000;
@@ -152,6 +153,35 @@ uint64_t RevFs::Latest() {
   return store_->store().latest_revision();
 }
 
+bool RevFs::PollNewRevision() {
+  const uint64_t latest = Latest();
+  return last_seen_latest_.exchange(latest) != latest;
+}
+
+Result<std::shared_ptr<const std::vector<DirItem>>> RevFs::ListingFor(uint64_t node,
+                                                                      uint64_t offset) {
+  std::shared_ptr<const std::vector<DirItem>> listing;
+  {
+    std::lock_guard lock(listings_mu_);
+    auto it = listings_.find(node);
+    if (it != listings_.end()) {
+      if (offset != 0) {
+        listing = it->second;
+        if (offset >= listing->size()) listings_.erase(it);  // this pass is done
+        return listing;
+      }
+      listings_.erase(it);  // a new pass lists anew
+    }
+  }
+  bool stable = false;
+  REVFS_ASSIGN_OR_RETURN(auto items, ListDir(node, &stable));
+  listing = std::make_shared<const std::vector<DirItem>>(std::move(items));
+  std::lock_guard lock(listings_mu_);
+  if (listings_.size() >= kListingsMax) listings_.erase(listings_.begin());
+  listings_[node] = listing;
+  return listing;
+}
+
 Result<RevFs::Node> RevFs::GetNode(uint64_t id) const {
   std::shared_lock lock(mu_);
   auto it = nodes_.find(id);
@@ -195,6 +225,8 @@ void RevFs::Forget(uint64_t id, uint64_t count) {
   if (n.lookups == 0) {
     ids_.erase(Key{n.kind, n.rev, n.ino});
     nodes_.erase(it);
+    std::lock_guard listings(listings_mu_);
+    listings_.erase(id);
   }
 }
 

@@ -145,6 +145,13 @@ TEST_F(MountTest, LatestFollowsCommitsAndAtResolvesTimes) {
     latest = Sh("readlink " + mnt_ + "/latest").out;
   }
   EXPECT_EQ(latest, "revisions/2\n");
+  // Listings of revisions/ and at/ that the kernel cached follow the commit.
+  std::string listing;
+  for (int i = 0; i < 40 && listing != "0\n1\n2\n"; ++i) {
+    listing = Sh("ls " + mnt_ + "/revisions").out;
+    if (listing != "0\n1\n2\n") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(listing, "0\n1\n2\n");
   EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "two");
   EXPECT_NE(Sh("ls " + mnt_ + "/at").out.find("2030-01-01T000000Z\n2030-06-01T000000Z\n"),
             std::string::npos);

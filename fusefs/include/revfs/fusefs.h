@@ -101,6 +101,19 @@ class RevFs {
   // kernel never has pages of it cached.
   void EnableNoOpen() { no_open_ = true; }
   bool no_open() const { return no_open_; }
+  // Switches to the kernel's no_opendir mode: opendir is answered ENOSYS
+  // once, after which directories open without a round trip and the kernel
+  // caches every listing. The listings that change — revisions/ and at/ —
+  // are then invalidated by Serve's watcher when a commit lands
+  // (PollNewRevision).
+  void EnableNoOpendir() { no_opendir_ = true; }
+  bool no_opendir() const { return no_opendir_; }
+  // Returns true once per new latest revision seen since the last call.
+  bool PollNewRevision();
+  // The listing of directory `node` from item `offset` on, for readdir
+  // without an open handle (no_opendir mode): the listing is made at offset
+  // 0 and kept until a call past its end (or the node is forgotten).
+  Result<std::shared_ptr<const std::vector<DirItem>>> ListingFor(uint64_t node, uint64_t offset);
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
 
   RecordStore& store() { return *store_; }
@@ -109,6 +122,8 @@ class RevFs {
   void CountOp(int op, uint64_t nanos);
 
   static constexpr uint64_t kRootNode = 1;
+  static constexpr uint64_t kRevisionsNode = 2;  // revisions/
+  static constexpr uint64_t kAtNode = 3;         // at/
 
  private:
   enum class Kind : uint8_t {
@@ -183,6 +198,12 @@ class RevFs {
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
   std::atomic<bool> no_open_{false};
+  std::atomic<bool> no_opendir_{false};
+  std::atomic<uint64_t> last_seen_latest_{0};
+  std::mutex listings_mu_;
+  // Listings being read without an open handle (no_opendir mode).
+  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<DirItem>>> listings_;  // guarded by listings_mu_
+  static constexpr size_t kListingsMax = 256;
   std::mutex logged_mu_;
   std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
   std::vector<std::thread> prefetchers_;
