@@ -40,11 +40,9 @@ std::string CompressChunk(const StoreConfig& config, std::string_view raw,
     }
   }
   if (config.compression == Compression::kZstd && raw.size() >= 64) {
-    ZSTD_CCtx* cctx = internal::ThreadCCtx();
     std::string out(ZSTD_compressBound(raw.size()), '\0');
-    size_t n = cctx == nullptr ? size_t(-1)
-                               : ZSTD_compressCCtx(cctx, out.data(), out.size(), raw.data(),
-                                                   raw.size(), config.compression_level);
+    size_t n = internal::ThreadCompress(out.data(), out.size(), raw.data(), raw.size(),
+                                        config.compression_level);
     // Keep the compressed form only if it saves at least 1/64 of the size.
     if (!ZSTD_isError(n) && n < raw.size() - raw.size() / 64) {
       out.resize(n);
@@ -81,9 +79,7 @@ Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* ds
     case ChunkEncoding::kZstd: {
       unsigned long long frame = ZSTD_getFrameContentSize(stored.data(), stored.size());
       if (frame != raw_size) return Status::Corruption("zstd chunk has the wrong size");
-      ZSTD_DCtx* dctx = internal::ThreadDCtx();
-      if (dctx == nullptr) return Status::ResourceExhausted("zstd: no decompression context");
-      size_t n = ZSTD_decompressDCtx(dctx, dst, raw_size, stored.data(), stored.size());
+      size_t n = internal::ThreadDecompress(dst, raw_size, stored.data(), stored.size());
       if (ZSTD_isError(n) || n != raw_size) {
         return Status::Corruption(std::string("zstd chunk does not decode: ") +
                                   (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));

@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <cerrno>
-#include <mutex>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 
 #include "fd.h"

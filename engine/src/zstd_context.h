@@ -4,6 +4,7 @@
 #define REVFS_ZSTD_CONTEXT_H_
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <memory>
 
@@ -25,6 +26,23 @@ inline ZSTD_DCtx* ThreadDCtx() {
                                                                       ZSTD_freeDCtx);
   if (ctx) ZSTD_DCtx_reset(ctx.get(), ZSTD_reset_session_and_parameters);
   return ctx.get();
+}
+
+// Compresses with this thread's context; a zstd error code (ZSTD_isError)
+// when there is no context or compression fails.
+inline size_t ThreadCompress(void* dst, size_t capacity, const void* src, size_t size,
+                             int level) {
+  ZSTD_CCtx* cctx = ThreadCCtx();
+  if (cctx == nullptr) return static_cast<size_t>(-ZSTD_error_memory_allocation);
+  return ZSTD_compressCCtx(cctx, dst, capacity, src, size, level);
+}
+
+// Decompresses one frame with this thread's context; a zstd error code when
+// there is no context or the frame does not decode.
+inline size_t ThreadDecompress(void* dst, size_t capacity, const void* src, size_t size) {
+  ZSTD_DCtx* dctx = ThreadDCtx();
+  if (dctx == nullptr) return static_cast<size_t>(-ZSTD_error_memory_allocation);
+  return ZSTD_decompressDCtx(dctx, dst, capacity, src, size);
 }
 
 }  // namespace revfs::internal

@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
+#include <thread>
 
 #include "revfs/fuse_errno.h"
 #include "revfs/fusefs.h"

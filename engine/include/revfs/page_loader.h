@@ -22,7 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "revfs/hash.h"
 #include "revfs/indirect_page.h"
@@ -109,7 +109,7 @@ class PageLoader {
   // Chunks being decoded now, and the waiters' signal.
   std::mutex decoding_mu_;
   std::condition_variable decoded_cv_;
-  std::unordered_map<Key128, int, Key128Hash> decoding_;  // guarded by decoding_mu_
+  std::unordered_set<Key128, Key128Hash> decoding_;  // guarded by decoding_mu_
 };
 
 }  // namespace revfs

@@ -118,7 +118,7 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
         lock.lock();  // the decode failed or was evicted at once: try ourselves
       }
     }
-    decoding_.emplace(key, 1);
+    decoding_.insert(key);
   }
   struct Done {
     PageLoader* self;

@@ -142,10 +142,8 @@ std::string PackRecordPage(std::string_view payload, int level) {
   std::string out;
   if (level > 0 && payload.size() >= 128) {
     out.resize(5 + ZSTD_compressBound(payload.size()));
-    ZSTD_CCtx* cctx = internal::ThreadCCtx();
-    size_t n = cctx == nullptr ? size_t(-1)
-                               : ZSTD_compressCCtx(cctx, out.data() + 5, out.size() - 5,
-                                                   payload.data(), payload.size(), level);
+    size_t n = internal::ThreadCompress(out.data() + 5, out.size() - 5, payload.data(),
+                                        payload.size(), level);
     if (!ZSTD_isError(n) && n + 5 < payload.size()) {
       out[0] = 1;
       EncodeFixed32(out.data() + 1, static_cast<uint32_t>(payload.size()));
@@ -177,9 +175,7 @@ Status UnpackRecordPage(std::string_view packed, char* dst, size_t size) {
     return Status::OK();
   }
   if (packed.size() < 5) return Status::Corruption("record page: bad packing");
-  ZSTD_DCtx* dctx = internal::ThreadDCtx();
-  if (dctx == nullptr) return Status::ResourceExhausted("zstd: no decompression context");
-  size_t n = ZSTD_decompressDCtx(dctx, dst, size, packed.data() + 5, packed.size() - 5);
+  size_t n = internal::ThreadDecompress(dst, size, packed.data() + 5, packed.size() - 5);
   if (ZSTD_isError(n) || n != size) return Status::Corruption("record page: does not decompress");
   return Status::OK();
 }
