@@ -53,6 +53,18 @@ Result<uint64_t> ParseSize(const std::string& v) {
   return static_cast<uint64_t>(n) * mult;
 }
 
+// Parses `-o key=value` as a whole number in [lo, hi].
+Result<unsigned> ParseCount(const std::string& key, const std::string& value, unsigned long lo,
+                            unsigned long hi) {
+  char* end = nullptr;
+  unsigned long n = std::strtoul(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || n < lo || n > hi) {
+    return Status::InvalidArgument("-o " + key + "=" + value + ": expected " + std::to_string(lo) +
+                                   " to " + std::to_string(hi));
+  }
+  return static_cast<unsigned>(n);
+}
+
 Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
   static const char* kPassThrough[] = {"allow_other", "allow_root", "default_permissions",
                                        "auto_unmount", "dev", "nodev", "suid", "nosuid", "exec",
@@ -74,19 +86,9 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
         }
         p.cache_size = *n;
       } else if (key == "max_threads") {
-        char* end = nullptr;
-        unsigned long n = std::strtoul(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || n < 1 || n > 256) {
-          return Status::InvalidArgument("-o max_threads=" + value + ": expected 1 to 256");
-        }
-        p.max_threads = static_cast<unsigned>(n);
+        REVFS_ASSIGN_OR_RETURN(p.max_threads, ParseCount(key, value, 1, 256));
       } else if (key == "prefetch_threads") {
-        char* end = nullptr;
-        unsigned long n = std::strtoul(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || n > 64) {
-          return Status::InvalidArgument("-o prefetch_threads=" + value + ": expected 0 to 64");
-        }
-        p.prefetch_threads = static_cast<unsigned>(n);
+        REVFS_ASSIGN_OR_RETURN(p.prefetch_threads, ParseCount(key, value, 0, 64));
       } else if (key == "readahead") {
         auto n = ParseSize(value);
         if (!n.ok() || *n > (1ull << 30)) {
