@@ -362,15 +362,19 @@ record() {  # record TOOL NAME MODE
   fi
 }
 usable() { [[ -z ${bad[read:$1]:-} && -z ${bad[read:$1:${2:-}]:-} ]]; }
+# up_or_fail TOOL KEYS...: up, or the tool's reads recorded as failed (false).
+up_or_fail() {
+  up "$@" >"$work/attempt.log" 2>&1 && return 0
+  fail "read:$1" "mount failed: $(tail -n 3 "$work/attempt.log" | tr '\n' ' ')"
+  return 1
+}
 
 echo "== reads on the synthetic history: revisions A=$rev_a and B=$rev_b, the big file in revision $rev_big" >&2
 # Each tool must show the same bytes as the native copies.
 for tool in revfs restic borg squashfuse; do
   usable "$tool" || continue
   echo "   checking $tool against the native copies" >&2
-  if ! up "$tool" A B big >"$work/attempt.log" 2>&1; then
-    fail "read:$tool" "mount failed: $(tail -n 3 "$work/attempt.log" | tr '\n' ' ')"
-  else
+  if up_or_fail "$tool" A B big; then
     setpaths "$tool"
     diff -rq "$work/native/${arch[A]}" "${p[A]}" >"$work/attempt.log" 2>&1 &&
       diff -rq "$work/native/${arch[B]}" "${p[B]}" >>"$work/attempt.log" 2>&1 &&
@@ -387,10 +391,7 @@ for run in $(seq 1 "$runs"); do
       usable "$tool" "$w" || continue
       drop
       # shellcheck disable=SC2086
-      if ! up "$tool" ${needs[$w]} >"$work/attempt.log" 2>&1; then
-        fail "read:$tool" "mount failed: $(tail -n 3 "$work/attempt.log" | tr '\n' ' ')"
-        continue
-      fi
+      up_or_fail "$tool" ${needs[$w]} || continue
       record "$tool" "$w" cold
     done
   done
@@ -401,10 +402,7 @@ rss_kib='' stats=''
 for tool in "${read_tools[@]}"; do
   usable "$tool" || continue
   echo "== warm reads through $tool" >&2
-  if ! up "$tool" A B big >"$work/attempt.log" 2>&1; then
-    fail "read:$tool" "mount failed: $(tail -n 3 "$work/attempt.log" | tr '\n' ' ')"
-    continue
-  fi
+  up_or_fail "$tool" A B big || continue
   setpaths "$tool"
   for w in "${workloads[@]}"; do usable "$tool" "$w" && { workload "$tool" "$w" 2>/dev/null || true; }; done
   for run in $(seq 1 "$runs"); do
