@@ -142,7 +142,7 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
       const bool dot = item.name == "." || item.name == "..";
       size_t need;
       if (plus && !dot) {
-        auto r = Fs(req)->Lookup(ino, item.name);
+        auto r = Fs(req)->LookupListed(ino, item);
         if (!r.ok() || r->node == 0) continue;  // gone or damaged: leave it out
         fuse_entry_param e = ToEntry(*r);
         need = fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(), &e,

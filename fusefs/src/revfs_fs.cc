@@ -370,16 +370,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       if (p.rev == 0) break;
       REVFS_ASSIGN_OR_RETURN(auto entry, LookupEntry(*trx, dir, name));
       if (!entry) break;
-      // The child is read here once: its attributes, and the first chunk of
-      // a small file queued for decoding (it is likely read next).
-      REVFS_ASSIGN_OR_RETURN(Inode child, GetInode(*trx, entry->ino));
-      r.node = Intern(Kind::kEntry, p.rev, entry->ino);
-      Node n;
-      n.kind = Kind::kEntry;
-      n.rev = p.rev;
-      r.attr = AttrOfInode(n, r.node, child);
-      PrefetchFirstChunk(child, *trx);
-      return r;
+      return ChildEntry(p.rev, entry->ino, *trx);
     }
     default:
       return Status::NotFound("not a directory");
@@ -395,6 +386,28 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
   if (target && target->first != Kind::kAtLink) r.entry_timeout = options_.long_timeout;
   if (p.kind == Kind::kMeta) r.entry_timeout = 0;  // each open of stats looks it up anew
   return r;
+}
+
+Result<EntryReply> RevFs::ChildEntry(uint64_t rev, uint64_t ino, ReadTrx& trx) {
+  // The child is read once: its attributes, and the first chunk of a small
+  // file queued for decoding (it is likely read next).
+  REVFS_ASSIGN_OR_RETURN(Inode child, GetInode(trx, ino));
+  EntryReply r;
+  r.entry_timeout = options_.long_timeout;
+  r.node = Intern(Kind::kEntry, rev, ino);
+  Node n;
+  n.kind = Kind::kEntry;
+  n.rev = rev;
+  r.attr = AttrOfInode(n, r.node, child);
+  PrefetchFirstChunk(child, trx);
+  return r;
+}
+
+Result<EntryReply> RevFs::LookupListed(uint64_t parent, const DirItem& item) {
+  if (item.node_hint == 0) return Lookup(parent, item.name);
+  REVFS_ASSIGN_OR_RETURN(Node p, GetNode(parent));
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(p.rev));
+  return ChildEntry(p.rev, item.node_hint, *trx);
 }
 
 Result<std::string> RevFs::ReadLink(uint64_t id) {

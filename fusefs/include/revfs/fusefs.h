@@ -67,7 +67,7 @@ struct EntryReply {
 
 struct DirItem {
   std::string name;
-  uint64_t node_hint = 0;  // for readdirplus: the node to look up
+  uint64_t node_hint = 0;  // the child's inode in the store (0: not in a revision)
   mode_t type = 0;         // S_IFDIR, S_IFREG ...
 };
 
@@ -78,6 +78,10 @@ class RevFs {
 
   // The operations (fusefs/src/ops.cc registers them).
   Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
+  // Lookup of an item ListDir returned for `parent` (readdirplus): where the
+  // listing named the child's inode it is read directly, without searching
+  // the directory again.
+  Result<EntryReply> LookupListed(uint64_t parent, const DirItem& item);
   void Forget(uint64_t node, uint64_t count);
   Result<NodeAttr> GetAttr(uint64_t node);
   Result<std::string> ReadLink(uint64_t node);
@@ -163,6 +167,8 @@ class RevFs {
   uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino);
   Result<NodeAttr> AttrOf(const Node& node, uint64_t id);
   NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
+  // The entry of inode `ino` of revision `rev` (counts a lookup).
+  Result<EntryReply> ChildEntry(uint64_t rev, uint64_t ino, ReadTrx& trx);
   Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
   uint64_t Latest();
   ino_t StInoFor(const Hash128& identity, uint64_t node) const;
