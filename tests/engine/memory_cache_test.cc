@@ -49,6 +49,25 @@ TEST_F(MemoryTest, SizeClassesRoundUpAndCoverTheLargestPage) {
   EXPECT_EQ(seg->capacity(), 8192u);
 }
 
+// Large segments are where chunks are read with direct IO and copied to the
+// kernel; they start on a huge-page boundary so each can be one huge page.
+TEST_F(MemoryTest, SegmentsOfAHugePageOrMoreStartOnOne) {
+  std::vector<Segment> held;
+  for (size_t size : {kHugePageSize, kHugePageSize * 2, kMaxSegmentSize}) {
+    for (int i = 0; i < 3; ++i) {
+      auto seg = allocator()->Allocate(size - 100);
+      ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(seg->data()) % kHugePageSize, 0u) << size;
+      EXPECT_EQ(seg->capacity(), size);
+      std::memset(seg->data(), 1, seg->capacity());  // the whole segment is ours to write
+      held.push_back(std::move(seg).value());
+    }
+  }
+  auto small = allocator()->Allocate(100);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small->data()) % kMinSegmentSize, 0u);
+}
+
 // (1) SirixDB tied segments to many short-lived owners. Here every cached or
 // held segment is one the allocator handed out: the counters add up.
 TEST_F(MemoryTest, Bug1EverySegmentComesFromTheOneAllocator) {

@@ -39,6 +39,7 @@ namespace revfs {
 inline constexpr size_t kMinSegmentSize = 4096;
 inline constexpr int kSizeClasses = 12;  // 4 KiB .. 8 MiB
 inline constexpr size_t kMaxSegmentSize = kMinSegmentSize << (kSizeClasses - 1);
+inline constexpr size_t kHugePageSize = 2u << 20;  // x86-64 and arm64 with 4 KiB pages
 
 struct AllocatorOptions {
   size_t budget_bytes = 256u << 20;  // bytes of segments handed out at once
@@ -130,7 +131,9 @@ class SegmentAllocator {
  private:
   friend class Segment;
   struct SizeClass {
-    char* base = nullptr;       // the reservation
+    char* mapping = nullptr;    // what mmap returned
+    size_t mapped = 0;          // its length
+    char* base = nullptr;       // the reservation (aligned within the mapping)
     size_t reserved = 0;        // its length
     size_t carved = 0;          // segments cut so far
     std::vector<char*> warm;    // free, resident
