@@ -245,7 +245,7 @@ void RevFs::FillFromInode(const Inode& n, struct stat* st) const {
   st->st_gid = n.gid;
   st->st_rdev = n.rdev;
   st->st_size = static_cast<off_t>(n.type == FileType::kSymlink ? n.symlink.size() : n.size);
-  st->st_blksize = 128 * 1024;
+  st->st_blksize = 4096;
   st->st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
   st->st_atim = {static_cast<time_t>(n.atime_ns / 1'000'000'000), static_cast<long>(n.atime_ns % 1'000'000'000)};
   st->st_mtim = {static_cast<time_t>(n.mtime_ns / 1'000'000'000), static_cast<long>(n.mtime_ns % 1'000'000'000)};
