@@ -3,8 +3,14 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -325,6 +331,19 @@ fuse_lowlevel_ops MakeOps() {
   return ops;
 }
 
+// SIGTERM, SIGINT and SIGHUP end the mount through the watcher thread (see
+// Serve): the handler only writes the signal's number to this pipe.
+std::atomic<int> signal_pipe{-1};
+
+void OnSignal(int sig) {
+  const int fd = signal_pipe.load();
+  const char c = static_cast<char>(sig);
+  if (fd >= 0) (void)!::write(fd, &c, 1);
+}
+
+constexpr int kEndSignals[] = {SIGTERM, SIGINT, SIGHUP};
+constexpr char kWatcherQuit = 0;  // not a signal number
+
 }  // namespace
 
 Status Serve(RevFs& fs, const ServeOptions& options) {
@@ -350,41 +369,86 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     bool mounted = false;
     ~Session() {
       if (mounted) fuse_session_unmount(se);
-      fuse_remove_signal_handlers(se);
       fuse_session_destroy(se);
     }
   } session{se};
-  if (fuse_set_signal_handlers(se) != 0) {
-    Status s = Status::IOError("mount: could not install signal handlers");
-    if (options.on_ready) options.on_ready(s);
-    return s;
-  }
   if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
     Status s = Status::IOError(options.mountpoint + ": could not mount (is it an empty directory? is /dev/fuse there?)");
     if (options.on_ready) options.on_ready(s);
     return s;
   }
   session.mounted = true;
-  // The watcher: when a commit lands, the kernel's cached listings of
-  // revisions/ and at/ are dropped (off the request path, as libfuse asks).
+  // The watcher thread (declared after `session`, so it is stopped before
+  // the session goes):
+  //  - when a commit lands, it drops the kernel's cached listings of
+  //    revisions/ and at/ (off the request path, as libfuse asks);
+  //  - when a signal comes, it stops directory read-ahead while requests are
+  //    still answered — a read-ahead can wait for a read of the same file to
+  //    be answered — and only then ends the loop.
   struct Watcher {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool stop = false;
+    int pipe[2] = {-1, -1};
+    struct sigaction old[std::size(kEndSignals)] = {};
+    struct sigaction old_pipe = {};
     std::thread thread;
     ~Watcher() {
-      {
-        std::lock_guard lock(mu);
-        stop = true;
+      if (pipe[1] >= 0) {
+        const char quit = kWatcherQuit;
+        (void)!::write(pipe[1], &quit, 1);
       }
-      cv.notify_all();
       if (thread.joinable()) thread.join();
+      for (size_t i = 0; i < std::size(kEndSignals); ++i) sigaction(kEndSignals[i], &old[i], nullptr);
+      sigaction(SIGPIPE, &old_pipe, nullptr);
+      signal_pipe.store(-1);
+      for (int fd : pipe) {
+        if (fd >= 0) ::close(fd);
+      }
     }
-  } watcher;  // declared after `session`: stopped before the session goes
+  } watcher;
+  if (::pipe2(watcher.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    Status s = Status::FromErrno(errno, "mount: signal pipe");
+    if (options.on_ready) options.on_ready(s);
+    return s;
+  }
+  signal_pipe.store(watcher.pipe[1]);
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;  // no SA_RESTART: the loop's waits return EINTR
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < std::size(kEndSignals); ++i) sigaction(kEndSignals[i], &sa, &watcher.old[i]);
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &watcher.old_pipe);
+  const pthread_t loop_thread = pthread_self();
   (void)fs.PollNewRevision();
-  watcher.thread = std::thread([&] {
-    std::unique_lock lock(watcher.mu);
-    while (!watcher.cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return watcher.stop; })) {
+  fs.SetPageStore([se](uint64_t node, const std::vector<std::string_view>& pieces) {
+    std::string joined;
+    std::string_view data = pieces.size() == 1 ? pieces[0] : std::string_view();
+    if (pieces.size() > 1) {  // libfuse would join them into one buffer too
+      for (std::string_view p : pieces) joined.append(p);
+      data = joined;
+    }
+    fuse_bufvec bufv = FUSE_BUFVEC_INIT(data.size());
+    bufv.buf[0].mem = const_cast<char*>(data.data());
+    return fuse_lowlevel_notify_store(se, node, 0, &bufv, fuse_buf_copy_flags{});
+  });
+  watcher.thread = std::thread([&fs, se, loop_thread, fd = watcher.pipe[0]] {
+    pollfd p = {fd, POLLIN, 0};
+    bool ending = false;
+    while (true) {
+      const int n = ::poll(&p, 1, 200);
+      char c = 1;
+      if (n > 0 && ::read(fd, &c, 1) == 1) {
+        if (c == kWatcherQuit) return;
+        if (ending) continue;  // our own wake-up below, or a second signal
+        ending = true;
+        fs.StopPageStore();
+        fuse_session_exit(se);
+      }
+      if (ending) {
+        // Wakes the loop's thread (its wait returns EINTR) to see the exit;
+        // again every 200 ms in case it was not yet waiting.
+        pthread_kill(loop_thread, SIGTERM);
+        continue;
+      }
       if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
       for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
         (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
@@ -402,6 +466,7 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     rc = fuse_session_loop_mt(se, cfg);
     fuse_loop_cfg_destroy(cfg);
   }
+  fs.StopPageStore();
   if (rc < 0) return Status::IOError("fuse loop ended with an error");
   return Status::OK();
 }

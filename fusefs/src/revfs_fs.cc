@@ -51,6 +51,8 @@ mode_t ModeOfType(FileType t) {
 struct RevFs::FileHandle {
   bool stats = false;
   std::string stats_json;
+  uint64_t node = 0;
+  std::atomic<bool> read{false};  // FirstRead was called
   uint64_t rev = 0;
   Inode inode;
   ReadAhead ahead;
@@ -80,16 +82,21 @@ void RevFs::PrefetchLoop() {
   sched_param param{};
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
   while (true) {
-    ChunkRef chunk;
+    PrefetchJob job;
     {
       std::unique_lock lock(prefetch_mu_);
       prefetch_cv_.wait(lock, [this] { return prefetch_stop_ || !prefetch_queue_.empty(); });
       if (prefetch_stop_) return;
-      chunk = prefetch_queue_.front();
+      job = prefetch_queue_.front();
       prefetch_queue_.pop_front();
     }
+    if (job.dir != 0) {
+      ReadAheadDirectory(job.dir);
+      dirs_read_ahead_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     // Decoded into the chunk cache; the pin is dropped at once.
-    (void)store_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+    (void)store_->loader().Chunk(job.chunk.hash, job.chunk.page, job.chunk.length);
   }
 }
 
@@ -100,7 +107,7 @@ void RevFs::QueuePrefetch(const std::vector<ChunkRef>& chunks) {
     std::lock_guard lock(prefetch_mu_);
     for (const ChunkRef& c : chunks) {
       if (prefetch_queue_.size() >= kPrefetchQueueMax) break;
-      prefetch_queue_.push_back(c);
+      prefetch_queue_.push_back(PrefetchJob{c, 0});
       ++queued;
     }
   }
@@ -148,6 +155,76 @@ void RevFs::PrefetchFirstChunk(const Inode& file, ReadTrx& trx) {
   QueuePrefetch(chunks);
 }
 
+void RevFs::FirstRead(uint64_t id) {
+  if (options_.dir_readahead_bytes == 0 || prefetchers_.empty()) return;
+  uint64_t dir = 0;
+  {
+    std::unique_lock lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return;
+    it->second.cached = true;
+    auto parent = nodes_.find(it->second.parent);
+    if (parent == nodes_.end() || parent->second.dir_read_ahead) return;
+    parent->second.dir_read_ahead = true;
+    dir = parent->first;
+  }
+  {
+    // Ahead of queued chunks: the directory's files are what is read next.
+    std::lock_guard lock(prefetch_mu_);
+    prefetch_queue_.push_front(PrefetchJob{ChunkRef{}, dir});
+  }
+  prefetch_cv_.notify_one();
+}
+
+void RevFs::ReadAheadDirectory(uint64_t dir_id) {
+  auto dir = GetNode(dir_id);
+  if (!dir.ok()) return;
+  bool stable = false;
+  auto items = ListDir(dir_id, &stable);
+  if (!items.ok()) return;
+  auto trx = store_->BeginRead(dir->rev);
+  if (!trx.ok()) return;
+  uint64_t budget = options_.dir_readahead_bytes;
+  for (const DirItem& item : *items) {
+    if (item.type != S_IFREG || item.node_hint == 0) continue;
+    uint64_t id = 0;
+    {
+      // Only files the kernel knows (looked up, not forgotten) and has not
+      // read: it drops what it is given for a node it does not have.
+      std::unique_lock lock(mu_);
+      auto known = ids_.find(Key{Kind::kEntry, dir->rev, item.node_hint});
+      if (known == ids_.end()) continue;
+      Node& n = nodes_[known->second];
+      if (n.cached) continue;
+      n.cached = true;
+      id = known->second;
+    }
+    auto file = GetInode(**trx, item.node_hint);
+    if (!file.ok() || file->type != FileType::kRegular || file->size == 0 ||
+        file->size > options_.lookup_prefetch_max) {
+      continue;
+    }
+    if (file->size > budget) break;
+    budget -= file->size;
+    std::vector<PinnedView> pins;
+    std::vector<std::string_view> pieces;
+    if (!ReadFilePinned(*store_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
+    std::shared_lock lock(page_store_mu_);
+    if (!page_store_) return;
+    if (page_store_(id, pieces) == 0) {
+      files_read_ahead_.fetch_add(1, std::memory_order_relaxed);
+      bytes_read_ahead_.fetch_add(file->size, std::memory_order_relaxed);
+    }
+  }
+}
+
+void RevFs::SetPageStore(PageStore store) {
+  std::unique_lock lock(page_store_mu_);
+  page_store_ = std::move(store);
+}
+
+void RevFs::StopPageStore() { SetPageStore(nullptr); }
+
 uint64_t RevFs::Latest() {
   (void)store_->store().Refresh();  // a failed refresh keeps what we knew
   return store_->store().latest_revision();
@@ -189,7 +266,7 @@ Result<RevFs::Node> RevFs::GetNode(uint64_t id) const {
   return it->second;
 }
 
-uint64_t RevFs::Intern(Kind kind, uint64_t rev, uint64_t ino) {
+uint64_t RevFs::Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent) {
   std::unique_lock lock(mu_);
   auto [it, inserted] = ids_.try_emplace(Key{kind, rev, ino}, next_id_);
   if (inserted) {
@@ -197,6 +274,7 @@ uint64_t RevFs::Intern(Kind kind, uint64_t rev, uint64_t ino) {
     n.kind = kind;
     n.rev = rev;
     n.ino = ino;
+    n.parent = parent;
   }
   ++nodes_[it->second].lookups;
   return it->second;
@@ -370,7 +448,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       if (p.rev == 0) break;
       REVFS_ASSIGN_OR_RETURN(auto entry, LookupEntry(*trx, dir, name));
       if (!entry) break;
-      return ChildEntry(p.rev, entry->ino, *trx);
+      return ChildEntry(parent, p.rev, entry->ino, *trx);
     }
     default:
       return Status::NotFound("not a directory");
@@ -388,13 +466,14 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
   return r;
 }
 
-Result<EntryReply> RevFs::ChildEntry(uint64_t rev, uint64_t ino, ReadTrx& trx) {
+Result<EntryReply> RevFs::ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino,
+                                     ReadTrx& trx) {
   // The child is read once: its attributes, and the first chunk of a small
   // file queued for decoding (it is likely read next).
   REVFS_ASSIGN_OR_RETURN(Inode child, GetInode(trx, ino));
   EntryReply r;
   r.entry_timeout = options_.long_timeout;
-  r.node = Intern(Kind::kEntry, rev, ino);
+  r.node = Intern(Kind::kEntry, rev, ino, parent);
   Node n;
   n.kind = Kind::kEntry;
   n.rev = rev;
@@ -407,7 +486,7 @@ Result<EntryReply> RevFs::LookupListed(uint64_t parent, const DirItem& item) {
   if (item.node_hint == 0) return Lookup(parent, item.name);
   REVFS_ASSIGN_OR_RETURN(Node p, GetNode(parent));
   REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(p.rev));
-  return ChildEntry(p.rev, item.node_hint, *trx);
+  return ChildEntry(parent, p.rev, item.node_hint, *trx);
 }
 
 Result<std::string> RevFs::ReadLink(uint64_t id) {
@@ -481,6 +560,7 @@ Result<uint64_t> RevFs::Open(uint64_t id, bool* keep_cache, bool* direct_io) {
     REVFS_ASSIGN_OR_RETURN(handle->inode, GetInode(*trx, node.ino));
     if (handle->inode.type != FileType::kRegular) return Status::InvalidArgument("not a file");
     handle->rev = node.rev;
+    handle->node = id;
     *keep_cache = true;  // the content of a revision never changes
     *direct_io = false;
   } else {
@@ -515,6 +595,7 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
   }
   MaybePrefetch(handle->inode, handle->ahead, *trx, offset,
                 std::min<uint64_t>(offset + size, handle->inode.size));
+  if (!handle->read.exchange(true)) FirstRead(handle->node);
   return Status::OK();
 }
 
@@ -533,6 +614,7 @@ Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<Pi
   REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
   std::shared_ptr<const Inode> inode = node.file;
   std::shared_ptr<ReadAhead> ahead = node.ahead;
+  bool first = false;
   if (!inode) {
     REVFS_ASSIGN_OR_RETURN(Inode loaded, GetInode(*trx, node.ino));
     if (loaded.type != FileType::kRegular) return Status::InvalidArgument("not a file");
@@ -547,6 +629,7 @@ Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<Pi
       } else {
         it->second.file = inode;
         it->second.ahead = ahead;
+        first = true;
       }
     }
   }
@@ -561,6 +644,7 @@ Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<Pi
     return s;
   }
   MaybePrefetch(*inode, *ahead, *trx, offset, std::min<uint64_t>(offset + size, inode->size));
+  if (first) FirstRead(id);
   return Status::OK();
 }
 
@@ -601,6 +685,9 @@ std::string RevFs::StatsJson() const {
   }
   w.Key("open_files").Uint(handles_open_.load());
   w.Key("chunks_prefetched").Uint(prefetches_.load());
+  w.Key("dirs_read_ahead").Uint(dirs_read_ahead_.load());
+  w.Key("files_read_ahead").Uint(files_read_ahead_.load());
+  w.Key("bytes_read_ahead").Uint(bytes_read_ahead_.load());
   w.Key("ops").BeginObject();
   for (int i = 0; i < kOpCount; ++i) {
     w.Key(kNames[i]).BeginObject();

@@ -36,6 +36,7 @@ struct Parsed {
   unsigned max_threads = 10;
   unsigned prefetch_threads = 4;
   uint64_t readahead = 8u << 20;
+  uint64_t dir_readahead = 4u << 20;
   bool unique_ino = false;
   std::vector<std::string> fuse;
 };
@@ -51,6 +52,16 @@ Result<uint64_t> ParseSize(const std::string& v) {
   else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1u << 30;
   else if (!unit.empty()) return Status::InvalidArgument("unknown unit '" + unit + "'");
   return static_cast<uint64_t>(n) * mult;
+}
+
+// Parses `-o key=value` as a size in [lo, hi]; `range` says it for the error.
+Result<uint64_t> ParseSizeOption(const std::string& key, const std::string& value, uint64_t lo,
+                                 uint64_t hi, const char* range) {
+  auto n = ParseSize(value);
+  if (!n.ok() || *n < lo || *n > hi) {
+    return Status::InvalidArgument("-o " + key + "=" + value + ": expected " + range);
+  }
+  return *n;
 }
 
 // Parses `-o key=value` as a whole number in [lo, hi].
@@ -80,21 +91,17 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
       const size_t eq = opt.find('=');
       const std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
       if (key == "cache_size") {
-        auto n = ParseSize(value);
-        if (!n.ok() || *n < (1u << 20) || *n > (64ull << 30)) {
-          return Status::InvalidArgument("-o cache_size=" + value + ": expected 1M to 64G");
-        }
-        p.cache_size = *n;
+        REVFS_ASSIGN_OR_RETURN(p.cache_size,
+                               ParseSizeOption(key, value, 1u << 20, 64ull << 30, "1M to 64G"));
       } else if (key == "max_threads") {
         REVFS_ASSIGN_OR_RETURN(p.max_threads, ParseCount(key, value, 1, 256));
       } else if (key == "prefetch_threads") {
         REVFS_ASSIGN_OR_RETURN(p.prefetch_threads, ParseCount(key, value, 0, 64));
       } else if (key == "readahead") {
-        auto n = ParseSize(value);
-        if (!n.ok() || *n > (1ull << 30)) {
-          return Status::InvalidArgument("-o readahead=" + value + ": expected 0 to 1G");
-        }
-        p.readahead = *n;
+        REVFS_ASSIGN_OR_RETURN(p.readahead, ParseSizeOption(key, value, 0, 1ull << 30, "0 to 1G"));
+      } else if (key == "dir_readahead") {
+        REVFS_ASSIGN_OR_RETURN(p.dir_readahead,
+                               ParseSizeOption(key, value, 0, 1ull << 30, "0 to 1G"));
       } else if (key == "unique_ino") {
         p.unique_ino = true;
       } else if (key == "fsname" || key == "subtype" || key == "max_read") {
@@ -177,6 +184,7 @@ int RunMount(const MountArgs& args) {
   fo.unique_ino = parsed->unique_ino;
   fo.prefetch_threads = parsed->prefetch_threads;
   fo.readahead_bytes = parsed->readahead;
+  fo.dir_readahead_bytes = parsed->dir_readahead;
   if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
   fusefs::RevFs fs(store->get(), fo);
   fusefs::ServeOptions so;
@@ -223,6 +231,7 @@ Command AddMountCommand(CLI::App& app) {
   cmd->add_flag("-s", args->single_thread, "Serve with one thread");
   cmd->add_option("-o", args->options,
                   "Options: cache_size=SIZE, max_threads=N, prefetch_threads=N, readahead=SIZE, "
+                  "dir_readahead=SIZE, "
                   "unique_ino, allow_other, "
                   "default_permissions, ...");
   return {cmd, [args] { return RunMount(*args); }};

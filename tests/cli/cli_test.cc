@@ -90,6 +90,7 @@ TEST_F(CliTest, BadMountOptionsAndMountPoints) {
       {"cache_size=lots", "cache_size=lots"},     {"max_threads=0", "max_threads=0"},
       {"max_threads=1000", "max_threads=1000"},   {"prefetch_threads=65", "prefetch_threads=65"},
       {"prefetch_threads=x", "prefetch_threads=x"}, {"readahead=2G", "readahead=2G"},
+      {"dir_readahead=2G", "dir_readahead=2G"},   {"dir_readahead=-1", "dir_readahead=-1"},
       {"bogus=1", "unknown mount option"},
   };
   for (const auto& [opt, text] : bad) {

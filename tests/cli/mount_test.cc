@@ -304,6 +304,58 @@ TEST_F(MountTest, MountTypeFuseRevfsAndSigterm) {
   EXPECT_EQ(Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_).code, 0);
 }
 
+// Directory read-ahead through the kernel: once the first file of a listed
+// directory has been read, the others are in the page cache — reading them
+// all sends no read request — and every byte is right.
+TEST_F(MountTest, FirstReadInADirectoryCachesItsSmallFiles) {
+  ASSERT_EQ(Sh("mkdir -p " + src_ + "/d && cd " + src_ + "/d && for i in $(seq 10 49); do "
+               "head -c $((i * 700)) /dev/urandom > f$i; done && head -c 400000 /dev/urandom > "
+               "big && : > empty").code, 0);
+  Commit(1);
+  if (!Mount()) return;
+  const std::string d = mnt_ + "/revisions/1/d";
+  auto stat = [&](const std::string& key) {
+    std::string json = Sh("cat " + mnt_ + "/.revfs/stats").out;
+    size_t at = json.find(key);
+    return at == std::string::npos ? -1L : std::atol(json.c_str() + at + key.size());
+  };
+  ASSERT_EQ(Sh("ls -l " + d + " > /dev/null").code, 0);
+  EXPECT_EQ(stat("\"files_read_ahead\":"), 0) << "a listing alone reads nothing ahead";
+  ASSERT_EQ(Sh("cat " + d + "/f10 > /dev/null").code, 0);
+  for (int i = 0; i < 100 && stat("\"dirs_read_ahead\":") < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(stat("\"files_read_ahead\":"), 39);  // f11..f49, not big, empty or f10
+  const long reads = stat("\"read\":{\"count\":");
+  ShResult got = Sh("cd " + d + " && for i in $(seq 11 49); do cat f$i; done | sha256sum");
+  ShResult want = Sh("cd " + src_ + "/d && for i in $(seq 11 49); do cat f$i; done | sha256sum");
+  EXPECT_EQ(got.out, want.out);
+  // Reading the stats file is itself one read.
+  EXPECT_EQ(stat("\"read\":{\"count\":"), reads + 1) << "read from the page cache";
+  EXPECT_EQ(Sh("cmp " + d + "/big " + src_ + "/d/big").code, 0);
+  EXPECT_GT(stat("\"read\":{\"count\":"), reads);
+}
+
+// A signal while whole trees are being read (directory read-ahead storing
+// into files being read) still unmounts promptly, and the store is free.
+TEST_F(MountTest, SigtermWhileTreesAreReadUnmounts) {
+  ASSERT_EQ(Sh("cd " + src_ + " && for d in $(seq 1 30); do mkdir d$d; for i in $(seq 1 40); do "
+               "head -c $((d * i * 37)) /dev/urandom > d$d/f$i; done; done").code, 0);
+  Commit(1);
+  if (!Mount()) return;
+  ASSERT_EQ(Sh("for t in 1 2 3 4; do (find " + mnt_ + "/revisions/1 -type f -print0 | "
+               "xargs -0 cat > /dev/null 2>&1 &) ; done; sleep 0.2; "
+               "pkill -TERM -f '[r]evfs mount " + store_ + " " + mnt_ + "'").code, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = Sh("grep -c ' " + mnt_ + " ' /proc/mounts").out == "0\n" &&
+           Sh("pgrep -f '[r]evfs mount " + store_ + " '").code != 0;
+  }
+  EXPECT_TRUE(gone) << "SIGTERM unmounts and the daemon ends";
+  EXPECT_EQ(Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_).code, 0);
+}
+
 TEST_F(MountTest, ParallelReadersWhileACommitLands) {
   for (int rev = 1; rev <= 4; ++rev) {
     ASSERT_EQ(Sh("mkdir -p " + src_ + "/d" + std::to_string(rev) + " && head -c 3000000 /dev/urandom > " +

@@ -51,7 +51,18 @@ struct FsOptions {
   unsigned prefetch_threads = 4;
   uint64_t readahead_bytes = 8u << 20;
   uint64_t lookup_prefetch_max = 256u << 10;  // first chunks up to this size
+  // When a file of a directory is first read, the directory's other files
+  // of up to lookup_prefetch_max bytes that the kernel has looked up are
+  // read ahead into the kernel's page cache (through the page store Serve
+  // sets), up to this many bytes per directory; 0: off. Readers of whole
+  // trees (diff -r, grep -r, cp -r) then find most files cached and send
+  // no read at all; a listing alone (ls -l) reads nothing ahead.
+  uint64_t dir_readahead_bytes = 4u << 20;
 };
+
+// Puts the whole content of node `node` (the given pieces, in order, from
+// offset 0) into the kernel's page cache; returns 0 or a negative errno.
+using PageStore = std::function<int(uint64_t node, const std::vector<std::string_view>& pieces)>;
 
 // What the kernel knows of a node.
 struct NodeAttr {
@@ -119,6 +130,13 @@ class RevFs {
   // 0 and kept until a call past its end (or the node is forgotten).
   Result<std::shared_ptr<const std::vector<DirItem>>> ListingFor(uint64_t node, uint64_t offset);
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
+  // Sets where directory read-ahead puts file content (see
+  // FsOptions::dir_readahead_bytes); none until set.
+  void SetPageStore(PageStore store);
+  // Stops directory read-ahead; returns once no call of the page store is
+  // running. The page store may block until a read of the same file has been
+  // answered, so call this while requests are still being served.
+  void StopPageStore();
 
   RecordStore& store() { return *store_; }
   // Returns the daemon's counters as JSON (memory, caches, pins, ops).
@@ -146,6 +164,9 @@ class RevFs {
     uint64_t rev = 0;
     uint64_t ino = 0;
     uint64_t lookups = 0;
+    uint64_t parent = 0;       // the directory it was first looked up in
+    bool cached = false;       // a file the kernel has read or was given
+    bool dir_read_ahead = false;  // a directory whose files were read ahead
     std::shared_ptr<const Inode> file;          // a regular file's inode, once read
     std::shared_ptr<ReadAhead> ahead;           // with `file`
     std::shared_ptr<const std::string> stats;   // a stats snapshot node's content
@@ -164,11 +185,12 @@ class RevFs {
 
   Result<Node> GetNode(uint64_t id) const;
   // Returns the node id for `key`, making it if needed, and counts a lookup.
-  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino);
+  // A new node remembers `parent`.
+  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent = 0);
   Result<NodeAttr> AttrOf(const Node& node, uint64_t id);
   NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
   // The entry of inode `ino` of revision `rev` (counts a lookup).
-  Result<EntryReply> ChildEntry(uint64_t rev, uint64_t ino, ReadTrx& trx);
+  Result<EntryReply> ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino, ReadTrx& trx);
   Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
   uint64_t Latest();
   ino_t StInoFor(const Hash128& identity, uint64_t node) const;
@@ -181,6 +203,11 @@ class RevFs {
   void PrefetchFirstChunk(const Inode& file, ReadTrx& trx);
   // Queues chunks for the prefetch threads; drops what does not fit.
   void QueuePrefetch(const std::vector<ChunkRef>& chunks);
+  // The first read of file node `id`: marks it cached and queues directory
+  // read-ahead of its parent once.
+  void FirstRead(uint64_t id);
+  // Directory read-ahead of directory node `dir` (a prefetch thread's job).
+  void ReadAheadDirectory(uint64_t dir);
   // Makes a node holding a fresh stats snapshot (no_open mode).
   uint64_t NewStatsNode();
   void PrefetchLoop();
@@ -199,10 +226,17 @@ class RevFs {
   // The prefetcher: one thread decoding chunks ahead of sequential readers.
   std::mutex prefetch_mu_;
   std::condition_variable prefetch_cv_;
-  std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
+  struct PrefetchJob {
+    ChunkRef chunk;    // a chunk to decode, or
+    uint64_t dir = 0;  // a directory to read ahead
+  };
+  std::deque<PrefetchJob> prefetch_queue_;  // guarded by prefetch_mu_
   static constexpr size_t kPrefetchQueueMax = 512;
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
+  std::shared_mutex page_store_mu_;  // held shared while the page store runs
+  PageStore page_store_;             // guarded by page_store_mu_
+  std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};

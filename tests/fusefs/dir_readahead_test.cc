@@ -1,0 +1,202 @@
+// Directory read-ahead: the first read of a file in a directory gives the
+// kernel (here a recording page store) the content of the directory's other
+// small files it has looked up and not read — exactly their bytes, once per
+// directory, within the budget — and StopPageStore waits for a store under
+// way.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "revfs/fusefs.h"
+#include "revfs/json.h"
+#include "revfs/tree/snapshot.h"
+#include "support/engine_test.h"
+
+namespace revfs::fusefs {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+
+std::string Content(char c, size_t n) {
+  std::string s(n, c);
+  for (size_t i = 0; i < n; i += 97) s[i] = static_cast<char>('0' + i % 10);
+  return s;
+}
+
+// What the page store was given, by node.
+struct Recorder {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<uint64_t, std::string> given;
+  int calls = 0;
+  PageStore Store() {
+    return [this](uint64_t node, const std::vector<std::string_view>& pieces) {
+      std::string bytes;
+      for (std::string_view p : pieces) bytes.append(p);
+      std::lock_guard lock(mu);
+      given[node] = std::move(bytes);
+      ++calls;
+      cv.notify_all();
+      return 0;
+    };
+  }
+};
+
+class DirReadAheadTest : public testing::EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    const std::string src = Path("src");
+    std::filesystem::create_directories(src + "/d/sub");
+    files_ = {{"a", Content('a', 3000)},    {"b", Content('b', 5000)},
+              {"big", Content('g', 300 << 10)}, {"c", Content('c', 4000)},
+              {"empty", ""},                {"z", Content('z', 2000)}};
+    for (const auto& [name, bytes] : files_) std::ofstream(src + "/d/" + name) << bytes;
+    ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
+    RecordStoreOptions options;
+    options.store.writable = true;
+    auto rs = RecordStore::Open(Path("store"), options);
+    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
+    rs_ = std::move(rs).value();
+    CommitOptions o;
+    o.time_ns = kT0 + 1;
+    ASSERT_TRUE(CommitTree(*rs_, src, o).ok());
+  }
+  void ReleaseResources() override {
+    fs_.reset();
+    rs_.reset();
+  }
+
+  // Mounts (without a kernel) and looks up d and every file but z, as
+  // readdirplus would; returns the node of d.
+  uint64_t Open(uint64_t budget) {
+    FsOptions fo;
+    fo.prefetch_threads = 1;
+    fo.dir_readahead_bytes = budget;
+    fs_ = std::make_unique<RevFs>(rs_.get(), fo);
+    fs_->SetPageStore(recorder_.Store());
+    auto revisions = fs_->Lookup(RevFs::kRootNode, "revisions");
+    auto rev = fs_->Lookup(revisions->node, "1");
+    const uint64_t d = fs_->Lookup(rev->node, "d")->node;
+    for (const char* name : {"a", "b", "big", "c", "empty", "sub"}) {
+      auto e = fs_->Lookup(d, name);
+      EXPECT_TRUE(e.ok() && e->node != 0) << name;
+      nodes_[name] = e->node;
+    }
+    return d;
+  }
+  std::string Read(const std::string& name) {
+    std::vector<PinnedView> pins;
+    std::vector<std::string_view> pieces;
+    EXPECT_TRUE(fs_->ReadNode(nodes_[name], 0, 1 << 20, &pins, &pieces).ok());
+    std::string out;
+    for (std::string_view p : pieces) out.append(p);
+    return out;
+  }
+  uint64_t Stat(const char* key) {
+    auto json = fs_->StatsJson();
+    const std::string k = std::string("\"") + key + "\":";
+    return std::stoull(json.substr(json.find(k) + k.size()));
+  }
+  // Waits until `n` directory jobs have finished.
+  void WaitForJobs(uint64_t n) {
+    for (int i = 0; i < 500 && Stat("dirs_read_ahead") < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(Stat("dirs_read_ahead"), n);
+  }
+
+  std::map<std::string, std::string> files_;
+  std::map<std::string, uint64_t> nodes_;
+  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<RevFs> fs_;
+  Recorder recorder_;
+};
+
+TEST_F(DirReadAheadTest, FirstReadGivesTheLookedUpSmallSiblingsExactly) {
+  Open(4u << 20);
+  EXPECT_EQ(Read("a"), files_["a"]);
+  WaitForJobs(1);
+  {
+    std::lock_guard lock(recorder_.mu);
+    // Not a (read), big (over 256 KiB), empty, sub (a directory) or z (never
+    // looked up: the kernel would not know its node).
+    ASSERT_EQ(recorder_.given.size(), 2u);
+    EXPECT_EQ(recorder_.given[nodes_["b"]], files_["b"]);
+    EXPECT_EQ(recorder_.given[nodes_["c"]], files_["c"]);
+  }
+  EXPECT_EQ(Stat("files_read_ahead"), 2u);
+  EXPECT_EQ(Stat("bytes_read_ahead"), 9000u);
+  // Once per directory: more first reads there queue nothing.
+  EXPECT_EQ(Read("big"), files_["big"]);
+  EXPECT_EQ(Read("b"), files_["b"]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Stat("dirs_read_ahead"), 1u);
+  std::lock_guard lock(recorder_.mu);
+  EXPECT_EQ(recorder_.calls, 2);
+}
+
+TEST_F(DirReadAheadTest, StaysWithinTheBudget) {
+  Open(6000);
+  Read("a");
+  WaitForJobs(1);
+  std::lock_guard lock(recorder_.mu);
+  ASSERT_EQ(recorder_.given.size(), 1u);  // b (5,000); c (4,000) would pass 6,000
+  EXPECT_EQ(recorder_.given[nodes_["b"]], files_["b"]);
+}
+
+TEST_F(DirReadAheadTest, OffMeansNothingIsGiven) {
+  Open(0);
+  Read("a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Stat("dirs_read_ahead"), 0u);
+  std::lock_guard lock(recorder_.mu);
+  EXPECT_EQ(recorder_.calls, 0);
+}
+
+TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
+  Open(4u << 20);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, release = false;
+  int calls = 0;
+  fs_->SetPageStore([&](uint64_t, const std::vector<std::string_view>&) {
+    std::unique_lock lock(mu);
+    ++calls;
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });  // a read of the file in flight
+    return 0;
+  });
+  Read("a");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return entered; }));
+  }
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    fs_->StopPageStore();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(stopped.load()) << "returned while a store was under way";
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  WaitForJobs(1);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(calls, 1);  // c was not given once stopped
+}
+
+}  // namespace
+}  // namespace revfs::fusefs
