@@ -149,7 +149,9 @@ TEST_F(CliTest, PermissionDenied) {
   std::string prefix = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "";
   ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
   ASSERT_EQ(::chmod(store.c_str(), 0700), 0);
-  if (::geteuid() != 0) ASSERT_EQ(::chmod(store.c_str(), 0000), 0);
+  if (::geteuid() != 0) {
+    ASSERT_EQ(::chmod(store.c_str(), 0000), 0);
+  }
   ExpectOneLineError(Revfs("log " + store, prefix), "Permission denied");
   ASSERT_EQ(::chmod(store.c_str(), 0755), 0);
 }

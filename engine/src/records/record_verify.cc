@@ -8,7 +8,7 @@
 namespace revfs {
 
 struct RecordStore::VerifyState {
-  VerifyReport* report;
+  VerifyReport* report = nullptr;
   uint64_t revision = 0;
   std::unordered_set<uint64_t> seen;  // page offsets already checked
   std::string buf;
@@ -20,7 +20,8 @@ struct RecordStore::VerifyState {
 
 Status RecordStore::Verify(VerifyReport* report) {
   REVFS_RETURN_IF_ERROR(store_->Verify(report));
-  VerifyState st{report};
+  VerifyState st;
+  st.report = report;
   const uint64_t latest = store_->latest_revision();
   for (uint64_t n = 0; n <= latest; ++n) {
     auto root = store_->ReadRevisionRoot(n);
