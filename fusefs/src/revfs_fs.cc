@@ -185,7 +185,10 @@ void RevFs::ReadAheadDirectory(uint64_t dir_id) {
   auto trx = store_->BeginRead(dir->rev);
   if (!trx.ok()) return;
   uint64_t budget = options_.dir_readahead_bytes;
+  size_t scanned = 0;
   for (const DirItem& item : *items) {
+    // A huge directory of which one file was looked up is not walked whole.
+    if (++scanned > kReadAheadScanMax) break;
     if (item.type != S_IFREG || item.node_hint == 0) continue;
     uint64_t id = 0;
     {

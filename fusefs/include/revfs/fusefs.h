@@ -231,6 +231,7 @@ class RevFs {
     uint64_t dir = 0;  // a directory to read ahead
   };
   std::deque<PrefetchJob> prefetch_queue_;  // guarded by prefetch_mu_
+  static constexpr size_t kReadAheadScanMax = 4096;  // entries a directory job looks at
   static constexpr size_t kPrefetchQueueMax = 512;
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
