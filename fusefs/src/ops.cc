@@ -332,17 +332,62 @@ fuse_lowlevel_ops MakeOps() {
 }
 
 // SIGTERM, SIGINT and SIGHUP end the mount through the watcher thread (see
-// Serve): the handler only writes the signal's number to this pipe.
-std::atomic<int> signal_pipe{-1};
+// Serve): the handler only writes the signal's number to a pipe. The pipe is
+// made once per process and never closed, so a handler running late on
+// another thread never writes into a reused descriptor.
+std::atomic<int> signal_write_fd{-1};
 
-void OnSignal(int sig) {
-  const int fd = signal_pipe.load();
-  const char c = static_cast<char>(sig);
-  if (fd >= 0) (void)!::write(fd, &c, 1);
+int SignalReadFd() {  // -1 if the pipe cannot be made
+  static const int read_fd = [] {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    signal_write_fd.store(fds[1]);
+    return fds[0];
+  }();
+  return read_fd;
 }
 
-constexpr int kEndSignals[] = {SIGTERM, SIGINT, SIGHUP};
+void OnSignal(int sig) {
+  const int saved = errno;
+  const int fd = signal_write_fd.load();
+  const char c = static_cast<char>(sig);
+  if (fd >= 0) (void)!::write(fd, &c, 1);
+  errno = saved;
+}
+
 constexpr char kWatcherQuit = 0;  // not a signal number
+
+// Sends SIGTERM, SIGINT and SIGHUP to OnSignal where they have their default
+// action (as libfuse does: a SIGINT ignored by the shell stays ignored), and
+// ignores SIGPIPE if it has its default action; puts back what it changed.
+class SignalGuard {
+ public:
+  SignalGuard() {
+    struct sigaction sa = {};
+    sa.sa_handler = OnSignal;  // no SA_RESTART: the loop's waits return EINTR
+    sigemptyset(&sa.sa_mask);
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) {
+      Saved saved{sig, {}};
+      if (sigaction(sig, nullptr, &saved.old) != 0 || saved.old.sa_handler != SIG_DFL) continue;
+      if (sigaction(sig, sig == SIGPIPE ? &ignore : &sa, nullptr) == 0) saved_.push_back(saved);
+    }
+  }
+  ~SignalGuard() {
+    for (const Saved& s : saved_) sigaction(s.sig, &s.old, nullptr);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  struct Saved {
+    int sig;
+    struct sigaction old;
+  };
+  std::vector<Saved> saved_;
+};
 
 }  // namespace
 
@@ -364,6 +409,18 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     if (options.on_ready) options.on_ready(s);
     return s;
   }
+  const int signal_fd = SignalReadFd();
+  if (signal_fd < 0) {
+    fuse_session_destroy(se);
+    Status s = Status::FromErrno(errno, "mount: signal pipe");
+    if (options.on_ready) options.on_ready(s);
+    return s;
+  }
+  for (char c; ::read(signal_fd, &c, 1) == 1;) {
+  }  // what an earlier mount in this process left
+  // Declared before `session`: the handlers are in place before the mount
+  // and stay until after the unmount.
+  SignalGuard signals;
   struct Session {
     fuse_session* se;
     bool mounted = false;
@@ -378,47 +435,12 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     return s;
   }
   session.mounted = true;
-  // The watcher thread (declared after `session`, so it is stopped before
-  // the session goes):
-  //  - when a commit lands, it drops the kernel's cached listings of
-  //    revisions/ and at/ (off the request path, as libfuse asks);
-  //  - when a signal comes, it stops directory read-ahead while requests are
-  //    still answered — a read-ahead can wait for a read of the same file to
-  //    be answered — and only then ends the loop.
-  struct Watcher {
-    int pipe[2] = {-1, -1};
-    struct sigaction old[std::size(kEndSignals)] = {};
-    struct sigaction old_pipe = {};
-    std::thread thread;
-    ~Watcher() {
-      if (pipe[1] >= 0) {
-        const char quit = kWatcherQuit;
-        (void)!::write(pipe[1], &quit, 1);
-      }
-      if (thread.joinable()) thread.join();
-      for (size_t i = 0; i < std::size(kEndSignals); ++i) sigaction(kEndSignals[i], &old[i], nullptr);
-      sigaction(SIGPIPE, &old_pipe, nullptr);
-      signal_pipe.store(-1);
-      for (int fd : pipe) {
-        if (fd >= 0) ::close(fd);
-      }
-    }
-  } watcher;
-  if (::pipe2(watcher.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    Status s = Status::FromErrno(errno, "mount: signal pipe");
-    if (options.on_ready) options.on_ready(s);
-    return s;
-  }
-  signal_pipe.store(watcher.pipe[1]);
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;  // no SA_RESTART: the loop's waits return EINTR
-  sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < std::size(kEndSignals); ++i) sigaction(kEndSignals[i], &sa, &watcher.old[i]);
-  struct sigaction ignore = {};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, &watcher.old_pipe);
-  const pthread_t loop_thread = pthread_self();
-  (void)fs.PollNewRevision();
+  // Directory read-ahead stores through the session: stopped, on every way
+  // out, before the session goes (declared after it).
+  struct PageStoreGuard {
+    RevFs& fs;
+    ~PageStoreGuard() { fs.StopPageStore(); }
+  } page_store{fs};
   fs.SetPageStore([se](uint64_t node, const std::vector<std::string_view>& pieces) {
     std::string joined;
     std::string_view data = pieces.size() == 1 ? pieces[0] : std::string_view();
@@ -430,23 +452,42 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     bufv.buf[0].mem = const_cast<char*>(data.data());
     return fuse_lowlevel_notify_store(se, node, 0, &bufv, fuse_buf_copy_flags{});
   });
-  watcher.thread = std::thread([&fs, se, loop_thread, fd = watcher.pipe[0]] {
+  // The watcher thread (declared after `session`, so it is stopped before
+  // the session goes):
+  //  - when a commit lands, it drops the kernel's cached listings of
+  //    revisions/ and at/ (off the request path, as libfuse asks);
+  //  - when a signal comes, it stops directory read-ahead while requests are
+  //    still answered — a read-ahead can wait for a read of the same file to
+  //    be answered — and only then ends the loop.
+  struct Watcher {
+    std::thread thread;
+    ~Watcher() {
+      if (!thread.joinable()) return;
+      const char quit = kWatcherQuit;
+      (void)!::write(signal_write_fd.load(), &quit, 1);
+      thread.join();
+    }
+  } watcher;
+  const pthread_t loop_thread = pthread_self();
+  (void)fs.PollNewRevision();
+  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd] {
     pollfd p = {fd, POLLIN, 0};
-    bool ending = false;
+    int ending = 0;  // the signal that ends the mount
     while (true) {
       const int n = ::poll(&p, 1, 200);
       char c = 1;
       if (n > 0 && ::read(fd, &c, 1) == 1) {
         if (c == kWatcherQuit) return;
-        if (ending) continue;  // our own wake-up below, or a second signal
-        ending = true;
+        if (ending != 0) continue;  // our own wake-up below, or a second signal
+        ending = c;
         fs.StopPageStore();
         fuse_session_exit(se);
       }
-      if (ending) {
-        // Wakes the loop's thread (its wait returns EINTR) to see the exit;
-        // again every 200 ms in case it was not yet waiting.
-        pthread_kill(loop_thread, SIGTERM);
+      if (ending != 0) {
+        // Wakes the loop's thread (its wait returns EINTR) to see the exit,
+        // with the signal that came (so one OnSignal handles); again every
+        // 200 ms in case it was not yet waiting.
+        pthread_kill(loop_thread, ending);
         continue;
       }
       if (!fs.no_opendir() || !fs.PollNewRevision()) continue;

@@ -65,6 +65,11 @@ RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(op
   for (unsigned i = 0; i < options_.prefetch_threads; ++i) {
     prefetchers_.emplace_back([this] { PrefetchLoop(); });
   }
+  if (options_.prefetch_threads > 0 && options_.dir_readahead_bytes > 0) {
+    for (unsigned i = 0; i < kDirReadAheadThreads; ++i) {
+      prefetchers_.emplace_back([this] { DirReadAheadLoop(); });
+    }
+  }
 }
 
 RevFs::~RevFs() {
@@ -73,6 +78,7 @@ RevFs::~RevFs() {
     prefetch_stop_ = true;
   }
   prefetch_cv_.notify_all();
+  dir_cv_.notify_all();
   for (std::thread& t : prefetchers_) t.join();
 }
 
@@ -82,21 +88,34 @@ void RevFs::PrefetchLoop() {
   sched_param param{};
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
   while (true) {
-    PrefetchJob job;
+    ChunkRef chunk;
     {
       std::unique_lock lock(prefetch_mu_);
       prefetch_cv_.wait(lock, [this] { return prefetch_stop_ || !prefetch_queue_.empty(); });
       if (prefetch_stop_) return;
-      job = prefetch_queue_.front();
+      chunk = prefetch_queue_.front();
       prefetch_queue_.pop_front();
     }
-    if (job.dir != 0) {
-      ReadAheadDirectory(job.dir);
-      dirs_read_ahead_.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
     // Decoded into the chunk cache; the pin is dropped at once.
-    (void)store_->loader().Chunk(job.chunk.hash, job.chunk.page, job.chunk.length);
+    (void)store_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+  }
+}
+
+void RevFs::DirReadAheadLoop() {
+  // At normal priority, unlike the chunk prefetchers: a store into a file
+  // holds its pages locked, and readers of the file (and StopPageStore)
+  // wait for it, so it must not be starved by a busy machine.
+  while (true) {
+    uint64_t dir = 0;
+    {
+      std::unique_lock lock(prefetch_mu_);
+      dir_cv_.wait(lock, [this] { return prefetch_stop_ || !dir_queue_.empty(); });
+      if (prefetch_stop_) return;
+      dir = dir_queue_.front();
+      dir_queue_.pop_front();
+    }
+    ReadAheadDirectory(dir);
+    dirs_read_ahead_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -107,7 +126,7 @@ void RevFs::QueuePrefetch(const std::vector<ChunkRef>& chunks) {
     std::lock_guard lock(prefetch_mu_);
     for (const ChunkRef& c : chunks) {
       if (prefetch_queue_.size() >= kPrefetchQueueMax) break;
-      prefetch_queue_.push_back(PrefetchJob{c, 0});
+      prefetch_queue_.push_back(c);
       ++queued;
     }
   }
@@ -156,7 +175,7 @@ void RevFs::PrefetchFirstChunk(const Inode& file, ReadTrx& trx) {
 }
 
 void RevFs::FirstRead(uint64_t id) {
-  if (options_.dir_readahead_bytes == 0 || prefetchers_.empty()) return;
+  if (options_.dir_readahead_bytes == 0 || options_.prefetch_threads == 0) return;
   uint64_t dir = 0;
   {
     std::unique_lock lock(mu_);
@@ -169,40 +188,48 @@ void RevFs::FirstRead(uint64_t id) {
     dir = parent->first;
   }
   {
-    // Ahead of queued chunks: the directory's files are what is read next.
     std::lock_guard lock(prefetch_mu_);
-    prefetch_queue_.push_front(PrefetchJob{ChunkRef{}, dir});
+    dir_queue_.push_back(dir);  // once per directory node, so bounded
   }
-  prefetch_cv_.notify_one();
+  dir_cv_.notify_one();
 }
 
 void RevFs::ReadAheadDirectory(uint64_t dir_id) {
+  if (page_store_stopping_.load()) return;
   auto dir = GetNode(dir_id);
-  if (!dir.ok()) return;
-  bool stable = false;
-  auto items = ListDir(dir_id, &stable);
-  if (!items.ok()) return;
+  if (!dir.ok() || (dir->kind != Kind::kEntry && dir->kind != Kind::kRevRoot)) return;
   auto trx = store_->BeginRead(dir->rev);
   if (!trx.ok()) return;
-  uint64_t budget = options_.dir_readahead_bytes;
+  auto dir_inode = InodeOf(*dir, **trx);
+  if (!dir_inode.ok() || dir_inode->type != FileType::kDirectory) return;
+  // The directory's regular files, at most kReadAheadScanMax entries looked
+  // at: a huge directory of which one file was looked up is not walked whole.
+  std::vector<uint64_t> inos;
   size_t scanned = 0;
-  for (const DirItem& item : *items) {
-    // A huge directory of which one file was looked up is not walked whole.
-    if (++scanned > kReadAheadScanMax) break;
-    if (item.type != S_IFREG || item.node_hint == 0) continue;
-    uint64_t id = 0;
-    {
-      // Only files the kernel knows (looked up, not forgotten) and has not
-      // read: it drops what it is given for a node it does not have.
-      std::unique_lock lock(mu_);
-      auto known = ids_.find(Key{Kind::kEntry, dir->rev, item.node_hint});
+  if (!ListDirectory(**trx, *dir_inode, "", [&](std::string_view, const DirEntry& e) {
+         if (e.type == FileType::kRegular) inos.push_back(e.ino);
+         return ++scanned < kReadAheadScanMax;
+       }).ok()) {
+    return;
+  }
+  // Only files the kernel knows (looked up, not forgotten) and has not read:
+  // it drops what it is given for a node it does not have.
+  std::vector<std::pair<uint64_t, uint64_t>> files;  // (node, ino)
+  {
+    std::unique_lock lock(mu_);
+    for (uint64_t ino : inos) {
+      auto known = ids_.find(Key{Kind::kEntry, dir->rev, ino});
       if (known == ids_.end()) continue;
       Node& n = nodes_[known->second];
       if (n.cached) continue;
       n.cached = true;
-      id = known->second;
+      files.emplace_back(known->second, ino);
     }
-    auto file = GetInode(**trx, item.node_hint);
+  }
+  uint64_t budget = options_.dir_readahead_bytes;
+  for (const auto& [id, ino] : files) {
+    if (page_store_stopping_.load()) return;
+    auto file = GetInode(**trx, ino);
     if (!file.ok() || file->type != FileType::kRegular || file->size == 0 ||
         file->size > options_.lookup_prefetch_max) {
       continue;
@@ -213,7 +240,7 @@ void RevFs::ReadAheadDirectory(uint64_t dir_id) {
     std::vector<std::string_view> pieces;
     if (!ReadFilePinned(*store_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
     std::shared_lock lock(page_store_mu_);
-    if (!page_store_) return;
+    if (!page_store_ || page_store_stopping_.load()) return;
     if (page_store_(id, pieces) == 0) {
       files_read_ahead_.fetch_add(1, std::memory_order_relaxed);
       bytes_read_ahead_.fetch_add(file->size, std::memory_order_relaxed);
@@ -224,9 +251,16 @@ void RevFs::ReadAheadDirectory(uint64_t dir_id) {
 void RevFs::SetPageStore(PageStore store) {
   std::unique_lock lock(page_store_mu_);
   page_store_ = std::move(store);
+  page_store_stopping_.store(false);
 }
 
-void RevFs::StopPageStore() { SetPageStore(nullptr); }
+void RevFs::StopPageStore() {
+  // First no new store starts (read-ahead checks this before taking the
+  // lock), then the lock waits for the ones under way.
+  page_store_stopping_.store(true);
+  std::unique_lock lock(page_store_mu_);
+  page_store_ = nullptr;
+}
 
 uint64_t RevFs::Latest() {
   (void)store_->store().Refresh();  // a failed refresh keeps what we knew

@@ -322,7 +322,7 @@ TEST_F(MountTest, FirstReadInADirectoryCachesItsSmallFiles) {
   ASSERT_EQ(Sh("ls -l " + d + " > /dev/null").code, 0);
   EXPECT_EQ(stat("\"files_read_ahead\":"), 0) << "a listing alone reads nothing ahead";
   ASSERT_EQ(Sh("cat " + d + "/f10 > /dev/null").code, 0);
-  for (int i = 0; i < 100 && stat("\"dirs_read_ahead\":") < 1; ++i) {
+  for (int i = 0; i < 1000 && stat("\"dirs_read_ahead\":") < 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(stat("\"files_read_ahead\":"), 39);  // f11..f49, not big, empty or f10

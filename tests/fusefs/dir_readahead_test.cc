@@ -106,7 +106,7 @@ class DirReadAheadTest : public testing::EngineTest {
   }
   // Waits until `n` directory jobs have finished.
   void WaitForJobs(uint64_t n) {
-    for (int i = 0; i < 500 && Stat("dirs_read_ahead") < n; ++i) {
+    for (int i = 0; i < 2000 && Stat("dirs_read_ahead") < n; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ASSERT_EQ(Stat("dirs_read_ahead"), n);

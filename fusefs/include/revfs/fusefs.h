@@ -54,7 +54,8 @@ struct FsOptions {
   // When a file of a directory is first read, the directory's other files
   // of up to lookup_prefetch_max bytes that the kernel has looked up are
   // read ahead into the kernel's page cache (through the page store Serve
-  // sets), up to this many bytes per directory; 0: off. Readers of whole
+  // sets) by two threads of normal priority, up to this many bytes per
+  // directory; 0: off, as with prefetch_threads 0. Readers of whole
   // trees (diff -r, grep -r, cp -r) then find most files cached and send
   // no read at all; a listing alone (ls -l) reads nothing ahead.
   uint64_t dir_readahead_bytes = 4u << 20;
@@ -206,8 +207,9 @@ class RevFs {
   // The first read of file node `id`: marks it cached and queues directory
   // read-ahead of its parent once.
   void FirstRead(uint64_t id);
-  // Directory read-ahead of directory node `dir` (a prefetch thread's job).
+  // Directory read-ahead of directory node `dir` (a read-ahead thread's job).
   void ReadAheadDirectory(uint64_t dir);
+  void DirReadAheadLoop();
   // Makes a node holding a fresh stats snapshot (no_open mode).
   uint64_t NewStatsNode();
   void PrefetchLoop();
@@ -226,17 +228,18 @@ class RevFs {
   // The prefetcher: one thread decoding chunks ahead of sequential readers.
   std::mutex prefetch_mu_;
   std::condition_variable prefetch_cv_;
-  struct PrefetchJob {
-    ChunkRef chunk;    // a chunk to decode, or
-    uint64_t dir = 0;  // a directory to read ahead
-  };
-  std::deque<PrefetchJob> prefetch_queue_;  // guarded by prefetch_mu_
-  static constexpr size_t kReadAheadScanMax = 4096;  // entries a directory job looks at
+  std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
+  // Directory read-ahead: its own threads at normal priority.
+  static constexpr unsigned kDirReadAheadThreads = 2;
+  std::condition_variable dir_cv_;
+  std::deque<uint64_t> dir_queue_;  // guarded by prefetch_mu_: directory nodes
+  static constexpr size_t kReadAheadScanMax = 4096;  // entries a directory job lists
   static constexpr size_t kPrefetchQueueMax = 512;
   bool prefetch_stop_ = false;           // guarded by prefetch_mu_
   std::atomic<uint64_t> prefetches_{0};
   std::shared_mutex page_store_mu_;  // held shared while the page store runs
   PageStore page_store_;             // guarded by page_store_mu_
+  std::atomic<bool> page_store_stopping_{false};
   std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
@@ -247,7 +250,7 @@ class RevFs {
   static constexpr size_t kListingsMax = 256;
   std::mutex logged_mu_;
   std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
-  std::vector<std::thread> prefetchers_;
+  std::vector<std::thread> prefetchers_;  // chunk prefetchers and read-ahead threads
 };
 
 // Op indexes for CountOp and the stats.
