@@ -142,6 +142,28 @@ TEST_F(DirReadAheadTest, FirstReadGivesTheLookedUpSmallSiblingsExactly) {
   EXPECT_EQ(recorder_.calls, 2);
 }
 
+// Kernels without no_open read through an open handle: the same trigger.
+TEST_F(DirReadAheadTest, ReadThroughAnOpenHandleTriggersItToo) {
+  Open(4u << 20);
+  bool keep_cache = false, direct_io = false;
+  auto fh = fs_->Open(nodes_["a"], &keep_cache, &direct_io);
+  ASSERT_TRUE(fh.ok()) << fh.status().ToString();
+  {
+    std::vector<PinnedView> pins;
+    std::vector<std::string_view> pieces;
+    std::string scratch;
+    ASSERT_TRUE(fs_->Read(*fh, 0, 1 << 20, &pins, &pieces, &scratch).ok());
+    ASSERT_EQ(pieces.size(), 1u);
+    EXPECT_EQ(pieces[0], files_["a"]);
+  }
+  fs_->Release(*fh);
+  WaitForJobs(1);
+  std::lock_guard lock(recorder_.mu);
+  ASSERT_EQ(recorder_.given.size(), 2u);
+  EXPECT_EQ(recorder_.given[nodes_["b"]], files_["b"]);
+  EXPECT_EQ(recorder_.given[nodes_["c"]], files_["c"]);
+}
+
 TEST_F(DirReadAheadTest, StaysWithinTheBudget) {
   Open(6000);
   Read("a");
