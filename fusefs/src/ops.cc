@@ -436,7 +436,8 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
   }
   session.mounted = true;
   // Directory read-ahead stores through the session: stopped, on every way
-  // out, before the session goes (declared after it).
+  // out (the loop's end included), before the session goes (declared after
+  // it).
   struct PageStoreGuard {
     RevFs& fs;
     ~PageStoreGuard() { fs.StopPageStore(); }
@@ -507,7 +508,6 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     rc = fuse_session_loop_mt(se, cfg);
     fuse_loop_cfg_destroy(cfg);
   }
-  fs.StopPageStore();
   if (rc < 0) return Status::IOError("fuse loop ended with an error");
   return Status::OK();
 }
