@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -104,6 +105,13 @@ class DirReadAheadTest : public testing::EngineTest {
     const std::string k = std::string("\"") + key + "\":";
     return std::stoull(json.substr(json.find(k) + k.size()));
   }
+  // Expects the page store to have been given exactly these files, each
+  // with its exact bytes.
+  void ExpectGivenExactly(std::initializer_list<const char*> names) {
+    std::lock_guard lock(recorder_.mu);
+    ASSERT_EQ(recorder_.given.size(), names.size());
+    for (const char* name : names) EXPECT_EQ(recorder_.given[nodes_[name]], files_[name]) << name;
+  }
   // Waits until `n` directory jobs have finished.
   void WaitForJobs(uint64_t n) {
     for (int i = 0; i < 2000 && Stat("dirs_read_ahead") < n; ++i) {
@@ -123,14 +131,9 @@ TEST_F(DirReadAheadTest, FirstReadGivesTheLookedUpSmallSiblingsExactly) {
   Open(4u << 20);
   EXPECT_EQ(Read("a"), files_["a"]);
   WaitForJobs(1);
-  {
-    std::lock_guard lock(recorder_.mu);
-    // Not a (read), big (over 256 KiB), empty, sub (a directory) or z (never
-    // looked up: the kernel would not know its node).
-    ASSERT_EQ(recorder_.given.size(), 2u);
-    EXPECT_EQ(recorder_.given[nodes_["b"]], files_["b"]);
-    EXPECT_EQ(recorder_.given[nodes_["c"]], files_["c"]);
-  }
+  // Not a (read), big (over 256 KiB), empty, sub (a directory) or z (never
+  // looked up: the kernel would not know its node).
+  ExpectGivenExactly({"b", "c"});
   EXPECT_EQ(Stat("files_read_ahead"), 2u);
   EXPECT_EQ(Stat("bytes_read_ahead"), 9000u);
   // Once per directory: more first reads there queue nothing.
@@ -158,19 +161,14 @@ TEST_F(DirReadAheadTest, ReadThroughAnOpenHandleTriggersItToo) {
   }
   fs_->Release(*fh);
   WaitForJobs(1);
-  std::lock_guard lock(recorder_.mu);
-  ASSERT_EQ(recorder_.given.size(), 2u);
-  EXPECT_EQ(recorder_.given[nodes_["b"]], files_["b"]);
-  EXPECT_EQ(recorder_.given[nodes_["c"]], files_["c"]);
+  ExpectGivenExactly({"b", "c"});
 }
 
 TEST_F(DirReadAheadTest, StaysWithinTheBudget) {
   Open(6000);
   Read("a");
   WaitForJobs(1);
-  std::lock_guard lock(recorder_.mu);
-  ASSERT_EQ(recorder_.given.size(), 1u);  // b (5,000); c (4,000) would pass 6,000
-  EXPECT_EQ(recorder_.given[nodes_["b"]], files_["b"]);
+  ExpectGivenExactly({"b"});  // b (5,000); c (4,000) would pass 6,000
 }
 
 TEST_F(DirReadAheadTest, OffMeansNothingIsGiven) {
