@@ -65,7 +65,7 @@ RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(op
   for (unsigned i = 0; i < options_.prefetch_threads; ++i) {
     prefetchers_.emplace_back([this] { PrefetchLoop(); });
   }
-  if (options_.prefetch_threads > 0 && options_.dir_readahead_bytes > 0) {
+  if (DirReadAheadOn()) {
     for (unsigned i = 0; i < kDirReadAheadThreads; ++i) {
       prefetchers_.emplace_back([this] { DirReadAheadLoop(); });
     }
@@ -175,7 +175,7 @@ void RevFs::PrefetchFirstChunk(const Inode& file, ReadTrx& trx) {
 }
 
 void RevFs::FirstRead(uint64_t id) {
-  if (options_.dir_readahead_bytes == 0 || options_.prefetch_threads == 0) return;
+  if (!DirReadAheadOn()) return;
   uint64_t dir = 0;
   {
     std::unique_lock lock(mu_);

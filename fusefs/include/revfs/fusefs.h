@@ -204,6 +204,10 @@ class RevFs {
   void PrefetchFirstChunk(const Inode& file, ReadTrx& trx);
   // Queues chunks for the prefetch threads; drops what does not fit.
   void QueuePrefetch(const std::vector<ChunkRef>& chunks);
+  // Whether directory read-ahead runs (its threads exist).
+  bool DirReadAheadOn() const {
+    return options_.prefetch_threads > 0 && options_.dir_readahead_bytes > 0;
+  }
   // The first read of file node `id`: marks it cached and queues directory
   // read-ahead of its parent once.
   void FirstRead(uint64_t id);
