@@ -107,76 +107,99 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
   });
 }
 
-struct DirHandle {
-  std::vector<DirItem> items;
-};
-
 void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Wall(req, kOpOpendir, [&] {
     if (Fs(req)->no_opendir()) {
-      // From now on directories open without asking; readdir lists by node.
+      // From now on directories open without asking.
       return static_cast<void>(fuse_reply_err(req, ENOSYS));
     }
-    bool stable = false;
-    auto items = Fs(req)->ListDir(ino, &stable);
-    if (!items.ok()) return ReplyError(req, items.status());
-    auto handle = std::make_unique<DirHandle>();
-    handle->items = std::move(items).value();
-    fi->fh = reinterpret_cast<uint64_t>(handle.release());  // taken back in releasedir
-    fi->cache_readdir = stable;
-    fi->keep_cache = stable;  // a revision's listing never changes
-    if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<DirHandle*>(fi->fh);
+    auto stable = Fs(req)->OpenDir(ino);
+    if (!stable.ok()) return ReplyError(req, stable.status());
+    fi->fh = 0;  // listings are read by position, nothing is held per handle
+    fi->cache_readdir = *stable;
+    fi->keep_cache = *stable;  // a revision's listing never changes
+    fuse_reply_open(req, fi);
   });
 }
 
-void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+// The smallest entry fuse_add_direntry_plus makes: the kernel's entry_out
+// (128 bytes), a dirent header (24) and a name padded to 8.
+constexpr size_t kMinDirentPlus = 128 + 24 + 8;
+
+// Gives back the lookups counted for the entries of a readdirplus reply that
+// the kernel never got (an exception, an error, a failed reply).
+class UncountUnsent {
+ public:
+  UncountUnsent(RevFs* fs, size_t reply_size) : fs_(fs) {
+    nodes_.reserve(reply_size / kMinDirentPlus + 1);  // push_back never throws
+  }
+  ~UncountUnsent() {
+    if (sent_) return;
+    for (uint64_t node : nodes_) fs_->Forget(node, 1);
+  }
+  UncountUnsent(const UncountUnsent&) = delete;
+  UncountUnsent& operator=(const UncountUnsent&) = delete;
+  void Add(uint64_t node) { nodes_.push_back(node); }
+  void DropLast() { nodes_.pop_back(); }
+  void Sent() { sent_ = true; }
+
+ private:
+  RevFs* const fs_;
+  std::vector<uint64_t> nodes_;
+  bool sent_ = false;
+};
+
+void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*, bool plus) {
   Wall(req, kOpReaddir, [&] {
-    std::shared_ptr<const std::vector<DirItem>> listing;
-    const std::vector<DirItem>* items;
-    if (fi->fh != 0) {
-      items = &reinterpret_cast<DirHandle*>(fi->fh)->items;
-    } else {  // no_opendir mode
-      auto l = Fs(req)->ListingFor(ino, static_cast<uint64_t>(off));
-      if (!l.ok()) return ReplyError(req, l.status());
-      listing = std::move(l).value();
-      items = listing.get();
-    }
+    RevFs* fs = Fs(req);
     std::string buf(size, '\0');
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < items->size(); ++i) {
-      const DirItem& item = (*items)[i];
+    UncountUnsent counted(fs, plus ? size : 0);
+    auto next = static_cast<off_t>(off);
+    Status s = fs->ReadDir(ino, static_cast<uint64_t>(off), [&](const DirItem& item) {
+      ++next;
       const bool dot = item.name == "." || item.name == "..";
       size_t need;
-      if (plus && !dot) {
-        auto r = Fs(req)->LookupListed(ino, item);
-        if (!r.ok() || r->node == 0) continue;  // gone or damaged: leave it out
-        fuse_entry_param e = ToEntry(*r);
+      if (plus) {
+        fuse_entry_param e;
+        std::memset(&e, 0, sizeof(e));
+        e.attr.st_ino = item.st_ino;
+        e.attr.st_mode = item.type;
+        if (!dot) {
+          // A child that cannot be read now (damaged, or memory short) is
+          // still listed, without attributes: for an entry of node 0 the
+          // kernel lists the name and makes no dentry, so looking it up
+          // asks again and gets the error.
+          auto r = fs->LookupListed(ino, item);
+          if (r.ok() && r->node != 0) {
+            e = ToEntry(*r);
+            counted.Add(r->node);
+          }
+        }
         need = fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(), &e,
-                                      static_cast<off_t>(i + 1));
+                                      next);
         if (need > size - used) {
-          Fs(req)->Forget(r->node, 1);  // not sent: the lookup does not count
-          break;
+          if (e.ino != 0) {  // not sent: the lookup does not count
+            counted.DropLast();
+            fs->Forget(e.ino, 1);
+          }
+          return false;
         }
       } else {
         struct stat st;
         std::memset(&st, 0, sizeof(st));
-        st.st_ino = dot ? ino : (item.node_hint ? item.node_hint : 1);
+        st.st_ino = item.st_ino;
         st.st_mode = item.type;
-        if (plus) {
-          fuse_entry_param e;
-          std::memset(&e, 0, sizeof(e));
-          e.attr = st;
-          need = fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(),
-                                        &e, static_cast<off_t>(i + 1));
-        } else {
-          need = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(), &st,
-                                   static_cast<off_t>(i + 1));
-        }
-        if (need > size - used) break;
+        need = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(), &st,
+                                 next);
+        if (need > size - used) return false;
       }
       used += need;
-    }
-    fuse_reply_buf(req, buf.data(), used);
+      return true;
+    });
+    // A listing that cannot be read whole fails whole: never a silent gap.
+    if (!s.ok()) return ReplyError(req, s);
+    if (fuse_reply_buf(req, buf.data(), used) == 0) counted.Sent();
   });
 }
 
@@ -187,11 +210,8 @@ void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
   Readdir(req, ino, size, off, fi, true);
 }
 
-void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Wall(req, kOpRelease, [&] {
-    std::unique_ptr<DirHandle> handle(reinterpret_cast<DirHandle*>(fi->fh));  // null: no_opendir
-    fuse_reply_err(req, 0);
-  });
+void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  Wall(req, kOpRelease, [&] { fuse_reply_err(req, 0); });
 }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {

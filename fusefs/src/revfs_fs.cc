@@ -16,7 +16,22 @@ namespace revfs::fusefs {
 namespace {
 
 constexpr uint64_t kRevisionsNode = RevFs::kRevisionsNode, kAtNode = RevFs::kAtNode, kMetaNode = 4,
-                   kStatsNode = 5, kLatestNode = 6;
+                   kStatsNode = RevFs::kStatsNode, kLatestNode = 6;
+constexpr uint64_t kFirstDynamicNode = 16;  // below: the fixed nodes (root, revisions/ ...)
+
+// splitmix64's finalizer: every input bit spreads over the whole output.
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+// Set in every st_ino made from a hash: apart from the fixed nodes' numbers.
+constexpr uint64_t kHashedIno = uint64_t{1} << 63;
+// Tags that keep the st_ino of revisions' roots and at/ links apart from
+// those of entries.
+constexpr uint64_t kRevRootTag = 0x5265764672526f6full, kAtLinkTag = 0x52657646416c6e6bull;
 
 void FillTimes(struct stat* st, int64_t ns) {
   st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = ns / 1'000'000'000;
@@ -43,6 +58,20 @@ mode_t ModeOfType(FileType t) {
     case FileType::kBlockDevice: return S_IFBLK;
     case FileType::kSocket: return S_IFSOCK;
     default: return S_IFREG;
+  }
+}
+
+// Logs the exception being handled (a background job's; never rethrown).
+void LogThrown(const char* what) noexcept {
+  try {
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      if (auto log = spdlog::get("revfs")) log->error("{}: {}", what, e.what());
+    } catch (...) {
+      if (auto log = spdlog::get("revfs")) log->error("{}: unknown exception", what);
+    }
+  } catch (...) {  // logging failed too (memory short): the job just ends
   }
 }
 
@@ -96,8 +125,13 @@ void RevFs::PrefetchLoop() {
       chunk = prefetch_queue_.front();
       prefetch_queue_.pop_front();
     }
-    // Decoded into the chunk cache; the pin is dropped at once.
-    (void)store_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+    // Decoded into the chunk cache; the pin is dropped at once. Nothing
+    // thrown may end the thread (and with it the daemon).
+    try {
+      (void)store_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+    } catch (...) {
+      LogThrown("chunk prefetch");
+    }
   }
 }
 
@@ -114,7 +148,11 @@ void RevFs::DirReadAheadLoop() {
       dir = dir_queue_.front();
       dir_queue_.pop_front();
     }
-    ReadAheadDirectory(dir);
+    try {
+      ReadAheadDirectory(dir);
+    } catch (...) {  // a job is only a hint: the reads it helps still work
+      LogThrown("directory read-ahead");
+    }
     dirs_read_ahead_.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -272,30 +310,6 @@ bool RevFs::PollNewRevision() {
   return last_seen_latest_.exchange(latest) != latest;
 }
 
-Result<std::shared_ptr<const std::vector<DirItem>>> RevFs::ListingFor(uint64_t node,
-                                                                      uint64_t offset) {
-  std::shared_ptr<const std::vector<DirItem>> listing;
-  {
-    std::lock_guard lock(listings_mu_);
-    auto it = listings_.find(node);
-    if (it != listings_.end()) {
-      if (offset != 0) {
-        listing = it->second;
-        if (offset >= listing->size()) listings_.erase(it);  // this pass is done
-        return listing;
-      }
-      listings_.erase(it);  // a new pass lists anew
-    }
-  }
-  bool stable = false;
-  REVFS_ASSIGN_OR_RETURN(auto items, ListDir(node, &stable));
-  listing = std::make_shared<const std::vector<DirItem>>(std::move(items));
-  std::lock_guard lock(listings_mu_);
-  if (listings_.size() >= kListingsMax) listings_.erase(listings_.begin());
-  listings_[node] = listing;
-  return listing;
-}
-
 Result<RevFs::Node> RevFs::GetNode(uint64_t id) const {
   std::shared_lock lock(mu_);
   auto it = nodes_.find(id);
@@ -334,23 +348,26 @@ uint64_t RevFs::NewStatsNode() {
 void RevFs::Forget(uint64_t id, uint64_t count) {
   std::unique_lock lock(mu_);
   auto it = nodes_.find(id);
-  if (it == nodes_.end() || id < 16) return;  // the fixed nodes stay
+  if (it == nodes_.end() || id < kFirstDynamicNode) return;  // the fixed nodes stay
   Node& n = it->second;
   n.lookups = count >= n.lookups ? 0 : n.lookups - count;
   if (n.lookups == 0) {
     ids_.erase(Key{n.kind, n.rev, n.ino});
     nodes_.erase(it);
-    std::lock_guard listings(listings_mu_);
-    listings_.erase(id);
   }
 }
 
-ino_t RevFs::StInoFor(const Hash128& identity, uint64_t node) const {
-  if (options_.unique_ino) return node;
-  // Same content, same number: what did not change between two revisions
-  // keeps its st_ino, so diff -r skips it. The top bit keeps these apart
-  // from the small numbers of the fixed nodes.
-  return (identity.lo ^ identity.hi) | (uint64_t{1} << 63);
+ino_t RevFs::StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& identity) const {
+  if (options_.unique_ino || type == FileType::kDirectory) return Mix(Mix(rev) ^ ino) | kHashedIno;
+  return Mix(identity.lo ^ Mix(identity.hi ^ Mix(ino))) | kHashedIno;
+}
+
+ino_t RevFs::DirStIno(const Node& node, uint64_t id) const {
+  switch (node.kind) {
+    case Kind::kRevRoot: return Mix(Mix(node.rev) ^ kRevRootTag) | kHashedIno;
+    case Kind::kEntry: return StInoOf(node.rev, node.ino, FileType::kDirectory, {});
+    default: return id;  // the fixed directories
+  }
 }
 
 void RevFs::FillFromInode(const Inode& n, struct stat* st) const {
@@ -401,6 +418,7 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
       a.timeout = 0;
       return a;
     case Kind::kStatsSnapshot:
+      a.st.st_ino = kStatsNode;  // each lookup makes a node; stat shows one file
       a.st.st_mode = S_IFREG | 0444;
       a.st.st_nlink = 1;
       a.st.st_size = static_cast<off_t>(node.stats ? node.stats->size() : 0);
@@ -413,6 +431,7 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
       a.st.st_mode = S_IFLNK | 0777;
       a.st.st_nlink = 1;
       a.st.st_size = static_cast<off_t>(target.size());
+      if (node.kind == Kind::kAtLink) a.st.st_ino = Mix(Mix(node.rev) ^ kAtLinkTag) | kHashedIno;
       auto entry = store_->store().GetRevision(rev);
       FillTimes(&a.st, entry.ok() ? entry->time_ns : 0);
       return a;
@@ -430,8 +449,9 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
 NodeAttr RevFs::AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const {
   NodeAttr a;
   FillFromInode(inode, &a.st);
-  a.st.st_ino = StInoFor(inode.identity, id);
-  if (node.kind == Kind::kRevRoot && node.rev == 0) a.st.st_ino = id;
+  a.st.st_ino = node.kind == Kind::kRevRoot
+                    ? DirStIno(node, id)
+                    : StInoOf(node.rev, node.ino, inode.type, inode.identity);
   a.timeout = options_.long_timeout;
   return a;
 }
@@ -494,7 +514,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
   if (r.node == 0) return r;  // negative
   auto attr = GetAttr(r.node);
   if (!attr.ok()) {
-    if (r.node >= 16) Forget(r.node, 1);
+    if (r.node >= kFirstDynamicNode) Forget(r.node, 1);
     return attr.status();
   }
   r.attr = *attr;
@@ -514,6 +534,7 @@ Result<EntryReply> RevFs::ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino
   Node n;
   n.kind = Kind::kEntry;
   n.rev = rev;
+  n.ino = ino;
   r.attr = AttrOfInode(n, r.node, child);
   PrefetchFirstChunk(child, trx);
   return r;
@@ -537,51 +558,149 @@ Result<std::string> RevFs::ReadLink(uint64_t id) {
   return inode.symlink;
 }
 
-Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id, bool* stable) {
+Result<bool> RevFs::OpenDir(uint64_t id) {
   REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
-  *stable = node.kind == Kind::kRevRoot || node.kind == Kind::kEntry;
-  std::vector<DirItem> items = {{".", 0, S_IFDIR}, {"..", 0, S_IFDIR}};
   switch (node.kind) {
     case Kind::kRoot:
-      items.push_back({"latest", 0, S_IFLNK});
-      items.push_back({"revisions", 0, S_IFDIR});
-      items.push_back({"at", 0, S_IFDIR});
-      items.push_back({".revfs", 0, S_IFDIR});
-      return items;
-    case Kind::kMeta:
-      items.push_back({"stats", 0, S_IFREG});
-      return items;
     case Kind::kRevisions:
-      for (uint64_t r = 0, latest = Latest(); r <= latest; ++r) {
-        items.push_back({std::to_string(r), 0, S_IFDIR});
+    case Kind::kAt:
+    case Kind::kMeta:
+      return false;
+    case Kind::kRevRoot:
+      return true;
+    case Kind::kEntry: {
+      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+      REVFS_ASSIGN_OR_RETURN(Inode dir, GetInode(*trx, node.ino));
+      if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
+      return true;
+    }
+    default:
+      return Status::InvalidArgument("not a directory");
+  }
+}
+
+Status RevFs::ReadDir(uint64_t id, uint64_t offset, const std::function<bool(const DirItem&)>& fn) {
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  if (node.kind == Kind::kRevRoot || node.kind == Kind::kEntry) {
+    return ReadStoreDir(node, id, offset, fn);
+  }
+  // The synthetic directories: made whole, they are small (revisions/ is
+  // generated by position).
+  std::vector<DirItem> items = {{".", 0, S_IFDIR, id}, {"..", 0, S_IFDIR, kRootNode}};
+  switch (node.kind) {
+    case Kind::kRoot:
+      items.push_back({"latest", 0, S_IFLNK, kLatestNode});
+      items.push_back({"revisions", 0, S_IFDIR, kRevisionsNode});
+      items.push_back({"at", 0, S_IFDIR, kAtNode});
+      items.push_back({".revfs", 0, S_IFDIR, kMetaNode});
+      break;
+    case Kind::kMeta:
+      items.push_back({"stats", 0, S_IFREG, kStatsNode});
+      break;
+    case Kind::kRevisions: {  // generated by position: revision r is item r + 2
+      for (; offset < 2; ++offset) {
+        if (!fn(items[offset])) return Status::OK();
       }
-      return items;
+      Node root;
+      root.kind = Kind::kRevRoot;
+      for (uint64_t r = offset - 2, latest = Latest(); r <= latest; ++r) {
+        root.rev = r;
+        if (!fn({std::to_string(r), 0, S_IFDIR, DirStIno(root, 0)})) break;
+      }
+      return Status::OK();
+    }
     case Kind::kAt: {
       std::string last;
       for (uint64_t r = 0, latest = Latest(); r <= latest; ++r) {
         auto e = store_->store().GetRevision(r);
         if (!e.ok()) continue;
+        // A name is a whole second: it resolves to the last revision in it.
         std::string name = FormatTimeCompact(e->time_ns);
-        if (name != last) items.push_back({name, 0, S_IFLNK});
-        last = name;
+        const ino_t st_ino = Mix(Mix(r) ^ kAtLinkTag) | kHashedIno;
+        if (name == last) {
+          items.back().st_ino = st_ino;
+          continue;
+        }
+        items.push_back({name, 0, S_IFLNK, st_ino});
+        last = std::move(name);
       }
-      return items;
-    }
-    case Kind::kRevRoot:
-    case Kind::kEntry: {
-      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
-      REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(node, *trx));
-      if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
-      if (node.rev == 0) return items;
-      REVFS_RETURN_IF_ERROR(ListDirectory(*trx, dir, "", [&](std::string_view n, const DirEntry& e) {
-        items.push_back({std::string(n), e.ino, ModeOfType(e.type)});
-        return true;
-      }));
-      return items;
+      break;
     }
     default:
       return Status::InvalidArgument("not a directory");
   }
+  for (size_t i = offset; i < items.size(); ++i) {
+    if (!fn(items[i])) break;
+  }
+  return Status::OK();
+}
+
+Status RevFs::ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
+                           const std::function<bool(const DirItem&)>& fn) {
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(node, *trx));
+  if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
+  uint64_t parent_ino = kRevisionsNode;
+  if (node.kind == Kind::kEntry) {
+    auto parent = GetNode(node.parent);
+    parent_ino = parent.ok() ? DirStIno(*parent, node.parent) : 0;
+  }
+  const DirItem dots[] = {{".", 0, S_IFDIR, DirStIno(node, id)}, {"..", 0, S_IFDIR, parent_ino}};
+  for (; offset < 2; ++offset) {
+    if (!fn(dots[offset])) return Status::OK();
+  }
+  if (node.rev == 0) return Status::OK();  // revision 0 is the empty tree
+  // Resume after the name that ended the previous call, or count from the
+  // start when it is no longer remembered.
+  std::string after;
+  uint64_t skip = 0;
+  if (offset > 2) {
+    std::lock_guard lock(cursors_mu_);
+    auto it = cursors_.find(CursorKey{id, offset});
+    if (it != cursors_.end()) {
+      after = it->second;
+    } else {
+      skip = offset - 2;
+    }
+  }
+  DirItem item;
+  bool taken_any = false;
+  Status s = ListDirectory(*trx, dir, after, [&](std::string_view name, const DirEntry& e) {
+    if (skip > 0) {
+      --skip;
+      return true;
+    }
+    item.name.assign(name);
+    item.node_hint = e.ino;
+    item.type = ModeOfType(e.type);
+    item.st_ino = StInoOf(node.rev, e.ino, e.type, e.identity);
+    if (!fn(item)) return false;
+    taken_any = true;
+    after.assign(name);
+    ++offset;
+    return true;
+  });
+  if (taken_any) {
+    std::lock_guard lock(cursors_mu_);
+    auto [it, inserted] = cursors_.insert_or_assign(CursorKey{id, offset}, after);
+    if (inserted) {
+      cursor_order_.push_back(it->first);
+      if (cursor_order_.size() > kCursorsMax) {
+        cursors_.erase(cursor_order_.front());
+        cursor_order_.pop_front();
+      }
+    }
+  }
+  return s;
+}
+
+Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id) {
+  std::vector<DirItem> items;
+  REVFS_RETURN_IF_ERROR(ReadDir(id, 0, [&](const DirItem& item) {
+    items.push_back(item);
+    return true;
+  }));
+  return items;
 }
 
 Result<uint64_t> RevFs::Open(uint64_t id, bool* keep_cache, bool* direct_io) {

@@ -97,8 +97,7 @@ BENCHMARK(BM_ReadNode)->Arg(4096)->Arg(16384);
 void BM_ListDir(benchmark::State& state) {
   Fixture& f = F();
   for (auto _ : state) {
-    bool stable = false;
-    auto items = f.fs->ListDir(f.dir, &stable);
+    auto items = f.fs->ListDir(f.dir);
     if (!items.ok()) std::abort();
     benchmark::DoNotOptimize(items->size());
   }

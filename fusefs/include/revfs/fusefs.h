@@ -81,6 +81,7 @@ struct DirItem {
   std::string name;
   uint64_t node_hint = 0;  // the child's inode in the store (0: not in a revision)
   mode_t type = 0;         // S_IFDIR, S_IFREG ...
+  ino_t st_ino = 0;        // what stat of the child shows: d_ino equals st_ino
 };
 
 class RevFs {
@@ -90,16 +91,26 @@ class RevFs {
 
   // The operations (fusefs/src/ops.cc registers them).
   Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
-  // Lookup of an item ListDir returned for `parent` (readdirplus): where the
+  // Lookup of an item ReadDir gave for `parent` (readdirplus): where the
   // listing named the child's inode it is read directly, without searching
   // the directory again.
   Result<EntryReply> LookupListed(uint64_t parent, const DirItem& item);
   void Forget(uint64_t node, uint64_t count);
   Result<NodeAttr> GetAttr(uint64_t node);
   Result<std::string> ReadLink(uint64_t node);
-  // Lists a directory; `*stable` is set when its listing never changes (a
-  // revision's directories), so the kernel may keep it cached.
-  Result<std::vector<DirItem>> ListDir(uint64_t node, bool* stable);
+  // Checks that `node` is a directory and returns whether its listing never
+  // changes (a revision's directories), so the kernel may keep it cached.
+  Result<bool> OpenDir(uint64_t node);
+  // Calls fn(item) for the items of directory `node` from position `offset`
+  // on ("." is 0, ".." 1, then the entries in name order), until fn returns
+  // false (that item was not taken). Nothing of the listing is held between
+  // calls: the next call resumes after the name of the last item taken,
+  // remembered for a bounded number of positions (kCursorsMax), so passes
+  // that stop early or run by the hundred cost bounded memory; a position
+  // no longer remembered is found by counting from the start.
+  Status ReadDir(uint64_t node, uint64_t offset, const std::function<bool(const DirItem&)>& fn);
+  // The whole listing (tests and benchmarks).
+  Result<std::vector<DirItem>> ListDir(uint64_t node);
   // Opens a file; `*keep_cache`/`*direct_io` say how the kernel may cache.
   Result<uint64_t> Open(uint64_t node, bool* keep_cache, bool* direct_io);
   // Reads from an open file: fills `pieces` pointing into `pins`.
@@ -126,10 +137,6 @@ class RevFs {
   bool no_opendir() const { return no_opendir_; }
   // Returns true once per new latest revision seen since the last call.
   bool PollNewRevision();
-  // The listing of directory `node` from item `offset` on, for readdir
-  // without an open handle (no_opendir mode): the listing is made at offset
-  // 0 and kept until a call past its end (or the node is forgotten).
-  Result<std::shared_ptr<const std::vector<DirItem>>> ListingFor(uint64_t node, uint64_t offset);
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
   // Sets where directory read-ahead puts file content (see
   // FsOptions::dir_readahead_bytes); none until set.
@@ -147,6 +154,7 @@ class RevFs {
   static constexpr uint64_t kRootNode = 1;
   static constexpr uint64_t kRevisionsNode = 2;  // revisions/
   static constexpr uint64_t kAtNode = 3;         // at/
+  static constexpr uint64_t kStatsNode = 5;      // .revfs/stats
 
  private:
   enum class Kind : uint8_t {
@@ -194,7 +202,19 @@ class RevFs {
   Result<EntryReply> ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino, ReadTrx& trx);
   Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
   uint64_t Latest();
-  ino_t StInoFor(const Hash128& identity, uint64_t node) const;
+  // st_ino of a store entry of revision `rev`: a file's (any non-directory)
+  // comes from its version's identity and the stored inode number its path
+  // keeps across revisions, so an unchanged file keeps it in every revision
+  // (diff -r skips it unread) while two paths of one revision never share it
+  // unless hard-linked; a directory's is its own per revision, so cp -a of
+  // two revisions never takes an unchanged directory for a hard link. With
+  // unique_ino every path of every revision has its own.
+  ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& identity) const;
+  // st_ino of a directory node (no store access): "." and ".." in listings.
+  ino_t DirStIno(const Node& node, uint64_t id) const;
+  // ReadDir of a revision's directory.
+  Status ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
+                      const std::function<bool(const DirItem&)>& fn);
   void FillFromInode(const Inode& inode, struct stat* st) const;
   // Sequential reads: queues the chunks of the next readahead_bytes after
   // [offset, end) of `file` for decoding.
@@ -248,10 +268,22 @@ class RevFs {
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
-  std::mutex listings_mu_;
-  // Listings being read without an open handle (no_opendir mode).
-  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<DirItem>>> listings_;  // guarded by listings_mu_
-  static constexpr size_t kListingsMax = 256;
+  // Where listings resume: (directory node, position) -> the name of the
+  // entry before that position. Node ids are never reused, so an entry of a
+  // forgotten node is never wrong, only unused until pushed out.
+  struct CursorKey {
+    uint64_t node, offset;
+    bool operator==(const CursorKey&) const = default;
+  };
+  struct CursorKeyHash {
+    size_t operator()(const CursorKey& k) const {
+      return std::hash<uint64_t>()(k.node * 0x9E3779B97F4A7C15ull ^ k.offset);
+    }
+  };
+  static constexpr size_t kCursorsMax = 4096;
+  std::mutex cursors_mu_;
+  std::unordered_map<CursorKey, std::string, CursorKeyHash> cursors_;  // guarded by cursors_mu_
+  std::deque<CursorKey> cursor_order_;  // guarded by cursors_mu_: oldest first
   std::mutex logged_mu_;
   std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
   std::vector<std::thread> prefetchers_;  // chunk prefetchers and read-ahead threads
@@ -262,12 +294,6 @@ enum OpIndex {
   kOpLookup, kOpGetattr, kOpReadlink, kOpOpendir, kOpReaddir, kOpOpen, kOpRead, kOpRelease,
   kOpXattr, kOpStatfs, kOpForget, kOpWrite, kOpCount
 };
-
-}  // namespace revfs::fusefs
-
-#endif  // REVFS_FUSEFS_H_
-
-namespace revfs::fusefs {
 
 struct ServeOptions {
   std::string mountpoint;
@@ -284,3 +310,5 @@ struct ServeOptions {
 Status Serve(RevFs& fs, const ServeOptions& options);
 
 }  // namespace revfs::fusefs
+
+#endif  // REVFS_FUSEFS_H_
