@@ -126,80 +126,48 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // (128 bytes), a dirent header (24) and a name padded to 8.
 constexpr size_t kMinDirentPlus = 128 + 24 + 8;
 
-// Gives back the lookups counted for the entries of a readdirplus reply that
-// the kernel never got (an exception, an error, a failed reply).
-class UncountUnsent {
- public:
-  UncountUnsent(RevFs* fs, size_t reply_size) : fs_(fs) {
-    nodes_.reserve(reply_size / kMinDirentPlus + 1);  // push_back never throws
-  }
-  ~UncountUnsent() {
-    if (sent_) return;
-    for (uint64_t node : nodes_) fs_->Forget(node, 1);
-  }
-  UncountUnsent(const UncountUnsent&) = delete;
-  UncountUnsent& operator=(const UncountUnsent&) = delete;
-  void Add(uint64_t node) { nodes_.push_back(node); }
-  void DropLast() { nodes_.pop_back(); }
-  void Sent() { sent_ = true; }
-
- private:
-  RevFs* const fs_;
-  std::vector<uint64_t> nodes_;
-  bool sent_ = false;
-};
-
 void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*, bool plus) {
   Wall(req, kOpReaddir, [&] {
     RevFs* fs = Fs(req);
     std::string buf(size, '\0');
     size_t used = 0;
-    UncountUnsent counted(fs, plus ? size : 0);
     auto next = static_cast<off_t>(off);
-    Status s = fs->ReadDir(ino, static_cast<uint64_t>(off), [&](const DirItem& item) {
-      ++next;
-      const bool dot = item.name == "." || item.name == "..";
-      size_t need;
-      if (plus) {
-        fuse_entry_param e;
-        std::memset(&e, 0, sizeof(e));
-        e.attr.st_ino = item.st_ino;
-        e.attr.st_mode = item.type;
-        if (!dot) {
-          // A child that cannot be read now (damaged, or memory short) is
-          // still listed, without attributes: for an entry of node 0 the
-          // kernel lists the name and makes no dentry, so looking it up
-          // asks again and gets the error.
-          auto r = fs->LookupListed(ino, item);
-          if (r.ok() && r->node != 0) {
-            e = ToEntry(*r);
-            counted.Add(r->node);
-          }
-        }
-        need = fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(), &e,
-                                      next);
-        if (need > size - used) {
-          if (e.ino != 0) {  // not sent: the lookup does not count
-            counted.DropLast();
-            fs->Forget(e.ino, 1);
-          }
-          return false;
-        }
-      } else {
+    if (!plus) {
+      Status s = fs->ReadDir(ino, static_cast<uint64_t>(off), [&](const DirItem& item) {
         struct stat st;
         std::memset(&st, 0, sizeof(st));
         st.st_ino = item.st_ino;
         st.st_mode = item.type;
-        need = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(), &st,
-                                 next);
+        const size_t need = fuse_add_direntry(req, buf.data() + used, size - used,
+                                              item.name.c_str(), &st, ++next);
         if (need > size - used) return false;
-      }
-      used += need;
-      return true;
-    });
-    // A listing that cannot be read whole fails whole: never a silent gap.
-    if (!s.ok()) return ReplyError(req, s);
-    if (fuse_reply_buf(req, buf.data(), used) == 0) counted.Sent();
+        used += need;
+        return true;
+      });
+      // A listing that cannot be read whole fails whole: never a silent gap.
+      if (!s.ok()) return ReplyError(req, s);
+      return static_cast<void>(fuse_reply_buf(req, buf.data(), used));
+    }
+    auto counted = fs->ReadDirPlus(
+        ino, static_cast<uint64_t>(off), size / kMinDirentPlus + 1,
+        [&](const DirItem& item, const EntryReply* entry) {
+          fuse_entry_param e;
+          std::memset(&e, 0, sizeof(e));
+          e.attr.st_ino = item.st_ino;
+          e.attr.st_mode = item.type;
+          // Without an entry (node 0) the kernel lists the name and makes no
+          // dentry, so looking the child up asks again and gets the error.
+          if (entry != nullptr) e = ToEntry(*entry);
+          const size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used,
+                                                     item.name.c_str(), &e, ++next);
+          if (need > size - used) return false;
+          used += need;
+          return true;
+        });
+    if (!counted.ok()) return ReplyError(req, counted.status());
+    if (fuse_reply_buf(req, buf.data(), used) != 0) {
+      for (uint64_t node : *counted) fs->Forget(node, 1);  // the kernel never got them
+    }
   });
 }
 

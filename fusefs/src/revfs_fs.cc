@@ -694,6 +694,37 @@ Status RevFs::ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
   return s;
 }
 
+Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
+    uint64_t dir, uint64_t offset, size_t max_children,
+    const std::function<bool(const DirItem&, const EntryReply*)>& add) {
+  std::vector<uint64_t> counted;
+  counted.reserve(max_children);  // so recording a lookup never throws
+  struct GiveBack {
+    RevFs* fs;
+    std::vector<uint64_t>* nodes;
+    bool kept = false;
+    ~GiveBack() {
+      if (kept) return;
+      for (uint64_t node : *nodes) fs->Forget(node, 1);
+    }
+  } give_back{this, &counted};
+  REVFS_RETURN_IF_ERROR(ReadDir(dir, offset, [&](const DirItem& item) {
+    if (item.name == "." || item.name == "..") return add(item, nullptr);
+    if (counted.size() == max_children) return false;
+    auto entry = LookupListed(dir, item);
+    const bool looked_up = entry.ok() && entry->node != 0;
+    if (looked_up) counted.push_back(entry->node);
+    if (add(item, looked_up ? &*entry : nullptr)) return true;
+    if (looked_up) {  // not taken: the lookup does not count
+      counted.pop_back();
+      Forget(entry->node, 1);
+    }
+    return false;
+  }));
+  give_back.kept = true;
+  return counted;
+}
+
 Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id) {
   std::vector<DirItem> items;
   REVFS_RETURN_IF_ERROR(ReadDir(id, 0, [&](const DirItem& item) {

@@ -228,5 +228,52 @@ TEST_F(ListingTest, AChildWhoseRecordIsDamagedIsStillListed) {
   EXPECT_TRUE(Fs().LookupListed(dir, (*items)[3]).ok());
 }
 
+uint64_t NodesKnown(RevFs& fs) {
+  const std::string json = fs.StatsJson();
+  return std::stoull(json.substr(json.find("\"nodes\":") + 8));
+}
+
+// A readdirplus reply counts a lookup for each child it carries and for no
+// other: one that does not fit, or a reply abandoned by an exception (a
+// bad_alloc while it is made), gives its lookups back.
+TEST_F(ListingTest, ReaddirplusCountsOnlyTheLookupsItCarries) {
+  const uint64_t dir = Node(1, "big");
+  const uint64_t known = NodesKnown(Fs());
+  int children = 0;
+  auto full_after = [&](int n) {
+    children = 0;
+    return [&children, n](const DirItem& item, const EntryReply* entry) {
+      if (item.name == "." || item.name == "..") return true;
+      EXPECT_NE(entry, nullptr) << item.name;
+      return ++children <= n;
+    };
+  };
+  auto nine = Fs().ReadDirPlus(dir, 0, 100, full_after(9));
+  ASSERT_TRUE(nine.ok());
+  EXPECT_EQ(nine->size(), 9u);
+  EXPECT_EQ(NodesKnown(Fs()), known + 9);
+  for (uint64_t node : *nine) Fs().Forget(node, 1);
+  EXPECT_EQ(NodesKnown(Fs()), known);
+  // At most max_children lookups, whatever room the reply has.
+  auto five = Fs().ReadDirPlus(dir, 2, 5, full_after(1000));
+  ASSERT_TRUE(five.ok());
+  EXPECT_EQ(five->size(), 5u);
+  for (uint64_t node : *five) Fs().Forget(node, 1);
+  // Memory runs out while the reply is made, at each child in turn.
+  for (int fail_at = 1; fail_at <= 12; ++fail_at) {
+    children = 0;
+    EXPECT_THROW((void)Fs().ReadDirPlus(dir, 0, 100,
+                                        [&](const DirItem& item, const EntryReply*) {
+                                          if (item.name != "." && item.name != ".." &&
+                                              ++children == fail_at) {
+                                            throw std::bad_alloc();
+                                          }
+                                          return true;
+                                        }),
+                 std::bad_alloc);
+    EXPECT_EQ(NodesKnown(Fs()), known) << "failed at child " << fail_at;
+  }
+}
+
 }  // namespace
 }  // namespace revfs::fusefs

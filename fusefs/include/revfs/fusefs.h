@@ -109,6 +109,18 @@ class RevFs {
   // that stop early or run by the hundred cost bounded memory; a position
   // no longer remembered is found by counting from the start.
   Status ReadDir(uint64_t node, uint64_t offset, const std::function<bool(const DirItem&)>& fn);
+  // Makes one readdirplus reply: ReadDir of `dir` from `offset`, each item
+  // handed to add(item, entry) with the child's entry looked up (its lookup
+  // counted; null for "." and "..", and for a child that cannot be read
+  // now: its name is listed all the same and looking it up gives the
+  // error). add returns false when the reply is full (that item and its
+  // lookup are not taken). At most `max_children` children are looked up.
+  // Returns the nodes whose lookups the reply counted — the caller gives
+  // them back if the reply never reaches the kernel; on an error or an
+  // exception (thrown on) they are given back here.
+  Result<std::vector<uint64_t>> ReadDirPlus(
+      uint64_t dir, uint64_t offset, size_t max_children,
+      const std::function<bool(const DirItem&, const EntryReply*)>& add);
   // The whole listing (tests and benchmarks).
   Result<std::vector<DirItem>> ListDir(uint64_t node);
   // Opens a file; `*keep_cache`/`*direct_io` say how the kernel may cache.
