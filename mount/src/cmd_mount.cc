@@ -38,6 +38,9 @@ struct Parsed {
   uint64_t readahead = 8u << 20;
   uint64_t dir_readahead = 4u << 20;
   bool unique_ino = false;
+  // Whether the kernel checks the stored modes, owners and ACLs
+  // (default_permissions, given or implied by allow_other).
+  bool kernel_checks_permissions = false;
   std::vector<std::string> fuse;
 };
 
@@ -77,13 +80,13 @@ Result<unsigned> ParseCount(const std::string& key, const std::string& value, un
 }
 
 Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
-  static const char* kPassThrough[] = {"allow_other", "allow_root", "default_permissions",
-                                       "auto_unmount", "dev", "nodev", "suid", "nosuid", "exec",
-                                       "noexec", "atime", "noatime", "relatime", "ro", "sync",
-                                       "async", "dirsync"};
+  static const char* kPassThrough[] = {"allow_root", "auto_unmount", "dev", "nodev", "suid",
+                                       "nosuid", "exec", "noexec", "atime", "noatime",
+                                       "relatime", "ro", "sync", "async", "dirsync"};
   static const char* kIgnored[] = {"rw", "defaults", "auto", "noauto", "user", "users",
                                    "nouser", "nofail", "_netdev"};
   Parsed p;
+  bool allow_other = false, default_permissions = false, no_default_permissions = false;
   for (const std::string& group : groups) {
     std::stringstream ss(group);
     for (std::string opt; std::getline(ss, opt, ',');) {
@@ -104,6 +107,12 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
                                ParseSizeOption(key, value, 0, 1ull << 30, "0 to 1G"));
       } else if (key == "unique_ino") {
         p.unique_ino = true;
+      } else if (key == "allow_other") {
+        allow_other = true;
+      } else if (key == "default_permissions") {
+        default_permissions = true;
+      } else if (key == "no_default_permissions") {
+        no_default_permissions = true;
       } else if (key == "fsname" || key == "subtype" || key == "max_read") {
         p.fuse.push_back(opt);
       } else if (std::find(std::begin(kPassThrough), std::end(kPassThrough), key) !=
@@ -117,6 +126,16 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
       }
     }
   }
+  if (default_permissions && no_default_permissions) {
+    return Status::InvalidArgument(
+        "-o no_default_permissions: contradicts default_permissions");
+  }
+  // Other users reach an allow_other mount: the kernel then checks the
+  // stored modes, owners and ACLs as on any filesystem (restic and borg do
+  // the same), unless the operator explicitly opts out.
+  p.kernel_checks_permissions = default_permissions || (allow_other && !no_default_permissions);
+  if (allow_other) p.fuse.push_back("allow_other");
+  if (p.kernel_checks_permissions) p.fuse.push_back("default_permissions");
   return p;
 }
 
@@ -232,8 +251,8 @@ Command AddMountCommand(CLI::App& app) {
   cmd->add_option("-o", args->options,
                   "Options: cache_size=SIZE, max_threads=N, prefetch_threads=N, readahead=SIZE, "
                   "dir_readahead=SIZE, "
-                  "unique_ino, allow_other, "
-                  "default_permissions, ...");
+                  "unique_ino, allow_other (implies default_permissions), "
+                  "no_default_permissions, ...");
   return {cmd, [args] { return RunMount(*args); }};
 }
 

@@ -1,0 +1,105 @@
+// Sharing a mount must not expose what the stored modes forbid: tested on
+// real FUSE mounts as root, reading as other users (setpriv) with the tools
+// they run (cat, getfacl, getfattr, a setuid copy of id). Under CI=true a
+// mount that cannot be made fails the test instead of skipping it.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "cli/mount_fixture.h"
+
+namespace revfs::testing {
+namespace {
+
+constexpr int kOwner = 1234;    // owns the stored files
+constexpr int kNobody = 65534;  // another local user
+
+class MountPermissionsTest : public MountTest {
+ protected:
+  void SetUp() override {
+    MountTest::SetUp();
+    if (HasFatalFailure()) return;
+    // mkdtemp makes the test directory 0700: other users must reach the
+    // mount point to be refused by the mount itself, not by its parent.
+    ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  }
+
+  // Runs `cmd` with sh as uid and gid `id`, without supplementary groups.
+  ShResult As(int id, const std::string& cmd) {
+    const std::string n = std::to_string(id);
+    return Sh("setpriv --reuid=" + n + " --regid=" + n + " --clear-groups -- sh -c " +
+              Quote(cmd));
+  }
+
+  static std::string Quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  }
+
+  // The /proc/mounts line of the mount point, without its newline.
+  std::string MountsLine() {
+    std::string line = Sh("grep ' " + mnt_ + " ' /proc/mounts").out;
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+
+  // The options field of the /proc/mounts line, with commas at both ends
+  // so that ",name," finds a whole option.
+  std::string MountOptions() {
+    std::string line = MountsLine();
+    size_t pos = 0;
+    for (int field = 0; field < 3 && pos != std::string::npos; ++field) {
+      pos = line.find(' ', pos);
+      if (pos != std::string::npos) ++pos;
+    }
+    if (pos == std::string::npos) return "";
+    return "," + line.substr(pos, line.find(' ', pos) - pos) + ",";
+  }
+
+  // A 0600 and a 0644 file of kOwner.
+  void CommitOwnedFiles() {
+    WriteFile(src_ + "/secret", "secret\n");
+    WriteFile(src_ + "/public", "public\n");
+    ASSERT_EQ(Sh("chown " + std::to_string(kOwner) + ":" + std::to_string(kOwner) + " " + src_ +
+                 "/secret " + src_ + "/public && chmod 600 " + src_ + "/secret && chmod 644 " +
+                 src_ + "/public")
+                  .code,
+              0);
+    Commit(1);
+  }
+};
+
+// allow_other lets other users reach the mount; the kernel then checks the
+// stored modes and owners as on any filesystem.
+TEST_F(MountPermissionsTest, AllowOtherEnforcesStoredModes) {
+  CommitOwnedFiles();
+  if (!Mount("allow_other")) return;
+  EXPECT_NE(MountOptions().find(",default_permissions,"), std::string::npos) << MountsLine();
+  const std::string latest = mnt_ + "/latest/";
+  ShResult r = As(kNobody, "cat " + latest + "secret");
+  EXPECT_NE(r.code, 0) << "another user read a 0600 file: " << r.out;
+  EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+  EXPECT_EQ(As(kOwner, "cat " + latest + "secret").out, "secret\n") << "its owner reads it";
+  EXPECT_EQ(As(kNobody, "cat " + latest + "public").out, "public\n");
+  EXPECT_EQ(Sh("cat " + latest + "secret").out, "secret\n") << "root reads everything";
+}
+
+// The opt-out is explicit: other users then read every stored file.
+TEST_F(MountPermissionsTest, NoDefaultPermissionsIsTheExplicitOptOut) {
+  CommitOwnedFiles();
+  ShResult both = Sh(std::string(REVFS_BINARY) + " mount " + store_ + " " + mnt_ +
+                     " -o allow_other,default_permissions,no_default_permissions");
+  EXPECT_EQ(both.code, 1);
+  EXPECT_EQ(both.out,
+            "revfs: -o no_default_permissions: contradicts default_permissions\n");
+  if (!Mount("allow_other,no_default_permissions")) return;
+  EXPECT_EQ(MountOptions().find(",default_permissions,"), std::string::npos) << MountsLine();
+  EXPECT_EQ(As(kNobody, "cat " + mnt_ + "/latest/secret").out, "secret\n");
+}
+
+}  // namespace
+}  // namespace revfs::testing
