@@ -57,9 +57,18 @@ fuse_entry_param ToEntry(const EntryReply& r) {
 }
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
-  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) static_cast<RevFs*>(userdata)->EnableNoOpen();
-  if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
-    static_cast<RevFs*>(userdata)->EnableNoOpendir();
+  RevFs* fs = static_cast<RevFs*>(userdata);
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) fs->EnableNoOpen();
+  if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) fs->EnableNoOpendir();
+  // Where the kernel checks permissions it also enforces the stored ACLs
+  // (system.posix_acl_access/default, served by getxattr), as it does on
+  // ext4; without this it would check the modes alone. Only then: asking
+  // for ACLs makes the kernel turn default_permissions on by itself, which
+  // would silently undo no_default_permissions.
+  if (fs->posix_acl() && (conn->capable & FUSE_CAP_POSIX_ACL)) {
+    conn->want |= FUSE_CAP_POSIX_ACL;
+  } else {
+    conn->want &= ~FUSE_CAP_POSIX_ACL;
   }
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
   // Symlinks are not cached in the page cache: latest changes its target.

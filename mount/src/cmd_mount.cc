@@ -205,6 +205,7 @@ int RunMount(const MountArgs& args) {
   fo.readahead_bytes = parsed->readahead;
   fo.dir_readahead_bytes = parsed->dir_readahead;
   if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
+  fo.posix_acl = parsed->kernel_checks_permissions;
   fusefs::RevFs fs(store->get(), fo);
   fusefs::ServeOptions so;
   so.mountpoint = mountpoint;

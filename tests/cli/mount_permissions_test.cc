@@ -101,5 +101,47 @@ TEST_F(MountPermissionsTest, NoDefaultPermissionsIsTheExplicitOptOut) {
   EXPECT_EQ(As(kNobody, "cat " + mnt_ + "/latest/secret").out, "secret\n");
 }
 
+// Stored POSIX ACLs are enforced by the kernel like the modes: an entry
+// denying one user keeps a 0644 file from that user only. A directory's
+// default ACL is served as stored.
+TEST_F(MountPermissionsTest, StoredAclsAreEnforced) {
+  WriteFile(src_ + "/f", "acl\n");
+  ASSERT_EQ(Sh("chmod 644 " + src_ + "/f && setfacl -m u:" + std::to_string(kNobody) + ":--- " +
+               src_ + "/f && mkdir " + src_ + "/d && setfacl -d -m u:" +
+               std::to_string(kOwner) + ":r-x " + src_ + "/d")
+                .code,
+            0);
+  Commit(1);
+  for (const char* opts : {"allow_other", "allow_other,default_permissions"}) {
+    SCOPED_TRACE(opts);
+    if (!Mount(opts)) return;
+    const std::string f = mnt_ + "/latest/f";
+    EXPECT_NE(Sh("getfacl -n " + f).out.find("user:" + std::to_string(kNobody) + ":---"),
+              std::string::npos)
+        << "the ACL is served";
+    EXPECT_NE(Sh("getfacl -n " + mnt_ + "/latest/d").out.find(
+                  "default:user:" + std::to_string(kOwner) + ":r-x"),
+              std::string::npos)
+        << "the default ACL is served";
+    ShResult r = As(kNobody, "cat " + f);
+    EXPECT_NE(r.code, 0) << "the user the ACL denies read the file: " << r.out;
+    EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+    EXPECT_EQ(As(kOwner, "cat " + f).out, "acl\n") << "everyone else reads it";
+    ASSERT_EQ(Sh("fusermount3 -u " + mnt_).code, 0);
+  }
+}
+
+// The opt-out covers ACLs too: with no_default_permissions neither modes nor
+// ACLs are checked (asking the kernel to enforce ACLs would turn its
+// permission checks back on).
+TEST_F(MountPermissionsTest, NoDefaultPermissionsChecksNoAclEither) {
+  WriteFile(src_ + "/f", "acl\n");
+  ASSERT_EQ(Sh("setfacl -m u:" + std::to_string(kNobody) + ":--- " + src_ + "/f").code, 0);
+  Commit(1);
+  if (!Mount("allow_other,no_default_permissions")) return;
+  EXPECT_EQ(MountOptions().find(",default_permissions,"), std::string::npos) << MountsLine();
+  EXPECT_EQ(As(kNobody, "cat " + mnt_ + "/latest/f").out, "acl\n");
+}
+
 }  // namespace
 }  // namespace revfs::testing
