@@ -80,9 +80,10 @@ Result<unsigned> ParseCount(const std::string& key, const std::string& value, un
 }
 
 Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
-  static const char* kPassThrough[] = {"allow_root", "auto_unmount", "dev", "nodev", "suid",
-                                       "nosuid", "exec", "noexec", "atime", "noatime",
-                                       "relatime", "ro", "sync", "async", "dirsync"};
+  // Not suid and dev: see below.
+  static const char* kPassThrough[] = {"allow_root", "auto_unmount", "nodev", "nosuid", "exec",
+                                       "noexec", "atime", "noatime", "relatime", "ro", "sync",
+                                       "async", "dirsync"};
   static const char* kIgnored[] = {"rw", "defaults", "auto", "noauto", "user", "users",
                                    "nouser", "nofail", "_netdev"};
   Parsed p;
@@ -113,6 +114,17 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
         default_permissions = true;
       } else if (key == "no_default_permissions") {
         no_default_permissions = true;
+      } else if (key == "suid") {
+        // A store holds whatever tree was committed, by whoever could write
+        // it: its setuid bits and device nodes must not give power to the
+        // readers of a mount. As for fusermount3's mounts, always nosuid,nodev.
+        return Status::InvalidArgument(
+            "-o suid: not supported: revfs mounts are always nosuid (stored setuid bits never "
+            "take effect)");
+      } else if (key == "dev") {
+        return Status::InvalidArgument(
+            "-o dev: not supported: revfs mounts are always nodev (stored device nodes never "
+            "open)");
       } else if (key == "fsname" || key == "subtype" || key == "max_read") {
         p.fuse.push_back(opt);
       } else if (std::find(std::begin(kPassThrough), std::end(kPassThrough), key) !=
@@ -211,6 +223,8 @@ int RunMount(const MountArgs& args) {
   so.mountpoint = mountpoint;
   so.fuse_options = parsed->fuse;
   so.fuse_options.push_back("ro");
+  so.fuse_options.push_back("nosuid");
+  so.fuse_options.push_back("nodev");
   so.fuse_options.push_back("fsname=revfs:" + store_path);
   so.fuse_options.push_back("subtype=revfs");
   so.single_thread = args.single_thread;

@@ -143,5 +143,62 @@ TEST_F(MountPermissionsTest, NoDefaultPermissionsChecksNoAclEither) {
   EXPECT_EQ(As(kNobody, "cat " + mnt_ + "/latest/f").out, "acl\n");
 }
 
+// A stored setuid-root program runs with the caller's rights, and a stored
+// device node opens nothing, however the mount was made: mount.fuse3 (mount
+// -t fuse.revfs, fstab) asks for suid and dev unless told nosuid, nodev.
+TEST_F(MountPermissionsTest, StoredSetuidBitsAndDeviceNodesGainNothing) {
+  ASSERT_EQ(Sh("cp /usr/bin/id " + src_ + "/id && chown 0:0 " + src_ + "/id && chmod 4755 " +
+               src_ + "/id && mknod " + src_ + "/null c 1 3 && chmod 666 " + src_ + "/null")
+                .code,
+            0);
+  ASSERT_EQ(As(kNobody, src_ + "/id -u").out, "0\n") << "the copy runs setuid where it is";
+  Commit(1);
+  const std::string helper = "mount -t fuse '" + std::string(REVFS_BINARY) + "#" + store_ + "' " +
+                             mnt_ + " -o allow_other";
+  for (const std::string& how : {helper, std::string(REVFS_BINARY) + " mount " + store_ + " " +
+                                             mnt_ + " -o allow_other"}) {
+    SCOPED_TRACE(how);
+    ShResult m = Sh(how);
+    ASSERT_EQ(m.code, 0) << m.out;
+    const std::string opts = MountOptions();
+    EXPECT_NE(opts.find(",nosuid,"), std::string::npos) << MountsLine();
+    EXPECT_NE(opts.find(",nodev,"), std::string::npos) << MountsLine();
+    EXPECT_EQ(Sh("stat -c %A " + mnt_ + "/latest/id").out, "-rwsr-xr-x\n") << "served as stored";
+    EXPECT_EQ(As(kNobody, mnt_ + "/latest/id -u").out, std::to_string(kNobody) + "\n");
+    ShResult dev = As(kNobody, "head -c 1 " + mnt_ + "/latest/null");
+    EXPECT_NE(dev.code, 0) << "a stored device node opened";
+    EXPECT_NE(dev.out.find("Permission denied"), std::string::npos) << dev.out;
+    ASSERT_EQ(Sh("umount " + mnt_).code, 0);
+  }
+}
+
+// suid and dev are refused by name, from revfs mount and from mount.fuse3
+// (which appends dev,suid to every option list without nodev,nosuid: only
+// what the user wrote is refused); nothing is mounted. mount(8) itself drops
+// suid and dev, its defaults, before any helper sees them: there they are
+// indistinguishable from nothing, and the mount is nosuid,nodev all the same
+// (StoredSetuidBitsAndDeviceNodesGainNothing).
+TEST_F(MountPermissionsTest, SuidAndDevOptionsAreRefused) {
+  const std::pair<const char*, const char*> refused[] = {
+      {"suid", "suid"}, {"dev", "dev"}, {"allow_other,suid", "suid"}, {"dev,nosuid", "dev"}};
+  for (const auto& [opt, name] : refused) {
+    SCOPED_TRACE(opt);
+    for (const std::string& how :
+         {std::string(REVFS_BINARY) + " mount " + store_ + " " + mnt_ + " -o " + opt,
+          "mount.fuse3 '" + std::string(REVFS_BINARY) + "#" + store_ + "' " + mnt_ + " -o " +
+              opt}) {
+      SCOPED_TRACE(how);
+      ShResult r = Sh(how);
+      EXPECT_NE(r.code, 0);
+      EXPECT_NE(r.out.find(std::string("revfs: -o ") + name + ": "), std::string::npos) << r.out;
+      EXPECT_EQ(MountsLine(), "") << "mounted";
+      if (!MountsLine().empty()) Sh("umount " + mnt_);
+    }
+  }
+  ShResult r = Sh(std::string(REVFS_BINARY) + " mount " + store_ + " " + mnt_ + " -o suid");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+}
+
 }  // namespace
 }  // namespace revfs::testing
