@@ -79,6 +79,19 @@ Result<unsigned> ParseCount(const std::string& key, const std::string& value, un
   return static_cast<unsigned>(n);
 }
 
+// Escapes `s` for libfuse's option parser (fuse_opt.c), which splits -o at
+// commas not preceded by a backslash and drops the backslash before any
+// character: unescaped, a store at /srv/a,allow_other would end fsname at the
+// comma and share the mount with every user.
+std::string EscapeFuseOption(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ',' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
 Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
   // Not suid and dev: see below.
   static const char* kPassThrough[] = {"allow_root", "auto_unmount", "nodev", "nosuid", "exec",
@@ -225,7 +238,7 @@ int RunMount(const MountArgs& args) {
   so.fuse_options.push_back("ro");
   so.fuse_options.push_back("nosuid");
   so.fuse_options.push_back("nodev");
-  so.fuse_options.push_back("fsname=revfs:" + store_path);
+  so.fuse_options.push_back("fsname=revfs:" + EscapeFuseOption(store_path));
   so.fuse_options.push_back("subtype=revfs");
   so.single_thread = args.single_thread;
   so.max_threads = parsed->max_threads;

@@ -200,5 +200,28 @@ TEST_F(MountPermissionsTest, SuidAndDevOptionsAreRefused) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 
+// The store's path is the mount's source whatever it holds: a comma does not
+// start a mount option, a backslash is not an escape, and /proc/mounts shows
+// the whole path (the kernel writes a space as \040, a backslash as \134).
+TEST_F(MountPermissionsTest, StorePathIsTheWholeFsname) {
+  const std::string store = Path("store,allow_other");
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " init '" + store + "'").code, 0);
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " commit '" + store + "' " + src_).code, 0);
+  store_ = store;
+  if (!Mount()) return;
+  EXPECT_EQ(MountsLine().rfind("revfs:" + store + " " + mnt_ + " fuse.revfs ", 0), 0u)
+      << MountsLine();
+  EXPECT_EQ(MountOptions().find(",allow_other,"), std::string::npos) << MountsLine();
+  EXPECT_NE(As(kNobody, "ls " + mnt_).code, 0) << "other users reached the mount";
+  ASSERT_EQ(Sh("fusermount3 -u " + mnt_).code, 0);
+
+  const std::string odd = Path("my store\\1,x");
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " init '" + odd + "'").code, 0);
+  ShResult m = Sh(std::string(REVFS_BINARY) + " mount '" + odd + "' " + mnt_);
+  ASSERT_EQ(m.code, 0) << m.out;
+  EXPECT_EQ(MountsLine().rfind("revfs:" + Path("my\\040store\\1341,x") + " " + mnt_ + " ", 0), 0u)
+      << MountsLine();
+}
+
 }  // namespace
 }  // namespace revfs::testing
