@@ -251,6 +251,11 @@ void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Wall(req, kOpXattr, [&] {
+    // trusted.* is for privileged callers only (see OnListxattr); the VFS
+    // refuses it first, this holds should the kernel ever not.
+    if (std::strncmp(name, "trusted.", 8) == 0 && fuse_req_ctx(req)->uid != 0) {
+      return static_cast<void>(fuse_reply_err(req, ENODATA));
+    }
     auto xattrs = Fs(req)->Xattrs(ino);
     if (!xattrs.ok()) return ReplyError(req, xattrs.status());
     for (const auto& [n, v] : *xattrs) {
@@ -267,8 +272,18 @@ void OnListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Wall(req, kOpXattr, [&] {
     auto xattrs = Fs(req)->Xattrs(ino);
     if (!xattrs.ok()) return ReplyError(req, xattrs.status());
+    // trusted.* names are listed to privileged callers only, as ext4 and
+    // tmpfs do: they ask for CAP_SYS_ADMIN, and the VFS answers an
+    // unprivileged getxattr of them ENODATA. A request carries the caller's
+    // fsuid, not its capabilities, so uid 0 stands for CAP_SYS_ADMIN: a
+    // root process without it still sees the names, a non-root process
+    // holding it does not.
+    const bool privileged = fuse_req_ctx(req)->uid == 0;
     std::string names;
-    for (const auto& [n, v] : *xattrs) names.append(n).push_back('\0');
+    for (const auto& [n, v] : *xattrs) {
+      if (!privileged && n.rfind("trusted.", 0) == 0) continue;
+      names.append(n).push_back('\0');
+    }
     if (size == 0) return static_cast<void>(fuse_reply_xattr(req, names.size()));
     if (size < names.size()) return static_cast<void>(fuse_reply_err(req, ERANGE));
     fuse_reply_buf(req, names.data(), names.size());

@@ -223,5 +223,31 @@ TEST_F(MountPermissionsTest, StorePathIsTheWholeFsname) {
       << MountsLine();
 }
 
+// trusted.* attributes are for privileged callers only, as on ext4: other
+// users neither see their names nor read them. user.* is for everyone who
+// may read the file.
+TEST_F(MountPermissionsTest, TrustedXattrsOnlyForRoot) {
+  WriteFile(src_ + "/f", "x");
+  ASSERT_EQ(Sh("setfattr -n trusted.revfs_test -v hidden " + src_ + "/f && setfattr -n "
+               "user.revfs_test -v shown " + src_ + "/f")
+                .code,
+            0);
+  Commit(1);
+  if (!Mount("allow_other")) return;
+  const std::string f = mnt_ + "/latest/f";
+  const std::string root_names = Sh("getfattr -m - --absolute-names " + f).out;
+  EXPECT_NE(root_names.find("trusted.revfs_test"), std::string::npos) << root_names;
+  EXPECT_NE(root_names.find("user.revfs_test"), std::string::npos) << root_names;
+  EXPECT_NE(Sh("getfattr -n trusted.revfs_test --only-values " + f).out.find("hidden"),
+            std::string::npos);
+  const std::string names = As(kNobody, "getfattr -m - --absolute-names " + f).out;
+  EXPECT_EQ(names.find("trusted."), std::string::npos) << names;
+  EXPECT_NE(names.find("user.revfs_test"), std::string::npos) << names;
+  ShResult r = As(kNobody, "getfattr -n trusted.revfs_test --only-values " + f);
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(r.out.find("hidden"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("No such attribute"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace revfs::testing
