@@ -57,9 +57,18 @@ fuse_entry_param ToEntry(const EntryReply& r) {
 }
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
-  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) static_cast<RevFs*>(userdata)->EnableNoOpen();
-  if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
-    static_cast<RevFs*>(userdata)->EnableNoOpendir();
+  RevFs* fs = static_cast<RevFs*>(userdata);
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) fs->EnableNoOpen();
+  if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) fs->EnableNoOpendir();
+  // Where the kernel checks permissions it also enforces the stored ACLs
+  // (system.posix_acl_access/default, served by getxattr), as it does on
+  // ext4; without this it would check the modes alone. Only then: asking
+  // for ACLs makes the kernel turn default_permissions on by itself, which
+  // would silently undo no_default_permissions.
+  if (fs->posix_acl() && (conn->capable & FUSE_CAP_POSIX_ACL)) {
+    conn->want |= FUSE_CAP_POSIX_ACL;
+  } else {
+    conn->want &= ~FUSE_CAP_POSIX_ACL;
   }
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
   // Symlinks are not cached in the page cache: latest changes its target.
@@ -230,6 +239,11 @@ void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Wall(req, kOpXattr, [&] {
+    // trusted.* is for privileged callers only (see OnListxattr); the VFS
+    // refuses it first, this holds should the kernel ever not.
+    if (std::strncmp(name, "trusted.", 8) == 0 && fuse_req_ctx(req)->uid != 0) {
+      return static_cast<void>(fuse_reply_err(req, ENODATA));
+    }
     auto xattrs = Fs(req)->Xattrs(ino);
     if (!xattrs.ok()) return ReplyError(req, xattrs.status());
     for (const auto& [n, v] : *xattrs) {
@@ -246,8 +260,18 @@ void OnListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Wall(req, kOpXattr, [&] {
     auto xattrs = Fs(req)->Xattrs(ino);
     if (!xattrs.ok()) return ReplyError(req, xattrs.status());
+    // trusted.* names are listed to privileged callers only, as ext4 and
+    // tmpfs do: they ask for CAP_SYS_ADMIN, and the VFS answers an
+    // unprivileged getxattr of them ENODATA. A request carries the caller's
+    // fsuid, not its capabilities, so uid 0 stands for CAP_SYS_ADMIN: a
+    // root process without it still sees the names, a non-root process
+    // holding it does not.
+    const bool privileged = fuse_req_ctx(req)->uid == 0;
     std::string names;
-    for (const auto& [n, v] : *xattrs) names.append(n).push_back('\0');
+    for (const auto& [n, v] : *xattrs) {
+      if (!privileged && n.rfind("trusted.", 0) == 0) continue;
+      names.append(n).push_back('\0');
+    }
     if (size == 0) return static_cast<void>(fuse_reply_xattr(req, names.size()));
     if (size < names.size()) return static_cast<void>(fuse_reply_err(req, ERANGE));
     fuse_reply_buf(req, names.data(), names.size());

@@ -38,6 +38,9 @@ struct Parsed {
   uint64_t readahead = 8u << 20;
   uint64_t dir_readahead = 4u << 20;
   bool unique_ino = false;
+  // Whether the kernel checks the stored modes, owners and ACLs
+  // (default_permissions, given or implied by allow_other).
+  bool kernel_checks_permissions = false;
   std::vector<std::string> fuse;
 };
 
@@ -76,14 +79,28 @@ Result<unsigned> ParseCount(const std::string& key, const std::string& value, un
   return static_cast<unsigned>(n);
 }
 
+// Escapes `s` for libfuse's option parser (fuse_opt.c), which splits -o at
+// commas not preceded by a backslash and drops the backslash before any
+// character: unescaped, a store at /srv/a,allow_other would end fsname at the
+// comma and share the mount with every user.
+std::string EscapeFuseOption(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ',' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
 Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
-  static const char* kPassThrough[] = {"allow_other", "allow_root", "default_permissions",
-                                       "auto_unmount", "dev", "nodev", "suid", "nosuid", "exec",
+  // Not suid and dev: see below.
+  static const char* kPassThrough[] = {"allow_root", "auto_unmount", "nodev", "nosuid", "exec",
                                        "noexec", "atime", "noatime", "relatime", "ro", "sync",
                                        "async", "dirsync"};
   static const char* kIgnored[] = {"rw", "defaults", "auto", "noauto", "user", "users",
                                    "nouser", "nofail", "_netdev"};
   Parsed p;
+  bool allow_other = false, default_permissions = false, no_default_permissions = false;
   for (const std::string& group : groups) {
     std::stringstream ss(group);
     for (std::string opt; std::getline(ss, opt, ',');) {
@@ -104,6 +121,23 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
                                ParseSizeOption(key, value, 0, 1ull << 30, "0 to 1G"));
       } else if (key == "unique_ino") {
         p.unique_ino = true;
+      } else if (key == "allow_other") {
+        allow_other = true;
+      } else if (key == "default_permissions") {
+        default_permissions = true;
+      } else if (key == "no_default_permissions") {
+        no_default_permissions = true;
+      } else if (key == "suid") {
+        // A store holds whatever tree was committed, by whoever could write
+        // it: its setuid bits and device nodes must not give power to the
+        // readers of a mount. As for fusermount3's mounts, always nosuid,nodev.
+        return Status::InvalidArgument(
+            "-o suid: not supported: revfs mounts are always nosuid (stored setuid bits never "
+            "take effect)");
+      } else if (key == "dev") {
+        return Status::InvalidArgument(
+            "-o dev: not supported: revfs mounts are always nodev (stored device nodes never "
+            "open)");
       } else if (key == "fsname" || key == "subtype" || key == "max_read") {
         p.fuse.push_back(opt);
       } else if (std::find(std::begin(kPassThrough), std::end(kPassThrough), key) !=
@@ -117,6 +151,16 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
       }
     }
   }
+  if (default_permissions && no_default_permissions) {
+    return Status::InvalidArgument(
+        "-o no_default_permissions: contradicts default_permissions");
+  }
+  // Other users reach an allow_other mount: the kernel then checks the
+  // stored modes, owners and ACLs as on any filesystem (restic and borg do
+  // the same), unless the operator explicitly opts out.
+  p.kernel_checks_permissions = default_permissions || (allow_other && !no_default_permissions);
+  if (allow_other) p.fuse.push_back("allow_other");
+  if (p.kernel_checks_permissions) p.fuse.push_back("default_permissions");
   return p;
 }
 
@@ -186,12 +230,15 @@ int RunMount(const MountArgs& args) {
   fo.readahead_bytes = parsed->readahead;
   fo.dir_readahead_bytes = parsed->dir_readahead;
   if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
+  fo.posix_acl = parsed->kernel_checks_permissions;
   fusefs::RevFs fs(store->get(), fo);
   fusefs::ServeOptions so;
   so.mountpoint = mountpoint;
   so.fuse_options = parsed->fuse;
   so.fuse_options.push_back("ro");
-  so.fuse_options.push_back("fsname=revfs:" + store_path);
+  so.fuse_options.push_back("nosuid");
+  so.fuse_options.push_back("nodev");
+  so.fuse_options.push_back("fsname=revfs:" + EscapeFuseOption(store_path));
   so.fuse_options.push_back("subtype=revfs");
   so.single_thread = args.single_thread;
   so.max_threads = parsed->max_threads;
@@ -232,8 +279,8 @@ Command AddMountCommand(CLI::App& app) {
   cmd->add_option("-o", args->options,
                   "Options: cache_size=SIZE, max_threads=N, prefetch_threads=N, readahead=SIZE, "
                   "dir_readahead=SIZE, "
-                  "unique_ino, allow_other, "
-                  "default_permissions, ...");
+                  "unique_ino, allow_other (implies default_permissions), "
+                  "no_default_permissions, ...");
   return {cmd, [args] { return RunMount(*args); }};
 }
 

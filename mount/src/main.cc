@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <sstream>
 #include <string>
 #include <algorithm>
 #include <vector>
@@ -53,6 +54,31 @@ int Fail(std::string_view what, std::string_view why) {
 
 namespace {
 
+// mount.fuse3 (mount -t fuse.revfs, fstab) runs `revfs STORE MOUNTPOINT -o
+// OPTS` with "dev" and then "suid" appended to OPTS unless OPTS holds nodev
+// and nosuid: the defaults of the kernel's own filesystems. revfs mounts are
+// always nodev,nosuid and refuse dev and suid when asked for them; so that
+// only an option the user wrote is refused, drops exactly what mount.fuse3
+// added, from the end of the last -o.
+void DropHelperDevSuid(std::vector<std::string>* words) {
+  auto o = std::find(words->rbegin(), words->rend(), "-o");
+  if (o == words->rend() || o == words->rbegin()) return;
+  std::string& group = *(o.base());  // the word after the last "-o"
+  std::vector<std::string> opts;
+  std::stringstream ss(group);
+  for (std::string opt; std::getline(ss, opt, ',');) opts.push_back(opt);
+  std::vector<std::string> added;
+  if (std::find(opts.begin(), opts.end(), "nodev") == opts.end()) added.push_back("dev");
+  if (std::find(opts.begin(), opts.end(), "nosuid") == opts.end()) added.push_back("suid");
+  if (added.empty() || opts.size() < added.size() ||
+      !std::equal(added.begin(), added.end(), opts.end() - static_cast<long>(added.size()))) {
+    return;
+  }
+  opts.resize(opts.size() - added.size());
+  group.clear();
+  for (const std::string& opt : opts) group += (group.empty() ? "" : ",") + opt;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"revfs: every revision of a directory tree, as read-only folders", "revfs"};
   app.set_version_flag("--version", std::string("revfs ") + REVFS_VERSION);
@@ -83,6 +109,7 @@ int Main(int argc, char** argv) {
     if (words.size() < 2 || words[1][0] == '-') {
       return Fail(words[0], "unknown subcommand (see 'revfs --help')");
     }
+    DropHelperDevSuid(&words);
     words.insert(words.begin(), "mount");
   }
   std::reverse(words.begin(), words.end());

@@ -59,6 +59,12 @@ struct FsOptions {
   // trees (diff -r, grep -r, cp -r) then find most files cached and send
   // no read at all; a listing alone (ls -l) reads nothing ahead.
   uint64_t dir_readahead_bytes = 4u << 20;
+  // Whether the kernel checks permissions (the mount has
+  // default_permissions): stored POSIX ACLs are then handed to the kernel
+  // to enforce with the modes (FUSE_CAP_POSIX_ACL, where offered). Off, the
+  // kernel would turn default_permissions on by itself, so ACLs are only
+  // served as the stored extended attributes.
+  bool posix_acl = false;
 };
 
 // Puts the whole content of node `node` (the given pieces, in order, from
@@ -147,6 +153,9 @@ class RevFs {
   // (PollNewRevision).
   void EnableNoOpendir() { no_opendir_ = true; }
   bool no_opendir() const { return no_opendir_; }
+  // Whether stored POSIX ACLs are to be enforced by the kernel (see
+  // FsOptions::posix_acl).
+  bool posix_acl() const { return options_.posix_acl; }
   // Returns true once per new latest revision seen since the last call.
   bool PollNewRevision();
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
