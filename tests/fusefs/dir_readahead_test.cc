@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "revfs/fusefs.h"
@@ -216,6 +217,22 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
   WaitForJobs(1);
   std::lock_guard lock(mu);
   EXPECT_EQ(calls, 1);  // c was not given once stopped
+}
+
+// A job that throws (here the page store) is logged and dropped: the thread
+// goes on and the daemon with it (an exception escaping a thread would end
+// the process, and the mount with it).
+TEST_F(DirReadAheadTest, AJobThatThrowsEndsOnlyThatJob) {
+  Open(4u << 20);
+  std::atomic<int> calls{0};
+  fs_->SetPageStore([&](uint64_t, const std::vector<std::string_view>&) -> int {
+    ++calls;
+    throw std::runtime_error("the kernel went away");
+  });
+  EXPECT_EQ(Read("a"), files_["a"]);
+  WaitForJobs(1);
+  EXPECT_EQ(calls.load(), 1);  // the job ended at its first store
+  EXPECT_EQ(Read("b"), files_["b"]);
 }
 
 }  // namespace
