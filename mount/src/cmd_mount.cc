@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "revfs/fusefs.h"
+#include "revfs/pool_check.h"
 
 namespace revfs::cli {
 namespace {
@@ -231,34 +232,45 @@ int RunMount(const MountArgs& args) {
   fo.dir_readahead_bytes = parsed->dir_readahead;
   if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
   fo.posix_acl = parsed->kernel_checks_permissions;
-  fusefs::RevFs fs(store->get(), fo);
-  fusefs::ServeOptions so;
-  so.mountpoint = mountpoint;
-  so.fuse_options = parsed->fuse;
-  so.fuse_options.push_back("ro");
-  so.fuse_options.push_back("nosuid");
-  so.fuse_options.push_back("nodev");
-  so.fuse_options.push_back("fsname=revfs:" + EscapeFuseOption(store_path));
-  so.fuse_options.push_back("subtype=revfs");
-  so.single_thread = args.single_thread;
-  so.max_threads = parsed->max_threads;
-  so.debug = args.debug;
-  so.on_ready = [&](const Status& s) {
-    if (s.ok()) {
-      logger->info("serving {} at {}", store_path, mountpoint);
-    } else {
-      logger->error("{}", s.message());
-    }
-    if (ready_fd >= 0) {
-      std::string msg = s.ok() ? "OK" : std::string(s.message());
-      if (::write(ready_fd, msg.data(), msg.size()) < 0) {}
-      ::close(ready_fd);
-      ready_fd = -1;
-    }
-  };
-  Status s = fusefs::Serve(fs, so);
-  logger->info("unmounted {}", mountpoint);
-  if (!s.ok()) {
+  Status served;
+  {
+    fusefs::RevFs fs(store->get(), fo);
+    fusefs::ServeOptions so;
+    so.mountpoint = mountpoint;
+    so.fuse_options = parsed->fuse;
+    so.fuse_options.push_back("ro");
+    so.fuse_options.push_back("nosuid");
+    so.fuse_options.push_back("nodev");
+    so.fuse_options.push_back("fsname=revfs:" + EscapeFuseOption(store_path));
+    so.fuse_options.push_back("subtype=revfs");
+    so.single_thread = args.single_thread;
+    so.max_threads = parsed->max_threads;
+    so.debug = args.debug;
+    so.on_ready = [&](const Status& s) {
+      if (s.ok()) {
+        logger->info("serving {} at {}", store_path, mountpoint);
+      } else {
+        logger->error("{}", s.message());
+      }
+      if (ready_fd >= 0) {
+        std::string msg = s.ok() ? "OK" : std::string(s.message());
+        if (::write(ready_fd, msg.data(), msg.size()) < 0) {}
+        ::close(ready_fd);
+        ready_fd = -1;
+      }
+    };
+    served = fusefs::Serve(fs, so);
+  }  // RevFs gone: its prefetch and read-ahead threads are joined
+  // The memory rule, checked on every way out (unmount, signal): with
+  // every reader gone, every segment is back in the pool and no pin held.
+  Status memory = CheckPoolReturned((*store)->loader());
+  if (memory.ok()) {
+    logger->info("unmounted {}: every segment back in the pool, no pin held", mountpoint);
+  } else {
+    logger->error("unmounted {}: {}", mountpoint, memory.message());
+  }
+  for (const Status& s : {served, memory}) {
+    if (s.ok()) continue;
     if (args.foreground) return Fail(s);
     return kExitError;
   }
