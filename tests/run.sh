@@ -31,6 +31,14 @@ pass() {  # name, build dir, cmake args..., -- ctest args...
   cmake --build "$dir" -j "$jobs"
   echo "=== $name: test"
   (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}")
+  # Whatever happened, no test may leave a mount behind.
+  local left
+  left=$(grep -E ' /tmp/revfs-[^ ]*' /proc/mounts || true)
+  if [[ -n $left ]]; then
+    echo "=== $name: mounts left behind by the tests:" >&2
+    echo "$left" >&2
+    return 1
+  fi
 }
 
 pass "plain" build/plain

@@ -93,7 +93,7 @@ TEST_F(MountListingTest, InodeNumbersNeverLie) {
             ino(r1));
   // -o unique_ino: every path of every revision its own, stable when the
   // kernel forgets its nodes.
-  Sh("fusermount3 -u " + mnt_);
+  Unmount();
   ASSERT_TRUE(Mount("unique_ino"));
   const std::string before = ino(r1 + "/a/LICENSE");
   EXPECT_NE(before, ino(r2 + "/a/LICENSE"));

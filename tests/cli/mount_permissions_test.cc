@@ -127,7 +127,7 @@ TEST_F(MountPermissionsTest, StoredAclsAreEnforced) {
     EXPECT_NE(r.code, 0) << "the user the ACL denies read the file: " << r.out;
     EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
     EXPECT_EQ(As(kOwner, "cat " + f).out, "acl\n") << "everyone else reads it";
-    ASSERT_EQ(Sh("fusermount3 -u " + mnt_).code, 0);
+    Unmount();
   }
 }
 
@@ -169,6 +169,7 @@ TEST_F(MountPermissionsTest, StoredSetuidBitsAndDeviceNodesGainNothing) {
     EXPECT_NE(dev.code, 0) << "a stored device node opened";
     EXPECT_NE(dev.out.find("Permission denied"), std::string::npos) << dev.out;
     ASSERT_EQ(Sh("umount " + mnt_).code, 0);
+    WaitDaemonsGone();
   }
 }
 
@@ -213,7 +214,7 @@ TEST_F(MountPermissionsTest, StorePathIsTheWholeFsname) {
       << MountsLine();
   EXPECT_EQ(MountOptions().find(",allow_other,"), std::string::npos) << MountsLine();
   EXPECT_NE(As(kNobody, "ls " + mnt_).code, 0) << "other users reached the mount";
-  ASSERT_EQ(Sh("fusermount3 -u " + mnt_).code, 0);
+  Unmount();
 
   const std::string odd = Path("my store\\1,x");
   ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " init '" + odd + "'").code, 0);

@@ -126,7 +126,7 @@ TEST_F(MountTest, UnchangedFilesAndSubtreesKeepTheirInodeNumbers) {
   // diff -r reports only what changed.
   EXPECT_EQ(Sh("diff -r " + mnt_ + "/revisions/1 " + mnt_ + "/revisions/2").out,
             "diff -r " + mnt_ + "/revisions/1/changed/f " + mnt_ + "/revisions/2/changed/f\n1c1\n< a\n---\n> b\n\\ No newline at end of file\n");
-  Sh("fusermount3 -u " + mnt_);
+  Unmount();
   ASSERT_TRUE(Mount("unique_ino"));
   EXPECT_NE(ino(1, "keep"), ino(2, "keep"));
 }
@@ -205,6 +205,7 @@ TEST_F(MountTest, MountTypeFuseRevfsAndSigterm) {
             std::string::npos);
   EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "x");
   EXPECT_EQ(Sh("umount " + mnt_).code, 0);
+  WaitDaemonsGone();
   // `-t fuse.revfs` as users type it, with revfs on the system PATH that
   // mount.fuse3 searches: linked into /usr/local/bin for the test when no
   // revfs is installed there (a throwaway CI machine), as cmake --install does.
@@ -216,6 +217,7 @@ TEST_F(MountTest, MountTypeFuseRevfsAndSigterm) {
     EXPECT_EQ(t.code, 0) << t.out;
     EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "x");
     EXPECT_EQ(Sh("umount " + mnt_).code, 0);
+    WaitDaemonsGone();
     ::unlink(link.c_str());
   } else {
     const char* ci = std::getenv("CI");
@@ -349,7 +351,13 @@ TEST_F(MountTest, StoreOnAReadOnlyFilesystemStillMounts) {
   struct Cleanup {
     std::function<void()> undo;
     ~Cleanup() { undo(); }
-  } unbind{[&] { Sh("fusermount3 -u " + mnt_ + " 2>/dev/null; umount " + ro); }};
+  } unbind{[&] {
+    // The daemon holds the store open until it exits: only then is the
+    // read-only bind mount free to go.
+    Unmount();
+    WaitDaemonsGone();
+    EXPECT_EQ(Sh("umount " + ro).code, 0);
+  }};
   ShResult commit = Sh(std::string(REVFS_BINARY) + " commit " + ro + " " + src_);
   EXPECT_EQ(commit.code, 1);
   EXPECT_NE(commit.out.find("Read-only file system"), std::string::npos) << commit.out;

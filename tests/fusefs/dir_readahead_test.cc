@@ -63,6 +63,7 @@ class DirReadAheadTest : public testing::EngineTest {
     ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
     RecordStoreOptions options;
     options.store.writable = true;
+    options.memory.shared_allocator = allocator();  // checked at teardown
     auto rs = RecordStore::Open(Path("store"), options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     rs_ = std::move(rs).value();
