@@ -87,9 +87,13 @@ Result<uint64_t> Store::FinishCommit(Commit* commit, RevisionRoot root) {
   REVFS_RETURN_IF_ERROR(WriteSuperblock(next));
 
   std::unique_lock lock(mu_);
-  sb_ = next;
-  index_.push_back(entry);
-  index_damaged_.push_back(false);
+  // A reader's Refresh may have loaded this revision from disk since the
+  // superblock was written: adding it again would shift every later one.
+  if (next.generation > sb_.generation) {
+    sb_ = next;
+    index_.push_back(entry);
+    index_damaged_.push_back(false);
+  }
   dirty_ = false;
   return root.number;
 }
