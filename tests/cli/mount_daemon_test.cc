@@ -7,8 +7,6 @@
 #include <string>
 
 #include "cli/mount_fixture.h"
-#include "revfs/tree/snapshot.h"
-#include "support/fault_env.h"
 
 namespace revfs::testing {
 namespace {
@@ -20,15 +18,7 @@ TEST_F(MountDaemonTest, EveryWayOutFindsEverySegmentBack) {
                "for i in $(seq 1 30); do head -c $((i * 999)) /dev/urandom > d/f$i; done && "
                "head -c 200000 /dev/urandom > bad").code, 0);
   Commit(1);
-  {
-    auto rs = RecordStore::Open(store_, RecordStoreOptions{});
-    ASSERT_TRUE(rs.ok());
-    auto trx = (*rs)->BeginRead(1);
-    auto bad = ResolvePath(**trx, "bad");
-    ASSERT_TRUE(bad.ok());
-    const PageRef& page = bad->second.chunks.at(0).page;
-    FlipByte(store_ + "/pages", page.offset + page.size - 5);
-  }
+  DamageFirstChunk(1, "bad");
   const std::string stop[] = {
       "fusermount3 -u " + mnt_,
       "pkill -TERM -f '[r]evfs mount " + store_ + " " + mnt_ + "'",

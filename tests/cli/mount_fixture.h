@@ -33,7 +33,9 @@
 #include <utility>
 #include <vector>
 
+#include "revfs/tree/snapshot.h"
 #include "support/engine_test.h"
+#include "support/fault_env.h"
 
 namespace revfs::testing {
 
@@ -227,6 +229,19 @@ class MountTest : public EngineTest {
         ADD_FAILURE() << "sanitizer report " << e.path() << ":\n" << ReadWhole(e.path());
       }
     }
+  }
+
+  // Flips a byte of the page of the first chunk of `path` in revision
+  // `rev`: reading that file gives EIO from then on.
+  void DamageFirstChunk(uint64_t rev, const std::string& path) {
+    auto rs = RecordStore::Open(store_, RecordStoreOptions{});
+    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
+    auto trx = (*rs)->BeginRead(rev);
+    ASSERT_TRUE(trx.ok());
+    auto file = ResolvePath(**trx, path);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    const PageRef& page = file->second.chunks.at(0).page;
+    FlipByte(store_ + "/pages", page.offset + page.size - 5);
   }
 
   // Records the source as the next revision and keeps a copy of it.

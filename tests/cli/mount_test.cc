@@ -135,15 +135,7 @@ TEST_F(MountTest, CorruptChunkIsEioForThatFileOnly) {
   WriteFile(src_ + "/bad", std::string(100000, 'b'));
   WriteFile(src_ + "/good", std::string(100000, 'g'));
   Commit(1);
-  {
-    auto rs = RecordStore::Open(store_, RecordStoreOptions{});
-    ASSERT_TRUE(rs.ok());
-    auto trx = (*rs)->BeginRead(1);
-    auto bad = ResolvePath(**trx, "bad");
-    ASSERT_TRUE(bad.ok());
-    const PageRef& page = bad->second.chunks.at(0).page;
-    FlipByte(store_ + "/pages", page.offset + page.size - 5);
-  }
+  DamageFirstChunk(1, "bad");
   if (!Mount()) return;
   ShResult bad = Sh("cat " + mnt_ + "/revisions/1/bad > /dev/null");
   EXPECT_NE(bad.code, 0);
