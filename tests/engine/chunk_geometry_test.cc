@@ -1,7 +1,7 @@
 // Chunk lists whose checksums are valid but whose geometry is not (chunks
 // overlapping, out of order, empty or past the file's end): decoding the
-// inode is Corruption, and the read path answers Corruption instead of
-// throwing.
+// inode is Corruption, the read path answers Corruption instead of throwing,
+// and Verify with the tree-record check reports the inode.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -61,6 +61,7 @@ TEST(ChunkGeometryTest, DecodingRejectsBadGeometry) {
     auto decoded = DecodeInode(EncodeInode(inode));
     ASSERT_FALSE(decoded.ok()) << what;
     EXPECT_TRUE(decoded.status().IsCorruption()) << what << ": " << decoded.status().ToString();
+    EXPECT_NE(CheckTreeRecord(kInodeBase | 42, EncodeInode(inode)), "") << what;
   }
   const std::vector<std::pair<const char*, Inode>> good = {
       {"empty file", FileOf(0, {})},
@@ -73,7 +74,9 @@ TEST(ChunkGeometryTest, DecodingRejectsBadGeometry) {
     auto decoded = DecodeInode(EncodeInode(inode));
     ASSERT_TRUE(decoded.ok()) << what << ": " << decoded.status().ToString();
     EXPECT_EQ(decoded->chunks.size(), inode.chunks.size()) << what;
+    EXPECT_EQ(CheckTreeRecord(kInodeBase | 42, EncodeInode(inode)), "") << what;
   }
+  EXPECT_EQ(CheckTreeRecord(kNodeBase | 42, "not an inode"), "");
 }
 
 class ChunkGeometryStoreTest : public EngineTest {
@@ -181,6 +184,21 @@ TEST_F(ChunkGeometryStoreTest, ReadPathAnswersCorruptionForBadGeometry) {
   EXPECT_FALSE(s.ok());
   pins.clear();
   EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+}
+
+TEST_F(ChunkGeometryStoreTest, VerifyReportsTheInode) {
+  Inode bad;
+  const uint64_t ino = CommitOverlappingFile(&bad);
+  VerifyReport plain;
+  ASSERT_TRUE(rs_->Verify(&plain).ok());
+  EXPECT_TRUE(plain.clean());  // every checksum and record tree is fine
+  VerifyReport report;
+  ASSERT_TRUE(rs_->Verify(&report, CheckTreeRecord).ok());
+  ASSERT_EQ(report.damage.size(), 1u);
+  EXPECT_EQ(report.damage[0].revision, std::optional<uint64_t>(2));
+  EXPECT_NE(report.damage[0].what.find("inode " + std::to_string(ino) + ": "), std::string::npos)
+      << report.damage[0].what;
+  EXPECT_NE(report.damage[0].what.find("overlaps"), std::string::npos) << report.damage[0].what;
 }
 
 }  // namespace

@@ -143,6 +143,14 @@ Result<Inode> DecodeInode(std::string_view bytes) {
   return n;
 }
 
+std::string CheckTreeRecord(uint64_t key, std::string_view value) {
+  if (key >> 60 != kInodeBase >> 60) return "";
+  auto inode = DecodeInode(value);
+  if (inode.ok()) return "";
+  return "inode " + std::to_string(key & (kInodeBase - 1)) + ": " +
+         std::string(inode.status().message());
+}
+
 std::string EncodeDirEntry(const DirEntry& e) {
   std::string s;
   PutFixed64(&s, e.ino);

@@ -96,6 +96,11 @@ std::string EncodeInode(const Inode& inode);
 // list that fails CheckChunkGeometry.
 Result<Inode> DecodeInode(std::string_view bytes);
 
+// Returns why `value`, the record under `key`, is malformed as an inode
+// record, or "" when it is not an inode record or decodes (a check for
+// RecordStore::Verify, which knows records only as bytes).
+std::string CheckTreeRecord(uint64_t key, std::string_view value);
+
 // A directory entry's value (its key is the name).
 struct DirEntry {
   uint64_t ino = 0;
