@@ -34,8 +34,7 @@ constexpr uint64_t kHashedIno = uint64_t{1} << 63;
 constexpr uint64_t kRevRootTag = 0x5265764672526f6full, kAtLinkTag = 0x52657646416c6e6bull;
 
 void FillTimes(struct stat* st, int64_t ns) {
-  st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = ns / 1'000'000'000;
-  st->st_mtim.tv_nsec = st->st_atim.tv_nsec = st->st_ctim.tv_nsec = ns % 1'000'000'000;
+  st->st_mtim = st->st_atim = st->st_ctim = TimespecFromNanos(ns);
 }
 
 std::optional<uint64_t> ParseRevision(std::string_view name) {
@@ -379,9 +378,10 @@ void RevFs::FillFromInode(const Inode& n, struct stat* st) const {
   st->st_size = static_cast<off_t>(n.type == FileType::kSymlink ? n.symlink.size() : n.size);
   st->st_blksize = 4096;
   st->st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
-  st->st_atim = {static_cast<time_t>(n.atime_ns / 1'000'000'000), static_cast<long>(n.atime_ns % 1'000'000'000)};
-  st->st_mtim = {static_cast<time_t>(n.mtime_ns / 1'000'000'000), static_cast<long>(n.mtime_ns % 1'000'000'000)};
-  st->st_ctim = {static_cast<time_t>(n.ctime_ns / 1'000'000'000), static_cast<long>(n.ctime_ns % 1'000'000'000)};
+  // Normalised: times before 1970 must still have tv_nsec in [0, 1e9).
+  st->st_atim = TimespecFromNanos(n.atime_ns);
+  st->st_mtim = TimespecFromNanos(n.mtime_ns);
+  st->st_ctim = TimespecFromNanos(n.ctime_ns);
   if (n.type == FileType::kDirectory) st->st_size = 4096;
 }
 
@@ -482,13 +482,10 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       break;
     }
     case Kind::kAt: {
-      auto t = ParseTime(name);
       // A name without a fraction of a second names that whole second (the
-      // listing truncates commit times to seconds).
-      if (t.ok() && name.find('.') == std::string_view::npos &&
-          name.find(',') == std::string_view::npos) {
-        *t += 999'999'999;
-      }
+      // listing truncates commit times to seconds). Far times saturate: past
+      // the last commit is the latest revision, before revision 0 ENOENT.
+      auto t = ParseTimeLast(name);
       if (t.ok()) {
         Latest();
         auto rev = store_->store().RevisionAt(*t);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "revfs/record_store.h"
+#include "revfs/tree/inode.h"
 
 namespace revfs::cli {
 
@@ -18,7 +19,7 @@ Command AddVerifyCommand(CLI::App& app) {
     auto store = RecordStore::Open(*store_path, RecordStoreOptions{});
     if (!store.ok()) return Fail(store.status());
     VerifyReport report;
-    Status s = (*store)->Verify(&report);
+    Status s = (*store)->Verify(&report, CheckTreeRecord);
     if (!s.ok()) return Fail(s);
     for (const auto& d : report.damage) {
       std::string rev = d.revision ? "revision " + std::to_string(*d.revision) + ": " : "";

@@ -20,7 +20,10 @@ Result<uint64_t> ResolveRevision(RecordStore& store, std::string_view name) {
   const uint64_t latest = store.store().latest_revision();
   if (name == "latest") return latest;
   if (!name.empty() && name[0] == '@') {
-    REVFS_ASSIGN_OR_RETURN(int64_t t, ParseTime(name.substr(1)));
+    // @TIME is the revision current at the last nanosecond TIME names, as
+    // for the mount's at/ names; far times saturate (past the last commit:
+    // the latest revision).
+    REVFS_ASSIGN_OR_RETURN(int64_t t, ParseTimeLast(name.substr(1)));
     auto rev = store.store().RevisionAt(t);
     if (!rev.ok()) {
       return Status::NotFound("revision " + std::string(name) + ": no revision at or before that time");

@@ -66,11 +66,17 @@ class RecordStore {
   // Starts the one write transaction, based on the latest revision.
   Result<std::unique_ptr<WriteTrx>> BeginWrite();
 
+  // Returns why a record is malformed for a layer above (the tree model's
+  // inodes), or "" when it is fine.
+  using RecordCheck = std::function<std::string(uint64_t key, std::string_view value)>;
+
   // Checks the store (Store::Verify) and then every record tree reachable
   // from every revision: each indirect page and fragment once, its checksum,
   // levels, leaf numbers, chain order and the chain-length bound of the
-  // store's versioning approach, and that each chain combines.
-  Status Verify(VerifyReport* report);
+  // store's versioning approach, and that each chain combines. With `check`,
+  // also each record of each distinct combined chain: records can be
+  // checksum-valid and still unusable, and only the layer above knows.
+  Status Verify(VerifyReport* report, const RecordCheck& check = nullptr);
 
   RecordStats stats() const;
   // Returns the record layer's and the memory system's counters as JSON.

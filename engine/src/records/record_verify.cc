@@ -9,6 +9,7 @@ namespace revfs {
 
 struct RecordStore::VerifyState {
   VerifyReport* report = nullptr;
+  const RecordCheck* check = nullptr;  // may be empty
   uint64_t revision = 0;
   std::unordered_set<uint64_t> seen;  // page offsets already checked
   std::string buf;
@@ -18,10 +19,11 @@ struct RecordStore::VerifyState {
   }
 };
 
-Status RecordStore::Verify(VerifyReport* report) {
+Status RecordStore::Verify(VerifyReport* report, const RecordCheck& check) {
   REVFS_RETURN_IF_ERROR(store_->Verify(report));
   VerifyState st;
   st.report = report;
+  st.check = &check;
   const uint64_t latest = store_->latest_revision();
   for (uint64_t n = 0; n <= latest; ++n) {
     auto root = store_->ReadRevisionRoot(n);
@@ -106,7 +108,16 @@ void RecordStore::VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t numb
   std::vector<std::string_view> views(payloads.begin(), payloads.end());
   CombinePlan plan;
   Status s = plan.Plan(views);
-  if (!s.ok()) st.Damage(newest, std::string(s.message()));
+  if (!s.ok()) return st.Damage(newest, std::string(s.message()));
+  if (!*st.check) return;
+  std::string image(plan.OutputSize(), '\0');
+  plan.Write(image.data());
+  CombinedPage page(image);
+  for (size_t i = 0; i < page.size(); ++i) {
+    const CombinedPage::Record r = page.at(i);
+    std::string what = (*st.check)((number << kLeafBits) | r.slot, r.value);
+    if (!what.empty()) st.Damage(newest, std::move(what));
+  }
 }
 
 }  // namespace revfs

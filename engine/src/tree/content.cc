@@ -117,7 +117,20 @@ Result<ChunkRef> StoreChunk(WriteTrx& trx, RecordStore& rs, std::string_view raw
 
 Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
                     const std::function<bool(const ChunkRef&)>& fn) {
+  // Every chunk passed to `fn` has passed CheckChunkGeometry against the one
+  // before it, so callers may slice by offset and length without checks. An
+  // inline list (at most 16 entries; DecodeInode checked it, but an Inode may
+  // be made in memory) is checked whole, which the binary search needs. A
+  // long list is checked from the floor entry on, as it is read: a read
+  // starting inside an entry that overlaps the one before it is not caught
+  // here (that would cost a second tree descent per read), but it still
+  // slices within the chunk's bytes.
+  uint64_t prev_end = 0;
   if (file.tree.empty()) {
+    for (const ChunkRef& c : file.chunks) {
+      REVFS_RETURN_IF_ERROR(CheckChunkGeometry(c, prev_end, file.size));
+      prev_end = c.offset + c.length;
+    }
     auto it = std::upper_bound(file.chunks.begin(), file.chunks.end(), from,
                                [](uint64_t off, const ChunkRef& c) { return off < c.offset; });
     if (it != file.chunks.begin()) --it;
@@ -138,7 +151,10 @@ Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
                                      decode_error = Status::Corruption("chunk list: malformed entry");
                                      return false;
                                    }
-                                   if (c.offset + c.length <= from) return true;
+                                   decode_error = CheckChunkGeometry(c, prev_end, file.size);
+                                   if (!decode_error.ok()) return false;
+                                   prev_end = c.offset + c.length;
+                                   if (prev_end <= from) return true;
                                    return fn(c);
                                  }));
   return decode_error;
@@ -170,6 +186,12 @@ Status ReadFilePinned(RecordStore& rs, ReadTrx& trx, const Inode& file, uint64_t
     auto chunk = rs.loader().Chunk(c.hash, c.page, c.length);
     if (!chunk.ok()) {
       status = chunk.status();
+      return false;
+    }
+    if (chunk->bytes().size() != c.length) {  // never slice past a chunk's bytes
+      status = Status::Corruption("chunk at offset " + std::to_string(c.offset) + " holds " +
+                                  std::to_string(chunk->bytes().size()) + " bytes, not " +
+                                  std::to_string(c.length));
       return false;
     }
     pieces->push_back(chunk->bytes().substr(pos - c.offset, upto - pos));

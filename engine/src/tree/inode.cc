@@ -54,6 +54,21 @@ ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset) {
   return c;
 }
 
+Status CheckChunkGeometry(const ChunkRef& c, uint64_t prev_end, uint64_t file_size) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("chunk list: chunk at offset " + std::to_string(c.offset) +
+                              " (" + std::to_string(c.length) + " bytes) " + why);
+  };
+  if (c.length == 0) return bad("is empty");
+  if (c.offset < prev_end) {
+    return bad("overlaps the previous chunk, which ends at " + std::to_string(prev_end));
+  }
+  if (c.offset > file_size || c.length > file_size - c.offset) {
+    return bad("ends past the file's size " + std::to_string(file_size));
+  }
+  return Status::OK();
+}
+
 std::string EncodeInode(const Inode& n) {
   std::string s;
   s.push_back(static_cast<char>(kInodeFormat));
@@ -119,7 +134,21 @@ Result<Inode> DecodeInode(std::string_view bytes) {
     n.chunks.push_back(DecodeChunkRef(&in, offset));
   }
   if (!in.ok() || in.remaining() != 0) return Status::Corruption("inode: malformed");
+  uint64_t prev_end = 0;
+  for (const ChunkRef& c : n.chunks) {
+    Status s = CheckChunkGeometry(c, prev_end, n.size);
+    if (!s.ok()) return s.WithContext("inode");
+    prev_end = c.offset + c.length;
+  }
   return n;
+}
+
+std::string CheckTreeRecord(uint64_t key, std::string_view value) {
+  if (key >> 60 != kInodeBase >> 60) return "";
+  auto inode = DecodeInode(value);
+  if (inode.ok()) return "";
+  return "inode " + std::to_string(key & (kInodeBase - 1)) + ": " +
+         std::string(inode.status().message());
 }
 
 std::string EncodeDirEntry(const DirEntry& e) {

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "revfs/chunker.h"
+#include "revfs/time_util.h"
 #include "revfs/tree/snapshot.h"
 #include "fd.h"
 #include "worker_pool.h"
@@ -20,9 +21,8 @@
 namespace revfs {
 namespace {
 
-int64_t Nanos(const struct timespec& ts) {
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+// Saturates instead of overflowing for times int64 nanoseconds cannot hold.
+int64_t Nanos(const struct timespec& ts) { return NanosFromTimespec(ts); }
 
 struct PairHash {
   size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {

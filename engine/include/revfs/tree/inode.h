@@ -63,6 +63,14 @@ struct ChunkRef {
 void EncodeChunkRef(std::string* dst, const ChunkRef& c);  // all but `offset`
 ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset);
 
+// Checks the place of chunk `c` in a file of `file_size` bytes whose previous
+// chunk ends at `prev_end` (0 before the first): chunks come in offset order,
+// do not overlap, are not empty and lie inside the file. Gaps between chunks
+// and after the last are holes too (they read as zeros). Corruption
+// otherwise: a checksum only proves the bytes are the ones written, and the
+// read path slices chunks by these numbers.
+Status CheckChunkGeometry(const ChunkRef& c, uint64_t prev_end, uint64_t file_size);
+
 struct Inode {
   FileType type = FileType::kRegular;
   uint32_t mode = 0;  // full st_mode
@@ -84,7 +92,14 @@ struct Inode {
 inline constexpr size_t kInlineChunks = 16;
 
 std::string EncodeInode(const Inode& inode);
+// Decodes an inode record; Corruption if malformed, including an inline chunk
+// list that fails CheckChunkGeometry.
 Result<Inode> DecodeInode(std::string_view bytes);
+
+// Returns why `value`, the record under `key`, is malformed as an inode
+// record, or "" when it is not an inode record or decodes (a check for
+// RecordStore::Verify, which knows records only as bytes).
+std::string CheckTreeRecord(uint64_t key, std::string_view value);
 
 // A directory entry's value (its key is the name).
 struct DirEntry {
