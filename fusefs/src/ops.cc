@@ -2,6 +2,7 @@
 // one RevFs function and making exactly one reply, behind an exception wall.
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,14 +12,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <new>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "revfs/fuse_errno.h"
 #include "revfs/fusefs.h"
+#include "store_watch.h"
 
 namespace revfs::fusefs {
 namespace {
@@ -482,14 +487,25 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     }
   } watcher;
   const pthread_t loop_thread = pthread_self();
+  // Watched before the first look, so no commit falls between the two.
+  auto store_watch = std::make_shared<StoreWatch>(fs.store().store().path());
+  if (!store_watch->polling_reason().empty()) {
+    if (auto log = spdlog::get("revfs")) {
+      log->info("looking for commits every 200 ms: {}", store_watch->polling_reason());
+    }
+  }
+  fs.NoteStoreChanged();
   (void)fs.PollNewRevision();
-  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd] {
-    pollfd p = {fd, POLLIN, 0};
+  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd, store_watch] {
+    // An idle mount sleeps here until a signal or a commit; only a store
+    // inotify cannot watch is looked at every 200 ms.
+    pollfd p[2] = {{fd, POLLIN, 0}, {store_watch->fd(), POLLIN, 0}};
+    const bool polling = store_watch->fd() < 0;
     int ending = 0;  // the signal that ends the mount
     while (true) {
-      const int n = ::poll(&p, 1, 200);
+      const int n = ::poll(p, 2, polling || ending != 0 ? 200 : -1);
       char c = 1;
-      if (n > 0 && ::read(fd, &c, 1) == 1) {
+      if (n > 0 && (p[0].revents & POLLIN) && ::read(fd, &c, 1) == 1) {
         if (c == kWatcherQuit) return;
         if (ending != 0) continue;  // our own wake-up below, or a second signal
         ending = c;
@@ -503,6 +519,8 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
         pthread_kill(loop_thread, ending);
         continue;
       }
+      if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
+      fs.NoteStoreChanged();
       if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
       for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
         (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
