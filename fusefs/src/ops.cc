@@ -406,6 +406,49 @@ class SignalGuard {
   std::vector<Saved> saved_;
 };
 
+// Runs fuse_session_mount with fd 2 sent to a pipe, and puts in `errors`
+// what libfuse and the fusermount3 it may run wrote there (each line, "; "
+// between them): the reason a mount failed ("failed to open /dev/fuse:
+// Permission denied"), which a daemon's stderr (/dev/null) would swallow.
+int MountCapturingErrors(fuse_session* se, const char* mountpoint, std::string* errors) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fuse_session_mount(se, mountpoint);
+  std::fflush(stderr);
+  const int saved = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0 || ::dup2(fds[1], 2) < 0) {  // dup2 leaves fd 2 inheritable
+    if (saved >= 0) ::close(saved);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return fuse_session_mount(se, mountpoint);
+  }
+  ::close(fds[1]);
+  const int rc = fuse_session_mount(se, mountpoint);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  // Non-blocking: a fusermount3 kept alive (auto_unmount) holds a write end.
+  (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  std::string text;
+  char buf[1024];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) text.append(buf, size_t(n));
+  ::close(fds[0]);
+  if (rc == 0) {  // warnings of a mount that worked go where they would have
+    if (!text.empty()) (void)!::write(2, text.data(), text.size());
+    return rc;
+  }
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("fuse: ", 0) == 0) line.remove_prefix(6);
+    if (line.empty()) continue;
+    if (!errors->empty()) errors->append("; ");
+    errors->append(line);
+  }
+  return rc;
+}
+
 }  // namespace
 
 Status Serve(RevFs& fs, const ServeOptions& options) {
@@ -446,8 +489,11 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
       fuse_session_destroy(se);
     }
   } session{se};
-  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
-    Status s = Status::IOError(options.mountpoint + ": could not mount (is it an empty directory? is /dev/fuse there?)");
+  std::string mount_errors;
+  if (MountCapturingErrors(se, options.mountpoint.c_str(), &mount_errors) != 0) {
+    Status s = Status::IOError(
+        options.mountpoint + ": could not mount: " +
+        (mount_errors.empty() ? "is it an empty directory? is /dev/fuse there?" : mount_errors));
     if (options.on_ready) options.on_ready(s);
     return s;
   }

@@ -193,7 +193,9 @@ int RunMount(const MountArgs& args) {
   int ready_fd = -1;
   if (!args.foreground) {
     int fds[2];
-    if (::pipe(fds) != 0) return Fail("mount", "pipe failed");
+    // Close-on-exec: a fusermount3 that libfuse runs and that stays
+    // (auto_unmount) must not hold the pipe open, or we would wait for it.
+    if (::pipe2(fds, O_CLOEXEC) != 0) return Fail("mount", "pipe failed");
     pid_t pid = ::fork();
     if (pid < 0) return Fail("mount", "fork failed");
     if (pid > 0) {  // the parent: wait until the daemon says the mount answers

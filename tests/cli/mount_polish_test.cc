@@ -182,5 +182,69 @@ TEST_F(MountPolishTest, CommitShowsInLatestAndListingsAtOnce) {
   EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "r4");
 }
 
+TEST_F(MountPolishTest, UnopenableDevFuseIsNamedInTheError) {
+  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  ShResult r;
+  {
+    DevFuseMode mode(0600);
+    ASSERT_TRUE(mode.ok()) << "cannot change the mode of /dev/fuse";
+    r = AsUser(Revfs() + " mount " + store_ + " " + mnt_);
+  }
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.out.rfind("revfs: " + mnt_ + ": could not mount: ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("/dev/fuse"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+  EXPECT_EQ(Sh("grep -c ' " + mnt_ + " ' /proc/mounts").out, "0\n");
+}
+
+// With auto_unmount, the fusermount3 that mounted stays running until the
+// unmount: `revfs mount` must return all the same.
+TEST_F(MountPolishTest, UserAutoUnmountMountReturns) {
+  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  ASSERT_EQ(::chown(mnt_.c_str(), kUser, kUser), 0);
+  ShResult r;
+  {
+    DevFuseMode mode(0666);
+    if (!mode.ok()) {
+      if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
+      GTEST_SKIP() << "cannot let an ordinary user mount here";
+    }
+    r = AsUser("timeout 10 " + Revfs() + " mount " + store_ + " " + mnt_ + " -o auto_unmount");
+  }
+  if (r.code == 0) {
+    EXPECT_EQ(AsUser("readlink " + mnt_ + "/latest").out, "revisions/0\n");
+    EXPECT_EQ(AsUser("fusermount3 -u " + mnt_).code, 0);
+  } else {
+    EXPECT_NE(r.code, 124) << "revfs mount did not return";
+    if (UnderCi()) FAIL() << "an ordinary user cannot mount here: " << r.out;
+  }
+}
+
+// allow_other from an ordinary user needs user_allow_other in
+// /etc/fuse.conf; without it, the error says so in one line.
+TEST_F(MountPolishTest, UserAllowOtherWithoutFuseConfSaysWhy) {
+  if (Sh("grep -qx '[[:space:]]*user_allow_other[[:space:]]*' /etc/fuse.conf").code == 0) {
+    GTEST_SKIP() << "/etc/fuse.conf allows allow_other to every user here";
+  }
+  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  ASSERT_EQ(::chown(mnt_.c_str(), kUser, kUser), 0);
+  ShResult r;
+  {
+    DevFuseMode mode(0666);
+    if (!mode.ok()) {
+      if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
+      GTEST_SKIP() << "cannot let an ordinary user mount here";
+    }
+    r = AsUser(Revfs() + " mount " + store_ + " " + mnt_ + " -o allow_other");
+  }
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.out.rfind("revfs: " + mnt_ + ": could not mount: ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("user_allow_other"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/etc/fuse.conf"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+  EXPECT_EQ(Sh("grep -c ' " + mnt_ + " ' /proc/mounts").out, "0\n");
+}
+
 }  // namespace
 }  // namespace revfs::testing
