@@ -410,8 +410,8 @@ Result<Inode> RevFs::InodeOf(const Node& node, ReadTrx& trx) {
 Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
   NodeAttr a;
   a.st.st_ino = id;
-  a.st.st_uid = 0;
-  a.st.st_gid = 0;
+  a.st.st_uid = options_.uid;
+  a.st.st_gid = options_.gid;
   a.timeout = options_.short_timeout;
   switch (node.kind) {
     case Kind::kRoot:

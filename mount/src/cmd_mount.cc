@@ -233,6 +233,8 @@ int RunMount(const MountArgs& args) {
   fo.dir_readahead_bytes = parsed->dir_readahead;
   if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
   fo.posix_acl = parsed->kernel_checks_permissions;
+  fo.uid = ::getuid();
+  fo.gid = ::getgid();
   fusefs::RevFs fs(store->get(), fo);
   fusefs::ServeOptions so;
   so.mountpoint = mountpoint;

@@ -198,6 +198,44 @@ TEST_F(MountPolishTest, UnopenableDevFuseIsNamedInTheError) {
   EXPECT_EQ(Sh("grep -c ' " + mnt_ + " ' /proc/mounts").out, "0\n");
 }
 
+// A mount made by an ordinary user, through fusermount3: what the mount
+// invents belongs to that user; what is stored keeps its stored owner.
+TEST_F(MountPolishTest, UserMountShowsTheUser) {
+  ASSERT_EQ(Sh("mkdir -p " + src_ + "/d && echo x > " + src_ + "/d/f && chown 1234:4321 " +
+               src_ + "/d/f")
+                .code,
+            0);
+  Commit(1);
+  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  ASSERT_EQ(::chown(mnt_.c_str(), kUser, kUser), 0);
+  ShResult mounted;
+  {
+    // /dev/fuse is 0666 on most systems; the daemon keeps it open once
+    // mounted, so the old mode can come back at once.
+    DevFuseMode mode(0666);
+    if (!mode.ok() || Sh("test -u $(command -v fusermount3)").code != 0) {
+      if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
+      GTEST_SKIP() << "cannot let an ordinary user mount here";
+    }
+    mounted = AsUser(Revfs() + " mount " + store_ + " " + mnt_);
+  }
+  if (mounted.code != 0) {
+    if (UnderCi()) FAIL() << "an ordinary user cannot mount here: " << mounted.out;
+    GTEST_SKIP() << "an ordinary user cannot mount here: " << mounted.out;
+  }
+  const std::string user = std::to_string(kUser) + " " + std::to_string(kUser) + "\n";
+  for (const std::string path :
+       {"", "/latest", "/revisions", "/at", "/.revfs", "/.revfs/stats"}) {
+    EXPECT_EQ(AsUser("stat -c '%u %g' " + mnt_ + path).out, user) << path;
+  }
+  EXPECT_EQ(AsUser("stat -c '%u %g' " + mnt_ + "/revisions/1").out, "0 0\n");
+  EXPECT_EQ(AsUser("stat -c '%u %g' " + mnt_ + "/revisions/1/d/f").out, "1234 4321\n");
+  EXPECT_EQ(AsUser("stat -L -c '%u %g' " + mnt_ + "/latest/d/f").out, "1234 4321\n");
+  EXPECT_EQ(AsUser("cat " + mnt_ + "/latest/d/f").out, "x\n");
+  EXPECT_EQ(AsUser("fusermount3 -u " + mnt_).code, 0);
+  EXPECT_EQ(Sh("grep -c ' " + mnt_ + " ' /proc/mounts").out, "0\n");
+}
+
 // With auto_unmount, the fusermount3 that mounted stays running until the
 // unmount: `revfs mount` must return all the same.
 TEST_F(MountPolishTest, UserAutoUnmountMountReturns) {

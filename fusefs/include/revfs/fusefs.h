@@ -65,6 +65,11 @@ struct FsOptions {
   // kernel would turn default_permissions on by itself, so ACLs are only
   // served as the stored extended attributes.
   bool posix_acl = false;
+  // Owner of what the mount invents (the root, latest, revisions/, at/,
+  // .revfs/): the user who mounted, as FUSE filesystems show their own
+  // entries. Stored entries keep their stored owners.
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 // Puts the whole content of node `node` (the given pieces, in order, from
