@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -68,7 +69,8 @@ class MountPolishTest : public MountTest {
  protected:
   // The pid of the daemon serving mnt_ (its command line names store_ and
   // mnt_), or 0.
-  int DaemonPid() {
+  int DaemonPid() { return DaemonPid(store_, mnt_); }
+  static int DaemonPid(const std::string& store, const std::string& mnt) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
       const std::string name = e.path().filename().string();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -76,7 +78,7 @@ class MountPolishTest : public MountTest {
       for (char& c : cmdline) {
         if (c == '\0') c = ' ';
       }
-      if (cmdline.find(" mount " + store_ + " " + mnt_ + " ") != std::string::npos) {
+      if (cmdline.find(" " + store + " " + mnt + " ") != std::string::npos) {
         return std::stoi(name);
       }
     }
@@ -180,6 +182,36 @@ TEST_F(MountPolishTest, CommitShowsInLatestAndListingsAtOnce) {
   EXPECT_LT(worst.count(), 500) << "worst " << worst.count() << " ms";
   RecordProperty("worst_ms", static_cast<int>(worst.count()));
   EXPECT_EQ(Sh("cat " + mnt_ + "/latest/f").out, "r4");
+}
+
+// inotify does not see other hosts' writes to a network or FUSE
+// filesystem: a store there is looked at every 200 ms, and the log says why.
+TEST_F(MountPolishTest, StoreOnFuseIsPolled) {
+  ASSERT_EQ(Sh("cp -a " + store_ + " " + src_ + "/inner").code, 0);
+  Commit(1);
+  if (!Mount()) return;
+  const std::string inner = mnt_ + "/revisions/1/inner", mnt2 = Path("mnt2");
+  ASSERT_EQ(Sh("mkdir " + mnt2).code, 0);
+  ASSERT_EQ(Sh(Revfs() + " mount -f " + inner + " " + mnt2 + " 2>" + Path("log") + " &").code, 0);
+  struct Unmount {
+    std::function<void()> fn;
+    ~Unmount() { fn(); }
+  } unmount{[&] { Sh("fusermount3 -u -z " + mnt2 + " 2>/dev/null"); }};
+  std::string link;
+  for (int i = 0; i < 100 && link != "revisions/0\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    link = Sh("readlink " + mnt2 + "/latest").out;
+  }
+  ASSERT_EQ(link, "revisions/0\n") << ReadText(Path("log"));
+  const std::string log = ReadText(Path("log"));
+  EXPECT_NE(log.find("looking for commits every 200 ms: the store is on FUSE"),
+            std::string::npos)
+      << log;
+  const int pid = DaemonPid(inner, mnt2);
+  ASSERT_GT(pid, 0);
+  const Activity before = ActivityOf(pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_GE(ActivityOf(pid).switches - before.switches, 3);
 }
 
 TEST_F(MountPolishTest, UnopenableDevFuseIsNamedInTheError) {
