@@ -534,7 +534,7 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
   } watcher;
   const pthread_t loop_thread = pthread_self();
   // Watched before the first look, so no commit falls between the two.
-  auto store_watch = std::make_shared<StoreWatch>(fs.store().store().path());
+  auto store_watch = std::make_unique<StoreWatch>(fs.store().store().path());
   if (!store_watch->polling_reason().empty()) {
     if (auto log = spdlog::get("revfs")) {
       log->info("looking for commits every 200 ms: {}", store_watch->polling_reason());
@@ -542,7 +542,8 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
   }
   fs.NoteStoreChanged();
   (void)fs.PollNewRevision();
-  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd, store_watch] {
+  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd,
+                                store_watch = std::move(store_watch)] {
     // An idle mount sleeps here until a signal or a commit; only a store
     // inotify cannot watch is looked at every 200 ms.
     pollfd p[2] = {{fd, POLLIN, 0}, {store_watch->fd(), POLLIN, 0}};
