@@ -2,6 +2,7 @@
 // one RevFs function and making exactly one reply, behind an exception wall.
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,14 +12,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <new>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "revfs/fuse_errno.h"
 #include "revfs/fusefs.h"
+#include "store_watch.h"
 
 namespace revfs::fusefs {
 namespace {
@@ -401,6 +406,49 @@ class SignalGuard {
   std::vector<Saved> saved_;
 };
 
+// Runs fuse_session_mount with fd 2 sent to a pipe, and puts in `errors`
+// what libfuse and the fusermount3 it may run wrote there (each line, "; "
+// between them): the reason a mount failed ("failed to open /dev/fuse:
+// Permission denied"), which a daemon's stderr (/dev/null) would swallow.
+int MountCapturingErrors(fuse_session* se, const char* mountpoint, std::string* errors) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fuse_session_mount(se, mountpoint);
+  std::fflush(stderr);
+  const int saved = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0 || ::dup2(fds[1], 2) < 0) {  // dup2 leaves fd 2 inheritable
+    if (saved >= 0) ::close(saved);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return fuse_session_mount(se, mountpoint);
+  }
+  ::close(fds[1]);
+  const int rc = fuse_session_mount(se, mountpoint);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  // Non-blocking: a fusermount3 kept alive (auto_unmount) holds a write end.
+  (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  std::string text;
+  char buf[1024];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) text.append(buf, size_t(n));
+  ::close(fds[0]);
+  if (rc == 0) {  // warnings of a mount that worked go where they would have
+    if (!text.empty()) (void)!::write(2, text.data(), text.size());
+    return rc;
+  }
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("fuse: ", 0) == 0) line.remove_prefix(6);
+    if (line.empty()) continue;
+    if (!errors->empty()) errors->append("; ");
+    errors->append(line);
+  }
+  return rc;
+}
+
 }  // namespace
 
 Status Serve(RevFs& fs, const ServeOptions& options) {
@@ -441,8 +489,11 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
       fuse_session_destroy(se);
     }
   } session{se};
-  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
-    Status s = Status::IOError(options.mountpoint + ": could not mount (is it an empty directory? is /dev/fuse there?)");
+  std::string mount_errors;
+  if (MountCapturingErrors(se, options.mountpoint.c_str(), &mount_errors) != 0) {
+    Status s = Status::IOError(
+        options.mountpoint + ": could not mount: " +
+        (mount_errors.empty() ? "is it an empty directory? is /dev/fuse there?" : mount_errors));
     if (options.on_ready) options.on_ready(s);
     return s;
   }
@@ -482,14 +533,26 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
     }
   } watcher;
   const pthread_t loop_thread = pthread_self();
+  // Watched before the first look, so no commit falls between the two.
+  auto store_watch = std::make_unique<StoreWatch>(fs.store().store().path());
+  if (!store_watch->polling_reason().empty()) {
+    if (auto log = spdlog::get("revfs")) {
+      log->info("looking for commits every 200 ms: {}", store_watch->polling_reason());
+    }
+  }
+  fs.NoteStoreChanged();
   (void)fs.PollNewRevision();
-  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd] {
-    pollfd p = {fd, POLLIN, 0};
+  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd,
+                                store_watch = std::move(store_watch)] {
+    // An idle mount sleeps here until a signal or a commit; only a store
+    // inotify cannot watch is looked at every 200 ms.
+    pollfd p[2] = {{fd, POLLIN, 0}, {store_watch->fd(), POLLIN, 0}};
+    const bool polling = store_watch->fd() < 0;
     int ending = 0;  // the signal that ends the mount
     while (true) {
-      const int n = ::poll(&p, 1, 200);
+      const int n = ::poll(p, 2, polling || ending != 0 ? 200 : -1);
       char c = 1;
-      if (n > 0 && ::read(fd, &c, 1) == 1) {
+      if (n > 0 && (p[0].revents & POLLIN) && ::read(fd, &c, 1) == 1) {
         if (c == kWatcherQuit) return;
         if (ending != 0) continue;  // our own wake-up below, or a second signal
         ending = c;
@@ -503,6 +566,8 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
         pthread_kill(loop_thread, ending);
         continue;
       }
+      if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
+      fs.NoteStoreChanged();
       if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
       for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
         (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);

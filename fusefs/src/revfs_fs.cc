@@ -300,8 +300,22 @@ void RevFs::StopPageStore() {
 }
 
 uint64_t RevFs::Latest() {
-  (void)store_->store().Refresh();  // a failed refresh keeps what we knew
+  // Without a watcher every request reads the superblock. With one, only
+  // the first after a change does; a failed refresh keeps what we knew and
+  // leaves the next request to try again.
+  if (!change_driven_.load(std::memory_order_acquire)) {
+    (void)store_->store().Refresh();
+  } else if (const uint64_t changes = store_changes_.load(std::memory_order_acquire);
+             refreshed_changes_.load(std::memory_order_acquire) != changes &&
+             store_->store().Refresh().ok()) {
+    refreshed_changes_.store(changes, std::memory_order_release);
+  }
   return store_->store().latest_revision();
+}
+
+void RevFs::NoteStoreChanged() {
+  store_changes_.fetch_add(1, std::memory_order_acq_rel);
+  change_driven_.store(true, std::memory_order_release);
 }
 
 bool RevFs::PollNewRevision() {
@@ -396,8 +410,8 @@ Result<Inode> RevFs::InodeOf(const Node& node, ReadTrx& trx) {
 Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
   NodeAttr a;
   a.st.st_ino = id;
-  a.st.st_uid = 0;
-  a.st.st_gid = 0;
+  a.st.st_uid = options_.uid;
+  a.st.st_gid = options_.gid;
   a.timeout = options_.short_timeout;
   switch (node.kind) {
     case Kind::kRoot:

@@ -194,7 +194,9 @@ int RunMount(const MountArgs& args) {
   int ready_fd = -1;
   if (!args.foreground) {
     int fds[2];
-    if (::pipe(fds) != 0) return Fail("mount", "pipe failed");
+    // Close-on-exec: a fusermount3 that libfuse runs and that stays
+    // (auto_unmount) must not hold the pipe open, or we would wait for it.
+    if (::pipe2(fds, O_CLOEXEC) != 0) return Fail("mount", "pipe failed");
     pid_t pid = ::fork();
     if (pid < 0) return Fail("mount", "fork failed");
     if (pid > 0) {  // the parent: wait until the daemon says the mount answers
@@ -232,6 +234,8 @@ int RunMount(const MountArgs& args) {
   fo.dir_readahead_bytes = parsed->dir_readahead;
   if (parsed->prefetch_threads == 0) fo.lookup_prefetch_max = 0;
   fo.posix_acl = parsed->kernel_checks_permissions;
+  fo.uid = ::getuid();
+  fo.gid = ::getgid();
   Status served;
   {
     fusefs::RevFs fs(store->get(), fo);

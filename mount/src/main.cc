@@ -82,6 +82,28 @@ void DropHelperDevSuid(std::vector<std::string>* words) {
   for (const std::string& opt : opts) group += (group.empty() ? "" : ",") + opt;
 }
 
+// Returns the first option of `words` (the command line, in order) that
+// subcommand `cmd` does not know, or "". CLI11 checks required arguments
+// before unknown options: `revfs ls --bogus x` would say "REV is required"
+// when the mistyped option is the cause.
+std::string UnknownOption(const CLI::App& cmd, const std::vector<std::string>& words,
+                          size_t first) {
+  for (size_t i = first; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "--") break;  // operands only from here
+    if (w.size() < 2 || w[0] != '-') continue;
+    const bool is_long = w[1] == '-';
+    const size_t eq = w.find('=');
+    // A short option's name is its first letter (-ovalue, -lf).
+    const std::string name = is_long ? w.substr(0, eq) : w.substr(0, 2);
+    const CLI::Option* opt = cmd.get_option_no_throw(name);
+    if (opt == nullptr) return name;
+    const bool value_attached = is_long ? eq != std::string::npos : w.size() > 2;
+    if (opt->get_type_size() > 0 && !value_attached) ++i;  // skip its value
+  }
+  return "";
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"revfs: every revision of a directory tree, as read-only folders", "revfs"};
   app.set_version_flag("--version", std::string("revfs ") + REVFS_VERSION);
@@ -114,6 +136,17 @@ int Main(int argc, char** argv) {
     }
     DropHelperDevSuid(&words);
     words.insert(words.begin(), "mount");
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i].empty() || words[i][0] == '-') continue;  // options of revfs itself
+    for (const Command& c : commands) {
+      if (!c.app->check_name(words[i])) continue;
+      const std::string unknown = UnknownOption(*c.app, words, i + 1);
+      if (!unknown.empty()) {
+        return Fail(unknown, "unknown option (see 'revfs " + c.app->get_name() + " --help')");
+      }
+    }
+    break;
   }
   std::reverse(words.begin(), words.end());
   try {

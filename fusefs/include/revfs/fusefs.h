@@ -65,6 +65,11 @@ struct FsOptions {
   // kernel would turn default_permissions on by itself, so ACLs are only
   // served as the stored extended attributes.
   bool posix_acl = false;
+  // Owner of what the mount invents (the root, latest, revisions/, at/,
+  // .revfs/): the user who mounted, as FUSE filesystems show their own
+  // entries. Stored entries keep their stored owners.
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 // Puts the whole content of node `node` (the given pieces, in order, from
@@ -158,6 +163,11 @@ class RevFs {
   bool posix_acl() const { return options_.posix_acl; }
   // Returns true once per new latest revision seen since the last call.
   bool PollNewRevision();
+  // Tells that the store's superblock may have changed (Serve's watcher,
+  // woken by inotify or a poll tick). From the first call on, a request
+  // reads the superblock only if such a notice came since the last read,
+  // instead of on every request; the request after a notice sees the commit.
+  void NoteStoreChanged();
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
   // Sets where directory read-ahead puts file content (see
   // FsOptions::dir_readahead_bytes); none until set.
@@ -289,6 +299,10 @@ class RevFs {
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
+  // NoteStoreChanged's count, and the count the last good refresh followed.
+  std::atomic<bool> change_driven_{false};
+  std::atomic<uint64_t> store_changes_{0};
+  std::atomic<uint64_t> refreshed_changes_{0};
   // Where listings resume: (directory node, position) -> the name of the
   // entry before that position. Node ids are never reused, so an entry of a
   // forgotten node is never wrong, only unused until pushed out.
