@@ -46,7 +46,7 @@ if ((quick == 0)); then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     pass "asan+ubsan" build/asan -DREVFS_SANITIZE=address -DREVFS_BUILD_BENCH=OFF
   TSAN_OPTIONS=halt_on_error=1 \
-    pass "tsan" build/tsan -DREVFS_SANITIZE=thread -DREVFS_BUILD_BENCH=OFF -- -R 'Concurren|Thread|DirReadAhead'
+    pass "tsan" build/tsan -DREVFS_SANITIZE=thread -DREVFS_BUILD_BENCH=OFF -- -R 'Concurren|Thread|DirReadAhead|Parallel|Sigterm|MountDaemon'
   echo "=== fuzz"
   tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
 fi
