@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 
 #include "revfs/json.h"
 
@@ -89,6 +90,14 @@ char* SegmentAllocator::TryTake(int c) {
     p = sc.cold.back();
     sc.cold.pop_back();
   } else if ((sc.carved + 1) * size <= sc.reserved) {
+    // Room on the free lists for every segment carved, made now: Release
+    // runs in destructors (Segment's, a cache entry's) and must not
+    // allocate, or a std::bad_alloc there would terminate the process.
+    if (sc.warm.capacity() < sc.carved + 1 || sc.cold.capacity() < sc.carved + 1) {
+      const size_t room = std::max<size_t>(16, 2 * (sc.carved + 1));
+      sc.warm.reserve(room);  // may throw std::bad_alloc: nothing changed yet
+      sc.cold.reserve(room);
+    }
     p = sc.base + sc.carved * size;
     ++sc.carved;
   } else {
@@ -100,6 +109,16 @@ char* SegmentAllocator::TryTake(int c) {
 }
 
 Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
+  try {
+    return AllocateOrThrow(bytes);
+  } catch (const std::bad_alloc&) {
+    std::lock_guard lock(mu_);
+    ++failures_;
+    return Status::ResourceExhausted("out of memory for the segment pool's free lists");
+  }
+}
+
+Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
   const int c = ClassFor(std::max<size_t>(bytes, 1));
   if (c < 0) {
     return Status::InvalidArgument("segment of " + std::to_string(bytes) +

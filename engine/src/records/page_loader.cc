@@ -10,6 +10,23 @@
 #include "revfs/record_page.h"
 
 namespace revfs {
+namespace {
+
+// Caches `segment` under `key` and returns it pinned. SegmentCache::Insert
+// throws std::bad_alloc when its bookkeeping cannot be allocated (leaving
+// the cache unchanged and the segment returned); no exception leaves the
+// engine, so it becomes ResourceExhausted here.
+template <typename Key, typename Hash>
+Result<PinnedView> CacheAndPin(SegmentCache<Key, Hash>& cache, const Key& key, Segment segment,
+                               size_t size, size_t offset = 0) {
+  try {
+    return PinnedView(cache.Insert(key, std::move(segment), size, offset), 0);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory caching a page");
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<PageLoader>> PageLoader::Create(const PageLog* log,
                                                        const PageLoaderOptions& options) {
@@ -57,7 +74,7 @@ Result<PinnedView> PageLoader::ReadInto(SegmentCache<uint64_t>& cache, const Pag
   Status s = UnpackRecordPage(view.payload, payload.data(), *size);
   if (!s.ok()) return s.WithContext(log_->path() + ": page at offset " + std::to_string(ref.offset));
   stored.Reset();
-  return PinnedView(cache.Insert(ref.offset, std::move(payload), *size), 0);
+  return CacheAndPin(cache, ref.offset, std::move(payload), *size);
 }
 
 Result<PinnedView> PageLoader::Indirect(const PageRef& ref) {
@@ -97,7 +114,7 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   }
   *combined = leaf.chain.size();
   const size_t size = plan.OutputSize();
-  return PinnedView(pages_->Insert(key, std::move(out), size), 0);
+  return CacheAndPin(*pages_, key, std::move(out), size);
 }
 
 Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
@@ -165,7 +182,7 @@ Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& r
                                 std::to_string(ref.offset) + ": raw body of the wrong size");
     }
     const size_t offset = static_cast<size_t>(body.data() - stored.data());
-    return PinnedView(chunks_->Insert(key, std::move(stored), raw_size, offset), 0);
+    return CacheAndPin(*chunks_, key, std::move(stored), raw_size, offset);
   }
   std::optional<PinnedView> base;
   if (header.encoding == ChunkEncoding::kZstdDelta) {
@@ -185,7 +202,7 @@ Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& r
                               " decodes to the wrong bytes");
   }
   stored.Reset();
-  return PinnedView(chunks_->Insert(key, std::move(decoded), raw_size), 0);
+  return CacheAndPin(*chunks_, key, std::move(decoded), static_cast<size_t>(raw_size));
 }
 
 void PageLoader::Clear() {

@@ -136,12 +136,17 @@ class SegmentAllocator {
     char* base = nullptr;       // the reservation (aligned within the mapping)
     size_t reserved = 0;        // its length
     size_t carved = 0;          // segments cut so far
+    // Each has capacity for every segment carved, so Release never allocates.
     std::vector<char*> warm;    // free, resident
     std::vector<char*> cold;    // free, pages given back to the OS
   };
 
   explicit SegmentAllocator(const AllocatorOptions& options) : options_(options) {}
+  // Allocate's body; throws std::bad_alloc if a free list cannot grow.
+  Result<Segment> AllocateOrThrow(size_t bytes);
   // Takes a segment of class `c` if the budget allows; null otherwise.
+  // Throws std::bad_alloc (changing nothing) if the free lists cannot be
+  // given room for one more segment.
   char* TryTake(int c);
   void Release(char* data, int c);
 

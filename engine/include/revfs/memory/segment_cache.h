@@ -12,6 +12,12 @@
 // without any lock; whoever drops the count to zero frees the entry, after
 // every lock is released, so freeing never runs under a cache lock.
 //
+// Memory for the cache's own bookkeeping (an entry, a map node) is allocated
+// before anything is detached, and removed entries are chained through the
+// entries themselves: a std::bad_alloc leaves the cache as it was and loses
+// no segment, and removal (Erase, Clear, eviction, destruction) never
+// allocates, so it cannot fail or throw.
+//
 // Ownership: Pinned guards may outlive the cache but not the allocator.
 // Thread safety: all methods are thread-safe. Lock order: one shard lock at a
 // time; the allocator's lock is only taken (by freeing) with no shard lock.
@@ -156,9 +162,13 @@ class SegmentCache final : public Reclaimer {
 
   // Caches `segment` (of which `size` bytes from `offset` are used) under
   // `key` and returns a pin on it; the whole segment is charged. An entry
-  // already under `key` is removed (cause: replace).
+  // already under `key` is removed (cause: replace). Throws std::bad_alloc if
+  // the entry or its map node cannot be allocated; the cache is then
+  // unchanged and `segment` goes back to its allocator.
   Pinned Insert(const Key& key, Segment segment, size_t size, size_t offset = 0) {
-    auto* e = new Entry;  // owned by its references; deleted by the last Unref
+    // Owned by its references once cached; deleted by the last Unref.
+    auto owned = std::make_unique<Entry>();
+    Entry* e = owned.get();
     e->key = key;
     e->segment = std::move(segment);
     e->offset = offset;
@@ -169,12 +179,15 @@ class SegmentCache final : public Reclaimer {
     Entry* replaced = nullptr;
     {
       std::lock_guard lock(s.mu);
-      auto it = s.map.find(key);
-      if (it != s.map.end()) {
+      // The map node is had (or reused) before the entry it replaces is
+      // detached: a failed allocation then changes nothing.
+      auto [it, inserted] = s.map.try_emplace(key, e);
+      if (!inserted) {
         replaced = it->second;
-        Detach(s, replaced, RemovalCause::kReplace);
+        Detach(s, replaced, RemovalCause::kReplace, /*erase_from_map=*/false);
+        it->second = e;
       }
-      s.map.emplace(key, e);
+      owned.release();
       e->cached = true;
       LinkFront(s, e);
       usage_.fetch_add(e->segment.capacity(), std::memory_order_relaxed);
@@ -197,7 +210,7 @@ class SegmentCache final : public Reclaimer {
       auto it = s.map.find(key);
       if (it == s.map.end()) return false;
       e = it->second;
-      Detach(s, e, RemovalCause::kInvalidate);
+      Detach(s, e, RemovalCause::kInvalidate, /*erase_from_map=*/true);
     }
     e->Unref(false);
     return true;
@@ -246,6 +259,9 @@ class SegmentCache final : public Reclaimer {
     Key key{};
     Entry* prev = nullptr;  // LRU list, guarded by the shard lock
     Entry* next = nullptr;
+    // Once detached: the next entry removed in the same pass, so that a
+    // removal collects what it frees without allocating.
+    Entry* removed_next = nullptr;
   };
   struct Shard {
     mutable std::mutex mu;
@@ -267,8 +283,10 @@ class SegmentCache final : public Reclaimer {
 
   // The one removal path: takes `e` out of the cache (shard lock held) and
   // counts why. The caller drops the cache's reference after unlocking.
-  void Detach(Shard& s, Entry* e, RemovalCause cause) {
-    s.map.erase(e->key);
+  // Never allocates. `erase_from_map` is false when the caller reuses e's
+  // map node for its replacement.
+  void Detach(Shard& s, Entry* e, RemovalCause cause, bool erase_from_map) {
+    if (erase_from_map) s.map.erase(e->key);
     Unlink(e);
     e->cached = false;
     usage_.fetch_sub(e->segment.capacity(), std::memory_order_relaxed);
@@ -278,18 +296,29 @@ class SegmentCache final : public Reclaimer {
     }
   }
 
+  // Drops the cache's reference to each entry of a chain built by Detach's
+  // callers; called with no lock held.
+  static void UnrefChain(Entry* chain) {
+    while (chain) {
+      Entry* next = chain->removed_next;
+      chain->Unref(false);
+      chain = next;
+    }
+  }
+
   void RemoveAll(RemovalCause cause) {
     for (Shard& s : shards_) {
-      std::vector<Entry*> removed;
+      Entry* removed = nullptr;
       {
         std::lock_guard lock(s.mu);
         while (s.head.next != &s.head) {
           Entry* e = s.head.next;
-          Detach(s, e, cause);
-          removed.push_back(e);
+          Detach(s, e, cause, /*erase_from_map=*/true);
+          e->removed_next = removed;
+          removed = e;
         }
       }
-      for (Entry* e : removed) e->Unref(false);
+      UnrefChain(removed);
     }
   }
 
@@ -299,7 +328,7 @@ class SegmentCache final : public Reclaimer {
     size_t freed = 0;
     for (size_t k = 0; k < kShards && freed < bytes; ++k) {
       Shard& s = shards_[(start + k) % kShards];
-      std::vector<Entry*> removed;
+      Entry* removed = nullptr;
       {
         std::lock_guard lock(s.mu);
         for (Entry* e = s.head.prev; e != &s.head && freed < bytes;) {
@@ -308,13 +337,14 @@ class SegmentCache final : public Reclaimer {
           // this lock, so it cannot become pinned meanwhile.
           if (e->refs.load(std::memory_order_acquire) == 1) {
             freed += e->segment.capacity();
-            Detach(s, e, RemovalCause::kSize);
-            removed.push_back(e);
+            Detach(s, e, RemovalCause::kSize, /*erase_from_map=*/true);
+            e->removed_next = removed;
+            removed = e;
           }
           e = older;
         }
       }
-      for (Entry* e : removed) e->Unref(false);
+      UnrefChain(removed);
     }
     return freed;
   }
