@@ -64,17 +64,21 @@ class PageLoader {
                                                     const PageLoaderOptions& options);
   ~PageLoader();
 
-  // Returns the payload of indirect page `ref`, pinned.
+  // Returns the payload of indirect page `ref`, pinned. Corruption if the
+  // page (read or cached) is of another kind.
   Result<PinnedView> Indirect(const PageRef& ref);
   // Returns the payload of one fragment, pinned.
   Result<PinnedView> Fragment(const FragmentRef& ref);
   // Returns the combined image of `leaf`, pinned. `*combined` is set to the
   // number of fragments combined, 0 when the combined page was cached.
+  // Corruption if the page cached under the leaf's key is not a combined
+  // leaf, or its record table points outside it.
   Result<PinnedView> Leaf(const LeafRef& leaf, size_t* combined);
 
   // Returns the decoded bytes of content chunk `hash` stored in `page`,
   // pinned; decoded chunks are cached by hash. Corruption if the page is
-  // damaged or does not decode to bytes with that hash.
+  // damaged or does not decode to bytes with that hash, or if the chunk
+  // (cached or not) is not `raw_size` bytes.
   // A delta chunk is decoded from its base, itself loaded (and cached) first.
   // One thread decodes a given chunk at a time; others asking for it
   // meanwhile wait for that decode (a prefetcher and a reader never decode
@@ -94,6 +98,9 @@ class PageLoader {
   PageLoader(const PageLog* log, const PageLoaderOptions& options) : log_(log), options_(options) {}
   // Reads page `ref` of `kind` into a fresh segment and caches it in `cache`.
   Result<PinnedView> ReadInto(SegmentCache<uint64_t>& cache, const PageRef& ref, PageKind kind);
+  // Returns the cached chunk `hit`, or Corruption if it is not of the
+  // `raw_size` bytes its reference `ref` says.
+  Result<PinnedView> ChunkHit(Pinned hit, const PageRef& ref, uint32_t raw_size);
   // Reads and decodes chunk `hash` (a cache miss) and caches it.
   Result<PinnedView> DecodeChunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
                                  int depth);

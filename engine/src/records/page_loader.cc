@@ -18,12 +18,30 @@ namespace {
 // engine, so it becomes ResourceExhausted here.
 template <typename Key, typename Hash>
 Result<PinnedView> CacheAndPin(SegmentCache<Key, Hash>& cache, const Key& key, Segment segment,
-                               size_t size, size_t offset = 0) {
+                               size_t size, size_t offset = 0, uint32_t tag = 0) {
   try {
-    return PinnedView(cache.Insert(key, std::move(segment), size, offset), 0);
+    return PinnedView(cache.Insert(key, std::move(segment), size, offset, tag), 0);
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory caching a page");
   }
+}
+
+// What a page-cache entry holds. Indirect pages and combined leaves share
+// the pages cache and its key space (offsets in the log); fragments have a
+// cache of their own but are tagged alike.
+enum PageTag : uint32_t { kTagIndirect = 1, kTagFragment = 2, kTagCombined = 3 };
+
+uint32_t TagFor(PageKind kind) {
+  return kind == PageKind::kIndirect ? kTagIndirect : kTagFragment;
+}
+
+const char* TagName(uint32_t tag) {
+  switch (tag) {
+    case kTagIndirect: return "an indirect page";
+    case kTagFragment: return "a leaf fragment";
+    case kTagCombined: return "a combined leaf";
+  }
+  return "something else";
 }
 
 }  // namespace
@@ -54,7 +72,16 @@ PageLoader::~PageLoader() {
 
 Result<PinnedView> PageLoader::ReadInto(SegmentCache<uint64_t>& cache, const PageRef& ref,
                                         PageKind kind) {
-  if (auto hit = cache.Lookup(ref.offset)) return PinnedView(std::move(*hit), 0);
+  if (auto hit = cache.Lookup(ref.offset)) {
+    // Cached pages were checked when read; what a hit must match is the
+    // kind the reference expects (a damaged one may name another page).
+    if (hit->tag() != TagFor(kind)) {
+      return Status::Corruption(log_->path() + ": page at offset " + std::to_string(ref.offset) +
+                                ": expected a " + PageKindName(kind) + " page, cached as " +
+                                TagName(hit->tag()));
+    }
+    return PinnedView(std::move(*hit), 0);
+  }
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize) {
     return Status::Corruption(log_->path() + ": page at offset " + std::to_string(ref.offset) +
                               ": impossible size " + std::to_string(ref.size));
@@ -74,7 +101,7 @@ Result<PinnedView> PageLoader::ReadInto(SegmentCache<uint64_t>& cache, const Pag
   Status s = UnpackRecordPage(view.payload, payload.data(), *size);
   if (!s.ok()) return s.WithContext(log_->path() + ": page at offset " + std::to_string(ref.offset));
   stored.Reset();
-  return CacheAndPin(cache, ref.offset, std::move(payload), *size);
+  return CacheAndPin(cache, ref.offset, std::move(payload), *size, 0, TagFor(kind));
 }
 
 Result<PinnedView> PageLoader::Indirect(const PageRef& ref) {
@@ -89,7 +116,16 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   *combined = 0;
   if (leaf.chain.empty()) return Status::Corruption("leaf reference without fragments");
   const uint64_t key = leaf.chain.front().page.offset;
-  if (auto hit = pages_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+  if (auto hit = pages_->Lookup(key)) {
+    if (hit->tag() != kTagCombined) {
+      return Status::Corruption(log_->path() + ": leaf fragment at offset " +
+                                std::to_string(key) + " is cached as " + TagName(hit->tag()));
+    }
+    // Readers index into the image by the offsets it holds: never past it.
+    Status s = CombinedPage::Check(hit->bytes());
+    if (!s.ok()) return s.WithContext(log_->path() + ": leaf at offset " + std::to_string(key));
+    return PinnedView(std::move(*hit), 0);
+  }
 
   // Pin every fragment; the guards in `pins` release them on every return.
   std::vector<PinnedView> pins;
@@ -114,13 +150,13 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   }
   *combined = leaf.chain.size();
   const size_t size = plan.OutputSize();
-  return CacheAndPin(*pages_, key, std::move(out), size);
+  return CacheAndPin(*pages_, key, std::move(out), size, 0, kTagCombined);
 }
 
 Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
                                      int depth) {
   const Key128 key{hash.hi, hash.lo};
-  if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+  if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
   // Only a thread holding no decode of its own waits (a base of a delta is
   // decoded by whoever needs it), so waits never form a cycle, whatever a
   // damaged store claims about its bases.
@@ -131,7 +167,7 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
       decoded_cv_.wait(lock);
       if (decoding_.count(key) == 0) {
         lock.unlock();
-        if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+        if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
         lock.lock();  // the decode failed or was evicted at once: try ourselves
       }
     }
@@ -149,6 +185,19 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
     }
   } done{this, key};
   return DecodeChunk(hash, ref, raw_size, depth);
+}
+
+Result<PinnedView> PageLoader::ChunkHit(Pinned hit, const PageRef& ref, uint32_t raw_size) {
+  // The hash matched, but the reference's size is checked here as on a
+  // miss: a reference that is wrong about it would otherwise give a short
+  // (or overlong) read from a warm cache and a clean error from a cold one.
+  if (hit.bytes().size() != raw_size) {
+    return Status::Corruption(log_->path() + ": chunk page at offset " +
+                              std::to_string(ref.offset) + " is referenced as " +
+                              std::to_string(raw_size) + " bytes; the chunk has " +
+                              std::to_string(hit.bytes().size()));
+  }
+  return PinnedView(std::move(hit), 0);
 }
 
 Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& ref,

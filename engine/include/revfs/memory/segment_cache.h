@@ -73,6 +73,9 @@ struct CacheEntryBase {
   Segment segment;
   size_t offset = 0;  // the cached bytes are segment[offset, offset + size)
   size_t size = 0;
+  // What the bytes are, as the inserter said (e.g. a page kind): a cache
+  // shared by kinds under one key space lets a reader check it on a hit.
+  uint32_t tag = 0;
   std::atomic<uint32_t> refs{0};  // 1 while cached + 1 per pin
   bool cached = false;            // guarded by the shard lock
   std::shared_ptr<CacheCounters> counters;
@@ -108,6 +111,8 @@ class [[nodiscard]] Pinned {
   ~Pinned() { Release(); }
 
   explicit operator bool() const { return entry_ != nullptr; }
+  // Returns the tag the entry was inserted with (0 when not pinned).
+  uint32_t tag() const { return entry_ ? entry_->tag : 0; }
   std::string_view bytes() const {
     return entry_ ? std::string_view(entry_->segment.data() + entry_->offset, entry_->size) : std::string_view();
   }
@@ -161,11 +166,13 @@ class SegmentCache final : public Reclaimer {
   }
 
   // Caches `segment` (of which `size` bytes from `offset` are used) under
-  // `key` and returns a pin on it; the whole segment is charged. An entry
+  // `key`, tagged `tag`, and returns a pin on it; the whole segment is
+  // charged. An entry
   // already under `key` is removed (cause: replace). Throws std::bad_alloc if
   // the entry or its map node cannot be allocated; the cache is then
   // unchanged and `segment` goes back to its allocator.
-  Pinned Insert(const Key& key, Segment segment, size_t size, size_t offset = 0) {
+  Pinned Insert(const Key& key, Segment segment, size_t size, size_t offset = 0,
+                uint32_t tag = 0) {
     // Owned by its references once cached; deleted by the last Unref.
     auto owned = std::make_unique<Entry>();
     Entry* e = owned.get();
@@ -173,6 +180,7 @@ class SegmentCache final : public Reclaimer {
     e->segment = std::move(segment);
     e->offset = offset;
     e->size = size;
+    e->tag = tag;
     e->counters = counters_;
     e->refs.store(2, std::memory_order_relaxed);  // the cache's and the pin's
     Shard& s = ShardFor(key);
