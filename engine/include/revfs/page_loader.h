@@ -42,6 +42,12 @@ struct PageLoaderOptions {
   size_t chunk_cache_bytes = 64u << 20;
   // Tests: runs before each fragment is taken into a combine (may throw).
   std::function<void(size_t)> combine_hook;
+  // Tests: runs in Chunk between a cache miss and registering the decode
+  // (may block).
+  std::function<void(const Hash128&)> chunk_miss_hook;
+  // Tests: runs as a chunk decode starts, before its page is read (may
+  // block).
+  std::function<void(const Hash128&)> chunk_decode_hook;
 };
 
 // Chunk pages at least this large are read bypassing the OS page cache.

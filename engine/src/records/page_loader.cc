@@ -161,6 +161,7 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
   // decoded by whoever needs it), so waits never form a cycle, whatever a
   // damaged store claims about its bases.
   if (depth > 0) return DecodeChunk(hash, ref, raw_size, depth);
+  if (options_.chunk_miss_hook) options_.chunk_miss_hook(hash);
   {
     std::unique_lock lock(decoding_mu_);
     while (decoding_.count(key) != 0) {
@@ -184,6 +185,11 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
       self->decoded_cv_.notify_all();
     }
   } done{this, key};
+  // Re-check now that the decode is registered: one that finished between
+  // the miss above and the registration has cached the chunk and left
+  // decoding_, so nothing told this thread to wait, and it would decode the
+  // chunk a second time.
+  if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
   return DecodeChunk(hash, ref, raw_size, depth);
 }
 
@@ -203,6 +209,7 @@ Result<PinnedView> PageLoader::ChunkHit(Pinned hit, const PageRef& ref, uint32_t
 Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& ref,
                                            uint32_t raw_size, int depth) {
   const Key128 key{hash.hi, hash.lo};
+  if (options_.chunk_decode_hook) options_.chunk_decode_hook(hash);
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize || raw_size > kMaxSegmentSize) {
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + ": impossible size");
