@@ -1,8 +1,11 @@
-// Decoding a chunk once: two readers that miss the same chunk see one
-// decode.
+// Decoding a chunk once, and never making a reader wait for a background
+// thread: two readers that miss the same chunk see one decode, and a reader
+// finding a chunk being decoded by an idle-priority prefetcher decodes it
+// itself rather than wait for that thread to be given a CPU.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -117,6 +120,83 @@ TEST_F(ChunkDecodeTest, TwoReadersOfAChunkSeeOneDecode) {
   other_done.Open();
   first.join();
   EXPECT_EQ(Decodes(), 1u);
+  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+}
+
+// A prefetch thread (marked background, and at idle priority in the mount)
+// has registered the decode and is not running. A reader asking for the
+// chunk must not wait for it.
+TEST_F(ChunkDecodeTest, ReaderDoesNotWaitForABackgroundDecode) {
+  Gate decoding, resume;
+  on_decode_ = [&] {
+    if (!PageLoader::IsBackgroundThread()) return;
+    decoding.Open();
+    resume.Wait();  // the prefetcher gets no CPU until the test says so
+  };
+  std::thread prefetcher([&] {
+    PageLoader::MarkBackgroundThread();
+    EXPECT_TRUE(ReadChunk());
+  });
+  decoding.Wait();
+  auto reader = std::async(std::launch::async, [&] { return ReadChunk(); });
+  const bool reader_done = reader.wait_for(5s) == std::future_status::ready;
+  EXPECT_TRUE(reader_done) << "the reader waited for the paused background decode";
+  resume.Open();
+  EXPECT_TRUE(reader.get());
+  prefetcher.join();
+  EXPECT_EQ(Decodes(), 2u);  // the reader's and the prefetcher's
+  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_FALSE(PageLoader::IsBackgroundThread());
+}
+
+// A second reader arriving while the first reader decodes past a paused
+// prefetcher waits for that reader (one foreground decode), and a second
+// prefetcher waits too: three threads, two decodes.
+TEST_F(ChunkDecodeTest, ReadersShareTheirOwnDecodeAndPrefetchersWait) {
+  Gate bg_decoding, bg_resume, fg_decoding, fg_resume;
+  std::atomic<int> decodes_started{0};
+  on_decode_ = [&] {
+    decodes_started.fetch_add(1);
+    if (PageLoader::IsBackgroundThread()) {
+      bg_decoding.Open();
+      bg_resume.Wait();
+    } else if (paused_thread) {
+      fg_decoding.Open();
+      fg_resume.Wait();
+    }
+  };
+  std::thread prefetcher([&] {
+    PageLoader::MarkBackgroundThread();
+    EXPECT_TRUE(ReadChunk());
+  });
+  bg_decoding.Wait();
+  std::thread first([&] {
+    paused_thread = true;
+    EXPECT_TRUE(ReadChunk());
+  });
+  if (!fg_decoding.WaitFor(5s)) {
+    ADD_FAILURE() << "the first reader waited for the paused background decode";
+    bg_resume.Open();
+    fg_resume.Open();
+    first.join();
+    prefetcher.join();
+    return;
+  }
+  std::thread second([&] { EXPECT_TRUE(ReadChunk()); });
+  std::thread prefetcher2([&] {
+    PageLoader::MarkBackgroundThread();
+    EXPECT_TRUE(ReadChunk());
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(decodes_started.load(), 2);  // the second reader and prefetcher wait
+  fg_resume.Open();
+  second.join();
+  first.join();
+  bg_resume.Open();
+  prefetcher.join();
+  prefetcher2.join();
+  EXPECT_EQ(decodes_started.load(), 2);
+  EXPECT_EQ(Decodes(), 2u);
   EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
 }
 

@@ -17,12 +17,13 @@
 #ifndef REVFS_PAGE_LOADER_H_
 #define REVFS_PAGE_LOADER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "revfs/hash.h"
 #include "revfs/indirect_page.h"
@@ -86,11 +87,21 @@ class PageLoader {
   // damaged or does not decode to bytes with that hash, or if the chunk
   // (cached or not) is not `raw_size` bytes.
   // A delta chunk is decoded from its base, itself loaded (and cached) first.
-  // One thread decodes a given chunk at a time; others asking for it
-  // meanwhile wait for that decode (a prefetcher and a reader never decode
-  // the same chunk twice).
+  // One thread decodes a given chunk at a time and others asking for it
+  // meanwhile wait for that decode — except that a reader never waits for a
+  // decode run only by background threads (MarkBackgroundThread): it
+  // decodes the chunk alongside, so an idle-priority prefetcher never makes
+  // a reader wait for a CPU it cannot get.
   Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size,
                            int depth = 0);
+
+  // Marks the calling thread, for the rest of its life, as a background
+  // thread (a prefetcher, typically at idle priority): a reader never waits
+  // for a decode such a thread started (see Chunk). Call it first thing in
+  // the thread.
+  static void MarkBackgroundThread();
+  // Returns whether the calling thread was marked as a background thread.
+  static bool IsBackgroundThread();
 
   SegmentAllocator& allocator() { return *allocator_; }
   SegmentCache<Key128, Key128Hash>& chunk_cache() { return *chunks_; }
@@ -119,10 +130,19 @@ class PageLoader {
   std::unique_ptr<SegmentCache<uint64_t>> fragments_;
   std::unique_ptr<SegmentCache<uint64_t>> pages_;
   std::unique_ptr<SegmentCache<Key128, Key128Hash>> chunks_;
+  // A chunk being decoded now: by how many threads (a background one and a
+  // foreground one that would not wait for it), and whether a foreground
+  // thread is among them.
+  struct InFlight {
+    int decoders = 0;
+    bool foreground = false;
+  };
   // Chunks being decoded now, and the waiters' signal.
   std::mutex decoding_mu_;
   std::condition_variable decoded_cv_;
-  std::unordered_set<Key128, Key128Hash> decoding_;  // guarded by decoding_mu_
+  std::unordered_map<Key128, InFlight, Key128Hash> decoding_;  // guarded by decoding_mu_
+  // Reader decodes that did not wait for a background decode of the chunk.
+  std::atomic<uint64_t> decodes_past_background_{0};
 };
 
 }  // namespace revfs

@@ -44,7 +44,14 @@ const char* TagName(uint32_t tag) {
   return "something else";
 }
 
+// Set by MarkBackgroundThread; read by Chunk on the same thread.
+thread_local bool background_thread = false;
+
 }  // namespace
+
+void PageLoader::MarkBackgroundThread() { background_thread = true; }
+
+bool PageLoader::IsBackgroundThread() { return background_thread; }
 
 Result<std::unique_ptr<PageLoader>> PageLoader::Create(const PageLog* log,
                                                        const PageLoaderOptions& options) {
@@ -162,29 +169,56 @@ Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, ui
   // damaged store claims about its bases.
   if (depth > 0) return DecodeChunk(hash, ref, raw_size, depth);
   if (options_.chunk_miss_hook) options_.chunk_miss_hook(hash);
+  // A decode in flight is waited for only if it is at least as urgent as
+  // ours: a foreground thread (a reader) never waits for one that only
+  // background threads run. Those run at idle priority in the mount, so on
+  // busy CPUs a 1 ms decode of theirs can take seconds to finish; the
+  // reader decodes the chunk itself instead (at worst one decode twice).
+  // Raising the decoder's priority instead was rejected: an unprivileged
+  // process may not move a thread out of SCHED_IDLE (RLIMIT_NICE), and the
+  // boost would have to be undone by a thread that does not own it.
+  const bool background = background_thread;
   {
     std::unique_lock lock(decoding_mu_);
-    while (decoding_.count(key) != 0) {
-      decoded_cv_.wait(lock);
-      if (decoding_.count(key) == 0) {
-        lock.unlock();
-        if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
-        lock.lock();  // the decode failed or was evicted at once: try ourselves
+    while (true) {
+      auto it = decoding_.find(key);
+      if (it == decoding_.end()) {
+        try {
+          decoding_.emplace(key, InFlight{1, !background});
+        } catch (const std::bad_alloc&) {
+          return Status::ResourceExhausted("out of memory registering a chunk decode");
+        }
+        break;
       }
+      if (!background && !it->second.foreground) {
+        ++it->second.decoders;
+        it->second.foreground = true;
+        decodes_past_background_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      decoded_cv_.wait(lock);
+      lock.unlock();
+      if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
+      lock.lock();  // not decoded yet, or the decode failed: look again
     }
-    decoding_.insert(key);
   }
   struct Done {
     PageLoader* self;
     Key128 key;
+    bool foreground;
     ~Done() {
       {
         std::lock_guard lock(self->decoding_mu_);
-        self->decoding_.erase(key);
+        auto it = self->decoding_.find(key);
+        if (--it->second.decoders == 0) {
+          self->decoding_.erase(it);
+        } else if (foreground) {
+          it->second.foreground = false;  // only background decoders are left
+        }
       }
       self->decoded_cv_.notify_all();
     }
-  } done{this, key};
+  } done{this, key, !background};
   // Re-check now that the decode is registered: one that finished between
   // the miss above and the registration has cached the chunk and left
   // decoding_, so nothing told this thread to wait, and it would decode the
@@ -280,6 +314,8 @@ std::string PageLoader::StatsJson() const {
   w.BeginObject();
   w.Key("pool").Raw(allocator_->stats().ToJson());
   w.Key("pins_held").Uint(PinsHeld());
+  w.Key("chunk_decodes_past_background").Uint(
+      decodes_past_background_.load(std::memory_order_relaxed));
   uint64_t cached = 0;
   for (const CacheStats& c : {fragments_->stats(), pages_->stats(), chunks_->stats()}) {
     cached += c.usage_bytes;
