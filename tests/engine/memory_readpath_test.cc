@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 
 #include "revfs/compression.h"
@@ -138,7 +139,9 @@ TEST_F(ReadPathTest, CorruptFragmentAtEachPositionLeavesNoPins) {
 }
 
 TEST_F(ReadPathTest, AllocationFailureAtEachFragmentLeavesNoPins) {
-  auto small = SegmentAllocator::Create(AllocatorOptions{kMaxSegmentSize, 0});
+  AllocatorOptions tiny{kMaxSegmentSize, 0};
+  tiny.release_wait = std::chrono::milliseconds(0);  // the hog takes all until it fails
+  auto small = SegmentAllocator::Create(tiny);
   ASSERT_TRUE(small.ok());
   Open(small->get());
   hog_allocator_ = small->get();

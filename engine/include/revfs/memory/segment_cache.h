@@ -81,11 +81,16 @@ struct CacheEntryBase {
   std::shared_ptr<CacheCounters> counters;
 
   // Drops one reference; frees the entry when it was the last. Called with
-  // no lock held.
+  // no lock held. An unpin that leaves the entry alive may have made it
+  // evictable: the allocator is told, for threads waiting for memory.
   void Unref(bool is_unpin) {
+    // Read first: once the count drops, another thread may free the entry.
+    SegmentAllocator* allocator = segment.allocator();
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       if (is_unpin) counters->freed_at_last_unpin.fetch_add(1, std::memory_order_relaxed);
       delete this;  // returns the segment to the allocator
+    } else if (is_unpin && allocator) {
+      allocator->NoteReclaimable();
     }
   }
   virtual ~CacheEntryBase() = default;
