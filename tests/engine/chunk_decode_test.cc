@@ -200,5 +200,33 @@ TEST_F(ChunkDecodeTest, ReadersShareTheirOwnDecodeAndPrefetchersWait) {
   EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
 }
 
+// Pins held, as reported in the stats, while readers pin and unpin a
+// cached chunk as fast as they can: never more than the readers hold (it
+// once read the counters of pins taken and released apart, and a release
+// counted in between made it wrap to about 2^64).
+TEST_F(ChunkDecodeTest, PinsHeldNeverExceedsThePinsReadersHold) {
+  constexpr int kThreads = 2;
+  ASSERT_TRUE(ReadChunk());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < kThreads; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto hit = rs_->loader().Chunk(hash_, page_, static_cast<uint32_t>(raw_.size()));
+        if (!hit.ok()) return;
+      }
+    });
+  }
+  uint64_t most = 0;
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    most = std::max(most, rs_->loader().PinsHeld());
+  }
+  stop.store(true);
+  for (std::thread& r : readers) r.join();
+  EXPECT_LE(most, static_cast<uint64_t>(kThreads));
+  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+}
+
 }  // namespace
 }  // namespace revfs::testing

@@ -304,7 +304,7 @@ void PageLoader::Clear() {
 uint64_t PageLoader::PinsHeld() const {
   uint64_t held = 0;
   for (const CacheStats& s : {fragments_->stats(), pages_->stats(), chunks_->stats()}) {
-    held += s.pins_taken - s.pins_released;
+    held += s.pins_held;
   }
   return held;
 }

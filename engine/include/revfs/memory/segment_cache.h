@@ -24,6 +24,7 @@
 #ifndef REVFS_MEMORY_SEGMENT_CACHE_H_
 #define REVFS_MEMORY_SEGMENT_CACHE_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
@@ -53,6 +54,10 @@ struct CacheStats {
   std::array<uint64_t, kSizeClasses> pinned_per_class{};
   uint64_t hits = 0, misses = 0, inserts = 0;
   uint64_t pins_taken = 0, pins_released = 0;
+  // Pins held now, from one counter: pins_taken - pins_released is not it
+  // (the two are read apart, so a pin taken and released in between can
+  // make the difference wrap).
+  uint64_t pins_held = 0;
   std::array<uint64_t, kRemovalCauses> removals{};
   uint64_t retired_while_pinned = 0;
   uint64_t freed_at_last_unpin = 0;
@@ -63,6 +68,9 @@ struct CacheStats {
 struct CacheCounters {
   std::atomic<uint64_t> hits{0}, misses{0}, inserts{0};
   std::atomic<uint64_t> pins_taken{0}, pins_released{0};
+  // Up when a pin is taken, down when released. A pin's release follows its
+  // taking in this one counter's order, so the count is never negative.
+  std::atomic<int64_t> pins_held{0};
   std::array<std::atomic<uint64_t>, kRemovalCauses> removals{};
   std::atomic<uint64_t> retired_while_pinned{0}, freed_at_last_unpin{0};
 };
@@ -129,6 +137,7 @@ class [[nodiscard]] Pinned {
   void Release() {
     if (!entry_) return;
     entry_->counters->pins_released.fetch_add(1, std::memory_order_relaxed);
+    entry_->counters->pins_held.fetch_sub(1, std::memory_order_relaxed);
     std::exchange(entry_, nullptr)->Unref(/*is_unpin=*/true);
   }
 
@@ -167,6 +176,7 @@ class SegmentCache final : public Reclaimer {
     LinkFront(s, e);
     counters_->hits.fetch_add(1, std::memory_order_relaxed);
     counters_->pins_taken.fetch_add(1, std::memory_order_relaxed);
+    counters_->pins_held.fetch_add(1, std::memory_order_relaxed);
     return Pinned(e);
   }
 
@@ -208,6 +218,7 @@ class SegmentCache final : public Reclaimer {
     if (replaced) replaced->Unref(false);
     counters_->inserts.fetch_add(1, std::memory_order_relaxed);
     counters_->pins_taken.fetch_add(1, std::memory_order_relaxed);
+    counters_->pins_held.fetch_add(1, std::memory_order_relaxed);
     size_t usage = usage_.load(std::memory_order_relaxed);
     if (usage > capacity_) Evict(usage - capacity_, &s - shards_.data());
     return Pinned(e);
@@ -255,8 +266,11 @@ class SegmentCache final : public Reclaimer {
     st.hits = c.hits.load();
     st.misses = c.misses.load();
     st.inserts = c.inserts.load();
-    st.pins_taken = c.pins_taken.load();
+    // Released first: a pin is released after it is taken, so read in this
+    // order taken >= released holds.
     st.pins_released = c.pins_released.load();
+    st.pins_taken = c.pins_taken.load();
+    st.pins_held = static_cast<uint64_t>(std::max<int64_t>(0, c.pins_held.load()));
     for (int i = 0; i < kRemovalCauses; ++i) st.removals[i] = c.removals[i].load();
     st.retired_while_pinned = c.retired_while_pinned.load();
     st.freed_at_last_unpin = c.freed_at_last_unpin.load();
