@@ -13,7 +13,13 @@
 // and combined leaves by their newest fragment's offset — and decoded content
 // chunks (by 128-bit content hash).
 //
-// Thread safety: all methods are thread-safe.
+// A page found in a cache is checked against what its reference expects
+// (the kind of page, a chunk's size) as one read from the log is: a warm
+// cache never gives other bytes than a cold one.
+//
+// Thread safety: all methods are thread-safe. A chunk is decoded by one
+// thread at a time, except that a reader never waits for a decode that only
+// background threads (MarkBackgroundThread) run: it decodes alongside.
 #ifndef REVFS_PAGE_LOADER_H_
 #define REVFS_PAGE_LOADER_H_
 
