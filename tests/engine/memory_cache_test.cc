@@ -4,6 +4,7 @@
 // concurrency and exhaustion nothing is lost or freed twice.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -218,6 +219,59 @@ TEST_F(MemoryTest, ExhaustedBudgetIsAnErrorUntilPinsGo) {
   }
   EXPECT_TRUE(small.stats().Conserved());
   EXPECT_GT(small.stats().pages_returned_to_os, 0u);  // keep_resident_bytes = 0
+}
+
+// Memory pinned by other threads is theirs only for the span of a read: an
+// allocation that finds the budget exhausted waits (a bounded time) for a
+// pin or a segment to be let go instead of failing at once.
+TEST_F(MemoryTest, ExhaustedBudgetWaitsForPinsToBeReleased) {
+  using namespace std::chrono_literals;
+  using Clock = std::chrono::steady_clock;
+  auto made = SegmentAllocator::Create(AllocatorOptions{2 * kMaxSegmentSize, 0});
+  ASSERT_TRUE(made.ok());
+  SegmentAllocator& small = **made;
+  {
+    SegmentCache<uint64_t> cache("tiny", &small, 4 * kMaxSegmentSize);
+    std::vector<Pinned> pins;
+    for (uint64_t k = 0; k < 2; ++k) {
+      auto seg = small.Allocate(kMaxSegmentSize);
+      ASSERT_TRUE(seg.ok());
+      std::memset(seg->data(), static_cast<int>('a' + k), kMaxSegmentSize);
+      pins.push_back(cache.Insert(k, std::move(seg).value(), kMaxSegmentSize));
+    }
+    // A pin released by another thread: the entry becomes evictable.
+    auto start = Clock::now();
+    std::thread unpin([&] {
+      std::this_thread::sleep_for(200ms);
+      pins[0] = Pinned();
+    });
+    auto seg = small.Allocate(kMaxSegmentSize);
+    unpin.join();
+    ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+    EXPECT_GE(Clock::now() - start, 150ms);
+    EXPECT_EQ(pins[1].bytes(), std::string(kMaxSegmentSize, 'b'));  // the pinned one stays
+    EXPECT_FALSE(cache.Lookup(0));
+
+    // A segment freed by another thread.
+    start = Clock::now();
+    std::thread release([&] {
+      std::this_thread::sleep_for(200ms);
+      seg->Reset();
+    });
+    auto again = small.Allocate(kMaxSegmentSize);
+    release.join();
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_GE(Clock::now() - start, 150ms);
+
+    // Nobody lets go: a clean error after the bounded wait.
+    start = Clock::now();
+    auto none = small.Allocate(4096);
+    const auto waited = Clock::now() - start;
+    EXPECT_TRUE(none.status().IsResourceExhausted()) << none.status().ToString();
+    EXPECT_GE(waited, 900ms);
+    EXPECT_LT(waited, 5s);
+  }
+  EXPECT_TRUE(small.stats().Conserved());
 }
 
 TEST_F(MemoryTest, Key128CacheForChunks) {

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 
+#include "revfs/compression.h"
+#include "revfs/hash.h"
 #include "revfs/record_store.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
@@ -136,7 +139,9 @@ TEST_F(ReadPathTest, CorruptFragmentAtEachPositionLeavesNoPins) {
 }
 
 TEST_F(ReadPathTest, AllocationFailureAtEachFragmentLeavesNoPins) {
-  auto small = SegmentAllocator::Create(AllocatorOptions{kMaxSegmentSize, 0});
+  AllocatorOptions tiny{kMaxSegmentSize, 0};
+  tiny.release_wait = std::chrono::milliseconds(0);  // the hog takes all until it fails
+  auto small = SegmentAllocator::Create(tiny);
   ASSERT_TRUE(small.ok());
   Open(small->get());
   hog_allocator_ = small->get();
@@ -153,6 +158,76 @@ TEST_F(ReadPathTest, AllocationFailureAtEachFragmentLeavesNoPins) {
   EXPECT_TRUE(ColdRead().ok());
   rs_.reset();
   EXPECT_TRUE((*small)->stats().Conserved());
+}
+
+// Appends `raw` as a raw chunk page in a new revision; returns its reference.
+PageRef AppendChunk(RecordStore& rs, const std::string& raw) {
+  auto trx = rs.BeginWrite();
+  EXPECT_TRUE(trx.ok()) << trx.status().ToString();
+  ChunkPageHeader header;
+  header.encoding = ChunkEncoding::kRaw;
+  header.raw_size = static_cast<uint32_t>(raw.size());
+  header.hash = HashBytes(raw);
+  auto ref = (*trx)->AppendPage(PageKind::kChunk, EncodeChunkPage(header, raw));
+  EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+  EXPECT_TRUE((*trx)->Commit(kT0 + 100, "chunk").ok());
+  return *ref;
+}
+
+// A reference that passed its page's checksum can still be wrong about the
+// chunk's size. The miss path refuses it; so must a warm cache, or a read
+// would come back short (or run past the chunk).
+TEST_F(ReadPathTest, CachedChunkOfAnotherSizeThanReferencedIsCorruption) {
+  const std::string raw(10000, 'c');
+  const PageRef page = AppendChunk(*rs_, raw);
+  const Hash128 hash = HashBytes(raw);
+  rs_->loader().Clear();
+  EXPECT_TRUE(rs_->loader().Chunk(hash, page, raw.size() + 1).status().IsCorruption());
+  {
+    auto warm = rs_->loader().Chunk(hash, page, raw.size());
+    ASSERT_TRUE(warm.ok()) << warm.status().ToString();
+    EXPECT_EQ(warm->bytes(), raw);
+  }
+  for (uint32_t claimed : {static_cast<uint32_t>(raw.size() + 1), static_cast<uint32_t>(raw.size() - 1), 0u}) {
+    SCOPED_TRACE("claimed size " + std::to_string(claimed));
+    auto hit = rs_->loader().Chunk(hash, page, claimed);
+    EXPECT_TRUE(hit.status().IsCorruption()) << (hit.ok() ? "returned " + std::to_string(hit->bytes().size()) + " bytes" : hit.status().ToString());
+  }
+  auto again = rs_->loader().Chunk(hash, page, raw.size());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->bytes(), raw);
+  EXPECT_EQ(rs_->loader().chunk_cache().stats().inserts, 1u);  // still the one decode
+}
+
+// The page cache holds indirect pages (by offset) and combined leaves (by
+// their newest fragment's offset) under one key space. A damaged reference
+// of one kind that names a page cached as the other is corruption, warm or
+// cold — never the other page's bytes.
+TEST_F(ReadPathTest, PageCachedAsAnotherKindIsCorruption) {
+  auto root = rs_->store().ReadRevisionRoot(rs_->store().latest_revision());
+  ASSERT_TRUE(root.ok());
+  const PageRef indirect = root->tree_root;
+  LeafRef leaf{chain_, kWindow};
+  LeafRef leaf_at_indirect{{FragmentRef{indirect, 1}}, 1};
+  PageRef indirect_at_leaf = chain_.front().page;
+
+  for (bool warm : {false, true}) {
+    SCOPED_TRACE(warm ? "warm" : "cold");
+    rs_->loader().Clear();
+    if (warm) {
+      size_t combined = 0;
+      ASSERT_TRUE(rs_->loader().Indirect(indirect).ok());
+      ASSERT_TRUE(rs_->loader().Leaf(leaf, &combined).ok());
+    }
+    size_t combined = 0;
+    auto as_leaf = rs_->loader().Leaf(leaf_at_indirect, &combined);
+    EXPECT_TRUE(as_leaf.status().IsCorruption()) << (as_leaf.ok() ? "returned a page" : as_leaf.status().ToString());
+    auto as_indirect = rs_->loader().Indirect(indirect_at_leaf);
+    EXPECT_TRUE(as_indirect.status().IsCorruption()) << (as_indirect.ok() ? "returned a page" : as_indirect.status().ToString());
+  }
+  // The real pages still read as themselves.
+  EXPECT_TRUE(ColdRead().ok());
+  ExpectNothingHeld(allocator());
 }
 
 }  // namespace

@@ -100,8 +100,12 @@ class CombinePlan {
 class CombinedPage {
  public:
   CombinedPage() = default;
-  // `image` must be a buffer written by CombinePlan::Write.
+  // `image` must be a buffer written by CombinePlan::Write (or have passed
+  // Check).
   explicit CombinedPage(std::string_view image);
+  // Returns Corruption unless `image` is laid out as CombinePlan::Write
+  // lays it out: its record table and every value within its bytes.
+  static Status Check(std::string_view image);
 
   size_t size() const { return count_; }
   struct Record {

@@ -33,6 +33,13 @@ namespace revfs {
 struct RecordStoreOptions {
   StoreOptions store;
   PageLoaderOptions memory;
+  // How many threads may read at once (the mount: its FUSE threads plus its
+  // prefetch threads). Each may hold a pinned segment of the largest size
+  // while its read is served, so the pool's budget is raised, if needed, to
+  // the caches' capacities plus reader_threads x kMaxSegmentSize: the
+  // caches filled to capacity then never leave a reader without memory.
+  // Applies to the allocator the store makes (not to a shared_allocator).
+  unsigned reader_threads = 4;
 };
 
 // Counters of the record layer (fragments combined per load, pages written).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 
 #include "revfs/json.h"
 
@@ -89,6 +90,14 @@ char* SegmentAllocator::TryTake(int c) {
     p = sc.cold.back();
     sc.cold.pop_back();
   } else if ((sc.carved + 1) * size <= sc.reserved) {
+    // Room on the free lists for every segment carved, made now: Release
+    // runs in destructors (Segment's, a cache entry's) and must not
+    // allocate, or a std::bad_alloc there would terminate the process.
+    if (sc.warm.capacity() < sc.carved + 1 || sc.cold.capacity() < sc.carved + 1) {
+      const size_t room = std::max<size_t>(16, 2 * (sc.carved + 1));
+      sc.warm.reserve(room);  // may throw std::bad_alloc: nothing changed yet
+      sc.cold.reserve(room);
+    }
     p = sc.base + sc.carved * size;
     ++sc.carved;
   } else {
@@ -100,32 +109,54 @@ char* SegmentAllocator::TryTake(int c) {
 }
 
 Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
+  try {
+    return AllocateOrThrow(bytes);
+  } catch (const std::bad_alloc&) {
+    std::lock_guard lock(mu_);
+    ++failures_;
+    return Status::ResourceExhausted("out of memory for the segment pool's free lists");
+  }
+}
+
+Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
   const int c = ClassFor(std::max<size_t>(bytes, 1));
   if (c < 0) {
     return Status::InvalidArgument("segment of " + std::to_string(bytes) +
                                    " bytes exceeds the largest size class");
   }
   const size_t size = kMinSegmentSize << c;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    size_t want = 0;
-    {
-      std::lock_guard lock(mu_);
-      if (char* p = TryTake(c)) return Segment(this, p, c, size);
-      want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
-      ++reclaim_calls_;
-    }
-    // Ask the caches for memory without holding mu_: they give segments
-    // back through Release, which takes it. reclaimers_mu_ keeps each cache
-    // alive while it is asked.
-    size_t freed = 0;
-    {
-      std::shared_lock reclaimers(reclaimers_mu_);
-      for (Reclaimer* r : reclaimers_) {
-        if (freed >= want) break;
-        freed += r->Reclaim(want - freed);
+  const auto deadline = std::chrono::steady_clock::now() + options_.release_wait;
+  while (true) {
+    const uint64_t seen = released_.load();
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      size_t want = 0;
+      {
+        std::lock_guard lock(mu_);
+        if (char* p = TryTake(c)) return Segment(this, p, c, size);
+        want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
+        ++reclaim_calls_;
       }
+      // Ask the caches for memory without holding mu_: they give segments
+      // back through Release, which takes it. reclaimers_mu_ keeps each
+      // cache alive while it is asked.
+      size_t freed = 0;
+      {
+        std::shared_lock reclaimers(reclaimers_mu_);
+        for (Reclaimer* r : reclaimers_) {
+          if (freed >= want) break;
+          freed += r->Reclaim(want - freed);
+        }
+      }
+      if (freed == 0) break;
     }
-    if (freed == 0) break;
+    std::unique_lock lock(mu_);
+    if (char* p = TryTake(c)) return Segment(this, p, c, size);
+    // What is left is pinned (or held) by other threads for the span of
+    // their reads: wait for one to let go, then ask the caches again.
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    ++waiters_;
+    release_cv_.wait_until(lock, deadline, [&] { return released_.load() != seen; });
+    --waiters_;
   }
   std::lock_guard lock(mu_);
   if (char* p = TryTake(c)) return Segment(this, p, c, size);
@@ -133,7 +164,8 @@ Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
   return Status::ResourceExhausted(
       "memory budget of " + std::to_string(options_.budget_bytes >> 20) + " MiB exhausted (" +
       std::to_string(in_use_ >> 20) + " MiB pinned or in use; asked for " +
-      std::to_string(size >> 10) + " KiB)");
+      std::to_string(size >> 10) + " KiB, waited " +
+      std::to_string(options_.release_wait.count()) + " ms for pins to be released)");
 }
 
 void SegmentAllocator::Release(char* data, int c) {
@@ -148,6 +180,18 @@ void SegmentAllocator::Release(char* data, int c) {
     ++madvised_;
   } else {
     sc.warm.push_back(data);
+  }
+  released_.fetch_add(1);
+  if (waiters_.load() > 0) release_cv_.notify_all();
+}
+
+void SegmentAllocator::NoteReclaimable() {
+  released_.fetch_add(1);
+  if (waiters_.load() > 0) {
+    // Under mu_: a waiter checks released_ and starts waiting atomically
+    // with respect to it, so this notification cannot fall in between.
+    std::lock_guard lock(mu_);
+    release_cv_.notify_all();
   }
 }
 

@@ -10,6 +10,48 @@
 #include "revfs/record_page.h"
 
 namespace revfs {
+namespace {
+
+// Caches `segment` under `key` and returns it pinned. SegmentCache::Insert
+// throws std::bad_alloc when its bookkeeping cannot be allocated (leaving
+// the cache unchanged and the segment returned); no exception leaves the
+// engine, so it becomes ResourceExhausted here.
+template <typename Key, typename Hash>
+Result<PinnedView> CacheAndPin(SegmentCache<Key, Hash>& cache, const Key& key, Segment segment,
+                               size_t size, size_t offset = 0, uint32_t tag = 0) {
+  try {
+    return PinnedView(cache.Insert(key, std::move(segment), size, offset, tag), 0);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory caching a page");
+  }
+}
+
+// What a page-cache entry holds. Indirect pages and combined leaves share
+// the pages cache and its key space (offsets in the log); fragments have a
+// cache of their own but are tagged alike.
+enum PageTag : uint32_t { kTagIndirect = 1, kTagFragment = 2, kTagCombined = 3 };
+
+uint32_t TagFor(PageKind kind) {
+  return kind == PageKind::kIndirect ? kTagIndirect : kTagFragment;
+}
+
+const char* TagName(uint32_t tag) {
+  switch (tag) {
+    case kTagIndirect: return "an indirect page";
+    case kTagFragment: return "a leaf fragment";
+    case kTagCombined: return "a combined leaf";
+  }
+  return "something else";
+}
+
+// Set by MarkBackgroundThread; read by Chunk on the same thread.
+thread_local bool background_thread = false;
+
+}  // namespace
+
+void PageLoader::MarkBackgroundThread() { background_thread = true; }
+
+bool PageLoader::IsBackgroundThread() { return background_thread; }
 
 Result<std::unique_ptr<PageLoader>> PageLoader::Create(const PageLog* log,
                                                        const PageLoaderOptions& options) {
@@ -37,7 +79,16 @@ PageLoader::~PageLoader() {
 
 Result<PinnedView> PageLoader::ReadInto(SegmentCache<uint64_t>& cache, const PageRef& ref,
                                         PageKind kind) {
-  if (auto hit = cache.Lookup(ref.offset)) return PinnedView(std::move(*hit), 0);
+  if (auto hit = cache.Lookup(ref.offset)) {
+    // Cached pages were checked when read; what a hit must match is the
+    // kind the reference expects (a damaged one may name another page).
+    if (hit->tag() != TagFor(kind)) {
+      return Status::Corruption(log_->path() + ": page at offset " + std::to_string(ref.offset) +
+                                ": expected a " + PageKindName(kind) + " page, cached as " +
+                                TagName(hit->tag()));
+    }
+    return PinnedView(std::move(*hit), 0);
+  }
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize) {
     return Status::Corruption(log_->path() + ": page at offset " + std::to_string(ref.offset) +
                               ": impossible size " + std::to_string(ref.size));
@@ -57,7 +108,7 @@ Result<PinnedView> PageLoader::ReadInto(SegmentCache<uint64_t>& cache, const Pag
   Status s = UnpackRecordPage(view.payload, payload.data(), *size);
   if (!s.ok()) return s.WithContext(log_->path() + ": page at offset " + std::to_string(ref.offset));
   stored.Reset();
-  return PinnedView(cache.Insert(ref.offset, std::move(payload), *size), 0);
+  return CacheAndPin(cache, ref.offset, std::move(payload), *size, 0, TagFor(kind));
 }
 
 Result<PinnedView> PageLoader::Indirect(const PageRef& ref) {
@@ -72,7 +123,16 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   *combined = 0;
   if (leaf.chain.empty()) return Status::Corruption("leaf reference without fragments");
   const uint64_t key = leaf.chain.front().page.offset;
-  if (auto hit = pages_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+  if (auto hit = pages_->Lookup(key)) {
+    if (hit->tag() != kTagCombined) {
+      return Status::Corruption(log_->path() + ": leaf fragment at offset " +
+                                std::to_string(key) + " is cached as " + TagName(hit->tag()));
+    }
+    // Readers index into the image by the offsets it holds: never past it.
+    Status s = CombinedPage::Check(hit->bytes());
+    if (!s.ok()) return s.WithContext(log_->path() + ": leaf at offset " + std::to_string(key));
+    return PinnedView(std::move(*hit), 0);
+  }
 
   // Pin every fragment; the guards in `pins` release them on every return.
   std::vector<PinnedView> pins;
@@ -97,46 +157,93 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   }
   *combined = leaf.chain.size();
   const size_t size = plan.OutputSize();
-  return PinnedView(pages_->Insert(key, std::move(out), size), 0);
+  return CacheAndPin(*pages_, key, std::move(out), size, 0, kTagCombined);
 }
 
 Result<PinnedView> PageLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
                                      int depth) {
   const Key128 key{hash.hi, hash.lo};
-  if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
+  if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
   // Only a thread holding no decode of its own waits (a base of a delta is
   // decoded by whoever needs it), so waits never form a cycle, whatever a
   // damaged store claims about its bases.
   if (depth > 0) return DecodeChunk(hash, ref, raw_size, depth);
+  if (options_.chunk_miss_hook) options_.chunk_miss_hook(hash);
+  // A decode in flight is waited for only if it is at least as urgent as
+  // ours: a foreground thread (a reader) never waits for one that only
+  // background threads run. Those run at idle priority in the mount, so on
+  // busy CPUs a 1 ms decode of theirs can take seconds to finish; the
+  // reader decodes the chunk itself instead (at worst one decode twice).
+  // Raising the decoder's priority instead was rejected: an unprivileged
+  // process may not move a thread out of SCHED_IDLE (RLIMIT_NICE), and the
+  // boost would have to be undone by a thread that does not own it.
+  const bool background = background_thread;
   {
     std::unique_lock lock(decoding_mu_);
-    while (decoding_.count(key) != 0) {
-      decoded_cv_.wait(lock);
-      if (decoding_.count(key) == 0) {
-        lock.unlock();
-        if (auto hit = chunks_->Lookup(key)) return PinnedView(std::move(*hit), 0);
-        lock.lock();  // the decode failed or was evicted at once: try ourselves
+    while (true) {
+      auto it = decoding_.find(key);
+      if (it == decoding_.end()) {
+        try {
+          decoding_.emplace(key, InFlight{1, !background});
+        } catch (const std::bad_alloc&) {
+          return Status::ResourceExhausted("out of memory registering a chunk decode");
+        }
+        break;
       }
+      if (!background && !it->second.foreground) {
+        ++it->second.decoders;
+        it->second.foreground = true;
+        decodes_past_background_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      decoded_cv_.wait(lock);
+      lock.unlock();
+      if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
+      lock.lock();  // not decoded yet, or the decode failed: look again
     }
-    decoding_.insert(key);
   }
   struct Done {
     PageLoader* self;
     Key128 key;
+    bool foreground;
     ~Done() {
       {
         std::lock_guard lock(self->decoding_mu_);
-        self->decoding_.erase(key);
+        auto it = self->decoding_.find(key);
+        if (--it->second.decoders == 0) {
+          self->decoding_.erase(it);
+        } else if (foreground) {
+          it->second.foreground = false;  // only background decoders are left
+        }
       }
       self->decoded_cv_.notify_all();
     }
-  } done{this, key};
+  } done{this, key, !background};
+  // Re-check now that the decode is registered: one that finished between
+  // the miss above and the registration has cached the chunk and left
+  // decoding_, so nothing told this thread to wait, and it would decode the
+  // chunk a second time.
+  if (auto hit = chunks_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
   return DecodeChunk(hash, ref, raw_size, depth);
+}
+
+Result<PinnedView> PageLoader::ChunkHit(Pinned hit, const PageRef& ref, uint32_t raw_size) {
+  // The hash matched, but the reference's size is checked here as on a
+  // miss: a reference that is wrong about it would otherwise give a short
+  // (or overlong) read from a warm cache and a clean error from a cold one.
+  if (hit.bytes().size() != raw_size) {
+    return Status::Corruption(log_->path() + ": chunk page at offset " +
+                              std::to_string(ref.offset) + " is referenced as " +
+                              std::to_string(raw_size) + " bytes; the chunk has " +
+                              std::to_string(hit.bytes().size()));
+  }
+  return PinnedView(std::move(hit), 0);
 }
 
 Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& ref,
                                            uint32_t raw_size, int depth) {
   const Key128 key{hash.hi, hash.lo};
+  if (options_.chunk_decode_hook) options_.chunk_decode_hook(hash);
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize || raw_size > kMaxSegmentSize) {
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + ": impossible size");
@@ -165,7 +272,7 @@ Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& r
                                 std::to_string(ref.offset) + ": raw body of the wrong size");
     }
     const size_t offset = static_cast<size_t>(body.data() - stored.data());
-    return PinnedView(chunks_->Insert(key, std::move(stored), raw_size, offset), 0);
+    return CacheAndPin(*chunks_, key, std::move(stored), raw_size, offset);
   }
   std::optional<PinnedView> base;
   if (header.encoding == ChunkEncoding::kZstdDelta) {
@@ -185,7 +292,7 @@ Result<PinnedView> PageLoader::DecodeChunk(const Hash128& hash, const PageRef& r
                               " decodes to the wrong bytes");
   }
   stored.Reset();
-  return PinnedView(chunks_->Insert(key, std::move(decoded), raw_size), 0);
+  return CacheAndPin(*chunks_, key, std::move(decoded), static_cast<size_t>(raw_size));
 }
 
 void PageLoader::Clear() {
@@ -197,7 +304,7 @@ void PageLoader::Clear() {
 uint64_t PageLoader::PinsHeld() const {
   uint64_t held = 0;
   for (const CacheStats& s : {fragments_->stats(), pages_->stats(), chunks_->stats()}) {
-    held += s.pins_taken - s.pins_released;
+    held += s.pins_held;
   }
   return held;
 }
@@ -207,6 +314,8 @@ std::string PageLoader::StatsJson() const {
   w.BeginObject();
   w.Key("pool").Raw(allocator_->stats().ToJson());
   w.Key("pins_held").Uint(PinsHeld());
+  w.Key("chunk_decodes_past_background").Uint(
+      decodes_past_background_.load(std::memory_order_relaxed));
   uint64_t cached = 0;
   for (const CacheStats& c : {fragments_->stats(), pages_->stats(), chunks_->stats()}) {
     cached += c.usage_bytes;

@@ -2,6 +2,7 @@
 // pinned pages. The write path lives in write_trx.cc.
 #include "revfs/record_store.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "revfs/json.h"
@@ -11,7 +12,16 @@ namespace revfs {
 Result<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& path,
                                                        const RecordStoreOptions& options) {
   REVFS_ASSIGN_OR_RETURN(auto store, Store::Open(path, options.store));
-  REVFS_ASSIGN_OR_RETURN(auto loader, PageLoader::Create(&store->pages(), options.memory));
+  PageLoaderOptions memory = options.memory;
+  if (!memory.shared_allocator) {
+    // Headroom beyond the caches for what readers pin at once.
+    const size_t caches =
+        memory.fragment_cache_bytes + memory.page_cache_bytes + memory.chunk_cache_bytes;
+    const size_t readers = std::max(1u, options.reader_threads);
+    memory.allocator.budget_bytes =
+        std::max(memory.allocator.budget_bytes, caches + readers * kMaxSegmentSize);
+  }
+  REVFS_ASSIGN_OR_RETURN(auto loader, PageLoader::Create(&store->pages(), memory));
   return std::unique_ptr<RecordStore>(new RecordStore(std::move(store), std::move(loader)));
 }
 

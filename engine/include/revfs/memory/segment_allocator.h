@@ -9,8 +9,11 @@
 //
 // A total budget bounds the bytes handed out at once. When a request would
 // exceed it, the allocator asks its reclaimers (the caches) to evict unpinned
-// entries, and fails with ResourceExhausted — never an abort — if that does
-// not free enough.
+// entries. If that does not free enough — the rest is pinned by other
+// threads, which hold pins only for the span of a read — it waits a bounded
+// time (AllocatorOptions::release_wait) for segments to be freed or pins to
+// be released, asking again after each, and only then fails with
+// ResourceExhausted — never an abort.
 //
 // Ownership: the allocator must outlive every Segment it handed out (the
 // RecordStore owns it and destroys its caches first).
@@ -24,6 +27,8 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,6 +50,9 @@ struct AllocatorOptions {
   size_t budget_bytes = 256u << 20;  // bytes of segments handed out at once
   // Free resident bytes a class keeps before releasing pages to the OS.
   size_t keep_resident_bytes = 8u << 20;
+  // How long Allocate waits for other threads to release pins or segments
+  // when the budget is exhausted, before it fails.
+  std::chrono::milliseconds release_wait{1000};
 };
 
 class SegmentAllocator;
@@ -60,6 +68,8 @@ class [[nodiscard]] Segment {
   ~Segment() { Reset(); }
 
   char* data() const { return data_; }
+  // Returns the allocator the segment came from (null when empty).
+  SegmentAllocator* allocator() const { return owner_; }
   size_t capacity() const { return capacity_; }
   int size_class() const { return size_class_; }
   explicit operator bool() const { return data_ != nullptr; }
@@ -119,6 +129,11 @@ class SegmentAllocator {
   // Returns a segment of at least `bytes` (1 .. kMaxSegmentSize).
   Result<Segment> Allocate(size_t bytes);
 
+  // Tells waiting Allocate calls that memory may have become reclaimable
+  // (a cached entry was unpinned). Cheap when nobody waits; never blocks on
+  // a reclaimer. Call with no cache lock held.
+  void NoteReclaimable();
+
   void AddReclaimer(Reclaimer* r);
   void RemoveReclaimer(Reclaimer* r);
 
@@ -136,17 +151,29 @@ class SegmentAllocator {
     char* base = nullptr;       // the reservation (aligned within the mapping)
     size_t reserved = 0;        // its length
     size_t carved = 0;          // segments cut so far
+    // Each has capacity for every segment carved, so Release never allocates.
     std::vector<char*> warm;    // free, resident
     std::vector<char*> cold;    // free, pages given back to the OS
   };
 
   explicit SegmentAllocator(const AllocatorOptions& options) : options_(options) {}
+  // Allocate's body; throws std::bad_alloc if a free list cannot grow.
+  Result<Segment> AllocateOrThrow(size_t bytes);
   // Takes a segment of class `c` if the budget allows; null otherwise.
+  // Throws std::bad_alloc (changing nothing) if the free lists cannot be
+  // given room for one more segment.
   char* TryTake(int c);
   void Release(char* data, int c);
 
   const AllocatorOptions options_;
   mutable std::mutex mu_;
+  // Signalled when a segment is released or NoteReclaimable is called, and
+  // anyone waits in Allocate. `released_` counts such events so a waiter
+  // sees one that happened between its last attempt and its wait; with
+  // `waiters_` (both sequentially consistent) no wake-up is lost.
+  std::condition_variable release_cv_;
+  std::atomic<uint64_t> released_{0};
+  std::atomic<int> waiters_{0};
   std::array<SizeClass, kSizeClasses> classes_;  // guarded by mu_
   size_t in_use_ = 0;                            // guarded by mu_
   // Held shared while reclaimers are being called, exclusively to add or

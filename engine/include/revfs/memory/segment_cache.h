@@ -12,12 +12,19 @@
 // without any lock; whoever drops the count to zero frees the entry, after
 // every lock is released, so freeing never runs under a cache lock.
 //
+// Memory for the cache's own bookkeeping (an entry, a map node) is allocated
+// before anything is detached, and removed entries are chained through the
+// entries themselves: a std::bad_alloc leaves the cache as it was and loses
+// no segment, and removal (Erase, Clear, eviction, destruction) never
+// allocates, so it cannot fail or throw.
+//
 // Ownership: Pinned guards may outlive the cache but not the allocator.
 // Thread safety: all methods are thread-safe. Lock order: one shard lock at a
 // time; the allocator's lock is only taken (by freeing) with no shard lock.
 #ifndef REVFS_MEMORY_SEGMENT_CACHE_H_
 #define REVFS_MEMORY_SEGMENT_CACHE_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
@@ -47,6 +54,10 @@ struct CacheStats {
   std::array<uint64_t, kSizeClasses> pinned_per_class{};
   uint64_t hits = 0, misses = 0, inserts = 0;
   uint64_t pins_taken = 0, pins_released = 0;
+  // Pins held now, from one counter: pins_taken - pins_released is not it
+  // (the two are read apart, so a pin taken and released in between can
+  // make the difference wrap).
+  uint64_t pins_held = 0;
   std::array<uint64_t, kRemovalCauses> removals{};
   uint64_t retired_while_pinned = 0;
   uint64_t freed_at_last_unpin = 0;
@@ -57,6 +68,9 @@ struct CacheStats {
 struct CacheCounters {
   std::atomic<uint64_t> hits{0}, misses{0}, inserts{0};
   std::atomic<uint64_t> pins_taken{0}, pins_released{0};
+  // Up when a pin is taken, down when released. A pin's release follows its
+  // taking in this one counter's order, so the count is never negative.
+  std::atomic<int64_t> pins_held{0};
   std::array<std::atomic<uint64_t>, kRemovalCauses> removals{};
   std::atomic<uint64_t> retired_while_pinned{0}, freed_at_last_unpin{0};
 };
@@ -67,16 +81,24 @@ struct CacheEntryBase {
   Segment segment;
   size_t offset = 0;  // the cached bytes are segment[offset, offset + size)
   size_t size = 0;
+  // What the bytes are, as the inserter said (e.g. a page kind): a cache
+  // shared by kinds under one key space lets a reader check it on a hit.
+  uint32_t tag = 0;
   std::atomic<uint32_t> refs{0};  // 1 while cached + 1 per pin
   bool cached = false;            // guarded by the shard lock
   std::shared_ptr<CacheCounters> counters;
 
   // Drops one reference; frees the entry when it was the last. Called with
-  // no lock held.
+  // no lock held. An unpin that leaves the entry alive may have made it
+  // evictable: the allocator is told, for threads waiting for memory.
   void Unref(bool is_unpin) {
+    // Read first: once the count drops, another thread may free the entry.
+    SegmentAllocator* allocator = segment.allocator();
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       if (is_unpin) counters->freed_at_last_unpin.fetch_add(1, std::memory_order_relaxed);
       delete this;  // returns the segment to the allocator
+    } else if (is_unpin && allocator) {
+      allocator->NoteReclaimable();
     }
   }
   virtual ~CacheEntryBase() = default;
@@ -102,6 +124,8 @@ class [[nodiscard]] Pinned {
   ~Pinned() { Release(); }
 
   explicit operator bool() const { return entry_ != nullptr; }
+  // Returns the tag the entry was inserted with (0 when not pinned).
+  uint32_t tag() const { return entry_ ? entry_->tag : 0; }
   std::string_view bytes() const {
     return entry_ ? std::string_view(entry_->segment.data() + entry_->offset, entry_->size) : std::string_view();
   }
@@ -113,6 +137,7 @@ class [[nodiscard]] Pinned {
   void Release() {
     if (!entry_) return;
     entry_->counters->pins_released.fetch_add(1, std::memory_order_relaxed);
+    entry_->counters->pins_held.fetch_sub(1, std::memory_order_relaxed);
     std::exchange(entry_, nullptr)->Unref(/*is_unpin=*/true);
   }
 
@@ -151,30 +176,41 @@ class SegmentCache final : public Reclaimer {
     LinkFront(s, e);
     counters_->hits.fetch_add(1, std::memory_order_relaxed);
     counters_->pins_taken.fetch_add(1, std::memory_order_relaxed);
+    counters_->pins_held.fetch_add(1, std::memory_order_relaxed);
     return Pinned(e);
   }
 
   // Caches `segment` (of which `size` bytes from `offset` are used) under
-  // `key` and returns a pin on it; the whole segment is charged. An entry
-  // already under `key` is removed (cause: replace).
-  Pinned Insert(const Key& key, Segment segment, size_t size, size_t offset = 0) {
-    auto* e = new Entry;  // owned by its references; deleted by the last Unref
+  // `key`, tagged `tag`, and returns a pin on it; the whole segment is
+  // charged. An entry
+  // already under `key` is removed (cause: replace). Throws std::bad_alloc if
+  // the entry or its map node cannot be allocated; the cache is then
+  // unchanged and `segment` goes back to its allocator.
+  Pinned Insert(const Key& key, Segment segment, size_t size, size_t offset = 0,
+                uint32_t tag = 0) {
+    // Owned by its references once cached; deleted by the last Unref.
+    auto owned = std::make_unique<Entry>();
+    Entry* e = owned.get();
     e->key = key;
     e->segment = std::move(segment);
     e->offset = offset;
     e->size = size;
+    e->tag = tag;
     e->counters = counters_;
     e->refs.store(2, std::memory_order_relaxed);  // the cache's and the pin's
     Shard& s = ShardFor(key);
     Entry* replaced = nullptr;
     {
       std::lock_guard lock(s.mu);
-      auto it = s.map.find(key);
-      if (it != s.map.end()) {
+      // The map node is had (or reused) before the entry it replaces is
+      // detached: a failed allocation then changes nothing.
+      auto [it, inserted] = s.map.try_emplace(key, e);
+      if (!inserted) {
         replaced = it->second;
-        Detach(s, replaced, RemovalCause::kReplace);
+        Detach(s, replaced, RemovalCause::kReplace, /*erase_from_map=*/false);
+        it->second = e;
       }
-      s.map.emplace(key, e);
+      owned.release();
       e->cached = true;
       LinkFront(s, e);
       usage_.fetch_add(e->segment.capacity(), std::memory_order_relaxed);
@@ -182,6 +218,7 @@ class SegmentCache final : public Reclaimer {
     if (replaced) replaced->Unref(false);
     counters_->inserts.fetch_add(1, std::memory_order_relaxed);
     counters_->pins_taken.fetch_add(1, std::memory_order_relaxed);
+    counters_->pins_held.fetch_add(1, std::memory_order_relaxed);
     size_t usage = usage_.load(std::memory_order_relaxed);
     if (usage > capacity_) Evict(usage - capacity_, &s - shards_.data());
     return Pinned(e);
@@ -197,7 +234,7 @@ class SegmentCache final : public Reclaimer {
       auto it = s.map.find(key);
       if (it == s.map.end()) return false;
       e = it->second;
-      Detach(s, e, RemovalCause::kInvalidate);
+      Detach(s, e, RemovalCause::kInvalidate, /*erase_from_map=*/true);
     }
     e->Unref(false);
     return true;
@@ -229,8 +266,11 @@ class SegmentCache final : public Reclaimer {
     st.hits = c.hits.load();
     st.misses = c.misses.load();
     st.inserts = c.inserts.load();
-    st.pins_taken = c.pins_taken.load();
+    // Released first: a pin is released after it is taken, so read in this
+    // order taken >= released holds.
     st.pins_released = c.pins_released.load();
+    st.pins_taken = c.pins_taken.load();
+    st.pins_held = static_cast<uint64_t>(std::max<int64_t>(0, c.pins_held.load()));
     for (int i = 0; i < kRemovalCauses; ++i) st.removals[i] = c.removals[i].load();
     st.retired_while_pinned = c.retired_while_pinned.load();
     st.freed_at_last_unpin = c.freed_at_last_unpin.load();
@@ -246,6 +286,9 @@ class SegmentCache final : public Reclaimer {
     Key key{};
     Entry* prev = nullptr;  // LRU list, guarded by the shard lock
     Entry* next = nullptr;
+    // Once detached: the next entry removed in the same pass, so that a
+    // removal collects what it frees without allocating.
+    Entry* removed_next = nullptr;
   };
   struct Shard {
     mutable std::mutex mu;
@@ -267,8 +310,10 @@ class SegmentCache final : public Reclaimer {
 
   // The one removal path: takes `e` out of the cache (shard lock held) and
   // counts why. The caller drops the cache's reference after unlocking.
-  void Detach(Shard& s, Entry* e, RemovalCause cause) {
-    s.map.erase(e->key);
+  // Never allocates. `erase_from_map` is false when the caller reuses e's
+  // map node for its replacement.
+  void Detach(Shard& s, Entry* e, RemovalCause cause, bool erase_from_map) {
+    if (erase_from_map) s.map.erase(e->key);
     Unlink(e);
     e->cached = false;
     usage_.fetch_sub(e->segment.capacity(), std::memory_order_relaxed);
@@ -278,18 +323,29 @@ class SegmentCache final : public Reclaimer {
     }
   }
 
+  // Drops the cache's reference to each entry of a chain built by Detach's
+  // callers; called with no lock held.
+  static void UnrefChain(Entry* chain) {
+    while (chain) {
+      Entry* next = chain->removed_next;
+      chain->Unref(false);
+      chain = next;
+    }
+  }
+
   void RemoveAll(RemovalCause cause) {
     for (Shard& s : shards_) {
-      std::vector<Entry*> removed;
+      Entry* removed = nullptr;
       {
         std::lock_guard lock(s.mu);
         while (s.head.next != &s.head) {
           Entry* e = s.head.next;
-          Detach(s, e, cause);
-          removed.push_back(e);
+          Detach(s, e, cause, /*erase_from_map=*/true);
+          e->removed_next = removed;
+          removed = e;
         }
       }
-      for (Entry* e : removed) e->Unref(false);
+      UnrefChain(removed);
     }
   }
 
@@ -299,7 +355,7 @@ class SegmentCache final : public Reclaimer {
     size_t freed = 0;
     for (size_t k = 0; k < kShards && freed < bytes; ++k) {
       Shard& s = shards_[(start + k) % kShards];
-      std::vector<Entry*> removed;
+      Entry* removed = nullptr;
       {
         std::lock_guard lock(s.mu);
         for (Entry* e = s.head.prev; e != &s.head && freed < bytes;) {
@@ -308,13 +364,14 @@ class SegmentCache final : public Reclaimer {
           // this lock, so it cannot become pinned meanwhile.
           if (e->refs.load(std::memory_order_acquire) == 1) {
             freed += e->segment.capacity();
-            Detach(s, e, RemovalCause::kSize);
-            removed.push_back(e);
+            Detach(s, e, RemovalCause::kSize, /*erase_from_map=*/true);
+            e->removed_next = removed;
+            removed = e;
           }
           e = older;
         }
       }
-      for (Entry* e : removed) e->Unref(false);
+      UnrefChain(removed);
     }
     return freed;
   }
