@@ -115,6 +115,10 @@ void RevFs::PrefetchLoop() {
   // answering requests always come first.
   sched_param param{};
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  // ... and never make a reader wait: a reader asking for a chunk this
+  // thread is decoding decodes it itself (a starved idle thread could take
+  // seconds).
+  PageLoader::MarkBackgroundThread();
   while (true) {
     ChunkRef chunk;
     {

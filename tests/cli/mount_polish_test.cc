@@ -140,9 +140,11 @@ TEST_F(MountPolishTest, IdleMountWakesForNothing) {
   const Activity after = ActivityOf(pid);
   // Polling every 200 ms made 10 wake-ups in these 2 s, and reading the
   // superblock each time; sleeping in poll(2) until a commit makes none.
-  EXPECT_LE(after.switches - before.switches, 1)
+  // (A busy machine may still deliver a late wake-up from the read above:
+  // a little slack, far below what polling makes.)
+  EXPECT_LE(after.switches - before.switches, 3)
       << "context switches of " << after.threads << " threads";
-  EXPECT_LE(after.cpu_ticks - before.cpu_ticks, 1);
+  EXPECT_LE(after.cpu_ticks - before.cpu_ticks, 2);
   EXPECT_EQ(Sh("readlink " + mnt_ + "/latest").out, "revisions/1\n");
 }
 
