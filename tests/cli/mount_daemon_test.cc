@@ -4,6 +4,7 @@
 // pin held, says so, and exits 0 (the fixture's Unmount checks all three).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "cli/mount_fixture.h"
@@ -34,6 +35,24 @@ TEST_F(MountDaemonTest, EveryWayOutFindsEverySegmentBack) {
     Unmount();  // waits for the daemon: exit 0, "every segment back" logged
     EXPECT_FALSE(IsMountPoint(mnt_));
   }
+}
+
+// Ordinary concurrency never runs out of memory: six readers of files cut
+// into 4 MiB chunks (a repeated byte never makes the chunker cut early) at
+// once, with a 64 MiB cache and the prefetchers reading ahead of each, all
+// get their exact bytes (a reader short of memory waits for pins to be
+// released, and the pool has room for what every thread holds).
+TEST_F(MountDaemonTest, SixReadersOfLargeChunksUnderA64MiBCache) {
+  ASSERT_EQ(Sh("cd " + src_ + " && for c in a b c d e f; do "
+               "head -c 25165824 /dev/zero | tr '\\0' $c > $c; done").code, 0);
+  Commit(1);
+  if (!Mount("cache_size=64M")) return;
+  const std::string stats = Path("stats");
+  ASSERT_EQ(Sh("sync; echo 3 > /proc/sys/vm/drop_caches").code, 0);
+  ShResult r = Sh("for c in a b c d e f; do (cmp " + mnt_ + "/latest/$c " + src_ +
+                  "/$c && echo ok) & done; wait");
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6) << r.out;
+  EXPECT_EQ(r.out, "ok\nok\nok\nok\nok\nok\n");
 }
 
 }  // namespace
