@@ -1,5 +1,6 @@
 #include "revfs/memory/segment_allocator.h"
 
+#include <sanitizer/asan_interface.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -105,6 +106,7 @@ char* SegmentAllocator::TryTake(int c) {
   }
   in_use_ += size;
   ++allocations_;
+  ASAN_UNPOISON_MEMORY_REGION(p, size);
   return p;
 }
 
@@ -170,6 +172,10 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
 
 void SegmentAllocator::Release(char* data, int c) {
   const size_t size = kMinSegmentSize << c;
+  // A released segment is off limits until handed out again: under
+  // AddressSanitizer a read through a stale pointer (after an unpin) is
+  // reported, where the mapped pool would return stale bytes silently.
+  ASAN_POISON_MEMORY_REGION(data, size);
   std::lock_guard lock(mu_);
   SizeClass& sc = classes_[c];
   in_use_ -= size;
