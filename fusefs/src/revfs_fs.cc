@@ -229,6 +229,7 @@ void RevFs::FirstRead(uint64_t id) {
     std::lock_guard lock(prefetch_mu_);
     dir_queue_.push_back(dir);  // once per directory node, so bounded
   }
+  dirs_queued_.fetch_add(1, std::memory_order_relaxed);
   dir_cv_.notify_one();
 }
 
@@ -872,6 +873,7 @@ std::string RevFs::StatsJson() const {
   }
   w.Key("open_files").Uint(handles_open_.load());
   w.Key("chunks_prefetched").Uint(prefetches_.load());
+  w.Key("dirs_queued").Uint(dirs_queued_.load());
   w.Key("dirs_read_ahead").Uint(dirs_read_ahead_.load());
   w.Key("files_read_ahead").Uint(files_read_ahead_.load());
   w.Key("bytes_read_ahead").Uint(bytes_read_ahead_.load());

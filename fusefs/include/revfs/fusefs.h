@@ -286,6 +286,9 @@ class RevFs {
   PageStore page_store_;             // guarded by page_store_mu_
   std::atomic<bool> page_store_stopping_{false};
   std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
+  // Directory jobs queued: counted when queued (not when run) so tests can
+  // tell "nothing was queued" without waiting for a job that never comes.
+  std::atomic<uint64_t> dirs_queued_{0};
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
