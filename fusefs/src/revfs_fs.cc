@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -785,6 +786,32 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
                 std::min<uint64_t>(offset + size, handle->inode.size));
   if (!handle->read.exchange(true)) FirstRead(handle->node);
   return Status::OK();
+}
+
+Result<int64_t> RevFs::SeekDataOrHole(uint64_t id, uint64_t offset, int whence) {
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return Status::InvalidArgument("whence");
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a file");
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(Inode file, GetInode(*trx, node.ino));
+  if (file.type != FileType::kRegular) return Status::InvalidArgument("not a file");
+  if (offset >= file.size) return int64_t{-1};
+  int64_t found = -1;
+  uint64_t pos = offset;  // SEEK_HOLE: the data so far runs up to pos
+  REVFS_RETURN_IF_ERROR(ForEachChunk(*trx, file, offset, [&](const ChunkRef& c) {
+    const uint64_t end = c.offset + c.length;
+    if (end <= offset) return true;
+    if (whence == SEEK_DATA) {
+      if (c.hole) return true;
+      found = static_cast<int64_t>(std::max(offset, c.offset));
+      return false;
+    }
+    if (c.hole || c.offset > pos) return false;  // pos is in a hole or a gap
+    pos = end;
+    return pos < file.size;
+  }));
+  if (whence == SEEK_HOLE) found = static_cast<int64_t>(std::min(pos, file.size));
+  return found;
 }
 
 Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<PinnedView>* pins,

@@ -139,6 +139,11 @@ class RevFs {
   // file by its node.
   Status ReadNode(uint64_t node, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
                   std::vector<std::string_view>* pieces);
+  // SEEK_DATA / SEEK_HOLE on a file by its node, from its stored chunk list
+  // (holes and gaps between chunks are holes, and so is a tail past the
+  // last chunk). Returns the offset found, or -1 when none lies at or past
+  // `offset` (ENXIO). Other whences are the kernel's business (InvalidArgument).
+  Result<int64_t> SeekDataOrHole(uint64_t node, uint64_t offset, int whence);
   // Switches to the kernel's no_open mode: open is answered ENOSYS once, after
   // which the kernel opens files without asking and keeps their page cache —
   // no open/release round trip per file. The stats file stays fresh because
