@@ -30,14 +30,25 @@ pass() {  # name, build dir, cmake args..., -- ctest args...
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "=== $name: test"
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}")
+  local log=$dir/ctest.log rc=0
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}") 2>&1 | tee "$log" || rc=$?
   # Whatever happened, no test may leave a mount behind.
   local left
   left=$(grep -E ' /tmp/revfs-[^ ]*' /proc/mounts || true)
   if [[ -n $left ]]; then
     echo "=== $name: mounts left behind by the tests:" >&2
     echo "$left" >&2
-    return 1
+    exit 1
+  fi
+  ((rc == 0)) || exit "$rc"
+  # Under CI a skipped test is a test that did not check anything: fail the
+  # pass. ctest lists them as "<n> - <name> (Skipped)" after the summary.
+  local skipped
+  skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$log" || true)
+  if [[ ${CI:-} == true ]] && ((skipped > 0)); then
+    echo "=== $name: $skipped tests skipped under CI=true:" >&2
+    grep -E ' \(Skipped\)$' "$log" >&2
+    exit 1
   fi
 }
 

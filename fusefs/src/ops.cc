@@ -235,6 +235,18 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
   });
 }
 
+// SEEK_DATA/SEEK_HOLE: without this the kernel takes every byte for data,
+// so cp --sparse, tar -S and rsync -S would fill holes in.
+void OnLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
+  Wall(req, kOpRead, [&] {
+    if (off < 0) return static_cast<void>(fuse_reply_err(req, EINVAL));
+    auto at = Fs(req)->SeekDataOrHole(ino, static_cast<uint64_t>(off), whence);
+    if (!at.ok()) return ReplyError(req, at.status());
+    if (*at < 0) return static_cast<void>(fuse_reply_err(req, ENXIO));
+    fuse_reply_lseek(req, static_cast<off_t>(*at));
+  });
+}
+
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Wall(req, kOpRelease, [&] {
     if (fi->fh != 0) Fs(req)->Release(fi->fh);
@@ -330,6 +342,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.open = OnOpen;
   ops.read = OnRead;
   ops.release = OnRelease;
+  ops.lseek = OnLseek;
   ops.getxattr = OnGetxattr;
   ops.listxattr = OnListxattr;
   ops.statfs = OnStatfs;

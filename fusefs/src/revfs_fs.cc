@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -232,6 +233,7 @@ void RevFs::FirstRead(uint64_t id) {
     std::lock_guard lock(prefetch_mu_);
     dir_queue_.push_back(dir);  // once per directory node, so bounded
   }
+  dirs_queued_.fetch_add(1, std::memory_order_relaxed);
   dir_cv_.notify_one();
 }
 
@@ -801,6 +803,32 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
   return Status::OK();
 }
 
+Result<int64_t> RevFs::SeekDataOrHole(uint64_t id, uint64_t offset, int whence) {
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return Status::InvalidArgument("whence");
+  REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
+  if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a file");
+  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(Inode file, GetInode(*trx, node.ino));
+  if (file.type != FileType::kRegular) return Status::InvalidArgument("not a file");
+  if (offset >= file.size) return int64_t{-1};
+  int64_t found = -1;
+  uint64_t pos = offset;  // SEEK_HOLE: the data so far runs up to pos
+  REVFS_RETURN_IF_ERROR(ForEachChunk(*trx, file, offset, [&](const ChunkRef& c) {
+    const uint64_t end = c.offset + c.length;
+    if (end <= offset) return true;
+    if (whence == SEEK_DATA) {
+      if (c.hole) return true;
+      found = static_cast<int64_t>(std::max(offset, c.offset));
+      return false;
+    }
+    if (c.hole || c.offset > pos) return false;  // pos is in a hole or a gap
+    pos = end;
+    return pos < file.size;
+  }));
+  if (whence == SEEK_HOLE) found = static_cast<int64_t>(std::min(pos, file.size));
+  return found;
+}
+
 Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
                        std::vector<std::string_view>* pieces) {
   REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
@@ -887,6 +915,7 @@ std::string RevFs::StatsJson() const {
   }
   w.Key("open_files").Uint(handles_open_.load());
   w.Key("chunks_prefetched").Uint(prefetches_.load());
+  w.Key("dirs_queued").Uint(dirs_queued_.load());
   w.Key("dirs_read_ahead").Uint(dirs_read_ahead_.load());
   w.Key("files_read_ahead").Uint(files_read_ahead_.load());
   w.Key("bytes_read_ahead").Uint(bytes_read_ahead_.load());

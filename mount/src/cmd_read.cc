@@ -51,7 +51,7 @@ void PrintLong(const Inode& n, std::string_view name) {
 // One entry of `ls --json`: every stored attribute.
 void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
   w.BeginObject();
-  w.Key("name").String(std::string(name));
+  w.NamedString("name", name);
   w.Key("type").String(FileTypeName(n.type));
   w.Key("mode").Uint(n.mode & 07777);
   w.Key("nlink").Uint(n.nlink);
@@ -60,7 +60,7 @@ void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
   w.Key("size").Uint(n.size);
   w.Key("mtime_ns").Int(n.mtime_ns);
   w.Key("mtime").String(FormatTime(n.mtime_ns, true));
-  if (n.type == FileType::kSymlink) w.Key("target").String(n.symlink);
+  if (n.type == FileType::kSymlink) w.NamedString("target", n.symlink);
   if (n.type == FileType::kCharDevice || n.type == FileType::kBlockDevice) {
     w.Key("rdev_major").Uint(major(n.rdev));
     w.Key("rdev_minor").Uint(minor(n.rdev));
@@ -220,7 +220,7 @@ Command AddDiffCommand(CLI::App& app) {
       if (args->json) {
         w.BeginObject();
         w.Key("change").String(std::string(1, static_cast<char>(kind)));
-        w.Key("path").String(shown);
+        w.NamedString("path", shown);
         w.EndObject();
       } else {
         std::printf("%c %s\n", static_cast<char>(kind), shown.c_str());

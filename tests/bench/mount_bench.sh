@@ -42,14 +42,21 @@ head -c $((1 << 30)) /dev/urandom > "$work/big/file"
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 remount() {
   fusermount3 -u "$mnt" 2>/dev/null || true
-  "$revfs" mount "$work/store" "$mnt"
+  "$revfs" mount "$work/store" "$mnt" || { echo "mount failed" >&2; exit 1; }
 }
-# time_ms CMD...: runs CMD, prints its wall time in ms
+# time_ms WANT CMD...: runs CMD, prints its wall time in ms; a CMD that
+# exits other than WANT stops the benchmark (a command failing fast must
+# never be timed as fast).
 time_ms() {
-  local a b
+  local want=$1 a b rc=0
+  shift
   a=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || true
+  "$@" >/dev/null 2>"$work/time.err" || rc=$?
   b=$(date +%s%N)
+  if ((rc != want)); then
+    echo "$*: exit $rc, expected $want: $(head -c 300 "$work/time.err")" >&2
+    exit 1
+  fi
   echo $(( (b - a) / 1000000 ))
 }
 read_all() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
@@ -58,32 +65,39 @@ grep_r() { grep -r -c status42 "$1" > /dev/null; }
 seq_read() { cat "$1" > /dev/null; }
 
 declare -A t
-run_case() {  # name mode(cold|warm) native-cmd... -- revfs-cmd...
-  local name=$1 mode=$2; shift 2
+run_case() {  # name mode(cold|warm) want native-cmd... -- revfs-cmd...
+  local name=$1 mode=$2 want=$3; shift 3
   local native=() fs=()
   while [[ $1 != -- ]]; do native+=("$1"); shift; done; shift; fs=("$@")
   for r in $(seq 1 "$runs"); do
-    [[ $mode == cold ]] && drop
-    t[$name,$mode,native,$r]=$(time_ms "${native[@]}")
-    [[ $mode == cold ]] && { drop; remount; }
-    t[$name,$mode,revfs,$r]=$(time_ms "${fs[@]}")
+    if [[ $mode == cold ]]; then drop; fi
+    t[$name,$mode,native,$r]=$(time_ms "$want" "${native[@]}")
+    if [[ $mode == cold ]]; then drop; remount; fi
+    t[$name,$mode,revfs,$r]=$(time_ms "$want" "${fs[@]}")
   done
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 remount
+# The bytes first: what is timed through the mount must be what it stands
+# for, else a ratio compares unequal work.
+for r in 10 37 40; do
+  diff -r "$mnt/revisions/$r" "$work/native/r$r" > /dev/null ||
+    { echo "revision $r through the mount differs from its copy" >&2; exit 1; }
+done
+cmp "$mnt/revisions/51/file" "$work/big/file" || { echo "the 1 GiB file differs" >&2; exit 1; }
 for mode in cold warm; do
   [[ $mode == warm ]] && remount && read_all "$mnt/revisions/40" && read_all "$mnt/revisions/10" \
     && read_all "$mnt/revisions/37" && read_all "$work/native/r37" \
     && seq_read "$mnt/revisions/51/file" && read_all "$work/native/r40" && read_all "$work/native/r10" \
     && seq_read "$work/big/file"
-  run_case read-all "$mode" read_all "$work/native/r40" -- read_all "$mnt/revisions/40"
-  run_case diff-r "$mode" diff_r "$work/native/r10" "$work/native/r40" -- \
+  run_case read-all "$mode" 0 read_all "$work/native/r40" -- read_all "$mnt/revisions/40"
+  run_case diff-r "$mode" 1 diff_r "$work/native/r10" "$work/native/r40" -- \
     diff_r "$mnt/revisions/10" "$mnt/revisions/40"
-  run_case diff-r-3 "$mode" diff_r "$work/native/r37" "$work/native/r40" -- \
+  run_case diff-r-3 "$mode" 1 diff_r "$work/native/r37" "$work/native/r40" -- \
     diff_r "$mnt/revisions/37" "$mnt/revisions/40"
-  run_case grep-r "$mode" grep_r "$work/native/r40" -- grep_r "$mnt/revisions/40"
-  run_case seq-1GiB "$mode" seq_read "$work/big/file" -- seq_read "$mnt/revisions/51/file"
+  run_case grep-r "$mode" 0 grep_r "$work/native/r40" -- grep_r "$mnt/revisions/40"
+  run_case seq-1GiB "$mode" 0 seq_read "$work/big/file" -- seq_read "$mnt/revisions/51/file"
 done
 stats=$(cat "$mnt/.revfs/stats")
 pid=$(pgrep -f "[r]evfs mount $work/store" | head -1)

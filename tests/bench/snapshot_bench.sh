@@ -26,7 +26,7 @@ revfs=$root/build/bench/mount/revfs
 gen=$root/build/bench/tests/bench/history_gen
 
 work=$(mktemp -d /tmp/revfs-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'fusermount3 -u "$work/mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 
@@ -52,7 +52,15 @@ for run in $(seq 1 "$runs"); do
     tg=$((tg + $(ms "$a" "$b")))
     a=$(now); cp -a "$work/src" "$work/copies/r$i"; b=$(now)
     tc=$((tc + $(ms "$a" "$b")))
+    # Untimed: each import holds what it stands for (a command that did
+    # less, or failed quietly, is not timed as fast).
+    diff -r "$work/src" "$work/copies/r$i" > /dev/null || { echo "cp -a of revision $i differs" >&2; exit 1; }
     rm -rf "$work/copies/r$i"
+    [[ -z $(git --git-dir="$work/git" --work-tree="$work/src" status --porcelain) ]] ||
+      { echo "git did not record all of revision $i" >&2; exit 1; }
+    if ((run == 1)); then
+      (cd "$work/src" && find . -type f -exec sha256sum {} + | sort) > "$work/sums.$((i + 1))"
+    fi
     if ((run == 1)); then
       raw=$((raw + $(du -sb "$work/src" | cut -f1)))
       tarzst=$((tarzst + $(tar cf - -C "$work/src" . | zstd -3 -q -c | wc -c)))
@@ -71,6 +79,16 @@ for run in $(seq 1 "$runs"); do
   done
   t_revfs+=("$tr"); t_git+=("$tg"); t_cp+=("$tc")
   if ((run == 1)); then
+    # Every revision revfs recorded reads back with its exact bytes.
+    mkdir -p "$work/mnt"
+    "$revfs" mount "$work/store" "$work/mnt" || { echo "cannot mount the store" >&2; exit 1; }
+    bad=0
+    for ((r = 1; r <= revisions; r++)); do
+      (cd "$work/mnt/revisions/$r" && find . -type f -exec sha256sum {} + | sort) |
+        cmp -s - "$work/sums.$r" || bad=$((bad + 1))
+    done
+    fusermount3 -u "$work/mnt"
+    ((bad == 0)) || { echo "$bad revisions read back differently from their trees" >&2; exit 1; }
     s_revfs=$(du -sb "$work/store" | cut -f1)
     s_git=$(du -sb "$work/git" | cut -f1)
     git --git-dir="$work/git" gc -q --aggressive 2>/dev/null || true

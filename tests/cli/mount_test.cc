@@ -279,6 +279,10 @@ TEST_F(MountTest, SigtermWhileTreesAreReadUnmounts) {
   EXPECT_EQ(Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_).code, 0);
 }
 
+// Readers of old revisions and of latest/ while a commit of a changed tree
+// lands: old revisions read the same throughout, and each snapshot a reader
+// takes of latest/ (cd resolves the link once) is the old tree or the new
+// one exactly, never a mix.
 TEST_F(MountTest, ParallelReadersWhileACommitLands) {
   for (int rev = 1; rev <= 4; ++rev) {
     ASSERT_EQ(Sh("mkdir -p " + src_ + "/d" + std::to_string(rev) + " && head -c 3000000 /dev/urandom > " +
@@ -286,20 +290,55 @@ TEST_F(MountTest, ParallelReadersWhileACommitLands) {
     Commit(rev);
   }
   if (!Mount()) return;
+  // The fifth tree: a new large file, a changed one, a deleted one.
+  ASSERT_EQ(Sh("mkdir -p " + src_ + "/d5 && head -c 8000000 /dev/urandom > " + src_ + "/d5/f && echo 5 > " +
+               src_ + "/v && head -c 1000000 /dev/urandom >> " + src_ + "/d2/f && rm " + src_ + "/d1/f").code, 0);
+  const std::string done = Path("commit.done");
   std::string script;
-  for (int t = 0; t < 8; ++t) {
-    int rev = 1 + t % 4;
-    script += "(for i in 1 2 3; do cd " + mnt_ + "/revisions/" + std::to_string(rev) +
+  for (int t = 0; t < 4; ++t) {
+    script += "(for i in 1 2 3; do cd " + mnt_ + "/revisions/" + std::to_string(1 + t) +
               " && find . -type f -exec sha256sum {} + | sort; done > " + Path("out") + std::to_string(t) + ") & ";
   }
-  script += std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ + " > /dev/null; wait";
-  ASSERT_EQ(Sh(script).code, 0);
-  for (int t = 0; t < 8; ++t) {
-    int rev = 1 + t % 4;
+  // Readers of latest/: snapshots until the commit is done, and two after.
+  for (int t = 0; t < 4; ++t) {
+    const std::string out = Path("latest") + std::to_string(t) + "_";
+    script += "(n=0; after=0; while [ $after -lt 2 ] && [ $n -lt 200 ]; do [ -e " + done +
+              " ] && after=$((after + 1)); cd " + mnt_ + "/latest && find . -type f -exec sha256sum {} + | sort > " +
+              out + "$n; n=$((n + 1)); done) & ";
+  }
+  script += "timeout 120 " + std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ + " > " + Path("commit.out") +
+            " 2>&1; echo $? > " + Path("commit.rc") + "; touch " + done + "; wait";
+  ASSERT_EQ(Sh("timeout 300 bash -c '" + script + "'").code, 0);
+  ASSERT_EQ(Sh("cat " + Path("commit.rc")).out, "0\n") << Sh("cat " + Path("commit.out")).out;
+  ASSERT_EQ(Sh("cp -a " + src_ + " " + Path("ref/5")).code, 0);
+  for (int t = 0; t < 4; ++t) {
+    int rev = 1 + t;
     std::string want = Sh("cd " + Path("ref/") + std::to_string(rev) + " && find . -type f -exec sha256sum {} + | sort").out;
     std::string got = Sh("cat " + Path("out") + std::to_string(t)).out;
     EXPECT_EQ(got, want + want + want) << "reader " << t;
   }
+  const std::string old_tree =
+      Sh("cd " + Path("ref/4") + " && find . -type f -exec sha256sum {} + | sort").out;
+  const std::string new_tree =
+      Sh("cd " + Path("ref/5") + " && find . -type f -exec sha256sum {} + | sort").out;
+  ASSERT_NE(old_tree, new_tree);
+  int saw_new = 0, old_snapshots = 0, new_snapshots = 0;
+  for (int t = 0; t < 4; ++t) {
+    const int n = std::stoi(Sh("ls " + Path("") + " | grep -c '^latest" + std::to_string(t) + "_'").out);
+    ASSERT_GE(n, 2) << "reader " << t;
+    for (int i = 0; i < n; ++i) {
+      std::string got = Sh("cat " + Path("latest") + std::to_string(t) + "_" + std::to_string(i)).out;
+      EXPECT_TRUE(got == old_tree || got == new_tree) << "reader " << t << " snapshot " << i << ":\n" << got;
+      old_snapshots += got == old_tree;
+      new_snapshots += got == new_tree;
+    }
+    std::string last = Sh("cat " + Path("latest") + std::to_string(t) + "_" + std::to_string(n - 1)).out;
+    EXPECT_EQ(last, new_tree) << "reader " << t << " never saw the new revision";
+    saw_new += last == new_tree;
+  }
+  EXPECT_EQ(saw_new, 4);
+  std::printf("latest/ while a commit landed: %d snapshots of the old tree, %d of the new\n",
+              old_snapshots, new_snapshots);
 }
 
 TEST_F(MountTest, MemoryStaysBoundedWithASmallCache) {

@@ -160,9 +160,10 @@ TEST_F(CorruptionCampaignTest, RandomFlipsAndTruncationsNeverGiveWrongBytes) {
       kFlips, kTruncations, refused, reported, harmless, exact, errors, wrong);
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(missed, 0) << "verify must see every damage a read sees";
-  // Nearly every byte of a store matters: few flips may go unnoticed (an
-  // older superblock slot, a byte past the committed end).
-  EXPECT_GE(refused + reported, (kFlips + kTruncations) * 9 / 10);
+  // Every byte of a store matters (README: 0 unnoticed): each flip or
+  // truncation is refused at open or reported by verify.
+  EXPECT_EQ(harmless, 0) << "damage neither refused at open nor reported by verify";
+  EXPECT_EQ(refused + reported, kFlips + kTruncations);
 }
 
 }  // namespace

@@ -138,10 +138,12 @@ TEST_F(DirReadAheadTest, FirstReadGivesTheLookedUpSmallSiblingsExactly) {
   ExpectGivenExactly({"b", "c"});
   EXPECT_EQ(Stat("files_read_ahead"), 2u);
   EXPECT_EQ(Stat("bytes_read_ahead"), 9000u);
-  // Once per directory: more first reads there queue nothing.
+  // Once per directory: more first reads there queue nothing. A job is
+  // queued within the read that triggers it, so the count is final here,
+  // and the one job queued has finished (WaitForJobs), so are the calls.
   EXPECT_EQ(Read("big"), files_["big"]);
   EXPECT_EQ(Read("b"), files_["b"]);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Stat("dirs_queued"), 1u);
   EXPECT_EQ(Stat("dirs_read_ahead"), 1u);
   std::lock_guard lock(recorder_.mu);
   EXPECT_EQ(recorder_.calls, 2);
@@ -176,7 +178,8 @@ TEST_F(DirReadAheadTest, StaysWithinTheBudget) {
 TEST_F(DirReadAheadTest, OffMeansNothingIsGiven) {
   Open(0);
   Read("a");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Nothing queued by the read itself, hence no job can call the store.
+  EXPECT_EQ(Stat("dirs_queued"), 0u);
   EXPECT_EQ(Stat("dirs_read_ahead"), 0u);
   std::lock_guard lock(recorder_.mu);
   EXPECT_EQ(recorder_.calls, 0);
@@ -201,20 +204,29 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return entered; }));
   }
-  std::atomic<bool> stopped{false};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopped = false;
   std::thread stopper([&] {
     fs_->StopPageStore();
+    std::lock_guard lock(stop_mu);
     stopped = true;
+    stop_cv.notify_all();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_FALSE(stopped.load()) << "returned while a store was under way";
+  {
+    // That StopPageStore has not returned cannot be shown by any counter:
+    // give it time to return wrongly, woken at once if it does.
+    std::unique_lock lock(stop_mu);
+    EXPECT_FALSE(stop_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopped; }))
+        << "returned while a store was under way";
+  }
   {
     std::lock_guard lock(mu);
     release = true;
   }
   cv.notify_all();
   stopper.join();
-  EXPECT_TRUE(stopped.load());
+  EXPECT_TRUE(stopped);
   WaitForJobs(1);
   std::lock_guard lock(mu);
   EXPECT_EQ(calls, 1);  // c was not given once stopped

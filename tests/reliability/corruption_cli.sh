@@ -20,7 +20,7 @@ for rev in 1 2 3; do
 done
 files=(pages revisions superblock)
 RANDOM=11
-verify_caught=0 exact=0 errors=0 wrong=0 crashes=0
+verify_caught=0 exact=0 errors=0 wrong=0 crashes=0 mounts=0 exact_mnt=0 errors_mnt=0 gone_mnt=0
 for ((i = 1; i <= flips; i++)); do
   rm -rf "$work/c"
   cp -a "$work/store" "$work/c"
@@ -38,12 +38,28 @@ for ((i = 1; i <= flips; i++)); do
   ((rc == 124)) && fail "verify hung on flip $i"
   ((rc > 1)) && { crashes=$((crashes + 1)); echo "verify exit $rc on flip $i" >&2; }
   ((rc == 1)) && verify_caught=$((verify_caught + 1))
-  mount_it=0
-  if ((i <= mounted)) && timeout 60 "$revfs" mount "$work/c" "$mnt" 2>/dev/null; then mount_it=1; fi
+  # A store that `revfs log` opens must mount: a failed or hung mount is a
+  # failure, not a reason to skip the reads through it.
+  mount_it=0 daemon=
+  if ((i <= mounted)); then
+    opens=0
+    timeout 60 "$revfs" log "$work/c" >/dev/null 2>&1 && opens=1
+    rc=0
+    timeout 60 "$revfs" mount "$work/c" "$mnt" > "$work/mount.err" 2>&1 || rc=$?
+    ((rc == 124)) && fail "mount hung on flip $i"
+    if ((rc == 0)); then
+      mount_it=1 mounts=$((mounts + 1))
+      daemon=$(pgrep -f "^$revfs mount $work/c $mnt" | head -1 || true)
+      [[ -n $daemon ]] || fail "no daemon found after mounting flip $i"
+    elif ((opens == 1)); then
+      fail "flip $i: log opens the store but mount failed (exit $rc): $(head -c 300 "$work/mount.err")"
+    fi
+  fi
   for rev in 1 2 3; do
     for p in text d/random d/small$rev; do
       rc=0
       timeout 60 "$revfs" cat "$work/c" "$rev" "$p" > "$work/out" 2>/dev/null || rc=$?
+      cat_rc=$rc
       if ((rc == 0)); then
         if cmp -s "$work/out" "$work/ref/$rev/$p"; then exact=$((exact + 1)); else wrong=$((wrong + 1)); fi
       elif ((rc == 1)); then
@@ -53,18 +69,38 @@ for ((i = 1; i <= flips; i++)); do
       fi
       if ((mount_it == 1)); then
         rc=0
-        timeout 60 cat "$mnt/revisions/$rev/$p" > "$work/out" 2>/dev/null || rc=$?
+        timeout 60 cat "$mnt/revisions/$rev/$p" > "$work/out" 2> "$work/cat.err" || rc=$?
         ((rc == 124)) && fail "the mount hung on flip $i"
+        # The daemon must outlive every read: a crash shows up as ENOTCONN
+        # ("Transport endpoint is not connected"), never a clean error.
+        if ! kill -0 "$daemon" 2>/dev/null; then
+          fail "the daemon died reading revision $rev, $p on flip $i: $(cat "$work/cat.err")"
+        fi
+        timeout 10 stat "$mnt/revisions" >/dev/null 2>&1 || fail "the mount stopped answering on flip $i"
         if ((rc == 0)); then
-          if cmp -s "$work/out" "$work/ref/$rev/$p"; then exact=$((exact + 1)); else wrong=$((wrong + 1)); fi
+          if cmp -s "$work/out" "$work/ref/$rev/$p"; then exact_mnt=$((exact_mnt + 1)); else wrong=$((wrong + 1)); fi
+        elif grep -q 'Input/output error' "$work/cat.err"; then
+          errors_mnt=$((errors_mnt + 1))
+        elif grep -q 'No such file or directory' "$work/cat.err" && ((cat_rc == 1)) &&
+             [[ ! -e $mnt/revisions/$rev ]]; then
+          # The whole revision is gone, not a file inside it: the newer
+          # superblock slot or the revision's index entry was damaged, and
+          # `revfs cat` refused the revision too.
+          gone_mnt=$((gone_mnt + 1))
         else
-          errors=$((errors + 1))
+          fail "flip $i, revision $rev, $p through the mount: exit $rc, not EIO: $(cat "$work/cat.err")"
         fi
       fi
     done
   done
-  ((mount_it == 1)) && fusermount3 -u "$mnt"
+  if ((mount_it == 1)); then
+    timeout 30 fusermount3 -u "$mnt" || fail "cannot unmount after flip $i"
+    for ((w = 0; w < 100 && $(kill -0 "$daemon" 2>/dev/null && echo 1 || echo 0) == 1; w++)); do sleep 0.05; done
+    kill -0 "$daemon" 2>/dev/null && fail "the daemon did not exit after unmounting flip $i"
+  fi
 done
-echo "corruption (cli and mount): $flips flips/truncations, verify caught $verify_caught; reads: $exact exact, $errors clean errors, $wrong wrong bytes, $crashes crashes"
+echo "corruption (cli and mount): $flips flips/truncations, verify caught $verify_caught; cat: $exact exact, $errors clean errors; mount ($mounts of the first $mounted flips mounted): $exact_mnt exact, $errors_mnt EIO, $gone_mnt ENOENT in revisions the store no longer has; $wrong wrong bytes, $crashes crashes"
 ((wrong == 0 && crashes == 0)) || exit 1
 ((verify_caught == flips)) || fail "verify missed $((flips - verify_caught)) damaged stores"
+# The mount phase must have happened: most damaged stores still open.
+((mounts * 2 >= mounted)) || fail "only $mounts of $mounted damaged stores mounted"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Crash loop: real `revfs commit` processes killed with SIGKILL at random
-# moments. After each kill the store must open at the last revision reported
+# moments (every other one once it has begun writing pages). After each kill the store must open at the last revision reported
 # committed or at the one being written (never in between, never earlier),
 # `revfs verify` must be clean, and at the end every revision that was
 # reported committed must read back through the mount byte-identical to the
@@ -19,10 +19,10 @@ mkdir -p "$src/d" "$copies"
 "$revfs" init "$store" >/dev/null
 cp -a "$src" "$copies/0"
 
-latest() { "$revfs" log "$store" --json | grep -o '"latest":[0-9]*' | cut -d: -f2; }
+latest() { timeout 60 "$revfs" log "$store" --json | grep -o '"latest":[0-9]*' | cut -d: -f2; }
 
 RANDOM=42
-reported=0 kills=0 completed=0 landed_unreported=0
+reported=0 kills=0 completed=0 landed_unreported=0 mid_commit=0 before_writing=0
 for ((i = 1; i <= commits; i++)); do
   # Change the tree: rewrite some files (a few large enough to take time),
   # delete or rename one now and then.
@@ -37,23 +37,42 @@ for ((i = 1; i <= commits; i++)); do
   ((RANDOM % 7 == 0)) && rm -f "$src/d/f$((RANDOM % 12))"
   ((RANDOM % 11 == 0)) && { [[ -e $src/d/f1 ]] && mv "$src/d/f1" "$src/d/moved$i" || true; }
 
+  pages_before=$(stat -c %s "$store/pages")
   "$revfs" commit "$store" "$src" -m "commit $i" > "$work/out" 2>&1 &
   pid=$!
-  sleep "$(printf '0.%03d' $((RANDOM % 30)))"  # 0 to 29 ms
+  if ((i % 2 == 0)); then
+    sleep "$(printf '0.%03d' $((RANDOM % 30)))"  # any moment: 0 to 29 ms
+  else
+    # While it writes: a commit of this small tree writes its pages in a
+    # few ms after a longer scan, so kills at random moments mostly land
+    # before; poll the page log (each stat takes about a ms) and kill as
+    # soon as it grows.
+    for ((w = 0; w < 5000; w++)); do
+      (($(stat -c %s "$store/pages") > pages_before)) && break
+      kill -0 "$pid" 2>/dev/null || break
+    done
+  fi
   killed=0
   if kill -9 "$pid" 2>/dev/null; then killed=1; fi
   rc=0
   { wait "$pid"; } 2>/dev/null || rc=$?
+  pages_after=$(stat -c %s "$store/pages")
   now=$(latest) || fail "store does not open after kill $i"
   if ((killed == 1 && rc != 0)); then
     kills=$((kills + 1))
     # Killed: the store is at the last reported revision or the one being written.
+    # Classify the kill: after the revision landed, mid-commit (pages
+    # written, no new revision), or before the commit wrote anything.
     if ((now == reported + 1)); then
       landed_unreported=$((landed_unreported + 1))
       reported=$now
       cp -a "$src" "$copies/$now"
     elif ((now != reported)); then
       fail "after kill $i the store is at revision $now; last reported $reported"
+    elif ((pages_after > pages_before)); then
+      mid_commit=$((mid_commit + 1))
+    else
+      before_writing=$((before_writing + 1))
     fi
   else
     ((rc == 0)) || fail "commit $i failed: $(cat "$work/out")"
@@ -64,19 +83,23 @@ for ((i = 1; i <= commits; i++)); do
     reported=$got
     cp -a "$src" "$copies/$got"
   fi
-  "$revfs" verify "$store" > "$work/verify" 2>&1 || fail "verify after commit $i: $(cat "$work/verify")"
+  timeout 120 "$revfs" verify "$store" > "$work/verify" 2>&1 || fail "verify after commit $i: $(cat "$work/verify")"
 done
 
 # Every revision reported committed reads back byte-identical.
-"$revfs" mount "$store" "$mnt" || fail "cannot mount"
+timeout 60 "$revfs" mount "$store" "$mnt" || fail "cannot mount"
 lost=0 damaged=0
 for ((r = 1; r <= reported; r++)); do
   if [[ ! -d $mnt/revisions/$r ]]; then
     lost=$((lost + 1))
-  elif ! diff -r "$mnt/revisions/$r" "$copies/$r" > "$work/diff" 2>&1; then
+  elif ! timeout 120 diff -r "$mnt/revisions/$r" "$copies/$r" > "$work/diff" 2>&1; then
     damaged=$((damaged + 1))
     head -5 "$work/diff" >&2
   fi
 done
-echo "crash loop: $commits commits, $kills killed ($landed_unreported had landed), $completed completed; $reported revisions checked: $lost lost, $damaged damaged"
-((lost == 0 && damaged == 0))
+echo "crash loop: $commits commits, $kills killed ($mid_commit mid-commit, $landed_unreported after their revision landed, $before_writing before writing a page), $completed completed; $reported revisions checked: $lost lost, $damaged damaged"
+((lost == 0 && damaged == 0)) || exit 1
+# A loop whose kills all miss the commit's writes proves nothing: at least a
+# quarter of the commit processes must die between their first page and
+# their revision.
+((mid_commit * 4 >= commits)) || fail "only $mid_commit of $commits commits killed mid-commit (want 25 %)"

@@ -27,12 +27,12 @@ change_tree() {  # rev: rewrites some files, some text, some random, sizes up to
   done
 }
 commit() {  # rev
-  "$revfs" commit "$store" "$src" -m "soak $1" >/dev/null || fail "commit $1"
+  timeout 120 "$revfs" commit "$store" "$src" -m "soak $1" >/dev/null || fail "commit $1"
   cp -a "$src" "$ref/$1"
 }
 for rev in 1 2 3 4 5 6; do change_tree "$rev"; commit "$rev"; done
 
-"$revfs" mount "$store" "$mnt" -o cache_size=16M || fail "cannot mount"
+timeout 60 "$revfs" mount "$store" "$mnt" -o cache_size=16M || fail "cannot mount"
 pid=$(pgrep -f "[r]evfs mount $store $mnt" | head -1)
 [[ -n $pid ]] || fail "no daemon"
 
@@ -49,7 +49,7 @@ committer=$!
 
 pids=()
 for ((r = 0; r < readers; r++)); do
-  "$reader" "$mnt" "$ref" 6 "$ops" "$((r + 1))" > "$work/reader$r" 2>&1 &
+  timeout 600 "$reader" "$mnt" "$ref" 6 "$ops" "$((r + 1))" > "$work/reader$r" 2>&1 &
   pids+=($!)
 done
 bad=0
@@ -59,13 +59,13 @@ wait "$committer" || fail "a commit failed while mounted"
 [[ $(readlink "$mnt/latest") == revisions/12 ]] || fail "latest is $(readlink "$mnt/latest"), not revisions/12"
 # The commits made while mounted read back too.
 for rev in 7 12; do
-  diff -r "$mnt/revisions/$rev" "$ref/$rev" > /dev/null || fail "revision $rev differs"
+  timeout 120 diff -r "$mnt/revisions/$rev" "$ref/$rev" > /dev/null || fail "revision $rev differs"
 done
 
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 stats=""
 for _ in $(seq 1 30); do
-  stats=$(cat "$mnt/.revfs/stats")
+  stats=$(timeout 10 cat "$mnt/.revfs/stats")
   [[ $stats == *'"pins_held":0,'* ]] && break
   sleep 0.1
 done

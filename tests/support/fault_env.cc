@@ -3,10 +3,25 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 namespace revfs::testing {
 namespace {
+
+// The directory whose SyncDir makes `path`'s entry durable, spelled as the
+// engine spells directories it syncs (no trailing slash).
+std::string ParentDir(const std::string& path) {
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "dir/" names dir
+  return p.parent_path().string();
+}
+
+std::string Normal(const std::string& path) {
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return p.string();
+}
 
 class FaultWritableFile final : public WritableFile {
  public:
@@ -131,9 +146,17 @@ void FaultInjectionEnv::RecordRWSynced(const std::string& path) {
   unsynced_rw_.erase(path);
 }
 
+void FaultInjectionEnv::RecordCreated(const std::string& path, bool existed) {
+  if (existed) return;
+  std::lock_guard lock(mu_);
+  unsynced_entries_.push_back({ParentDir(path), Normal(path), ""});
+}
+
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(
     const std::string& path) {
+  const bool existed = target()->FileExists(path);
   REVFS_ASSIGN_OR_RETURN(auto base, target()->NewAppendableFile(path));
+  RecordCreated(path, existed);
   {
     std::lock_guard lock(mu_);
     // A file opened for appending is durable up to its size at open.
@@ -145,7 +168,9 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(
 
 Result<std::unique_ptr<RandomRWFile>> FaultInjectionEnv::NewRandomRWFile(
     const std::string& path, bool create) {
+  const bool existed = target()->FileExists(path);
   REVFS_ASSIGN_OR_RETURN(auto base, target()->NewRandomRWFile(path, create));
+  RecordCreated(path, existed);
   return std::unique_ptr<RandomRWFile>(
       std::make_unique<FaultRandomRWFile>(this, path, std::move(base)));
 }
@@ -153,13 +178,49 @@ Result<std::unique_ptr<RandomRWFile>> FaultInjectionEnv::NewRandomRWFile(
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
   bool torn = false;
   REVFS_RETURN_IF_ERROR(BeforeOp(Op::kRename, &torn));
-  return target()->RenameFile(from, to);
+  REVFS_RETURN_IF_ERROR(target()->RenameFile(from, to));
+  // Replacing an existing file is not modelled (the old one would come
+  // back): the engine renames only into free names.
+  std::lock_guard lock(mu_);
+  // Entries made inside a renamed directory move with it: their names are
+  // still not durable until that directory (under its new name) is synced.
+  const std::string f = Normal(from), t = Normal(to);
+  auto moved = [&](std::string* p) {
+    if (*p == f || p->rfind(f + "/", 0) == 0) p->replace(0, f.size(), t);
+  };
+  for (UnsyncedEntry& e : unsynced_entries_) {
+    moved(&e.dir);
+    moved(&e.path);
+  }
+  for (auto& [path, size] : std::map<std::string, uint64_t>(synced_size_)) {
+    std::string p = path;
+    moved(&p);
+    if (p != path) {
+      synced_size_[p] = size;
+      synced_size_.erase(path);
+    }
+  }
+  unsynced_entries_.push_back({ParentDir(to), t, f});
+  return Status::OK();
+}
+
+Status FaultInjectionEnv::CreateDir(const std::string& path) {
+  const bool existed = target()->FileExists(path);
+  REVFS_RETURN_IF_ERROR(target()->CreateDir(path));
+  RecordCreated(path, existed);
+  return Status::OK();
 }
 
 Status FaultInjectionEnv::SyncDir(const std::string& path) {
   bool torn = false;
   REVFS_RETURN_IF_ERROR(BeforeOp(Op::kSync, &torn));
-  return target()->SyncDir(path);
+  REVFS_RETURN_IF_ERROR(target()->SyncDir(path));
+  // A rename across directories would need both synced; the engine renames
+  // within one directory, where the source's parent is the same.
+  std::lock_guard lock(mu_);
+  const std::string dir = Normal(path);
+  std::erase_if(unsynced_entries_, [&](const UnsyncedEntry& e) { return e.dir == dir; });
+  return Status::OK();
 }
 
 Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
@@ -177,12 +238,25 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     if (actual.ok() && *actual > size) REVFS_RETURN_IF_ERROR(target()->Truncate(path, size));
   }
   for (auto& [path, undo] : unsynced_rw_) {
+    if (!target()->FileExists(path)) continue;  // removed since: nothing to undo
     REVFS_ASSIGN_OR_RETURN(auto file, target()->NewRandomRWFile(path, false));
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
       REVFS_RETURN_IF_ERROR(file->Write(it->offset, it->old_bytes));
     }
   }
   unsynced_rw_.clear();
+  // Then the directory entries, newest first: a rename reverts, a creation
+  // disappears (with what was put inside it).
+  for (auto it = unsynced_entries_.rbegin(); it != unsynced_entries_.rend(); ++it) {
+    std::error_code ec;
+    if (!it->from.empty()) {
+      if (std::filesystem::exists(it->path, ec)) std::filesystem::rename(it->path, it->from, ec);
+    } else {
+      std::filesystem::remove_all(it->path, ec);
+    }
+    if (ec) return Status::IOError(it->path + ": undoing an unsynced entry: " + ec.message());
+  }
+  unsynced_entries_.clear();
   return Status::OK();
 }
 

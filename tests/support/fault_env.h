@@ -1,6 +1,10 @@
 // FaultInjectionEnv: an Env for tests that can fail the Nth write, sync or
 // rename, report ENOSPC on the Nth append, and simulate a crash by dropping
 // every byte not yet made durable — after LevelDB's fault_injection_test.
+// Directory entries count too: a file or directory created, or a rename,
+// whose parent directory was not synced since (SyncDir) is undone by the
+// crash — the created entry disappears, the rename reverts — as on a
+// filesystem that journals data before metadata it was not asked to sync.
 //
 // Counting is by operation kind: every Append/Write is a write, every
 // Sync/SyncDir a sync, every RenameFile a rename. A failing write may write
@@ -38,12 +42,14 @@ class FaultInjectionEnv : public EnvWrapper {
 
   // Simulates a power cut: every appendable file is truncated to its last
   // synced size and every unsynced positional write is undone.
+  // Directory entries not made durable are undone, newest first.
   Status DropUnsyncedData();
 
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override;
   Result<std::unique_ptr<RandomRWFile>> NewRandomRWFile(const std::string& path,
                                                         bool create) override;
+  Status CreateDir(const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& path) override;
   Status Truncate(const std::string& path, uint64_t size) override;
@@ -60,7 +66,18 @@ class FaultInjectionEnv : public EnvWrapper {
     std::string old_bytes;
   };
 
+  // A directory entry made and not yet durable: `path` created (from
+  // empty), or renamed from `from` to `path`.
+  struct UnsyncedEntry {
+    std::string dir;   // the parent whose SyncDir makes it durable
+    std::string path;
+    std::string from;  // empty for a creation
+  };
+  // Records that `path` was created, if it did not exist before.
+  void RecordCreated(const std::string& path, bool existed);
+
   mutable std::mutex mu_;
+  std::vector<UnsyncedEntry> unsynced_entries_;  // oldest first
   uint64_t counts_[3] = {0, 0, 0};
   uint64_t fail_at_[3] = {0, 0, 0};
   Status fail_status_[3];

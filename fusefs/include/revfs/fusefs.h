@@ -144,6 +144,11 @@ class RevFs {
   // file by its node.
   Status ReadNode(uint64_t node, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
                   std::vector<std::string_view>* pieces);
+  // SEEK_DATA / SEEK_HOLE on a file by its node, from its stored chunk list
+  // (holes and gaps between chunks are holes, and so is a tail past the
+  // last chunk). Returns the offset found, or -1 when none lies at or past
+  // `offset` (ENXIO). Other whences are the kernel's business (InvalidArgument).
+  Result<int64_t> SeekDataOrHole(uint64_t node, uint64_t offset, int whence);
   // Switches to the kernel's no_open mode: open is answered ENOSYS once, after
   // which the kernel opens files without asking and keeps their page cache —
   // no open/release round trip per file. The stats file stays fresh because
@@ -296,6 +301,9 @@ class RevFs {
   PageStore page_store_;             // guarded by page_store_mu_
   std::atomic<bool> page_store_stopping_{false};
   std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
+  // Directory jobs queued: counted when queued (not when run) so tests can
+  // tell "nothing was queued" without waiting for a job that never comes.
+  std::atomic<uint64_t> dirs_queued_{0};
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
