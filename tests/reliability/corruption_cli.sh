@@ -44,15 +44,24 @@ for ((i = 1; i <= flips; i++)); do
   if ((i <= mounted)); then
     opens=0
     timeout 60 "$revfs" log "$work/c" >/dev/null 2>&1 && opens=1
-    rc=0
-    timeout 60 "$revfs" mount "$work/c" "$mnt" > "$work/mount.err" 2>&1 || rc=$?
-    ((rc == 124)) && fail "mount hung on flip $i"
-    if ((rc == 0)); then
+    # The daemon runs in the foreground as this script's child, so that
+    # its exit status and log are checked after the unmount.
+    "$revfs" mount "$work/c" "$mnt" -f > "$work/daemon.log" 2>&1 &
+    daemon=$!
+    for ((w = 0; w < 600; w++)); do
+      grep -q " $mnt " /proc/mounts && break
+      kill -0 "$daemon" 2>/dev/null || break
+      sleep 0.1
+    done
+    if grep -q " $mnt " /proc/mounts; then
       mount_it=1 mounts=$((mounts + 1))
-      daemon=$(pgrep -f "^$revfs mount $work/c $mnt" | head -1 || true)
-      [[ -n $daemon ]] || fail "no daemon found after mounting flip $i"
-    elif ((opens == 1)); then
-      fail "flip $i: log opens the store but mount failed (exit $rc): $(head -c 300 "$work/mount.err")"
+    else
+      kill -9 "$daemon" 2>/dev/null || true
+      rc=0
+      wait "$daemon" || rc=$?
+      if ((opens == 1)); then
+        fail "flip $i: log opens the store but mount failed (exit $rc): $(head -c 300 "$work/daemon.log")"
+      fi
     fi
   fi
   for rev in 1 2 3; do
@@ -95,8 +104,14 @@ for ((i = 1; i <= flips; i++)); do
   done
   if ((mount_it == 1)); then
     timeout 30 fusermount3 -u "$mnt" || fail "cannot unmount after flip $i"
-    for ((w = 0; w < 100 && $(kill -0 "$daemon" 2>/dev/null && echo 1 || echo 0) == 1; w++)); do sleep 0.05; done
+    for ((w = 0; w < 200 && $(kill -0 "$daemon" 2>/dev/null && echo 1 || echo 0) == 1; w++)); do sleep 0.05; done
     kill -0 "$daemon" 2>/dev/null && fail "the daemon did not exit after unmounting flip $i"
+    # After damage met, too: every segment back in the pool, exit 0.
+    rc=0
+    wait "$daemon" || rc=$?
+    ((rc == 0)) || fail "flip $i: the daemon exited $rc: $(tail -c 400 "$work/daemon.log")"
+    grep -q 'every segment back in the pool, no pin held' "$work/daemon.log" ||
+      fail "flip $i: the daemon did not report its pool whole: $(tail -c 400 "$work/daemon.log")"
   fi
 done
 echo "corruption (cli and mount): $flips flips/truncations, verify caught $verify_caught; cat: $exact exact, $errors clean errors; mount ($mounts of the first $mounted flips mounted): $exact_mnt exact, $errors_mnt EIO, $gone_mnt ENOENT in revisions the store no longer has; $wrong wrong bytes, $crashes crashes"
