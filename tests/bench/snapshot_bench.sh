@@ -107,6 +107,7 @@ out=tests/bench/results/snapshot.md
 {
   echo "# Snapshot import benchmark"
   echo
+  echo "Measured on commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); $revisions revisions of a generated"
   echo "source tree (1,600 files, 22 MB); medians of $runs runs."
   echo "Command: \`tests/bench/snapshot_bench.sh $revisions $runs\`"
