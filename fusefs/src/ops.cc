@@ -579,11 +579,17 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
         pthread_kill(loop_thread, ending);
         continue;
       }
-      if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
-      fs.NoteStoreChanged();
-      if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
-      for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
-        (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
+      // Nothing thrown may end this thread (and with it the daemon): a
+      // commit missed now is seen at the next change or request.
+      try {
+        if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
+        fs.NoteStoreChanged();
+        if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
+        for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
+          (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
+        }
+      } catch (...) {
+        fs.NoteStoreChanged();  // the next request reads the superblock again
       }
     }
   });
