@@ -85,13 +85,8 @@ class ChunkGeometryStoreTest : public EngineTest {
     EngineTest::SetUp();
     src_ = Path("src");
     std::filesystem::create_directory(src_);
-    ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
-    RecordStoreOptions options;
-    options.store.writable = true;
-    options.memory.shared_allocator = allocator();
-    auto rs = RecordStore::Open(Path("store"), options);
-    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-    rs_ = std::move(rs).value();
+    rs_ = CreateStore("store", kT0);
+    ASSERT_TRUE(rs_);
   }
   void ReleaseResources() override { rs_.reset(); }
 

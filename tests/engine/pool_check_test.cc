@@ -21,13 +21,8 @@ class PoolCheckTest : public EngineTest {
 TEST_F(PoolCheckTest, PassesOnlyOnceEveryPinIsReleased) {
   std::filesystem::create_directories(Path("src"));
   std::ofstream(Path("src/f")) << std::string(300000, 'x');
-  ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, 1).ok());
-  RecordStoreOptions options;
-  options.store.writable = true;
-  options.memory.shared_allocator = allocator();
-  auto rs = RecordStore::Open(Path("store"), options);
-  ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-  rs_ = std::move(rs).value();
+  rs_ = CreateStore("store", 1);
+  ASSERT_TRUE(rs_);
   CommitOptions co;
   co.time_ns = 2;
   ASSERT_TRUE(CommitTree(*rs_, Path("src"), co).ok());

@@ -67,15 +67,11 @@ class RevFsConcurrencyTest : public testing::EngineTest {
 };
 
 TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
-  ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
-  RecordStoreOptions options;
-  options.store.writable = true;
-  options.memory.shared_allocator = allocator();
-  options.memory.page_cache_bytes = 1u << 20;  // small: evictions while pinned
-  options.memory.chunk_cache_bytes = 1u << 20;
-  auto rs = RecordStore::Open(Path("store"), options);
-  ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-  rs_ = std::move(rs).value();
+  rs_ = CreateStore("store", kT0, [](RecordStoreOptions* o) {
+    o->memory.page_cache_bytes = 1u << 20;  // small: evictions while pinned
+    o->memory.chunk_cache_bytes = 1u << 20;
+  });
+  ASSERT_TRUE(rs_);
   Commit(1);
   FsOptions fo;
   fo.prefetch_threads = 2;

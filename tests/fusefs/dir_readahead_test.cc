@@ -60,13 +60,8 @@ class DirReadAheadTest : public testing::EngineTest {
               {"big", Content('g', 300 << 10)}, {"c", Content('c', 4000)},
               {"empty", ""},                {"z", Content('z', 2000)}};
     for (const auto& [name, bytes] : files_) std::ofstream(src + "/d/" + name) << bytes;
-    ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
-    RecordStoreOptions options;
-    options.store.writable = true;
-    options.memory.shared_allocator = allocator();  // checked at teardown
-    auto rs = RecordStore::Open(Path("store"), options);
-    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-    rs_ = std::move(rs).value();
+    rs_ = CreateStore("store", kT0);  // its allocator is checked at teardown
+    ASSERT_TRUE(rs_);
     CommitOptions o;
     o.time_ns = kT0 + 1;
     ASSERT_TRUE(CommitTree(*rs_, src, o).ok());

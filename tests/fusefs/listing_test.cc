@@ -35,13 +35,8 @@ class ListingTest : public testing::EngineTest {
       std::ofstream(src_ + "/" + d + "/LICENSE") << "the same licence\n";
     }
     std::filesystem::create_hard_link(src_ + "/a/LICENSE", src_ + "/a/LICENSE.link");
-    ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
-    RecordStoreOptions options;
-    options.store.writable = true;
-    options.memory.shared_allocator = allocator();
-    auto rs = RecordStore::Open(Path("store"), options);
-    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-    rs_ = std::move(rs).value();
+    rs_ = CreateStore("store", kT0);
+    ASSERT_TRUE(rs_);
     Commit(1);
     Commit(2);  // the same tree again
   }

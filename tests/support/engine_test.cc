@@ -22,6 +22,21 @@ SegmentAllocator* EngineTest::allocator() {
   return allocator_.get();
 }
 
+std::unique_ptr<RecordStore> EngineTest::CreateStore(
+    const std::string& name, int64_t time_ns,
+    const std::function<void(RecordStoreOptions*)>& tweak) {
+  Status created = Store::Create(Path(name), StoreConfig{}, {}, time_ns);
+  EXPECT_TRUE(created.ok()) << created.ToString();
+  if (!created.ok()) return nullptr;
+  RecordStoreOptions options;
+  options.store.writable = true;
+  options.memory.shared_allocator = allocator();
+  if (tweak) tweak(&options);
+  auto rs = RecordStore::Open(Path(name), options);
+  EXPECT_TRUE(rs.ok()) << rs.status().ToString();
+  return rs.ok() ? std::move(rs).value() : nullptr;
+}
+
 void EngineTest::TearDown() {
   ReleaseResources();
   if (allocator_) {

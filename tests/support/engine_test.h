@@ -12,10 +12,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "revfs/memory/segment_allocator.h"
+#include "revfs/record_store.h"
 
 namespace revfs::testing {
 
@@ -36,6 +38,13 @@ class EngineTest : public ::testing::Test {
   // Returns the test's allocator (made on first use, 256 MiB budget);
   // checked for conservation at teardown.
   SegmentAllocator* allocator();
+
+  // Creates a store at Path(name) holding revision 0 (made at `time_ns`)
+  // and opens it writable, reading through allocator(); `tweak` may adjust
+  // the options first. Null (and a failure) if that fails.
+  std::unique_ptr<RecordStore> CreateStore(
+      const std::string& name, int64_t time_ns,
+      const std::function<void(RecordStoreOptions*)>& tweak = {});
 
  private:
   std::filesystem::path dir_;
