@@ -120,8 +120,10 @@ TEST_F(MountListingTest, AHundredListingsOfAHugeDirectoryStayInBoundedMemory) {
   std::string hwm = Sh("grep VmHWM /proc/" + pid + "/status").out;
   const long peak_kb = std::atol(hwm.c_str() + hwm.find_first_of("0123456789"));
 #ifdef REVFS_SANITIZED
-  // Sanitizer shadow memory and quarantine inflate RSS: a looser bound.
-  EXPECT_LT(peak_kb, 256 * 1024) << hwm;
+  // AddressSanitizer keeps up to 256 MiB of freed memory in quarantine,
+  // plus shadow memory (596 MiB peak measured): the bound that means
+  // something is the plain build's; here only a runaway fails.
+  EXPECT_LT(peak_kb, 1024 * 1024) << hwm;
 #else
   EXPECT_LT(peak_kb, (16 + 48) * 1024) << hwm;
 #endif
