@@ -110,12 +110,18 @@ void CombinePlan::Write(char* dst) const {
 CombinedPage::CombinedPage(std::string_view image)
     : image_(image), count_(image.size() >= 4 ? DecodeFixed32(image.data()) : 0) {}
 
-Status CombinedPage::Check(std::string_view image) {
+Status CombinedPage::CheckTable(std::string_view image) {
   if (image.size() < 4) return Status::Corruption("combined page shorter than its header");
   const uint64_t count = DecodeFixed32(image.data());
   if (count > (image.size() - 4) / kCombinedEntrySize) {
     return Status::Corruption("combined page: record table past its end");
   }
+  return Status::OK();
+}
+
+Status CombinedPage::Check(std::string_view image) {
+  REVFS_RETURN_IF_ERROR(CheckTable(image));
+  const uint64_t count = DecodeFixed32(image.data());
   for (uint64_t i = 0; i < count; ++i) {
     const char* e = image.data() + 4 + i * kCombinedEntrySize;
     const uint64_t offset = DecodeFixed32(e + 4), length = DecodeFixed32(e + 8);
