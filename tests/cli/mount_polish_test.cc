@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -122,6 +123,18 @@ class MountPolishTest : public MountTest {
     q += "'";
     const std::string n = std::to_string(kUser);
     return Sh("setpriv --reuid=" + n + " --regid=" + n + " --clear-groups -- sh -c " + q);
+  }
+
+  // Runs `cmd` as kUser with the test directory reachable, mnt_ its own
+  // and /dev/fuse open to it for the command's span; nullopt when this
+  // machine cannot let an ordinary user use FUSE.
+  std::optional<ShResult> AsUserWithFuse(const std::string& cmd) {
+    if (::chmod(dir().c_str(), 0755) != 0 || ::chown(mnt_.c_str(), kUser, kUser) != 0) {
+      return std::nullopt;
+    }
+    DevFuseMode mode(0666);
+    if (!mode.ok()) return std::nullopt;
+    return AsUser(cmd);
   }
 
   std::string Revfs() const { return REVFS_BINARY; }
@@ -273,17 +286,13 @@ TEST_F(MountPolishTest, UserMountShowsTheUser) {
 // With auto_unmount, the fusermount3 that mounted stays running until the
 // unmount: `revfs mount` must return all the same.
 TEST_F(MountPolishTest, UserAutoUnmountMountReturns) {
-  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
-  ASSERT_EQ(::chown(mnt_.c_str(), kUser, kUser), 0);
-  ShResult r;
-  {
-    DevFuseMode mode(0666);
-    if (!mode.ok()) {
-      if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
-      GTEST_SKIP() << "cannot let an ordinary user mount here";
-    }
-    r = AsUser("timeout 10 " + Revfs() + " mount " + store_ + " " + mnt_ + " -o auto_unmount");
+  auto mounted =
+      AsUserWithFuse("timeout 10 " + Revfs() + " mount " + store_ + " " + mnt_ + " -o auto_unmount");
+  if (!mounted) {
+    if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
+    GTEST_SKIP() << "cannot let an ordinary user mount here";
   }
+  const ShResult& r = *mounted;
   if (r.code == 0) {
     EXPECT_EQ(AsUser("readlink " + mnt_ + "/latest").out, "revisions/0\n");
     EXPECT_EQ(AsUser("fusermount3 -u " + mnt_).code, 0);
@@ -299,17 +308,12 @@ TEST_F(MountPolishTest, UserAllowOtherWithoutFuseConfSaysWhy) {
   if (Sh("grep -qx '[[:space:]]*user_allow_other[[:space:]]*' /etc/fuse.conf").code == 0) {
     GTEST_SKIP() << "/etc/fuse.conf allows allow_other to every user here";
   }
-  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
-  ASSERT_EQ(::chown(mnt_.c_str(), kUser, kUser), 0);
-  ShResult r;
-  {
-    DevFuseMode mode(0666);
-    if (!mode.ok()) {
-      if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
-      GTEST_SKIP() << "cannot let an ordinary user mount here";
-    }
-    r = AsUser(Revfs() + " mount " + store_ + " " + mnt_ + " -o allow_other");
+  auto refused = AsUserWithFuse(Revfs() + " mount " + store_ + " " + mnt_ + " -o allow_other");
+  if (!refused) {
+    if (UnderCi()) FAIL() << "cannot let an ordinary user mount here";
+    GTEST_SKIP() << "cannot let an ordinary user mount here";
   }
+  const ShResult& r = *refused;
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(r.out.rfind("revfs: " + mnt_ + ": could not mount: ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("user_allow_other"), std::string::npos) << r.out;
