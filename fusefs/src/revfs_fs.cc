@@ -34,6 +34,11 @@ constexpr uint64_t kHashedIno = uint64_t{1} << 63;
 // those of entries.
 constexpr uint64_t kRevRootTag = 0x5265764672526f6full, kAtLinkTag = 0x52657646416c6e6bull;
 
+// The st_ino of revisions/REV and of an at/ link to revision REV: one
+// formula each for stat and the listings (d_ino must equal st_ino).
+ino_t RevRootStIno(uint64_t rev) { return Mix(Mix(rev) ^ kRevRootTag) | kHashedIno; }
+ino_t AtLinkStIno(uint64_t rev) { return Mix(Mix(rev) ^ kAtLinkTag) | kHashedIno; }
+
 void FillTimes(struct stat* st, int64_t ns) {
   st->st_mtim = st->st_atim = st->st_ctim = TimespecFromNanos(ns);
 }
@@ -383,7 +388,7 @@ ino_t RevFs::StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& i
 
 ino_t RevFs::DirStIno(const Node& node, uint64_t id) const {
   switch (node.kind) {
-    case Kind::kRevRoot: return Mix(Mix(node.rev) ^ kRevRootTag) | kHashedIno;
+    case Kind::kRevRoot: return RevRootStIno(node.rev);
     case Kind::kEntry: return StInoOf(node.rev, node.ino, FileType::kDirectory, {});
     default: return id;  // the fixed directories
   }
@@ -451,7 +456,7 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
       a.st.st_mode = S_IFLNK | 0777;
       a.st.st_nlink = 1;
       a.st.st_size = static_cast<off_t>(target.size());
-      if (node.kind == Kind::kAtLink) a.st.st_ino = Mix(Mix(node.rev) ^ kAtLinkTag) | kHashedIno;
+      if (node.kind == Kind::kAtLink) a.st.st_ino = AtLinkStIno(node.rev);
       auto entry = store_->store().GetRevision(rev);
       FillTimes(&a.st, entry.ok() ? entry->time_ns : 0);
       return a;
@@ -618,11 +623,8 @@ Status RevFs::ReadDir(uint64_t id, uint64_t offset, const std::function<bool(con
       for (; offset < 2; ++offset) {
         if (!fn(items[offset])) return Status::OK();
       }
-      Node root;
-      root.kind = Kind::kRevRoot;
       for (uint64_t r = offset - 2, latest = Latest(); r <= latest; ++r) {
-        root.rev = r;
-        if (!fn({std::to_string(r), 0, S_IFDIR, DirStIno(root, 0)})) break;
+        if (!fn({std::to_string(r), 0, S_IFDIR, RevRootStIno(r)})) break;
       }
       return Status::OK();
     }
@@ -633,7 +635,7 @@ Status RevFs::ReadDir(uint64_t id, uint64_t offset, const std::function<bool(con
         if (!e.ok()) continue;
         // A name is a whole second: it resolves to the last revision in it.
         std::string name = FormatTimeCompact(e->time_ns);
-        const ino_t st_ino = Mix(Mix(r) ^ kAtLinkTag) | kHashedIno;
+        const ino_t st_ino = AtLinkStIno(r);
         if (name == last) {
           items.back().st_ino = st_ino;
           continue;
