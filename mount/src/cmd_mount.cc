@@ -190,7 +190,8 @@ int RunMount(const MountArgs& args) {
   ro.memory.chunk_cache_bytes = parsed->cache_size / 2;
   // Headroom in the pool for every thread that may hold pins at once: the
   // loop's, the chunk prefetchers and the two directory read-ahead threads.
-  ro.reader_threads = parsed->max_threads + parsed->prefetch_threads + 2;
+  ro.reader_threads =
+      parsed->max_threads + parsed->prefetch_threads + fusefs::RevFs::kDirReadAheadThreads;
   auto store = RecordStore::Open(store_path, ro);
   if (!store.ok()) return Fail(store.status());
 

@@ -191,6 +191,8 @@ class RevFs {
   static constexpr uint64_t kRevisionsNode = 2;  // revisions/
   static constexpr uint64_t kAtNode = 3;         // at/
   static constexpr uint64_t kStatsNode = 5;      // .revfs/stats
+  // Threads of directory read-ahead (normal priority; see FsOptions).
+  static constexpr unsigned kDirReadAheadThreads = 2;
 
  private:
   enum class Kind : uint8_t {
@@ -289,8 +291,7 @@ class RevFs {
   std::mutex prefetch_mu_;
   std::condition_variable prefetch_cv_;
   std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
-  // Directory read-ahead: its own threads at normal priority.
-  static constexpr unsigned kDirReadAheadThreads = 2;
+  // Directory read-ahead: its own kDirReadAheadThreads at normal priority.
   std::condition_variable dir_cv_;
   std::deque<uint64_t> dir_queue_;  // guarded by prefetch_mu_: directory nodes
   static constexpr size_t kReadAheadScanMax = 4096;  // entries a directory job lists
