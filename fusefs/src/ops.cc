@@ -21,8 +21,8 @@
 #include <string_view>
 #include <thread>
 
-#include "revfs/fuse_errno.h"
-#include "revfs/fusefs.h"
+#include "revfs/fusefs/fuse_errno.h"
+#include "revfs/fusefs/fusefs.h"
 #include "store_watch.h"
 
 namespace revfs::fusefs {
@@ -300,7 +300,7 @@ void OnStatfs(fuse_req_t req, fuse_ino_t) {
     struct statvfs st;
     std::memset(&st, 0, sizeof(st));
     st.f_bsize = st.f_frsize = 4096;
-    st.f_blocks = Fs(req)->store().store().superblock().pages_end / 4096 + 1;
+    st.f_blocks = Fs(req)->db().store().superblock().pages_end / 4096 + 1;
     st.f_namemax = 255;
     fuse_reply_statfs(req, &st);
   });
@@ -516,9 +516,9 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
   // it).
   struct PageStoreGuard {
     RevFs& fs;
-    ~PageStoreGuard() { fs.StopPageStore(); }
-  } page_store{fs};
-  fs.SetPageStore([se](uint64_t node, const std::vector<std::string_view>& pieces) {
+    ~PageStoreGuard() { fs.StopKernelCacheFill(); }
+  } cache_fill{fs};
+  fs.SetKernelCacheFill([se](uint64_t node, const std::vector<std::string_view>& pieces) {
     std::string joined;
     std::string_view data = pieces.size() == 1 ? pieces[0] : std::string_view();
     if (pieces.size() > 1) {  // libfuse would join them into one buffer too
@@ -547,7 +547,7 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
   } watcher;
   const pthread_t loop_thread = pthread_self();
   // Watched before the first look, so no commit falls between the two.
-  auto store_watch = std::make_unique<StoreWatch>(fs.store().store().path());
+  auto store_watch = std::make_unique<StoreWatch>(fs.db().store().path());
   if (!store_watch->polling_reason().empty()) {
     if (auto log = spdlog::get("revfs")) {
       log->info("looking for commits every 200 ms: {}", store_watch->polling_reason());
@@ -569,7 +569,7 @@ Status Serve(RevFs& fs, const ServeOptions& options) {
         if (c == kWatcherQuit) return;
         if (ending != 0) continue;  // our own wake-up below, or a second signal
         ending = c;
-        fs.StopPageStore();
+        fs.StopKernelCacheFill();
         fuse_session_exit(se);
       }
       if (ending != 0) {

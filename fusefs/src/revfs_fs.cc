@@ -1,5 +1,5 @@
 // RevFs: node table, attributes, lookups, listings and reads.
-#include "revfs/fusefs.h"
+#include "revfs/fusefs/fusefs.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -92,7 +92,7 @@ struct RevFs::FileHandle {
   ReadAhead ahead;
 };
 
-RevFs::RevFs(RecordStore* store, FsOptions options) : store_(store), options_(options) {
+RevFs::RevFs(Database* db, FsOptions options) : db_(db), options_(options) {
   const Kind fixed[] = {Kind::kRoot, Kind::kRevisions, Kind::kAt,
                         Kind::kMeta, Kind::kStats,     Kind::kLatest};
   for (uint64_t i = 0; i < 6; ++i) nodes_[i + 1].kind = fixed[i];
@@ -137,7 +137,7 @@ void RevFs::PrefetchLoop() {
     // Decoded into the chunk cache; the pin is dropped at once. Nothing
     // thrown may end the thread (and with it the daemon).
     try {
-      (void)store_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+      (void)db_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
     } catch (...) {
       LogThrown("chunk prefetch");
     }
@@ -146,7 +146,7 @@ void RevFs::PrefetchLoop() {
 
 void RevFs::DirReadAheadLoop() {
   // At normal priority, unlike the chunk prefetchers: a store into a file
-  // holds its pages locked, and readers of the file (and StopPageStore)
+  // holds its pages locked, and readers of the file (and StopKernelCacheFill)
   // wait for it, so it must not be starved by a busy machine.
   while (true) {
     uint64_t dir = 0;
@@ -243,10 +243,10 @@ void RevFs::FirstRead(uint64_t id) {
 }
 
 void RevFs::ReadAheadDirectory(uint64_t dir_id) {
-  if (page_store_stopping_.load()) return;
+  if (cache_fill_stopping_.load()) return;
   auto dir = GetNode(dir_id);
   if (!dir.ok() || (dir->kind != Kind::kEntry && dir->kind != Kind::kRevRoot)) return;
-  auto trx = store_->BeginRead(dir->rev);
+  auto trx = db_->BeginRead(dir->rev);
   if (!trx.ok()) return;
   auto dir_inode = InodeOf(*dir, **trx);
   if (!dir_inode.ok() || dir_inode->type != FileType::kDirectory) return;
@@ -276,7 +276,7 @@ void RevFs::ReadAheadDirectory(uint64_t dir_id) {
   }
   uint64_t budget = options_.dir_readahead_bytes;
   for (const auto& [id, ino] : files) {
-    if (page_store_stopping_.load()) return;
+    if (cache_fill_stopping_.load()) return;
     auto file = GetInode(**trx, ino);
     if (!file.ok() || file->type != FileType::kRegular || file->size == 0 ||
         file->size > options_.lookup_prefetch_max) {
@@ -286,28 +286,28 @@ void RevFs::ReadAheadDirectory(uint64_t dir_id) {
     budget -= file->size;
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
-    if (!ReadFilePinned(*store_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
-    std::shared_lock lock(page_store_mu_);
-    if (!page_store_ || page_store_stopping_.load()) return;
-    if (page_store_(id, pieces) == 0) {
+    if (!ReadFilePinned(*db_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
+    std::shared_lock lock(cache_fill_mu_);
+    if (!cache_fill_ || cache_fill_stopping_.load()) return;
+    if (cache_fill_(id, pieces) == 0) {
       files_read_ahead_.fetch_add(1, std::memory_order_relaxed);
       bytes_read_ahead_.fetch_add(file->size, std::memory_order_relaxed);
     }
   }
 }
 
-void RevFs::SetPageStore(PageStore store) {
-  std::unique_lock lock(page_store_mu_);
-  page_store_ = std::move(store);
-  page_store_stopping_.store(false);
+void RevFs::SetKernelCacheFill(KernelCacheFill store) {
+  std::unique_lock lock(cache_fill_mu_);
+  cache_fill_ = std::move(store);
+  cache_fill_stopping_.store(false);
 }
 
-void RevFs::StopPageStore() {
+void RevFs::StopKernelCacheFill() {
   // First no new store starts (read-ahead checks this before taking the
   // lock), then the lock waits for the ones under way.
-  page_store_stopping_.store(true);
-  std::unique_lock lock(page_store_mu_);
-  page_store_ = nullptr;
+  cache_fill_stopping_.store(true);
+  std::unique_lock lock(cache_fill_mu_);
+  cache_fill_ = nullptr;
 }
 
 uint64_t RevFs::Latest() {
@@ -315,13 +315,13 @@ uint64_t RevFs::Latest() {
   // the first after a change does; a failed refresh keeps what we knew and
   // leaves the next request to try again.
   if (!change_driven_.load(std::memory_order_acquire)) {
-    (void)store_->store().Refresh();
+    (void)db_->store().Refresh();
   } else if (const uint64_t changes = store_changes_.load(std::memory_order_acquire);
              refreshed_changes_.load(std::memory_order_acquire) != changes &&
-             store_->store().Refresh().ok()) {
+             db_->store().Refresh().ok()) {
     refreshed_changes_.store(changes, std::memory_order_release);
   }
-  return store_->store().latest_revision();
+  return db_->store().latest_revision();
 }
 
 void RevFs::NoteStoreChanged() {
@@ -433,7 +433,7 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
       a.st.st_nlink = 2;
       a.st.st_size = 4096;
       uint64_t latest = Latest();
-      auto entry = store_->store().GetRevision(latest);
+      auto entry = db_->store().GetRevision(latest);
       FillTimes(&a.st, entry.ok() ? entry->time_ns : 0);
       return a;
     }
@@ -457,13 +457,13 @@ Result<NodeAttr> RevFs::AttrOf(const Node& node, uint64_t id) {
       a.st.st_nlink = 1;
       a.st.st_size = static_cast<off_t>(target.size());
       if (node.kind == Kind::kAtLink) a.st.st_ino = AtLinkStIno(node.rev);
-      auto entry = store_->store().GetRevision(rev);
+      auto entry = db_->store().GetRevision(rev);
       FillTimes(&a.st, entry.ok() ? entry->time_ns : 0);
       return a;
     }
     case Kind::kRevRoot:
     case Kind::kEntry: {
-      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+      REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
       REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
       return AttrOfInode(node, id, inode);
     }
@@ -513,7 +513,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       auto t = ParseTimeLast(name);
       if (t.ok()) {
         Latest();
-        auto rev = store_->store().RevisionAt(*t);
+        auto rev = db_->store().RevisionAt(*t);
         if (rev.ok()) target = {Kind::kAtLink, {*rev, 0}};
       }
       break;
@@ -521,7 +521,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
     case Kind::kRevRoot:
     case Kind::kEntry: {
       r.entry_timeout = options_.long_timeout;  // negative entries too
-      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(p.rev));
+      REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(p.rev));
       REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(p, *trx));
       if (dir.type != FileType::kDirectory) return Status::NotFound("not a directory");
       if (p.rev == 0) break;
@@ -565,7 +565,7 @@ Result<EntryReply> RevFs::ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino
 Result<EntryReply> RevFs::LookupListed(uint64_t parent, const DirItem& item) {
   if (item.node_hint == 0) return Lookup(parent, item.name);
   REVFS_ASSIGN_OR_RETURN(Node p, GetNode(parent));
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(p.rev));
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(p.rev));
   return ChildEntry(parent, p.rev, item.node_hint, *trx);
 }
 
@@ -574,7 +574,7 @@ Result<std::string> RevFs::ReadLink(uint64_t id) {
   if (node.kind == Kind::kLatest) return "revisions/" + std::to_string(Latest());
   if (node.kind == Kind::kAtLink) return "../revisions/" + std::to_string(node.rev);
   if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a symlink");
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(*trx, node.ino));
   if (inode.type != FileType::kSymlink) return Status::InvalidArgument("not a symlink");
   return inode.symlink;
@@ -591,7 +591,7 @@ Result<bool> RevFs::OpenDir(uint64_t id) {
     case Kind::kRevRoot:
       return true;
     case Kind::kEntry: {
-      REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+      REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
       REVFS_ASSIGN_OR_RETURN(Inode dir, GetInode(*trx, node.ino));
       if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
       return true;
@@ -631,7 +631,7 @@ Status RevFs::ReadDir(uint64_t id, uint64_t offset, const std::function<bool(con
     case Kind::kAt: {
       std::string last;
       for (uint64_t r = 0, latest = Latest(); r <= latest; ++r) {
-        auto e = store_->store().GetRevision(r);
+        auto e = db_->store().GetRevision(r);
         if (!e.ok()) continue;
         // A name is a whole second: it resolves to the last revision in it.
         std::string name = FormatTimeCompact(e->time_ns);
@@ -656,7 +656,7 @@ Status RevFs::ReadDir(uint64_t id, uint64_t offset, const std::function<bool(con
 
 Status RevFs::ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
                            const std::function<bool(const DirItem&)>& fn) {
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(node, *trx));
   if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
   uint64_t parent_ino = kRevisionsNode;
@@ -762,7 +762,7 @@ Result<uint64_t> RevFs::Open(uint64_t id, bool* keep_cache, bool* direct_io) {
     *keep_cache = false;
     *direct_io = true;
   } else if (node.kind == Kind::kEntry) {
-    REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+    REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
     REVFS_ASSIGN_OR_RETURN(handle->inode, GetInode(*trx, node.ino));
     if (handle->inode.type != FileType::kRegular) return Status::InvalidArgument("not a file");
     handle->rev = node.rev;
@@ -786,8 +786,8 @@ Status RevFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Pinned
     }
     return Status::OK();
   }
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(handle->rev));
-  Status s = ReadFilePinned(*store_, *trx, handle->inode, offset, size, pins, pieces);
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(handle->rev));
+  Status s = ReadFilePinned(*db_, *trx, handle->inode, offset, size, pins, pieces);
   if (!s.ok()) {
     // Logged once per file; the reader gets EIO, the rest of the mount goes on.
     std::lock_guard lock(logged_mu_);
@@ -809,7 +809,7 @@ Result<int64_t> RevFs::SeekDataOrHole(uint64_t id, uint64_t offset, int whence) 
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return Status::InvalidArgument("whence");
   REVFS_ASSIGN_OR_RETURN(Node node, GetNode(id));
   if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a file");
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode file, GetInode(*trx, node.ino));
   if (file.type != FileType::kRegular) return Status::InvalidArgument("not a file");
   if (offset >= file.size) return int64_t{-1};
@@ -843,7 +843,7 @@ Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<Pi
     return Status::OK();
   }
   if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a file");
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   std::shared_ptr<const Inode> inode = node.file;
   std::shared_ptr<ReadAhead> ahead = node.ahead;
   bool first = false;
@@ -865,7 +865,7 @@ Status RevFs::ReadNode(uint64_t id, uint64_t offset, size_t size, std::vector<Pi
       }
     }
   }
-  Status s = ReadFilePinned(*store_, *trx, *inode, offset, size, pins, pieces);
+  Status s = ReadFilePinned(*db_, *trx, *inode, offset, size, pins, pieces);
   if (!s.ok()) {
     std::lock_guard lock(logged_mu_);
     if (logged_.insert({node.rev, inode->identity.lo}).second) {
@@ -893,7 +893,7 @@ Result<std::vector<std::pair<std::string, std::string>>> RevFs::Xattrs(uint64_t 
   if (node.kind == Kind::kRevRoot && node.rev == 0) {
     return std::vector<std::pair<std::string, std::string>>();
   }
-  REVFS_ASSIGN_OR_RETURN(auto trx, store_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
   return inode.xattrs;
 }
@@ -908,9 +908,9 @@ std::string RevFs::StatsJson() const {
                                  "read",   "release", "xattr",    "statfs",  "forget",  "write"};
   JsonWriter w;
   w.BeginObject();
-  w.Key("store").String(store_->store().path());
-  w.Key("latest").Uint(store_->store().latest_revision());
-  w.Key("engine").Raw(store_->StatsJson());
+  w.Key("store").String(db_->store().path());
+  w.Key("latest").Uint(db_->store().latest_revision());
+  w.Key("engine").Raw(db_->StatsJson());
   {
     std::shared_lock lock(mu_);
     w.Key("nodes").Uint(nodes_.size());

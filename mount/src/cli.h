@@ -9,7 +9,7 @@
 #include <functional>
 #include <string_view>
 
-#include "revfs/record_store.h"
+#include "revfs/database.h"
 #include "revfs/status.h"
 
 namespace revfs::cli {
@@ -36,7 +36,7 @@ Command AddMountCommand(CLI::App& app);
 
 // Resolves a revision name: a number, "latest", or "@" + ISO-8601 time (the
 // newest revision at or before it).
-Result<uint64_t> ResolveRevision(RecordStore& store, std::string_view name);
+Result<uint64_t> ResolveRevision(Database& store, std::string_view name);
 
 // Prints "revfs: <status message>" on stderr and returns kExitError.
 int Fail(const Status& status);

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "revfs/time_util.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 
 namespace revfs::cli {
 
@@ -26,7 +26,7 @@ Command AddCommitCommand(CLI::App& app) {
                   "Commit time, ISO-8601 (default: now); not earlier than the last commit");
   cmd->add_flag("--full-scan", args->full_scan, "Read every file, even those that look unchanged");
   return {cmd, [args] {
-    CommitOptions options;
+    CaptureOptions options;
     options.message = args->message;
     options.full_scan = args->full_scan;
     if (!args->time.empty()) {
@@ -40,7 +40,7 @@ Command AddCommitCommand(CLI::App& app) {
                    static_cast<int>(why.message().size()), why.message().data());
     };
     double last_line = 0;
-    options.on_progress = [tty, &last_line](const CommitProgress& p) {
+    options.on_progress = [tty, &last_line](const CaptureProgress& p) {
       const double mib = static_cast<double>(p.bytes_read) / (1 << 20);
       if (tty) {
         std::fprintf(stderr, "\r\033[K%llu entries, %.1f MiB read, %.1f MiB/s",
@@ -51,14 +51,14 @@ Command AddCommitCommand(CLI::App& app) {
                      static_cast<unsigned long long>(p.files), mib);
       }
     };
-    RecordStoreOptions ro;
+    DatabaseOptions ro;
     ro.store.writable = true;
-    auto rs = RecordStore::Open(args->store, ro);
+    auto rs = Database::Open(args->store, ro);
     if (!rs.ok()) return Fail(rs.status());
-    auto summary = CommitTree(**rs, args->dir, options);
+    auto summary = CaptureTree(**rs, args->dir, options);
     if (tty) std::fprintf(stderr, "\r\033[K");
     if (!summary.ok()) return Fail(summary.status().WithContext("commit"));
-    const CommitSummary& s = *summary;
+    const CaptureSummary& s = *summary;
     std::printf(
         "committed revision %llu: %llu files (%llu unchanged), %llu directories, %llu other; "
         "%.1f MiB read, %.1f MiB new, %.1f MiB stored\n",

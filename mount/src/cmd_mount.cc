@@ -20,7 +20,7 @@
 #include <string>
 
 #include "cli.h"
-#include "revfs/fusefs.h"
+#include "revfs/fusefs/fusefs.h"
 #include "revfs/pool_check.h"
 
 namespace revfs::cli {
@@ -183,7 +183,7 @@ int RunMount(const MountArgs& args) {
   const std::string mountpoint = ::realpath(args.mountpoint.c_str(), real) ? real : args.mountpoint;
 
   // Open the store before detaching, so that its errors reach the user.
-  RecordStoreOptions ro;
+  DatabaseOptions ro;
   ro.memory.allocator.budget_bytes = parsed->cache_size + (32u << 20);
   ro.memory.fragment_cache_bytes = parsed->cache_size / 8;
   ro.memory.page_cache_bytes = parsed->cache_size * 3 / 8;
@@ -192,7 +192,7 @@ int RunMount(const MountArgs& args) {
   // loop's, the chunk prefetchers and the two directory read-ahead threads.
   ro.reader_threads =
       parsed->max_threads + parsed->prefetch_threads + fusefs::RevFs::kDirReadAheadThreads;
-  auto store = RecordStore::Open(store_path, ro);
+  auto store = Database::Open(store_path, ro);
   if (!store.ok()) return Fail(store.status());
 
   int ready_fd = -1;

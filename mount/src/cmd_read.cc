@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "revfs/json.h"
 #include "revfs/time_util.h"
-#include "revfs/tree/diff.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/diff.h"
+#include "revfs/tree.h"
 
 namespace revfs::cli {
 namespace {
@@ -69,13 +69,13 @@ void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
 }
 
 struct Opened {
-  std::unique_ptr<RecordStore> store;
+  std::unique_ptr<Database> store;
   std::unique_ptr<ReadTrx> trx;
 };
 
 Result<Opened> OpenRevision(const std::string& store_path, const std::string& rev) {
   Opened o;
-  REVFS_ASSIGN_OR_RETURN(o.store, RecordStore::Open(store_path, RecordStoreOptions{}));
+  REVFS_ASSIGN_OR_RETURN(o.store, Database::Open(store_path, DatabaseOptions{}));
   REVFS_ASSIGN_OR_RETURN(uint64_t number, ResolveRevision(*o.store, rev));
   REVFS_ASSIGN_OR_RETURN(o.trx, o.store->BeginRead(number));
   return o;
@@ -203,7 +203,7 @@ Command AddDiffCommand(CLI::App& app) {
   cmd->add_option("PATH", args->path, "Limit to this path");
   cmd->add_flag("--json", args->json, "A JSON array of {\"change\": \"A|D|M|T|P\", \"path\"}");
   return {cmd, [args] {
-    auto store = RecordStore::Open(args->store, RecordStoreOptions{});
+    auto store = Database::Open(args->store, DatabaseOptions{});
     if (!store.ok()) return Fail(store.status());
     auto r1 = ResolveRevision(**store, args->rev1);
     if (!r1.ok()) return Fail(r1.status());

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "cli.h"
-#include "revfs/record_store.h"
-#include "revfs/tree/inode.h"
+#include "revfs/database.h"
+#include "revfs/inode.h"
 
 namespace revfs::cli {
 
@@ -16,7 +16,7 @@ Command AddVerifyCommand(CLI::App& app) {
       "verify", "Check every checksum and structure of a store; exit 1 if damaged");
   cmd->add_option("STORE", *store_path, "The store")->required();
   return {cmd, [store_path] {
-    auto store = RecordStore::Open(*store_path, RecordStoreOptions{});
+    auto store = Database::Open(*store_path, DatabaseOptions{});
     if (!store.ok()) return Fail(store.status());
     VerifyReport report;
     Status s = (*store)->Verify(&report, CheckTreeRecord);

@@ -15,7 +15,7 @@
 
 namespace revfs::cli {
 
-Result<uint64_t> ResolveRevision(RecordStore& store, std::string_view name) {
+Result<uint64_t> ResolveRevision(Database& store, std::string_view name) {
   REVFS_RETURN_IF_ERROR(store.store().Refresh());
   const uint64_t latest = store.store().latest_revision();
   if (name == "latest") return latest;

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "revfs/fusefs.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/fusefs/fusefs.h"
+#include "revfs/tree.h"
 
 namespace revfs::fusefs {
 namespace {
@@ -18,7 +18,7 @@ constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 
 struct Fixture {
   std::string path, src;
-  std::unique_ptr<RecordStore> rs;
+  std::unique_ptr<Database> rs;
   std::unique_ptr<RevFs> fs;
   uint64_t dir = 0;   // node of revisions/1/d7
   uint64_t file = 0;  // node of revisions/1/d7/f42
@@ -45,12 +45,12 @@ Fixture& F() {
     }
   }
   if (!Store::Create(f.path, StoreConfig{}, {}, kT0).ok()) std::abort();
-  RecordStoreOptions options;
+  DatabaseOptions options;
   options.store.writable = true;
-  f.rs = std::move(RecordStore::Open(f.path, options)).value();
-  CommitOptions o;
+  f.rs = std::move(Database::Open(f.path, options)).value();
+  CaptureOptions o;
   o.time_ns = kT0 + 1;
-  if (!CommitTree(*f.rs, f.src, o).ok()) std::abort();
+  if (!CaptureTree(*f.rs, f.src, o).ok()) std::abort();
   FsOptions fo;
   fo.prefetch_threads = 0;  // the handlers alone
   f.fs = std::make_unique<RevFs>(f.rs.get(), fo);

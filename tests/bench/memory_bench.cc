@@ -7,8 +7,8 @@
 #include <cstring>
 #include <random>
 
-#include "revfs/memory/segment_allocator.h"
-#include "revfs/memory/segment_cache.h"
+#include "memory/segment_allocator.h"
+#include "memory/segment_cache.h"
 
 namespace revfs {
 namespace {

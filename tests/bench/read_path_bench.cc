@@ -11,8 +11,8 @@
 #include <map>
 #include <random>
 
-#include "revfs/record_store.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/database.h"
+#include "revfs/tree.h"
 
 namespace revfs {
 namespace {
@@ -36,8 +36,8 @@ Cleanup& cleanup() {
 }
 
 // A store whose leaf 0 has a chain of `window` fragments (sliding window).
-RecordStore* FragmentStore(int window) {
-  static std::map<int, std::unique_ptr<RecordStore>> stores;
+Database* FragmentStore(int window) {
+  static std::map<int, std::unique_ptr<Database>> stores;
   auto& rs = stores[window];
   if (rs) return rs.get();
   const std::string path = TempPath("frag" + std::to_string(window));
@@ -47,9 +47,9 @@ RecordStore* FragmentStore(int window) {
   config.versioning = Versioning::kSliding;
   config.window = static_cast<uint32_t>(window);
   if (!Store::Create(path, config, {}, kT0).ok()) std::abort();
-  RecordStoreOptions options;
+  DatabaseOptions options;
   options.store.writable = true;
-  rs = std::move(RecordStore::Open(path, options)).value();
+  rs = std::move(Database::Open(path, options)).value();
   for (int rev = 1; rev <= window; ++rev) {
     auto trx = std::move(rs->BeginWrite()).value();
     // Every revision changes some records of leaf 0 (records 0..127).
@@ -62,7 +62,7 @@ RecordStore* FragmentStore(int window) {
 }
 
 void BM_LeafLoadCombiningFragments(benchmark::State& state) {
-  RecordStore* rs = FragmentStore(static_cast<int>(state.range(0)));
+  Database* rs = FragmentStore(static_cast<int>(state.range(0)));
   const uint64_t latest = rs->store().latest_revision();
   for (auto _ : state) {
     rs->loader().Clear();
@@ -78,7 +78,7 @@ BENCHMARK(BM_LeafLoadCombiningFragments)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Unit(
 // A store holding text (zstd), random bytes (raw) and an edit of the text
 // (a delta against the first version), one chunk each.
 struct ChunkFixture {
-  std::unique_ptr<RecordStore> rs;
+  std::unique_ptr<Database> rs;
   std::map<std::string, ChunkRef> chunks;  // "raw", "zstd", "delta"
 };
 ChunkFixture& Chunks() {
@@ -91,22 +91,22 @@ ChunkFixture& Chunks() {
   cleanup().paths.push_back(src);
   std::filesystem::create_directories(src);
   if (!Store::Create(path, StoreConfig{}, {}, kT0).ok()) std::abort();
-  RecordStoreOptions options;
+  DatabaseOptions options;
   options.store.writable = true;
-  f.rs = std::move(RecordStore::Open(path, options)).value();
+  f.rs = std::move(Database::Open(path, options)).value();
   std::mt19937 rng(3);
   std::string text, random(200000, '\0');
   for (int i = 0; i < 12000; ++i) text += "value " + std::to_string(rng() % 100000) + ";\n";
   for (char& c : random) c = static_cast<char>(rng());
   std::ofstream(src + "/text") << text;
   std::ofstream(src + "/random") << random;
-  CommitOptions o;
+  CaptureOptions o;
   o.time_ns = kT0 + 1;
-  if (!CommitTree(*f.rs, src, o).ok()) std::abort();
+  if (!CaptureTree(*f.rs, src, o).ok()) std::abort();
   text.insert(text.size() / 2, "an edit\n");
   std::ofstream(src + "/text", std::ios::trunc) << text;
   o.time_ns = kT0 + 2;
-  if (!CommitTree(*f.rs, src, o).ok()) std::abort();
+  if (!CaptureTree(*f.rs, src, o).ok()) std::abort();
   auto first = std::move(f.rs->BeginRead(1)).value();
   auto second = std::move(f.rs->BeginRead(2)).value();
   f.chunks["zstd"] = ResolvePath(*first, "text")->second.chunks.at(0);

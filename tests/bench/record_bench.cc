@@ -8,7 +8,7 @@
 #include <map>
 #include <random>
 
-#include "revfs/record_store.h"
+#include "revfs/database.h"
 
 namespace revfs {
 namespace {
@@ -38,8 +38,8 @@ class NoSyncEnv : public EnvWrapper {
 };
 
 // Returns an open store with `revisions` revisions (made once per process).
-RecordStore* StoreWith(uint64_t revisions) {
-  static std::map<uint64_t, std::unique_ptr<RecordStore>> stores;
+Database* StoreWith(uint64_t revisions) {
+  static std::map<uint64_t, std::unique_ptr<Database>> stores;
   auto& rs = stores[revisions];
   if (rs) return rs.get();
   static NoSyncEnv env;
@@ -47,9 +47,9 @@ RecordStore* StoreWith(uint64_t revisions) {
                      ("revfs-bench-" + std::to_string(::getpid()) + "-" + std::to_string(revisions));
   std::filesystem::remove_all(path);
   if (!Store::Create(path, StoreConfig{}, StoreOptions{&env, false}, kT0).ok()) std::abort();
-  RecordStoreOptions options;
+  DatabaseOptions options;
   options.store = StoreOptions{&env, true};
-  rs = std::move(RecordStore::Open(path, options)).value();
+  rs = std::move(Database::Open(path, options)).value();
   std::mt19937_64 rng(1);
   for (uint64_t rev = 1; rev <= revisions; ++rev) {
     auto trx = std::move(rs->BeginWrite()).value();
@@ -72,7 +72,7 @@ RecordStore* StoreWith(uint64_t revisions) {
 }
 
 void BM_WarmReadTrxOpenAndGet(benchmark::State& state) {
-  RecordStore* rs = StoreWith(static_cast<uint64_t>(state.range(0)));
+  Database* rs = StoreWith(static_cast<uint64_t>(state.range(0)));
   const uint64_t latest = rs->store().latest_revision();
   std::mt19937_64 rng(2);
   // Warm up: every revision's root known, the hot pages cached.
@@ -90,7 +90,7 @@ void BM_WarmReadTrxOpenAndGet(benchmark::State& state) {
 BENCHMARK(BM_WarmReadTrxOpenAndGet)->Arg(10)->Arg(10000)->Unit(benchmark::kMicrosecond);
 
 void BM_GetWarm(benchmark::State& state) {
-  RecordStore* rs = StoreWith(10);
+  Database* rs = StoreWith(10);
   auto trx = std::move(rs->BeginRead(rs->store().latest_revision())).value();
   std::mt19937_64 rng(3);
   for (uint64_t k = 0; k < kKeys; ++k) (void)trx->Get(k);
@@ -104,7 +104,7 @@ BENCHMARK(BM_GetWarm);
 
 // Engine caches cleared before each lookup (the OS page cache stays warm).
 void BM_GetColdCaches(benchmark::State& state) {
-  RecordStore* rs = StoreWith(10);
+  Database* rs = StoreWith(10);
   auto trx = std::move(rs->BeginRead(rs->store().latest_revision())).value();
   std::mt19937_64 rng(4);
   for (auto _ : state) {

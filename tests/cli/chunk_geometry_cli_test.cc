@@ -5,8 +5,8 @@
 #include <string>
 
 #include "cli/mount_fixture.h"
-#include "revfs/record_store.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/database.h"
+#include "revfs/tree.h"
 
 namespace revfs::testing {
 namespace {
@@ -19,9 +19,9 @@ class ChunkGeometryCliTest : public MountTest {
     WriteFile(src_ + "/f", std::string(100, 'f'));
     WriteFile(src_ + "/g", std::string(10, 'g'));
     Commit(1);
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store.writable = true;
-    auto rs = RecordStore::Open(store_, options);
+    auto rs = Database::Open(store_, options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     auto trx = std::move((*rs)->BeginRead(1)).value();
     auto f = ResolvePath(*trx, "f");

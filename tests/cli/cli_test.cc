@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "revfs/store.h"
-#include "revfs/superblock.h"
+#include "store/superblock.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 #include "support/store_util.h"

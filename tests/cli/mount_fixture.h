@@ -33,7 +33,7 @@
 #include <utility>
 #include <vector>
 
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 
@@ -234,7 +234,7 @@ class MountTest : public EngineTest {
   // Flips a byte of the page of the first chunk of `path` in revision
   // `rev`: reading that file gives EIO from then on.
   void DamageFirstChunk(uint64_t rev, const std::string& path) {
-    auto rs = RecordStore::Open(store_, RecordStoreOptions{});
+    auto rs = Database::Open(store_, DatabaseOptions{});
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     auto trx = (*rs)->BeginRead(rev);
     ASSERT_TRUE(trx.ok());

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "cli/mount_fixture.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 
 namespace revfs::testing {
 namespace {
@@ -23,9 +23,9 @@ TEST_F(MountListingTest, AChildWhoseRecordIsDamagedIsListedAndItsStatIsEio) {
                "echo $i > f$i; done").code, 0);
   Commit(1);
   {  // Revision 2: the inode record of d/f25 replaced by bytes that do not decode.
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store.writable = true;
-    auto rs = RecordStore::Open(store_, options);
+    auto rs = Database::Open(store_, options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     auto trx = (*rs)->BeginRead(1);
     ASSERT_TRUE(trx.ok());

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "cli/mount_fixture.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 

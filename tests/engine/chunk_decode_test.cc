@@ -10,9 +10,9 @@
 #include <random>
 #include <thread>
 
-#include "revfs/compression.h"
-#include "revfs/hash.h"
-#include "revfs/record_store.h"
+#include "content/compression.h"
+#include "util/hash.h"
+#include "revfs/database.h"
 #include "support/engine_test.h"
 
 namespace revfs::testing {
@@ -52,7 +52,7 @@ class ChunkDecodeTest : public EngineTest {
     EngineTest::SetUp();
     const std::string path = Path("store");
     ASSERT_TRUE(Store::Create(path, StoreConfig{}, {}, kT0).ok());
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store.writable = true;
     options.memory.shared_allocator = allocator();
     options.memory.chunk_miss_hook = [this](const Hash128&) {
@@ -61,7 +61,7 @@ class ChunkDecodeTest : public EngineTest {
     options.memory.chunk_decode_hook = [this](const Hash128&) {
       if (on_decode_) on_decode_();
     };
-    auto rs = RecordStore::Open(path, options);
+    auto rs = Database::Open(path, options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     rs_ = std::move(rs).value();
 
@@ -91,7 +91,7 @@ class ChunkDecodeTest : public EngineTest {
   }
   uint64_t Decodes() { return rs_->loader().chunk_cache().stats().inserts; }
 
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   std::string raw_;
   Hash128 hash_;
   PageRef page_;

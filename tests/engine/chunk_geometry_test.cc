@@ -8,8 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "revfs/tree/content.h"
-#include "revfs/tree/snapshot.h"
+#include "tree/file_chunks.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 
 namespace revfs::testing {
@@ -101,9 +101,9 @@ class ChunkGeometryStoreTest : public EngineTest {
   uint64_t CommitOverlappingFile(Inode* bad) {
     Write("f", std::string(100, 'f'));
     Write("g", std::string(10, 'g'));
-    CommitOptions o;
+    CaptureOptions o;
     o.time_ns = kT0 + 1;
-    auto committed = CommitTree(*rs_, src_, o);
+    auto committed = CaptureTree(*rs_, src_, o);
     EXPECT_TRUE(committed.ok()) << committed.status().ToString();
     auto trx = std::move(rs_->BeginRead(1)).value();
     auto f = ResolvePath(*trx, "f");
@@ -123,7 +123,7 @@ class ChunkGeometryStoreTest : public EngineTest {
   }
 
   std::string src_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
 };
 
 TEST_F(ChunkGeometryStoreTest, OverlappingInodeIsCorruptionNotAThrow) {
@@ -193,7 +193,7 @@ TEST_F(ChunkGeometryStoreTest, LongChunkListWithAnOverlapIsCorruption) {
   ASSERT_TRUE(meta_record.ok() && meta_record->has_value());
   auto meta = DecodeTreeMeta(**meta_record);
   ASSERT_TRUE(meta.ok());
-  SortedTreeWriter tree(w.get(), kNodeBase, [&] { return meta->next_node++; }, TreeRoot{});
+  SortedMapWriter tree(w.get(), kNodeBase, [&] { return meta->next_node++; }, TreeRoot{});
   std::string value;
   for (uint64_t offset = 0; offset <= 170; offset += 10) {
     ChunkRef c = g;

@@ -1,4 +1,4 @@
-#include "revfs/chunker.h"
+#include "content/chunker.h"
 
 #include <gtest/gtest.h>
 #include <xxhash.h>

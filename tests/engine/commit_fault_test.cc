@@ -1,4 +1,4 @@
-// Faults injected into a whole tree commit (CommitTree: content chunks,
+// Faults injected into a whole tree commit (CaptureTree: content chunks,
 // inode and directory records, indirect pages, the revision root, the index
 // and the superblock), one at a time, exhaustively: each write failing (and
 // torn), each sync failing, each rename failing, and ENOSPC at each append.
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 
@@ -35,7 +35,7 @@ class CommitFaultTest : public EngineTest {
     {
       auto rs = OpenStore(base, nullptr);
       ASSERT_TRUE(rs.ok());
-      ASSERT_TRUE(CommitTree(**rs, src_, Options(1)).ok());
+      ASSERT_TRUE(CaptureTree(**rs, src_, Options(1)).ok());
     }
     // The second commit's changes: an edit (a delta chunk), a new file, a
     // deletion.
@@ -53,16 +53,16 @@ class CommitFaultTest : public EngineTest {
   void Write(const std::string& rel, const std::string& data) {
     std::ofstream(src_ + "/" + rel, std::ios::binary | std::ios::trunc) << data;
   }
-  static CommitOptions Options(int rev) {
-    CommitOptions o;
+  static CaptureOptions Options(int rev) {
+    CaptureOptions o;
     o.time_ns = kT0 + rev;
     return o;
   }
-  Result<std::unique_ptr<RecordStore>> OpenStore(const std::string& path, Env* env) {
-    RecordStoreOptions options;
+  Result<std::unique_ptr<Database>> OpenStore(const std::string& path, Env* env) {
+    DatabaseOptions options;
     options.store = StoreOptions{env, true};
     options.memory.shared_allocator = allocator();
-    return RecordStore::Open(path, options);
+    return Database::Open(path, options);
   }
   // A fresh copy of the one-revision store.
   std::string Copy(const std::string& name) {
@@ -77,12 +77,12 @@ class CommitFaultTest : public EngineTest {
     auto rs = OpenStore(Copy("count"), &env);
     EXPECT_TRUE(rs.ok());
     env.ResetCounts();
-    EXPECT_TRUE(CommitTree(**rs, src_, Options(2)).ok());
+    EXPECT_TRUE(CaptureTree(**rs, src_, Options(2)).ok());
     return env.Count(op);
   }
 
   // Reads "a.txt" of `rev`.
-  static std::string ReadA(RecordStore& rs, uint64_t rev) {
+  static std::string ReadA(Database& rs, uint64_t rev) {
     auto trx = rs.BeginRead(rev);
     if (!trx.ok()) return "<" + trx.status().ToString() + ">";
     auto file = ResolvePath(**trx, "a.txt");
@@ -104,7 +104,7 @@ class CommitFaultTest : public EngineTest {
       auto rs = OpenStore(path, &env);
       ASSERT_TRUE(rs.ok());
       env.FailAt(op, n, error, torn);
-      auto summary = CommitTree(**rs, src_, Options(2));
+      auto summary = CaptureTree(**rs, src_, Options(2));
       ASSERT_TRUE(env.fired());
       ASSERT_FALSE(summary.ok());
       EXPECT_EQ(summary.status().code(), error.code()) << summary.status().ToString();
@@ -120,7 +120,7 @@ class CommitFaultTest : public EngineTest {
     VerifyReport report;
     ASSERT_TRUE((*rs)->Verify(&report).ok());
     EXPECT_TRUE(report.clean()) << report.damage.front().what;
-    auto next = CommitTree(**rs, src_, Options(3));
+    auto next = CaptureTree(**rs, src_, Options(3));
     ASSERT_TRUE(next.ok()) << next.status().ToString();
     EXPECT_EQ(next->revision, 2u);
     EXPECT_EQ(ReadA(**rs, 2), Text(2));
@@ -128,7 +128,7 @@ class CommitFaultTest : public EngineTest {
   }
 
   std::string src_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   int faults_ = 0;
 };
 

@@ -1,4 +1,4 @@
-#include "revfs/compression.h"
+#include "content/compression.h"
 
 #include <gtest/gtest.h>
 

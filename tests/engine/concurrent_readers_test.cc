@@ -8,9 +8,9 @@
 #include <random>
 #include <thread>
 
-#include "revfs/compression.h"
-#include "revfs/hash.h"
-#include "revfs/record_store.h"
+#include "content/compression.h"
+#include "util/hash.h"
+#include "revfs/database.h"
 #include "support/engine_test.h"
 
 namespace revfs::testing {
@@ -31,13 +31,13 @@ class ConcurrentReadersTest : public EngineTest {
  protected:
   void ReleaseResources() override { rs_.reset(); }
 
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
 };
 
 TEST_F(ConcurrentReadersTest, SixReadersOfLargeChunksUnderA64MiBBudgetAllSucceed) {
   const std::string path = Path("store");
   ASSERT_TRUE(Store::Create(path, StoreConfig{}, {}, kT0).ok());
-  RecordStoreOptions options;
+  DatabaseOptions options;
   options.store.writable = true;
   // As the mount sets them for cache_size=64M, with a 64 MiB budget.
   const size_t cache_size = 64u << 20;
@@ -46,7 +46,7 @@ TEST_F(ConcurrentReadersTest, SixReadersOfLargeChunksUnderA64MiBBudgetAllSucceed
   options.memory.page_cache_bytes = cache_size * 3 / 8;
   options.memory.chunk_cache_bytes = cache_size / 2;
   options.reader_threads = kReaders;
-  auto rs = RecordStore::Open(path, options);
+  auto rs = Database::Open(path, options);
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
   rs_ = std::move(rs).value();
 

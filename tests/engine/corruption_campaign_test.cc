@@ -12,7 +12,7 @@
 #include <map>
 #include <random>
 
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 
@@ -31,10 +31,10 @@ class CorruptionCampaignTest : public EngineTest {
 
   Status OpenCopy(const std::string& path) {
     rs_.reset();
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store = StoreOptions{nullptr, false};
     options.memory.shared_allocator = allocator();
-    auto rs = RecordStore::Open(path, options);
+    auto rs = Database::Open(path, options);
     if (!rs.ok()) return rs.status();
     rs_ = std::move(rs).value();
     return Status::OK();
@@ -73,7 +73,7 @@ class CorruptionCampaignTest : public EngineTest {
     }
   }
 
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
 };
 
 TEST_F(CorruptionCampaignTest, RandomFlipsAndTruncationsNeverGiveWrongBytes) {
@@ -83,10 +83,10 @@ TEST_F(CorruptionCampaignTest, RandomFlipsAndTruncationsNeverGiveWrongBytes) {
   std::mt19937 rng(20261127);
   std::vector<Contents> revisions;
   {
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store = StoreOptions{nullptr, true};
     options.memory.shared_allocator = allocator();
-    auto rs = RecordStore::Open(store, options);
+    auto rs = Database::Open(store, options);
     ASSERT_TRUE(rs.ok());
     Contents c;
     for (int rev = 1; rev <= kRevisions; ++rev) {
@@ -98,9 +98,9 @@ TEST_F(CorruptionCampaignTest, RandomFlipsAndTruncationsNeverGiveWrongBytes) {
       c["dir/random.bin"] = random;
       c["dir/small" + std::to_string(rev)] = "small file of revision " + std::to_string(rev);
       for (const auto& [p, bytes] : c) std::ofstream(src + "/" + p, std::ios::binary) << bytes;
-      CommitOptions o;
+      CaptureOptions o;
       o.time_ns = kT0 + rev;
-      ASSERT_TRUE(CommitTree(**rs, src, o).ok());
+      ASSERT_TRUE(CaptureTree(**rs, src, o).ok());
       revisions.push_back(c);
     }
   }

@@ -12,8 +12,8 @@
 #include <new>
 #include <vector>
 
-#include "revfs/memory/segment_allocator.h"
-#include "revfs/memory/segment_cache.h"
+#include "memory/segment_allocator.h"
+#include "memory/segment_cache.h"
 #include "support/engine_test.h"
 #include "support/fail_new.h"
 

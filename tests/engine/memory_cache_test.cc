@@ -9,8 +9,8 @@
 #include <random>
 #include <thread>
 
-#include "revfs/memory/segment_allocator.h"
-#include "revfs/memory/segment_cache.h"
+#include "memory/segment_allocator.h"
+#include "memory/segment_cache.h"
 #include "support/engine_test.h"
 
 namespace revfs::testing {

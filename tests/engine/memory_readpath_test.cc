@@ -8,9 +8,9 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "revfs/compression.h"
-#include "revfs/hash.h"
-#include "revfs/record_store.h"
+#include "content/compression.h"
+#include "util/hash.h"
+#include "revfs/database.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 
@@ -49,7 +49,7 @@ class ReadPathTest : public EngineTest {
 
   void Open(SegmentAllocator* a) {
     rs_.reset();
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store.writable = true;
     options.memory.shared_allocator = a;
     options.memory.combine_hook = [this](size_t i) {
@@ -67,7 +67,7 @@ class ReadPathTest : public EngineTest {
       }
       throw std::runtime_error("injected failure at fragment " + std::to_string(i));
     };
-    auto rs = RecordStore::Open(path_, options);
+    auto rs = Database::Open(path_, options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     rs_ = std::move(rs).value();
   }
@@ -99,7 +99,7 @@ class ReadPathTest : public EngineTest {
   }
 
   std::string path_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   std::vector<FragmentRef> chain_;
   std::atomic<int> fail_at_{-1};
   SegmentAllocator* hog_allocator_ = nullptr;
@@ -161,7 +161,7 @@ TEST_F(ReadPathTest, AllocationFailureAtEachFragmentLeavesNoPins) {
 }
 
 // Appends `raw` as a raw chunk page in a new revision; returns its reference.
-PageRef AppendChunk(RecordStore& rs, const std::string& raw) {
+PageRef AppendChunk(Database& rs, const std::string& raw) {
   auto trx = rs.BeginWrite();
   EXPECT_TRUE(trx.ok()) << trx.status().ToString();
   ChunkPageHeader header;

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "revfs/pool_check.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 
 namespace revfs::testing {
@@ -15,7 +15,7 @@ namespace {
 class PoolCheckTest : public EngineTest {
  protected:
   void ReleaseResources() override { rs_.reset(); }
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
 };
 
 TEST_F(PoolCheckTest, PassesOnlyOnceEveryPinIsReleased) {
@@ -23,9 +23,9 @@ TEST_F(PoolCheckTest, PassesOnlyOnceEveryPinIsReleased) {
   std::ofstream(Path("src/f")) << std::string(300000, 'x');
   rs_ = CreateStore("store", 1);
   ASSERT_TRUE(rs_);
-  CommitOptions co;
+  CaptureOptions co;
   co.time_ns = 2;
-  ASSERT_TRUE(CommitTree(*rs_, Path("src"), co).ok());
+  ASSERT_TRUE(CaptureTree(*rs_, Path("src"), co).ok());
   {
     auto trx = rs_->BeginRead(1);
     ASSERT_TRUE(trx.ok());

@@ -5,9 +5,9 @@
 #include <map>
 #include <random>
 
-#include "revfs/indirect_page.h"
-#include "revfs/record_page.h"
-#include "revfs/versioning.h"
+#include "records/indirect_page.h"
+#include "records/record_page.h"
+#include "records/versioning.h"
 
 namespace revfs {
 namespace {

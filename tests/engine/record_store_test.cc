@@ -2,7 +2,7 @@
 // a random workload checked against an in-memory model of every revision,
 // the bound on fragments combined per load, flat commit cost, and pins that
 // are released on every exit path.
-#include "revfs/record_store.h"
+#include "revfs/database.h"
 
 #include <gtest/gtest.h>
 
@@ -46,10 +46,10 @@ class RecordStoreTest : public EngineTest, public ::testing::WithParamInterface<
 
   void Reopen() {
     rs_.reset();
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store.writable = true;
     options.memory.shared_allocator = allocator();
-    auto rs = RecordStore::Open(path_, options);
+    auto rs = Database::Open(path_, options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     rs_ = std::move(rs).value();
   }
@@ -80,7 +80,7 @@ class RecordStoreTest : public EngineTest, public ::testing::WithParamInterface<
   }
 
   std::string path_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
 };
 
 TEST_P(RecordStoreTest, RandomWorkloadMatchesModelInEveryRevision) {

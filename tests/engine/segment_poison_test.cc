@@ -5,7 +5,7 @@
 // plain build cannot observe poisoning.
 #include <gtest/gtest.h>
 
-#include "revfs/memory/segment_allocator.h"
+#include "memory/segment_allocator.h"
 
 namespace revfs::testing {
 namespace {

@@ -15,9 +15,9 @@
 #include <random>
 #include <thread>
 
-#include "revfs/chunker.h"
-#include "revfs/tree/diff.h"
-#include "revfs/tree/snapshot.h"
+#include "content/chunker.h"
+#include "revfs/diff.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 
@@ -96,7 +96,7 @@ Manifest Capture(const std::string& root) {
   return m;
 }
 
-void ReadBack(RecordStore& rs, ReadTrx& trx, const Inode& dir, const std::string& rel,
+void ReadBack(Database& rs, ReadTrx& trx, const Inode& dir, const std::string& rel,
               Manifest* m, bool hash_big) {
   std::vector<std::pair<std::string, DirEntry>> entries;
   ASSERT_TRUE(ListDirectory(trx, dir, "", [&](std::string_view n, const DirEntry& e) {
@@ -145,22 +145,22 @@ class SnapshotTest : public EngineTest {
 
   void Open(Env* env = nullptr) {
     rs_.reset();
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store = StoreOptions{env, true};
     options.memory.shared_allocator = allocator();
-    auto rs = RecordStore::Open(Path("store"), options);
+    auto rs = Database::Open(Path("store"), options);
     ASSERT_TRUE(rs.ok()) << rs.status().ToString();
     rs_ = std::move(rs).value();
   }
 
-  Result<CommitSummary> Commit(int64_t t, std::vector<std::string>* skipped = nullptr) {
-    CommitOptions o;
+  Result<CaptureSummary> Commit(int64_t t, std::vector<std::string>* skipped = nullptr) {
+    CaptureOptions o;
     o.time_ns = kT0 + t;
     o.message = "rev at " + std::to_string(t);
     o.on_skip = [skipped](const std::string& p, const Status&) {
       if (skipped) skipped->push_back(p);
     };
-    return CommitTree(*rs_, src_, o);
+    return CaptureTree(*rs_, src_, o);
   }
 
   Manifest ReadRevision(uint64_t rev, bool hash_big) {
@@ -177,7 +177,7 @@ class SnapshotTest : public EngineTest {
   }
 
   std::string src_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
 };
 
 std::string RandomBytes(size_t n, unsigned seed) {
@@ -503,11 +503,11 @@ TEST_F(SnapshotTest, DiffSkipsUnchangedSubtrees) {
 TEST_F(SnapshotTest, BadInputsAreCleanErrorsAndLoseNothing) {
   Write("f", "data");
   ASSERT_TRUE(Commit(10).ok());
-  CommitOptions o;
-  EXPECT_TRUE(CommitTree(*rs_, Path("missing"), o).status().IsNotFound());
-  EXPECT_TRUE(CommitTree(*rs_, src_ + "/f", o).status().IsInvalidArgument());
+  CaptureOptions o;
+  EXPECT_TRUE(CaptureTree(*rs_, Path("missing"), o).status().IsNotFound());
+  EXPECT_TRUE(CaptureTree(*rs_, src_ + "/f", o).status().IsInvalidArgument());
   o.time_ns = kT0 + 5;  // earlier than revision 1
-  auto early = CommitTree(*rs_, src_, o);
+  auto early = CaptureTree(*rs_, src_, o);
   EXPECT_TRUE(early.status().IsInvalidArgument()) << early.status().ToString();
   // A full disk in the middle of a commit: a clean error, then all is well.
   FaultInjectionEnv env;

@@ -1,4 +1,4 @@
-#include "revfs/tree/sorted_tree.h"
+#include "tree/sorted_map.h"
 
 #include <gtest/gtest.h>
 
@@ -13,15 +13,15 @@ namespace {
 constexpr uint64_t kBase = uint64_t{2} << 60;
 constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 
-class SortedTreeTest : public EngineTest {
+class SortedMapTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
     ASSERT_TRUE(Store::Create(Path("s"), StoreConfig{}, {}, kT0).ok());
-    RecordStoreOptions options;
+    DatabaseOptions options;
     options.store.writable = true;
     options.memory.shared_allocator = allocator();
-    rs_ = std::move(RecordStore::Open(Path("s"), options)).value();
+    rs_ = std::move(Database::Open(Path("s"), options)).value();
   }
   void ReleaseResources() override { rs_.reset(); }
 
@@ -29,7 +29,7 @@ class SortedTreeTest : public EngineTest {
   TreeRoot Write(const std::map<std::string, std::string>& map, const TreeRoot& old,
                  uint64_t* written = nullptr) {
     auto trx = std::move(rs_->BeginWrite()).value();
-    SortedTreeWriter w(trx.get(), kBase, [this] { return ++next_id_; }, old);
+    SortedMapWriter w(trx.get(), kBase, [this] { return ++next_id_; }, old);
     for (const auto& [k, v] : map) EXPECT_TRUE(w.Add(k, v).ok());
     auto root = w.Finish();
     EXPECT_TRUE(root.ok()) << root.status().ToString();
@@ -76,12 +76,12 @@ class SortedTreeTest : public EngineTest {
     }
   }
 
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   uint64_t next_id_ = 0;
   int64_t time_ = 0;
 };
 
-TEST_F(SortedTreeTest, EmptyAndSingle) {
+TEST_F(SortedMapTest, EmptyAndSingle) {
   TreeRoot empty = Write({}, TreeRoot{});
   EXPECT_TRUE(empty.empty());
   Check({}, empty);
@@ -90,7 +90,7 @@ TEST_F(SortedTreeTest, EmptyAndSingle) {
   Check({{"a", "1"}}, one);
 }
 
-TEST_F(SortedTreeTest, BigMapChangesCostOnlyWhatChanged) {
+TEST_F(SortedMapTest, BigMapChangesCostOnlyWhatChanged) {
   std::map<std::string, std::string> map;
   std::mt19937 rng(1);
   for (int i = 0; i < 200000; ++i) {
@@ -130,7 +130,7 @@ TEST_F(SortedTreeTest, BigMapChangesCostOnlyWhatChanged) {
   EXPECT_EQ(records, nodes) << "nodes no longer used are deleted";
 }
 
-TEST_F(SortedTreeTest, RandomVersionsMatchModel) {
+TEST_F(SortedMapTest, RandomVersionsMatchModel) {
   std::mt19937 rng(2);
   std::map<std::string, std::string> map;
   TreeRoot root;
@@ -150,9 +150,9 @@ TEST_F(SortedTreeTest, RandomVersionsMatchModel) {
   }
 }
 
-TEST_F(SortedTreeTest, RejectsUnorderedAndOversized) {
+TEST_F(SortedMapTest, RejectsUnorderedAndOversized) {
   auto trx = std::move(rs_->BeginWrite()).value();
-  SortedTreeWriter w(trx.get(), kBase, [this] { return ++next_id_; }, TreeRoot{});
+  SortedMapWriter w(trx.get(), kBase, [this] { return ++next_id_; }, TreeRoot{});
   ASSERT_TRUE(w.Add("b", "1").ok());
   EXPECT_TRUE(w.Add("a", "1").IsInvalidArgument());
   EXPECT_TRUE(w.Add("b", "1").IsInvalidArgument());

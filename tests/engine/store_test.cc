@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "revfs/superblock.h"
+#include "store/superblock.h"
 #include "support/engine_test.h"
 #include "support/store_util.h"
 
@@ -116,22 +116,22 @@ TEST_F(StoreTest, SecondWriterIsRefused) {
 
 TEST_F(StoreTest, ReadOnlyStoreRefusesCommits) {
   auto store = OpenStore(false);
-  auto commit = store->BeginCommit();
+  auto commit = store->BeginRevision();
   EXPECT_TRUE(commit.status().IsReadOnly());
 }
 
 TEST_F(StoreTest, OneCommitAtATime) {
   auto store = OpenStore(true);
-  auto first = store->BeginCommit();
+  auto first = store->BeginRevision();
   ASSERT_TRUE(first.ok());
-  EXPECT_TRUE(store->BeginCommit().status().IsBusy());
+  EXPECT_TRUE(store->BeginRevision().status().IsBusy());
 }
 
 TEST_F(StoreTest, AbortedCommitIsUnreachableAndTruncated) {
   auto store = OpenStore(true);
   uint64_t end_before = store->superblock().pages_end;
   {
-    auto commit = store->BeginCommit();
+    auto commit = store->BeginRevision();
     ASSERT_TRUE(commit.ok());
     ASSERT_TRUE((*commit)->AppendPage(PageKind::kOpaque, "never committed").ok());
   }

@@ -13,9 +13,9 @@
 #include <random>
 #include <thread>
 
-#include "revfs/fusefs.h"
+#include "revfs/fusefs/fusefs.h"
 #include "revfs/json.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 
 namespace revfs::fusefs {
@@ -51,9 +51,9 @@ class RevFsConcurrencyTest : public testing::EngineTest {
   }
   void Commit(int rev) {
     WriteTree(rev);
-    CommitOptions o;
+    CaptureOptions o;
     o.time_ns = kT0 + rev * 1'000'000'000ll;
-    auto c = CommitTree(*rs_, Path("src"), o);
+    auto c = CaptureTree(*rs_, Path("src"), o);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
   }
   uint64_t Stat(const std::string& key) {
@@ -62,12 +62,12 @@ class RevFsConcurrencyTest : public testing::EngineTest {
     return std::stoull(json.substr(at + key.size() + 3));
   }
 
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   std::unique_ptr<RevFs> fs_;
 };
 
 TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
-  rs_ = CreateStore("store", kT0, [](RecordStoreOptions* o) {
+  rs_ = CreateStore("store", kT0, [](DatabaseOptions* o) {
     o->memory.page_cache_bytes = 1u << 20;  // small: evictions while pinned
     o->memory.chunk_cache_bytes = 1u << 20;
   });
@@ -78,7 +78,7 @@ TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
   fs_ = std::make_unique<RevFs>(rs_.get(), fo);
   fs_->EnableNoOpen();
   std::atomic<uint64_t> stored{0};
-  fs_->SetPageStore([&](uint64_t, const std::vector<std::string_view>& pieces) {
+  fs_->SetKernelCacheFill([&](uint64_t, const std::vector<std::string_view>& pieces) {
     for (std::string_view p : pieces) stored += p.size();
     return 0;
   });
@@ -182,7 +182,7 @@ TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   done.store(true);
   for (std::thread& t : threads) t.join();
-  fs_->StopPageStore();
+  fs_->StopKernelCacheFill();
   EXPECT_EQ(seen, kRevisions - 1);
   EXPECT_GT(reads.load(), 50u);
   EXPECT_EQ(wrong.load(), 0u);

@@ -1,7 +1,7 @@
 // Directory read-ahead: the first read of a file in a directory gives the
 // kernel (here a recording page store) the content of the directory's other
 // small files it has looked up and not read — exactly their bytes, once per
-// directory, within the budget — and StopPageStore waits for a store under
+// directory, within the budget — and StopKernelCacheFill waits for a store under
 // way.
 #include <gtest/gtest.h>
 
@@ -15,9 +15,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "revfs/fusefs.h"
+#include "revfs/fusefs/fusefs.h"
 #include "revfs/json.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 
 namespace revfs::fusefs {
@@ -37,7 +37,7 @@ struct Recorder {
   std::condition_variable cv;
   std::map<uint64_t, std::string> given;
   int calls = 0;
-  PageStore Store() {
+  KernelCacheFill Store() {
     return [this](uint64_t node, const std::vector<std::string_view>& pieces) {
       std::string bytes;
       for (std::string_view p : pieces) bytes.append(p);
@@ -62,9 +62,9 @@ class DirReadAheadTest : public testing::EngineTest {
     for (const auto& [name, bytes] : files_) std::ofstream(src + "/d/" + name) << bytes;
     rs_ = CreateStore("store", kT0);  // its allocator is checked at teardown
     ASSERT_TRUE(rs_);
-    CommitOptions o;
+    CaptureOptions o;
     o.time_ns = kT0 + 1;
-    ASSERT_TRUE(CommitTree(*rs_, src, o).ok());
+    ASSERT_TRUE(CaptureTree(*rs_, src, o).ok());
   }
   void ReleaseResources() override {
     fs_.reset();
@@ -78,7 +78,7 @@ class DirReadAheadTest : public testing::EngineTest {
     fo.prefetch_threads = 1;
     fo.dir_readahead_bytes = budget;
     fs_ = std::make_unique<RevFs>(rs_.get(), fo);
-    fs_->SetPageStore(recorder_.Store());
+    fs_->SetKernelCacheFill(recorder_.Store());
     auto revisions = fs_->Lookup(RevFs::kRootNode, "revisions");
     auto rev = fs_->Lookup(revisions->node, "1");
     const uint64_t d = fs_->Lookup(rev->node, "d")->node;
@@ -119,7 +119,7 @@ class DirReadAheadTest : public testing::EngineTest {
 
   std::map<std::string, std::string> files_;
   std::map<std::string, uint64_t> nodes_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   std::unique_ptr<RevFs> fs_;
   Recorder recorder_;
 };
@@ -186,7 +186,7 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
   std::condition_variable cv;
   bool entered = false, release = false;
   int calls = 0;
-  fs_->SetPageStore([&](uint64_t, const std::vector<std::string_view>&) {
+  fs_->SetKernelCacheFill([&](uint64_t, const std::vector<std::string_view>&) {
     std::unique_lock lock(mu);
     ++calls;
     entered = true;
@@ -203,13 +203,13 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
   std::condition_variable stop_cv;
   bool stopped = false;
   std::thread stopper([&] {
-    fs_->StopPageStore();
+    fs_->StopKernelCacheFill();
     std::lock_guard lock(stop_mu);
     stopped = true;
     stop_cv.notify_all();
   });
   {
-    // That StopPageStore has not returned cannot be shown by any counter:
+    // That StopKernelCacheFill has not returned cannot be shown by any counter:
     // give it time to return wrongly, woken at once if it does.
     std::unique_lock lock(stop_mu);
     EXPECT_FALSE(stop_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopped; }))
@@ -233,7 +233,7 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
 TEST_F(DirReadAheadTest, AJobThatThrowsEndsOnlyThatJob) {
   Open(4u << 20);
   std::atomic<int> calls{0};
-  fs_->SetPageStore([&](uint64_t, const std::vector<std::string_view>&) -> int {
+  fs_->SetKernelCacheFill([&](uint64_t, const std::vector<std::string_view>&) -> int {
     ++calls;
     throw std::runtime_error("the kernel went away");
   });

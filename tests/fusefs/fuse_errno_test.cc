@@ -1,4 +1,4 @@
-#include "revfs/fuse_errno.h"
+#include "revfs/fusefs/fuse_errno.h"
 
 #include <gtest/gtest.h>
 

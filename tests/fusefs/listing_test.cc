@@ -10,8 +10,8 @@
 #include <map>
 #include <set>
 
-#include "revfs/fusefs.h"
-#include "revfs/tree/snapshot.h"
+#include "revfs/fusefs/fusefs.h"
+#include "revfs/tree.h"
 #include "support/engine_test.h"
 
 namespace revfs::fusefs {
@@ -45,9 +45,9 @@ class ListingTest : public testing::EngineTest {
     rs_.reset();
   }
   void Commit(int64_t t) {
-    CommitOptions o;
+    CaptureOptions o;
     o.time_ns = kT0 + t;
-    auto c = CommitTree(*rs_, src_, o);
+    auto c = CaptureTree(*rs_, src_, o);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
   }
   RevFs& Fs() {
@@ -84,7 +84,7 @@ class ListingTest : public testing::EngineTest {
   }
 
   std::string src_;
-  std::unique_ptr<RecordStore> rs_;
+  std::unique_ptr<Database> rs_;
   std::unique_ptr<RevFs> fs_;
 };
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "revfs/record_page.h"
+#include "records/record_page.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace revfs;

@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "revfs/compression.h"
-#include "revfs/indirect_page.h"
-#include "revfs/page.h"
-#include "revfs/record_page.h"
+#include "content/compression.h"
+#include "records/indirect_page.h"
+#include "store/page.h"
+#include "records/record_page.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace revfs;

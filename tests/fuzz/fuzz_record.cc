@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include "revfs/coding.h"
-#include "revfs/revision.h"
-#include "revfs/tree/inode.h"
-#include "revfs/tree/sorted_tree.h"
+#include "util/coding.h"
+#include "store/revision.h"
+#include "revfs/inode.h"
+#include "tree/sorted_map.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace revfs;

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "revfs/coding.h"
-#include "revfs/superblock.h"
+#include "util/coding.h"
+#include "store/superblock.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace revfs;

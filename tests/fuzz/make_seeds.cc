@@ -5,13 +5,13 @@
 #include <fstream>
 #include <string>
 
-#include "revfs/compression.h"
-#include "revfs/indirect_page.h"
-#include "revfs/record_page.h"
-#include "revfs/revision.h"
-#include "revfs/superblock.h"
-#include "revfs/tree/inode.h"
-#include "revfs/tree/sorted_tree.h"
+#include "content/compression.h"
+#include "records/indirect_page.h"
+#include "records/record_page.h"
+#include "store/revision.h"
+#include "store/superblock.h"
+#include "revfs/inode.h"
+#include "tree/sorted_map.h"
 
 namespace {
 

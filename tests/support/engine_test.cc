@@ -22,17 +22,17 @@ SegmentAllocator* EngineTest::allocator() {
   return allocator_.get();
 }
 
-std::unique_ptr<RecordStore> EngineTest::CreateStore(
+std::unique_ptr<Database> EngineTest::CreateStore(
     const std::string& name, int64_t time_ns,
-    const std::function<void(RecordStoreOptions*)>& tweak) {
+    const std::function<void(DatabaseOptions*)>& tweak) {
   Status created = Store::Create(Path(name), StoreConfig{}, {}, time_ns);
   EXPECT_TRUE(created.ok()) << created.ToString();
   if (!created.ok()) return nullptr;
-  RecordStoreOptions options;
+  DatabaseOptions options;
   options.store.writable = true;
   options.memory.shared_allocator = allocator();
   if (tweak) tweak(&options);
-  auto rs = RecordStore::Open(Path(name), options);
+  auto rs = Database::Open(Path(name), options);
   EXPECT_TRUE(rs.ok()) << rs.status().ToString();
   return rs.ok() ? std::move(rs).value() : nullptr;
 }

@@ -16,8 +16,8 @@
 #include <memory>
 #include <string>
 
-#include "revfs/memory/segment_allocator.h"
-#include "revfs/record_store.h"
+#include "memory/segment_allocator.h"
+#include "revfs/database.h"
 
 namespace revfs::testing {
 
@@ -42,9 +42,9 @@ class EngineTest : public ::testing::Test {
   // Creates a store at Path(name) holding revision 0 (made at `time_ns`)
   // and opens it writable, reading through allocator(); `tweak` may adjust
   // the options first. Null (and a failure) if that fails.
-  std::unique_ptr<RecordStore> CreateStore(
+  std::unique_ptr<Database> CreateStore(
       const std::string& name, int64_t time_ns,
-      const std::function<void(RecordStoreOptions*)>& tweak = {});
+      const std::function<void(DatabaseOptions*)>& tweak = {});
 
  private:
   std::filesystem::path dir_;

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "revfs/env.h"
+#include "env/env.h"
 
 namespace revfs::testing {
 

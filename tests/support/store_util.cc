@@ -9,7 +9,7 @@ std::string PageContent(uint64_t revision, int index) {
 }
 
 Result<CommittedRevision> CommitPages(Store* store, int npages, int64_t time_ns) {
-  REVFS_ASSIGN_OR_RETURN(auto commit, store->BeginCommit());
+  REVFS_ASSIGN_OR_RETURN(auto commit, store->BeginRevision());
   CommittedRevision rev;
   rev.number = commit->revision();
   rev.time_ns = time_ns;

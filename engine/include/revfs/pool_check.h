@@ -7,7 +7,7 @@
 #ifndef REVFS_POOL_CHECK_H_
 #define REVFS_POOL_CHECK_H_
 
-#include "revfs/page_loader.h"
+#include "records/page_loader.h"
 #include "revfs/status.h"
 
 namespace revfs {

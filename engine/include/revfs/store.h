@@ -13,7 +13,7 @@
 //
 // Thread safety: every const method may be called from any number of threads,
 // also while the writer commits (readers see a revision only once its
-// superblock slot is durable). BeginCommit/Commit belong to one writer thread,
+// superblock slot is durable). BeginRevision/RevisionWriter belong to one writer thread,
 // and only one writer (process) holds a store at a time.
 #ifndef REVFS_STORE_H_
 #define REVFS_STORE_H_
@@ -25,12 +25,12 @@
 #include <string>
 #include <vector>
 
-#include "revfs/env.h"
-#include "revfs/page_log.h"
+#include "env/env.h"
+#include "store/page_log.h"
 #include "revfs/result.h"
-#include "revfs/revision.h"
-#include "revfs/store_config.h"
-#include "revfs/superblock.h"
+#include "store/revision.h"
+#include "store/store_config.h"
+#include "store/superblock.h"
 
 namespace revfs {
 
@@ -53,7 +53,7 @@ struct VerifyReport {
   bool clean() const { return damage.empty(); }
 };
 
-class Commit;
+class RevisionWriter;
 
 class Store {
  public:
@@ -91,15 +91,15 @@ class Store {
   Result<RevisionRoot> ReadRevisionRoot(uint64_t number) const;
 
   // Starts the next commit. ReadOnly unless opened writable; Busy while
-  // another Commit of this store is alive.
-  Result<std::unique_ptr<Commit>> BeginCommit();
+  // another RevisionWriter of this store is alive.
+  Result<std::unique_ptr<RevisionWriter>> BeginRevision();
 
   // Checks every superblock slot, index entry, revision root and page of the
   // log, and records what is damaged in `report`.
   Status Verify(VerifyReport* report) const;
 
  private:
-  friend class Commit;
+  friend class RevisionWriter;
   struct Files;
 
   Store(std::string path, Env* env);
@@ -107,7 +107,7 @@ class Store {
   Status LoadIndex(const Superblock& sb, std::vector<RevisionEntry>* entries,
                    std::vector<bool>* damaged) const;
   Status PrepareAppend();
-  Result<uint64_t> FinishCommit(Commit* commit, RevisionRoot root);
+  Result<uint64_t> FinishRevision(RevisionWriter* commit, RevisionRoot root);
   Status WriteSuperblock(const Superblock& next);
   void VerifyPagesScan(uint64_t end, VerifyReport* report) const;
 
@@ -127,17 +127,17 @@ class Store {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<WritableFile> index_writer_;
   std::unique_ptr<RandomRWFile> superblock_writer_;
-  bool commit_open_ = false;
+  bool writer_open_ = false;
   bool dirty_ = false;  // bytes may lie past the committed ends
 };
 
 // One commit in progress. Destroying it without Finish aborts: nothing it
 // appended is reachable, and the next commit truncates it away.
-class Commit {
+class RevisionWriter {
  public:
-  ~Commit();
-  Commit(const Commit&) = delete;
-  Commit& operator=(const Commit&) = delete;
+  ~RevisionWriter();
+  RevisionWriter(const RevisionWriter&) = delete;
+  RevisionWriter& operator=(const RevisionWriter&) = delete;
 
   // The revision this commit will create.
   uint64_t revision() const { return revision_; }
@@ -155,7 +155,7 @@ class Commit {
 
  private:
   friend class Store;
-  Commit(Store* store, uint64_t revision) : store_(store), revision_(revision) {}
+  RevisionWriter(Store* store, uint64_t revision) : store_(store), revision_(revision) {}
 
   Store* const store_;
   const uint64_t revision_;

@@ -1,4 +1,4 @@
-#include "revfs/memory/segment_allocator.h"
+#include "memory/segment_allocator.h"
 
 #include <sanitizer/asan_interface.h>
 #include <sys/mman.h>

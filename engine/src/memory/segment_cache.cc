@@ -1,4 +1,4 @@
-#include "revfs/memory/segment_cache.h"
+#include "memory/segment_cache.h"
 
 #include "revfs/json.h"
 

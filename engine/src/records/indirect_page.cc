@@ -1,6 +1,6 @@
-#include "revfs/indirect_page.h"
+#include "records/indirect_page.h"
 
-#include "revfs/coding.h"
+#include "util/coding.h"
 
 namespace revfs {
 namespace {

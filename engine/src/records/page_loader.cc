@@ -1,13 +1,13 @@
-#include "revfs/page_loader.h"
+#include "records/page_loader.h"
 
 #include <exception>
 #include <optional>
 #include <new>
 #include <vector>
 
-#include "revfs/compression.h"
+#include "content/compression.h"
 #include "revfs/json.h"
-#include "revfs/record_page.h"
+#include "records/record_page.h"
 
 namespace revfs {
 namespace {

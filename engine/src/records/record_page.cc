@@ -1,12 +1,12 @@
-#include "revfs/record_page.h"
+#include "records/record_page.h"
 
 #include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "revfs/coding.h"
-#include "zstd_context.h"
+#include "util/coding.h"
+#include "content/zstd_context.h"
 
 namespace revfs {
 namespace {

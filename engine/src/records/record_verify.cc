@@ -1,13 +1,13 @@
-// RecordStore::Verify: walks every record tree of every revision. Shared
+// Database::Verify: walks every record tree of every revision. Shared
 // subtrees are checked once (by page offset), so the walk costs what the
 // store holds, not revisions x tree size.
 #include <unordered_set>
 
-#include "revfs/record_store.h"
+#include "revfs/database.h"
 
 namespace revfs {
 
-struct RecordStore::VerifyState {
+struct Database::VerifyState {
   VerifyReport* report = nullptr;
   const RecordCheck* check = nullptr;  // may be empty
   uint64_t revision = 0;
@@ -19,7 +19,7 @@ struct RecordStore::VerifyState {
   }
 };
 
-Status RecordStore::Verify(VerifyReport* report, const RecordCheck& check) {
+Status Database::Verify(VerifyReport* report, const RecordCheck& check) {
   REVFS_RETURN_IF_ERROR(store_->Verify(report));
   VerifyState st;
   st.report = report;
@@ -39,7 +39,7 @@ Status RecordStore::Verify(VerifyReport* report, const RecordCheck& check) {
   return Status::OK();
 }
 
-void RecordStore::VerifyNode(VerifyState& st, const PageRef& ref, int level,
+void Database::VerifyNode(VerifyState& st, const PageRef& ref, int level,
                              uint64_t first_leaf) {
   if (!st.seen.insert(ref.offset).second) return;
   PageView view;
@@ -67,7 +67,7 @@ void RecordStore::VerifyNode(VerifyState& st, const PageRef& ref, int level,
   }
 }
 
-void RecordStore::VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number) {
+void Database::VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number) {
   const StoreConfig& c = store_->config();
   const size_t bound = c.versioning == Versioning::kFull           ? 1
                        : c.versioning == Versioning::kDifferential ? 2

@@ -1,4 +1,4 @@
-#include "revfs/versioning.h"
+#include "records/versioning.h"
 
 #include <algorithm>
 

@@ -4,8 +4,8 @@
 // with the base revision by reference.
 #include <algorithm>
 
-#include "revfs/record_store.h"
-#include "revfs/versioning.h"
+#include "revfs/database.h"
+#include "records/versioning.h"
 
 namespace revfs {
 
@@ -69,7 +69,7 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
     (value ? puts : deletes) += 1;
     changed.back().changes.push_back({SlotOf(key), value});
   }
-  const RecordStore::TreeInfo& base = base_->tree_;
+  const Database::TreeInfo& base = base_->tree_;
   PageRef root = base.root;
   int height = static_cast<int>(base.height);
   if (!changed.empty()) {

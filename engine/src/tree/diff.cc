@@ -1,4 +1,4 @@
-#include "revfs/tree/diff.h"
+#include "revfs/diff.h"
 
 namespace revfs {
 namespace {

@@ -1,4 +1,4 @@
-#include "revfs/tree/inode.h"
+#include "revfs/inode.h"
 
 #include <sys/stat.h>
 

@@ -4,8 +4,8 @@
 //
 // Thread safety: Submit may be called from any thread. The destructor waits
 // for queued tasks to finish.
-#ifndef REVFS_SRC_TREE_WORKER_POOL_H_
-#define REVFS_SRC_TREE_WORKER_POOL_H_
+#ifndef REVFS_TREE_WORKER_POOL_H_
+#define REVFS_TREE_WORKER_POOL_H_
 
 #include <condition_variable>
 #include <deque>
@@ -71,4 +71,4 @@ class WorkerPool {
 
 }  // namespace revfs
 
-#endif  // REVFS_SRC_TREE_WORKER_POOL_H_
+#endif  // REVFS_TREE_WORKER_POOL_H_

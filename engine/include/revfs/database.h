@@ -1,0 +1,209 @@
+// Database: versioned records over a Store — the engine's read and write
+// transactions.
+//
+// Records (64-bit key -> bytes) live in leaf pages reached through a trie of
+// indirect pages, copy-on-write per revision; a changed leaf is written as a
+// fragment under the store's versioning approach (versioning.h) and a read
+// combines fragments. All page memory comes from the one SegmentAllocator of
+// the Database and is held through pins (PageLoader).
+//
+// Thread safety: a Database may be shared by any number of threads. Each
+// ReadTrx is used by one thread at a time; any number may be open at once on
+// any revisions, never blocked by the writer. One WriteTrx at a time.
+#ifndef REVFS_DATABASE_H_
+#define REVFS_DATABASE_H_
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "records/indirect_page.h"
+#include "records/page_loader.h"
+#include "records/record_page.h"
+#include "revfs/store.h"
+
+namespace revfs {
+
+struct DatabaseOptions {
+  StoreOptions store;
+  PageLoaderOptions memory;
+  // How many threads may read at once (the mount: its FUSE threads plus its
+  // prefetch threads). Each may hold a pinned segment of the largest size
+  // while its read is served, so the pool's budget is raised, if needed, to
+  // the caches' capacities plus reader_threads x kMaxSegmentSize: the
+  // caches filled to capacity then never leave a reader without memory.
+  // Applies to the allocator the store makes (not to a shared_allocator).
+  unsigned reader_threads = 4;
+};
+
+// Counters of the record layer (fragments combined per load, pages written).
+struct RecordStats {
+  static constexpr size_t kHistogram = kMaxChain + 1;
+  std::array<uint64_t, kHistogram> fragments_per_load{};  // [n] = loads combining n
+  uint64_t max_fragments_per_load = 0;
+  uint64_t leaf_loads = 0;
+  uint64_t read_trx_opened = 0;
+  uint64_t commits = 0;
+};
+
+class ReadTrx;
+class WriteTrx;
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> Open(const std::string& path,
+                                                   const DatabaseOptions& options);
+  ~Database();
+
+  Store& store() { return *store_; }
+  const Store& store() const { return *store_; }
+  PageLoader& loader() { return *loader_; }
+
+  // Opens a read-only transaction on revision `number` (NotFound past the
+  // latest). Cheap: no I/O once the revision's root is known.
+  Result<std::unique_ptr<ReadTrx>> BeginRead(uint64_t number);
+  // Opens a read-only transaction on the newest revision at or before `time_ns`.
+  Result<std::unique_ptr<ReadTrx>> BeginReadAt(int64_t time_ns);
+  // Starts the one write transaction, based on the latest revision.
+  Result<std::unique_ptr<WriteTrx>> BeginWrite();
+
+  // Returns why a record is malformed for a layer above (the tree model's
+  // inodes), or "" when it is fine.
+  using RecordCheck = std::function<std::string(uint64_t key, std::string_view value)>;
+
+  // Checks the store (Store::Verify) and then every record tree reachable
+  // from every revision: each indirect page and fragment once, its checksum,
+  // levels, leaf numbers, chain order and the chain-length bound of the
+  // store's versioning approach, and that each chain combines. With `check`,
+  // also each record of each distinct combined chain: records can be
+  // checksum-valid and still unusable, and only the layer above knows.
+  Status Verify(VerifyReport* report, const RecordCheck& check = nullptr);
+
+  RecordStats stats() const;
+  // Returns the record layer's and the memory system's counters as JSON.
+  std::string StatsJson() const;
+
+ private:
+  friend class ReadTrx;
+  friend class WriteTrx;
+  struct TreeInfo {
+    PageRef root;
+    uint32_t height = 0;
+    int64_t time_ns = 0;
+  };
+
+  Database(std::unique_ptr<Store> store, std::unique_ptr<PageLoader> loader)
+      : store_(std::move(store)), loader_(std::move(loader)) {}
+  Result<TreeInfo> GetTree(uint64_t number);
+  struct VerifyState;
+  void VerifyNode(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
+  void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
+  void NoteLeafLoad(size_t fragments);
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<PageLoader> loader_;
+  mutable std::shared_mutex trees_mu_;
+  std::map<uint64_t, TreeInfo> trees_;  // guarded by trees_mu_; revision roots seen
+
+  std::array<std::atomic<uint64_t>, RecordStats::kHistogram> fragments_per_load_{};
+  std::atomic<uint64_t> max_fragments_per_load_{0};
+  std::atomic<uint64_t> read_trx_opened_{0};
+  std::atomic<uint64_t> commits_{0};
+  bool write_open_ = false;  // writer thread only
+};
+
+// A record's bytes, pinned: valid until this object is destroyed.
+class PinnedRecord {
+ public:
+  PinnedRecord(PinnedView page, std::string_view value)
+      : page_(std::move(page)), value_(value) {}
+  std::string_view value() const { return value_; }
+
+ private:
+  PinnedView page_;
+  std::string_view value_;
+};
+
+class ReadTrx {
+ public:
+  uint64_t revision() const { return revision_; }
+  int64_t time_ns() const { return tree_.time_ns; }
+
+  // Returns the record under `key`, or nullopt if there is none.
+  Result<std::optional<PinnedRecord>> Get(uint64_t key);
+  // Calls `fn(key, value)` for every record with first <= key <= last in key
+  // order, until it returns false. `value` is valid during the call only.
+  Status Scan(uint64_t first, uint64_t last,
+              const std::function<bool(uint64_t, std::string_view)>& fn);
+
+ private:
+  friend class Database;
+  friend class WriteTrx;
+  ReadTrx(Database* rs, uint64_t revision, Database::TreeInfo tree)
+      : rs_(rs), revision_(revision), tree_(tree) {}
+  // Finds the leaf reference of `leaf`, if the tree has one.
+  Result<std::optional<LeafRef>> FindLeaf(uint64_t leaf);
+  Status ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+                  uint64_t last, const std::function<bool(uint64_t, std::string_view)>& fn,
+                  bool* stop);
+
+  Database* const rs_;
+  const uint64_t revision_;
+  const Database::TreeInfo tree_;
+};
+
+class WriteTrx {
+ public:
+  ~WriteTrx();
+
+  // The revision Commit will create.
+  uint64_t revision() const { return base_->revision() + 1; }
+  Status Put(uint64_t key, std::string_view value);
+  Status Delete(uint64_t key);
+  // Returns the record as this transaction sees it (its own changes first).
+  Result<std::optional<std::string>> Get(uint64_t key);
+  size_t pending() const { return changes_.size(); }
+  // The revision this transaction builds on, for reading unchanged state.
+  ReadTrx& base() { return *base_; }
+  // Appends a page that records of this transaction will reference (content
+  // chunks); durable and reachable only once Commit succeeds.
+  Result<PageRef> AppendPage(PageKind kind, std::string_view payload) {
+    return commit_->AppendPage(kind, payload);
+  }
+
+  // Writes every changed leaf as a fragment, the changed path of the trie, and
+  // commits the revision atomically. `counters` are added to the revision's.
+  Result<uint64_t> Commit(int64_t time_ns, std::string message,
+                          std::vector<std::pair<std::string, uint64_t>> counters = {});
+
+ private:
+  friend class Database;
+  struct BaseNode;
+  struct Changed;
+  WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
+      : rs_(rs), base_(std::move(base)) {}
+  Result<PageRef> Rebuild(int level, const BaseNode& base, std::span<const Changed> changed);
+  Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
+                            std::span<const SlotChange> changes);
+  // The zstd level record pages are packed with (0: uncompressed).
+  int PackLevel() const;
+
+  Database* const rs_;
+  std::unique_ptr<ReadTrx> base_;
+  std::map<uint64_t, std::optional<std::string>> changes_;  // key -> value/tombstone
+  std::unique_ptr<revfs::RevisionWriter> commit_;
+  uint64_t fragments_full_ = 0;
+  uint64_t fragments_partial_ = 0;
+  uint64_t indirect_written_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace revfs
+
+#endif  // REVFS_DATABASE_H_

@@ -1,0 +1,130 @@
+// The tree model on records: how a directory tree is stored in the
+// versioned record space.
+//
+// Record keys, by their top four bits:
+//   0  store metadata (key 0: id counters)
+//   1  inodes                        1 << 60 | inode number
+//   2  sorted-tree nodes             2 << 60 | node id  (directories, big files)
+//   3  chunk index                   3 << 60 | top 16 bits of the chunk hash
+//
+// An inode record holds what stat(2) shows (type, mode, owner, size, times
+// with nanoseconds, nlink, rdev), the symlink target, the extended
+// attributes, and the content: for a directory the sorted tree of its
+// entries (name -> DirEntry); for a regular file its chunk list, inline when
+// short and a sorted tree (keyed by big-endian file offset) when long. Each
+// inode also carries its content identity: a hash of its metadata and content
+// (chunk hashes for files, the entry tree's Merkle root for directories), so
+// identical files and subtrees are recognised without reading them.
+#ifndef REVFS_INODE_H_
+#define REVFS_INODE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/hash.h"
+#include "store/page.h"
+#include "revfs/result.h"
+#include "tree/sorted_map.h"
+
+namespace revfs {
+
+inline constexpr uint64_t kMetaKey = 0;
+inline constexpr uint64_t kInodeBase = uint64_t{1} << 60;
+inline constexpr uint64_t kNodeBase = uint64_t{2} << 60;
+inline constexpr uint64_t kChunkIndexBase = uint64_t{3} << 60;
+inline constexpr uint64_t kRootIno = 1;
+
+enum class FileType : uint8_t {
+  kRegular = 1,
+  kDirectory = 2,
+  kSymlink = 3,
+  kFifo = 4,
+  kCharDevice = 5,
+  kBlockDevice = 6,
+  kSocket = 7,
+};
+const char* FileTypeName(FileType t);
+// Returns the type of a st_mode, or nullopt for an unknown one.
+std::optional<FileType> FileTypeOf(uint32_t st_mode);
+
+// One stored chunk of file content, or a hole.
+struct ChunkRef {
+  uint64_t offset = 0;  // in the file
+  uint32_t length = 0;
+  bool hole = false;    // a run of zeros not stored
+  Hash128 hash;         // of the raw bytes
+  PageRef page;         // the chunk page (not for holes)
+  uint8_t depth = 0;    // delta chain length below this chunk (0: whole)
+};
+void EncodeChunkRef(std::string* dst, const ChunkRef& c);  // all but `offset`
+ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset);
+
+// Checks the place of chunk `c` in a file of `file_size` bytes whose previous
+// chunk ends at `prev_end` (0 before the first): chunks come in offset order,
+// do not overlap, are not empty and lie inside the file. Gaps between chunks
+// and after the last are holes too (they read as zeros). Corruption
+// otherwise: a checksum only proves the bytes are the ones written, and the
+// read path slices chunks by these numbers.
+Status CheckChunkGeometry(const ChunkRef& c, uint64_t prev_end, uint64_t file_size);
+
+struct Inode {
+  FileType type = FileType::kRegular;
+  uint32_t mode = 0;  // full st_mode
+  uint32_t uid = 0, gid = 0;
+  uint32_t nlink = 1;
+  uint64_t rdev = 0;
+  uint64_t size = 0;
+  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
+  uint64_t src_dev = 0, src_ino = 0;  // the source file, for change detection
+  Hash128 identity;
+  std::string symlink;
+  std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
+  // Content: directories and long files use `tree`; short files `chunks`.
+  TreeRoot tree;
+  std::vector<ChunkRef> chunks;
+};
+
+// Inline chunk lists up to this many entries; longer ones go in a tree.
+inline constexpr size_t kInlineChunks = 16;
+
+std::string EncodeInode(const Inode& inode);
+// Decodes an inode record; Corruption if malformed, including an inline chunk
+// list that fails CheckChunkGeometry.
+Result<Inode> DecodeInode(std::string_view bytes);
+
+// Returns why `value`, the record under `key`, is malformed as an inode
+// record, or "" when it is not an inode record or decodes (a check for
+// Database::Verify, which knows records only as bytes).
+std::string CheckTreeRecord(uint64_t key, std::string_view value);
+
+// A directory entry's value (its key is the name).
+struct DirEntry {
+  uint64_t ino = 0;
+  FileType type = FileType::kRegular;
+  Hash128 identity;
+};
+std::string EncodeDirEntry(const DirEntry& e);
+Result<DirEntry> DecodeDirEntry(std::string_view bytes);
+
+// Big-endian offsets sort as bytes in numeric order (chunk-list tree keys).
+std::string OffsetKey(uint64_t offset);
+uint64_t OffsetFromKey(std::string_view key);
+
+// Store-wide counters, under kMetaKey.
+struct TreeMeta {
+  uint64_t next_ino = kRootIno + 1;
+  uint64_t next_node = 1;
+};
+std::string EncodeTreeMeta(const TreeMeta& m);
+Result<TreeMeta> DecodeTreeMeta(std::string_view bytes);
+
+// Computes the identity of `inode` from its metadata and content.
+Hash128 ComputeIdentity(const Inode& inode, const Hash128& content);
+
+}  // namespace revfs
+
+#endif  // REVFS_INODE_H_

@@ -1,0 +1,58 @@
+// Chunk compression: zstd at a configured level, or none. A chunk that does
+// not shrink (random or already compressed data) is stored raw, so reading it
+// back costs a copy, not a decompression. A chunk of an edited file may be
+// compressed against the chunk it replaces (zstd with that chunk as a
+// reference prefix): the stored bytes are then little more than the edit.
+//
+// Thread safety: free functions; each call uses its own zstd context.
+#ifndef REVFS_CONTENT_COMPRESSION_H_
+#define REVFS_CONTENT_COMPRESSION_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "util/hash.h"
+#include "store/page.h"
+#include "revfs/result.h"
+#include "store/store_config.h"
+
+namespace revfs {
+
+// How a chunk's bytes are stored (the first byte of a chunk page payload).
+enum class ChunkEncoding : uint8_t { kRaw = 0, kZstd = 1, kZstdDelta = 2 };
+
+// Delta chains are bounded: a chunk whose base is this deep is stored whole.
+inline constexpr uint8_t kMaxDeltaDepth = 8;
+
+// Returns the stored form of `raw`: zstd-compressed when the store compresses
+// and that saves space, raw otherwise; `*encoding` says which. With a
+// non-empty `base`, compresses against it (kZstdDelta) when that saves space.
+std::string CompressChunk(const StoreConfig& config, std::string_view raw,
+                          ChunkEncoding* encoding, std::string_view base = {});
+
+// Decompresses `stored` into `dst`, which has room for exactly `raw_size`
+// bytes; a kZstdDelta chunk needs the bytes of its `base`. Corruption if the
+// data does not decode to exactly `raw_size` bytes.
+Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* dst,
+                       size_t raw_size, std::string_view base = {});
+
+// A chunk page's payload: encoding u8 | raw size u32 | XXH3-128 of the raw
+// bytes | for kZstdDelta: the base chunk's hash, page and size | the stored
+// bytes.
+struct ChunkPageHeader {
+  ChunkEncoding encoding = ChunkEncoding::kRaw;
+  uint32_t raw_size = 0;
+  Hash128 hash;
+  Hash128 base_hash;
+  PageRef base_page;
+  uint32_t base_size = 0;
+};
+std::string EncodeChunkPage(const ChunkPageHeader& header, std::string_view stored);
+// Splits a chunk page payload; `body` points into `payload`.
+Status DecodeChunkPage(std::string_view payload, ChunkPageHeader* header,
+                       std::string_view* body);
+
+}  // namespace revfs
+
+#endif  // REVFS_CONTENT_COMPRESSION_H_

@@ -1,0 +1,195 @@
+// Database and ReadTrx: opening revisions and reading records through
+// pinned pages. The write path lives in write_trx.cc.
+#include "revfs/database.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "revfs/json.h"
+
+namespace revfs {
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
+                                                       const DatabaseOptions& options) {
+  REVFS_ASSIGN_OR_RETURN(auto store, Store::Open(path, options.store));
+  PageLoaderOptions memory = options.memory;
+  if (!memory.shared_allocator) {
+    // Headroom beyond the caches for what readers pin at once.
+    const size_t caches =
+        memory.fragment_cache_bytes + memory.page_cache_bytes + memory.chunk_cache_bytes;
+    const size_t readers = std::max(1u, options.reader_threads);
+    memory.allocator.budget_bytes =
+        std::max(memory.allocator.budget_bytes, caches + readers * kMaxSegmentSize);
+  }
+  REVFS_ASSIGN_OR_RETURN(auto loader, PageLoader::Create(&store->pages(), memory));
+  return std::unique_ptr<Database>(new Database(std::move(store), std::move(loader)));
+}
+
+Database::~Database() = default;
+
+Result<Database::TreeInfo> Database::GetTree(uint64_t number) {
+  {
+    std::shared_lock lock(trees_mu_);
+    auto it = trees_.find(number);
+    if (it != trees_.end()) return it->second;
+  }
+  if (number > store_->latest_revision()) REVFS_RETURN_IF_ERROR(store_->Refresh());
+  REVFS_ASSIGN_OR_RETURN(RevisionRoot root, store_->ReadRevisionRoot(number));
+  if (root.tree_height > kMaxTreeHeight || root.tree_root.IsNull() != (root.tree_height == 0)) {
+    return Status::Corruption("revision " + std::to_string(number) +
+                              ": record tree root is inconsistent");
+  }
+  TreeInfo info{root.tree_root, root.tree_height, root.time_ns};
+  std::unique_lock lock(trees_mu_);
+  trees_.emplace(number, info);
+  return info;
+}
+
+Result<std::unique_ptr<ReadTrx>> Database::BeginRead(uint64_t number) {
+  REVFS_ASSIGN_OR_RETURN(TreeInfo tree, GetTree(number));
+  read_trx_opened_.fetch_add(1, std::memory_order_relaxed);
+  return std::unique_ptr<ReadTrx>(new ReadTrx(this, number, tree));
+}
+
+Result<std::unique_ptr<ReadTrx>> Database::BeginReadAt(int64_t time_ns) {
+  REVFS_RETURN_IF_ERROR(store_->Refresh());
+  REVFS_ASSIGN_OR_RETURN(uint64_t number, store_->RevisionAt(time_ns));
+  return BeginRead(number);
+}
+
+Result<std::unique_ptr<WriteTrx>> Database::BeginWrite() {
+  if (write_open_) return Status::Busy(store_->path() + ": a write transaction is open");
+  REVFS_ASSIGN_OR_RETURN(auto commit, store_->BeginRevision());
+  REVFS_ASSIGN_OR_RETURN(auto base, BeginRead(store_->latest_revision()));
+  std::unique_ptr<WriteTrx> trx(new WriteTrx(this, std::move(base)));
+  trx->commit_ = std::move(commit);
+  write_open_ = true;
+  return trx;
+}
+
+void Database::NoteLeafLoad(size_t fragments) {
+  size_t bucket = std::min(fragments, RecordStats::kHistogram - 1);
+  fragments_per_load_[bucket].fetch_add(1, std::memory_order_relaxed);
+  uint64_t seen = max_fragments_per_load_.load(std::memory_order_relaxed);
+  while (fragments > seen &&
+         !max_fragments_per_load_.compare_exchange_weak(seen, fragments,
+                                                        std::memory_order_relaxed)) {
+  }
+}
+
+RecordStats Database::stats() const {
+  RecordStats s;
+  for (size_t i = 0; i < s.fragments_per_load.size(); ++i) {
+    s.fragments_per_load[i] = fragments_per_load_[i].load(std::memory_order_relaxed);
+    s.leaf_loads += s.fragments_per_load[i];
+  }
+  s.max_fragments_per_load = max_fragments_per_load_.load(std::memory_order_relaxed);
+  s.read_trx_opened = read_trx_opened_.load(std::memory_order_relaxed);
+  s.commits = commits_.load(std::memory_order_relaxed);
+  return s;
+}
+
+std::string Database::StatsJson() const {
+  RecordStats s = stats();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("records").BeginObject();
+  w.Key("leaf_combines").Uint(s.leaf_loads);
+  w.Key("max_fragments_per_combine").Uint(s.max_fragments_per_load);
+  w.Key("fragments_per_combine").BeginObject();
+  for (size_t i = 1; i < s.fragments_per_load.size(); ++i) {
+    if (s.fragments_per_load[i]) w.Key(std::to_string(i)).Uint(s.fragments_per_load[i]);
+  }
+  w.EndObject();
+  w.Key("read_trx_opened").Uint(s.read_trx_opened);
+  w.Key("commits").Uint(s.commits);
+  w.EndObject();
+  w.Key("memory").Raw(loader_->StatsJson());
+  w.EndObject();
+  return w.str();
+}
+
+Result<std::optional<LeafRef>> ReadTrx::FindLeaf(uint64_t leaf) {
+  if (tree_.height == 0 || leaf >= LeavesCovered(static_cast<int>(tree_.height))) {
+    return std::optional<LeafRef>();
+  }
+  PageRef ref = tree_.root;
+  for (int level = static_cast<int>(tree_.height); level >= 1; --level) {
+    REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->loader_->Indirect(ref));
+    REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
+    if (page.level() != level) {
+      return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
+                                " has the wrong level");
+    }
+    auto i = page.Find(IndirectSlot(leaf, level));
+    if (!i) return std::optional<LeafRef>();
+    REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(*i));
+    if (level == 1) return std::optional<LeafRef>(std::get<LeafRef>(std::move(child)));
+    ref = std::get<PageRef>(child);
+  }
+  return std::optional<LeafRef>();
+}
+
+Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
+  REVFS_ASSIGN_OR_RETURN(std::optional<LeafRef> leaf, FindLeaf(LeafOf(key)));
+  if (!leaf) return std::optional<PinnedRecord>();
+  size_t combined = 0;
+  REVFS_ASSIGN_OR_RETURN(PinnedView page, rs_->loader_->Leaf(*leaf, &combined));
+  if (combined) rs_->NoteLeafLoad(combined);
+  auto record = CombinedPage(page.bytes()).Find(SlotOf(key));
+  if (!record) return std::optional<PinnedRecord>();
+  std::string_view value = record->value;
+  return std::optional<PinnedRecord>(PinnedRecord(std::move(page), value));
+}
+
+Status ReadTrx::Scan(uint64_t first, uint64_t last,
+                     const std::function<bool(uint64_t, std::string_view)>& fn) {
+  if (tree_.height == 0 || first > last) return Status::OK();
+  bool stop = false;
+  return ScanNode(tree_.root, static_cast<int>(tree_.height), 0, first, last, fn, &stop);
+}
+
+Status ReadTrx::ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+                         uint64_t last,
+                         const std::function<bool(uint64_t, std::string_view)>& fn,
+                         bool* stop) {
+  REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->loader_->Indirect(ref));
+  REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
+  if (page.level() != level) {
+    return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
+                              " has the wrong level");
+  }
+  const uint64_t span = LeavesCovered(level - 1);  // leaves under one child
+  for (size_t i = 0; i < page.size() && !*stop; ++i) {
+    const uint64_t child_first = first_leaf + page.slot_at(i) * span;
+    const uint64_t child_last = child_first + span - 1;
+    if (child_last < LeafOf(first) || child_first > LeafOf(last)) continue;
+    REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(i));
+    if (level > 1) {
+      REVFS_RETURN_IF_ERROR(
+          ScanNode(std::get<PageRef>(child), level - 1, child_first, first, last, fn, stop));
+      continue;
+    }
+    size_t combined = 0;
+    REVFS_ASSIGN_OR_RETURN(PinnedView leaf, rs_->loader_->Leaf(std::get<LeafRef>(child), &combined));
+    if (combined) rs_->NoteLeafLoad(combined);
+    CombinedPage records(leaf.bytes());
+    const uint64_t base_key = child_first << kLeafBits;
+    for (size_t r = records.LowerBound(child_first == LeafOf(first) ? SlotOf(first) : 0);
+         r < records.size(); ++r) {
+      auto rec = records.at(r);
+      const uint64_t key = base_key | rec.slot;
+      if (key > last) {
+        *stop = true;
+        break;
+      }
+      if (!fn(key, rec.value)) {
+        *stop = true;
+        break;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace revfs

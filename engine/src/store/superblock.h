@@ -1,0 +1,46 @@
+// Superblock: the store's one mutable structure (STORE/superblock).
+//
+// Two fixed 4 KiB slots; commit number g writes slot g % 2 and syncs it, so a
+// torn write can only damage the slot being replaced. Each slot ends in an
+// XXH3-64 checksum over the slot; Open picks the valid slot with the highest
+// generation. The format version sits at a fixed offset so that a store made
+// by a newer program is recognized as such rather than as damage.
+#ifndef REVFS_STORE_SUPERBLOCK_H_
+#define REVFS_STORE_SUPERBLOCK_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "store/page.h"
+#include "revfs/result.h"
+#include "store/store_config.h"
+
+namespace revfs {
+
+inline constexpr uint32_t kStoreFormatVersion = 1;
+inline constexpr size_t kSuperblockSlotSize = 4096;
+inline constexpr int kSuperblockSlots = 2;
+
+struct Superblock {
+  uint32_t format_version = kStoreFormatVersion;
+  uint64_t generation = 0;       // bumped by every commit
+  uint64_t latest_revision = 0;  // revisions 0..latest exist
+  uint64_t pages_end = 0;        // committed length of STORE/pages
+  uint64_t index_end = 0;        // committed length of STORE/revisions
+  PageRef latest_root;           // revision root of latest_revision
+  int64_t created_ns = 0;
+  std::array<uint8_t, 16> store_id{};
+  StoreConfig config;
+};
+
+// Returns the slot image (exactly kSuperblockSlotSize bytes).
+std::string EncodeSuperblock(const Superblock& sb);
+
+// Decodes one slot image. NotFound if the slot is empty (all zero),
+// Corruption if damaged, NotSupported if written by a newer format version.
+Result<Superblock> DecodeSuperblock(std::string_view slot);
+
+}  // namespace revfs
+
+#endif  // REVFS_STORE_SUPERBLOCK_H_

@@ -1,0 +1,78 @@
+// Snapshots, the reading side: inodes, paths and directory listings.
+#include "revfs/tree.h"
+
+namespace revfs {
+
+Result<Inode> GetInode(ReadTrx& trx, uint64_t ino) {
+  REVFS_ASSIGN_OR_RETURN(auto record, trx.Get(kInodeBase | ino));
+  if (!record) {
+    return Status::NotFound("inode " + std::to_string(ino) + " not in revision " +
+                            std::to_string(trx.revision()));
+  }
+  auto inode = DecodeInode(record->value());
+  if (!inode.ok()) return inode.status().WithContext("inode " + std::to_string(ino));
+  return inode;
+}
+
+Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std::string_view name) {
+  if (dir.type != FileType::kDirectory) return Status::NotFound("not a directory");
+  REVFS_ASSIGN_OR_RETURN(auto value, TreeGet(trx, kNodeBase, dir.tree, name));
+  if (!value) return std::optional<DirEntry>();
+  REVFS_ASSIGN_OR_RETURN(DirEntry e, DecodeDirEntry(*value));
+  return std::optional<DirEntry>(e);
+}
+
+Result<std::pair<uint64_t, Inode>> ResolvePath(ReadTrx& trx, std::string_view path) {
+  uint64_t ino = kRootIno;
+  if (trx.revision() == 0) {
+    // Revision 0 is the empty tree: its root is an empty directory.
+    Inode root;
+    root.type = FileType::kDirectory;
+    root.mode = 040755;
+    root.nlink = 2;
+    root.mtime_ns = root.ctime_ns = root.atime_ns = trx.time_ns();
+    if (path.find_first_not_of('/') != std::string_view::npos) {
+      return Status::NotFound(std::string(path) + ": no such file in revision 0");
+    }
+    return std::make_pair(ino, root);
+  }
+  REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(trx, ino));
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view name = path.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (name.empty() || name == ".") continue;
+    if (inode.type != FileType::kDirectory) {
+      return Status::NotFound(std::string(path) + ": not a directory on the way");
+    }
+    REVFS_ASSIGN_OR_RETURN(auto entry, LookupEntry(trx, inode, name));
+    if (!entry) {
+      return Status::NotFound(std::string(path) + ": no such file in revision " +
+                              std::to_string(trx.revision()));
+    }
+    ino = entry->ino;
+    REVFS_ASSIGN_OR_RETURN(inode, GetInode(trx, ino));
+  }
+  return std::make_pair(ino, std::move(inode));
+}
+
+Status ListDirectory(ReadTrx& trx, const Inode& dir, std::string_view after,
+                     const std::function<bool(std::string_view, const DirEntry&)>& fn) {
+  if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
+  Status error;
+  REVFS_RETURN_IF_ERROR(TreeScan(trx, kNodeBase, dir.tree, after,
+                                 [&](std::string_view name, std::string_view value) {
+                                   if (!after.empty() && name == after) return true;
+                                   auto e = DecodeDirEntry(value);
+                                   if (!e.ok()) {
+                                     error = e.status();
+                                     return false;
+                                   }
+                                   return fn(name, *e);
+                                 }));
+  return error;
+}
+
+}  // namespace revfs

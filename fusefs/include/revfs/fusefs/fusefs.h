@@ -1,0 +1,358 @@
+// RevFs: every revision of a store as a read-only directory tree, served
+// through the libfuse3 low-level API.
+//
+//   MOUNT/latest -> revisions/N     follows new commits
+//   MOUNT/revisions/0 ... N/        each revision's whole tree
+//   MOUNT/at/<ISO-8601 time>        -> ../revisions/N, the revision current then
+//   MOUNT/.revfs/stats              JSON counters of the running daemon
+//
+// Each FUSE operation has a handler that calls one function of this class
+// returning a Status or Result and makes exactly one reply; the handlers keep
+// every exception inside (bad_alloc -> ENOMEM, anything else -> EIO). Reads
+// pin the chunks they need, reply straight from the pinned segments and
+// unpin. Revisions never change, so their entries, attributes and data are
+// cached by the kernel for long; only latest, revisions/ and at/ are short.
+//
+// Thread safety: all methods may be called from the multithreaded loop.
+#ifndef REVFS_FUSEFS_FUSEFS_H_
+#define REVFS_FUSEFS_FUSEFS_H_
+
+#include <sys/stat.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "revfs/database.h"
+#include "revfs/tree.h"
+
+namespace revfs::fusefs {
+
+struct FsOptions {
+  bool unique_ino = false;       // st_ino from node ids, not content identity
+  double long_timeout = 86400;   // revisions never change
+  double short_timeout = 1;      // latest, revisions/, at/
+  // Chunks are decoded ahead of readers by this many threads (0: none), at
+  // idle priority: the next `readahead_bytes` of a file read sequentially,
+  // and the first chunk of a small file when it is looked up (it is likely
+  // read next).
+  unsigned prefetch_threads = 4;
+  uint64_t readahead_bytes = 8u << 20;
+  uint64_t lookup_prefetch_max = 256u << 10;  // first chunks up to this size
+  // When a file of a directory is first read, the directory's other files
+  // of up to lookup_prefetch_max bytes that the kernel has looked up are
+  // read ahead into the kernel's page cache (through the page store Serve
+  // sets) by two threads of normal priority, up to this many bytes per
+  // directory; 0: off, as with prefetch_threads 0. Readers of whole
+  // trees (diff -r, grep -r, cp -r) then find most files cached and send
+  // no read at all; a listing alone (ls -l) reads nothing ahead.
+  uint64_t dir_readahead_bytes = 4u << 20;
+  // Whether the kernel checks permissions (the mount has
+  // default_permissions): stored POSIX ACLs are then handed to the kernel
+  // to enforce with the modes (FUSE_CAP_POSIX_ACL, where offered). Off, the
+  // kernel would turn default_permissions on by itself, so ACLs are only
+  // served as the stored extended attributes.
+  bool posix_acl = false;
+  // Owner of what the mount invents (the root, latest, revisions/, at/,
+  // .revfs/): the user who mounted, as FUSE filesystems show their own
+  // entries. Stored entries keep their stored owners.
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Puts the whole content of node `node` (the given pieces, in order, from
+// offset 0) into the kernel's page cache; returns 0 or a negative errno.
+using KernelCacheFill = std::function<int(uint64_t node, const std::vector<std::string_view>& pieces)>;
+
+// What the kernel knows of a node.
+struct NodeAttr {
+  struct stat st {};
+  double timeout = 0;
+};
+
+struct EntryReply {
+  uint64_t node = 0;  // 0: a negative entry (cached "no such name")
+  NodeAttr attr;
+  double entry_timeout = 0;
+};
+
+struct DirItem {
+  std::string name;
+  uint64_t node_hint = 0;  // the child's inode in the store (0: not in a revision)
+  mode_t type = 0;         // S_IFDIR, S_IFREG ...
+  ino_t st_ino = 0;        // what stat of the child shows: d_ino equals st_ino
+};
+
+class RevFs {
+ public:
+  RevFs(Database* store, FsOptions options);
+  ~RevFs();
+
+  // The operations (fusefs/src/ops.cc registers them).
+  Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
+  // Lookup of an item ReadDir gave for `parent` (readdirplus): where the
+  // listing named the child's inode it is read directly, without searching
+  // the directory again.
+  Result<EntryReply> LookupListed(uint64_t parent, const DirItem& item);
+  void Forget(uint64_t node, uint64_t count);
+  Result<NodeAttr> GetAttr(uint64_t node);
+  Result<std::string> ReadLink(uint64_t node);
+  // Checks that `node` is a directory and returns whether its listing never
+  // changes (a revision's directories), so the kernel may keep it cached.
+  Result<bool> OpenDir(uint64_t node);
+  // Calls fn(item) for the items of directory `node` from position `offset`
+  // on ("." is 0, ".." 1, then the entries in name order), until fn returns
+  // false (that item was not taken). Nothing of the listing is held between
+  // calls: the next call resumes after the name of the last item taken,
+  // remembered for a bounded number of positions (kCursorsMax), so passes
+  // that stop early or run by the hundred cost bounded memory; a position
+  // no longer remembered is found by counting from the start.
+  Status ReadDir(uint64_t node, uint64_t offset, const std::function<bool(const DirItem&)>& fn);
+  // Makes one readdirplus reply: ReadDir of `dir` from `offset`, each item
+  // handed to add(item, entry) with the child's entry looked up (its lookup
+  // counted; null for "." and "..", and for a child that cannot be read
+  // now: its name is listed all the same and looking it up gives the
+  // error). add returns false when the reply is full (that item and its
+  // lookup are not taken). At most `max_children` children are looked up.
+  // Returns the nodes whose lookups the reply counted — the caller gives
+  // them back if the reply never reaches the kernel; on an error or an
+  // exception (thrown on) they are given back here.
+  Result<std::vector<uint64_t>> ReadDirPlus(
+      uint64_t dir, uint64_t offset, size_t max_children,
+      const std::function<bool(const DirItem&, const EntryReply*)>& add);
+  // The whole listing (tests and benchmarks).
+  Result<std::vector<DirItem>> ListDir(uint64_t node);
+  // Opens a file; `*keep_cache`/`*direct_io` say how the kernel may cache.
+  Result<uint64_t> Open(uint64_t node, bool* keep_cache, bool* direct_io);
+  // Reads from an open file: fills `pieces` pointing into `pins`.
+  Status Read(uint64_t handle, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
+              std::vector<std::string_view>* pieces, std::string* scratch);
+  void Release(uint64_t handle);
+  // Without open (the kernel's no_open mode, see EnableNoOpen): reads a
+  // file by its node.
+  Status ReadNode(uint64_t node, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
+                  std::vector<std::string_view>* pieces);
+  // SEEK_DATA / SEEK_HOLE on a file by its node, from its stored chunk list
+  // (holes and gaps between chunks are holes, and so is a tail past the
+  // last chunk). Returns the offset found, or -1 when none lies at or past
+  // `offset` (ENXIO). Other whences are the kernel's business (InvalidArgument).
+  Result<int64_t> SeekDataOrHole(uint64_t node, uint64_t offset, int whence);
+  // Switches to the kernel's no_open mode: open is answered ENOSYS once, after
+  // which the kernel opens files without asking and keeps their page cache —
+  // no open/release round trip per file. The stats file stays fresh because
+  // every lookup of it makes a new node holding a new snapshot, so the
+  // kernel never has pages of it cached.
+  void EnableNoOpen() { no_open_ = true; }
+  bool no_open() const { return no_open_; }
+  // Switches to the kernel's no_opendir mode: opendir is answered ENOSYS
+  // once, after which directories open without a round trip and the kernel
+  // caches every listing. The listings that change — revisions/ and at/ —
+  // are then invalidated by Serve's watcher when a commit lands
+  // (PollNewRevision).
+  void EnableNoOpendir() { no_opendir_ = true; }
+  bool no_opendir() const { return no_opendir_; }
+  // Whether stored POSIX ACLs are to be enforced by the kernel (see
+  // FsOptions::posix_acl).
+  bool posix_acl() const { return options_.posix_acl; }
+  // Returns true once per new latest revision seen since the last call.
+  bool PollNewRevision();
+  // Tells that the store's superblock may have changed (Serve's watcher,
+  // woken by inotify or a poll tick). From the first call on, a request
+  // reads the superblock only if such a notice came since the last read,
+  // instead of on every request; the request after a notice sees the commit.
+  void NoteStoreChanged();
+  Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
+  // Sets where directory read-ahead puts file content (see
+  // FsOptions::dir_readahead_bytes); none until set.
+  void SetKernelCacheFill(KernelCacheFill store);
+  // Stops directory read-ahead; returns once no call of the page store is
+  // running. The page store may block until a read of the same file has been
+  // answered, so call this while requests are still being served.
+  void StopKernelCacheFill();
+
+  Database& db() { return *db_; }
+  // Returns the daemon's counters as JSON (memory, caches, pins, ops).
+  std::string StatsJson() const;
+  void CountOp(int op, uint64_t nanos);
+
+  static constexpr uint64_t kRootNode = 1;
+  static constexpr uint64_t kRevisionsNode = 2;  // revisions/
+  static constexpr uint64_t kAtNode = 3;         // at/
+  static constexpr uint64_t kStatsNode = 5;      // .revfs/stats
+  // Threads of directory read-ahead (normal priority; see FsOptions).
+  static constexpr unsigned kDirReadAheadThreads = 2;
+
+ private:
+  enum class Kind : uint8_t {
+    kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry, kStatsSnapshot
+  };
+  // Where a sequential reader of one file is, and what was loaded ahead.
+  // The kernel's read-ahead sends several reads of a file at once, which
+  // threads answer in any order; a read counts as sequential when it starts
+  // at 0 or near the furthest end read so far.
+  struct ReadAhead {
+    std::atomic<uint64_t> max_end{0};    // furthest end read
+    std::atomic<uint64_t> queued_to{0};  // chunks starting before this are queued
+  };
+  struct Node {
+    Kind kind = Kind::kRoot;
+    uint64_t rev = 0;
+    uint64_t ino = 0;
+    uint64_t lookups = 0;
+    uint64_t parent = 0;       // the directory it was first looked up in
+    bool cached = false;       // a file the kernel has read or was given
+    bool dir_read_ahead = false;  // a directory whose files were read ahead
+    std::shared_ptr<const Inode> file;          // a regular file's inode, once read
+    std::shared_ptr<ReadAhead> ahead;           // with `file`
+    std::shared_ptr<const std::string> stats;   // a stats snapshot node's content
+  };
+  struct Key {
+    Kind kind;
+    uint64_t rev, ino;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<uint64_t>()(k.rev * 0x9E3779B97F4A7C15ull ^ k.ino ^ (uint64_t(k.kind) << 56));
+    }
+  };
+  struct FileHandle;
+
+  Result<Node> GetNode(uint64_t id) const;
+  // Returns the node id for `key`, making it if needed, and counts a lookup.
+  // A new node remembers `parent`.
+  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent = 0);
+  Result<NodeAttr> AttrOf(const Node& node, uint64_t id);
+  NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
+  // The entry of inode `ino` of revision `rev` (counts a lookup).
+  Result<EntryReply> ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino, ReadTrx& trx);
+  Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
+  uint64_t Latest();
+  // st_ino of a store entry of revision `rev`: a file's (any non-directory)
+  // comes from its version's identity and the stored inode number its path
+  // keeps across revisions, so an unchanged file keeps it in every revision
+  // (diff -r skips it unread) while two paths of one revision never share it
+  // unless hard-linked; a directory's is its own per revision, so cp -a of
+  // two revisions never takes an unchanged directory for a hard link. With
+  // unique_ino every path of every revision has its own.
+  ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& identity) const;
+  // st_ino of a directory node (no store access): "." and ".." in listings.
+  ino_t DirStIno(const Node& node, uint64_t id) const;
+  // ReadDir of a revision's directory.
+  Status ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
+                      const std::function<bool(const DirItem&)>& fn);
+  void FillFromInode(const Inode& inode, struct stat* st) const;
+  // Sequential reads: queues the chunks of the next readahead_bytes after
+  // [offset, end) of `file` for decoding.
+  void MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
+                     uint64_t end);
+  // Queues the first chunk of `file` when it is small (a lookup of it).
+  void PrefetchFirstChunk(const Inode& file, ReadTrx& trx);
+  // Queues chunks for the prefetch threads; drops what does not fit.
+  void QueuePrefetch(const std::vector<ChunkRef>& chunks);
+  // Whether directory read-ahead runs (its threads exist).
+  bool DirReadAheadOn() const {
+    return options_.prefetch_threads > 0 && options_.dir_readahead_bytes > 0;
+  }
+  // The first read of file node `id`: marks it cached and queues directory
+  // read-ahead of its parent once.
+  void FirstRead(uint64_t id);
+  // Directory read-ahead of directory node `dir` (a read-ahead thread's job).
+  void ReadAheadDirectory(uint64_t dir);
+  void DirReadAheadLoop();
+  // Makes a node holding a fresh stats snapshot (no_open mode).
+  uint64_t NewStatsNode();
+  void PrefetchLoop();
+
+  Database* const db_;
+  const FsOptions options_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<uint64_t, Node> nodes_;     // guarded by mu_
+  std::unordered_map<Key, uint64_t, KeyHash> ids_;  // guarded by mu_
+  uint64_t next_id_ = 16;                        // guarded by mu_
+  std::atomic<uint64_t> handles_open_{0};
+  static constexpr int kOps = 16;
+  std::array<std::atomic<uint64_t>, kOps> op_count_{};
+  std::array<std::atomic<uint64_t>, kOps> op_nanos_{};
+
+  // The prefetcher: one thread decoding chunks ahead of sequential readers.
+  std::mutex prefetch_mu_;
+  std::condition_variable prefetch_cv_;
+  std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
+  // Directory read-ahead: its own kDirReadAheadThreads at normal priority.
+  std::condition_variable dir_cv_;
+  std::deque<uint64_t> dir_queue_;  // guarded by prefetch_mu_: directory nodes
+  static constexpr size_t kReadAheadScanMax = 4096;  // entries a directory job lists
+  static constexpr size_t kPrefetchQueueMax = 512;
+  bool prefetch_stop_ = false;           // guarded by prefetch_mu_
+  std::atomic<uint64_t> prefetches_{0};
+  std::shared_mutex cache_fill_mu_;  // held shared while the page store runs
+  KernelCacheFill cache_fill_;             // guarded by cache_fill_mu_
+  std::atomic<bool> cache_fill_stopping_{false};
+  std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
+  // Directory jobs queued: counted when queued (not when run) so tests can
+  // tell "nothing was queued" without waiting for a job that never comes.
+  std::atomic<uint64_t> dirs_queued_{0};
+  std::atomic<bool> no_open_{false};
+  std::atomic<bool> no_opendir_{false};
+  std::atomic<uint64_t> last_seen_latest_{0};
+  // NoteStoreChanged's count, and the count the last good refresh followed.
+  std::atomic<bool> change_driven_{false};
+  std::atomic<uint64_t> store_changes_{0};
+  std::atomic<uint64_t> refreshed_changes_{0};
+  // Where listings resume: (directory node, position) -> the name of the
+  // entry before that position. Node ids are never reused, so an entry of a
+  // forgotten node is never wrong, only unused until pushed out.
+  struct CursorKey {
+    uint64_t node, offset;
+    bool operator==(const CursorKey&) const = default;
+  };
+  struct CursorKeyHash {
+    size_t operator()(const CursorKey& k) const {
+      return std::hash<uint64_t>()(k.node * 0x9E3779B97F4A7C15ull ^ k.offset);
+    }
+  };
+  static constexpr size_t kCursorsMax = 4096;
+  std::mutex cursors_mu_;
+  std::unordered_map<CursorKey, std::string, CursorKeyHash> cursors_;  // guarded by cursors_mu_
+  std::deque<CursorKey> cursor_order_;  // guarded by cursors_mu_: oldest first
+  std::mutex logged_mu_;
+  std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
+  std::vector<std::thread> prefetchers_;  // chunk prefetchers and read-ahead threads
+};
+
+// Op indexes for CountOp and the stats.
+enum OpIndex {
+  kOpLookup, kOpGetattr, kOpReadlink, kOpOpendir, kOpReaddir, kOpOpen, kOpRead, kOpRelease,
+  kOpXattr, kOpStatfs, kOpForget, kOpWrite, kOpCount
+};
+
+struct ServeOptions {
+  std::string mountpoint;
+  std::vector<std::string> fuse_options;  // passed to libfuse as -o
+  bool single_thread = false;
+  unsigned max_threads = 10;
+  bool debug = false;
+  // Called once: OK when the mount answers, or why mounting failed.
+  std::function<void(const Status&)> on_ready;
+};
+
+// Mounts `fs` and serves requests until unmounted or signalled (SIGTERM,
+// SIGINT, SIGHUP unmount cleanly).
+Status Serve(RevFs& fs, const ServeOptions& options);
+
+}  // namespace revfs::fusefs
+
+#endif  // REVFS_FUSEFS_FUSEFS_H_
