@@ -21,6 +21,7 @@
 #include <string_view>
 #include <thread>
 
+#include "op_stats.h"
 #include "revfs/fusefs/fuse_errno.h"
 #include "revfs/fusefs/fusefs.h"
 #include "store_watch.h"
@@ -220,11 +221,8 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
     // The pins live until the reply has been written to the kernel.
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
-    std::string scratch;
-    Status s = fi->fh != 0 ? Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &pins,
-                                           &pieces, &scratch)
-                           : Fs(req)->ReadNode(ino, static_cast<uint64_t>(off), size, &pins,
-                                               &pieces);
+    // fi->fh: what open gave, or RevFs::kNoHandle in no_open mode.
+    Status s = Fs(req)->Read(ino, fi->fh, static_cast<uint64_t>(off), size, &pins, &pieces);
     if (!s.ok()) return ReplyError(req, s);
     std::vector<iovec> iov(pieces.size());
     for (size_t i = 0; i < pieces.size(); ++i) {
