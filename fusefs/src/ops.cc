@@ -1,32 +1,37 @@
 // The libfuse3 low-level callbacks: one handler per operation, each calling
 // one RevFs function and making exactly one reply, behind an exception wall.
-#define FUSE_USE_VERSION 312
-#include <fuse_lowlevel.h>
-#include <spdlog/spdlog.h>
+#include "ops.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
+#include <sys/statvfs.h>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <climits>
 #include <cstring>
 #include <exception>
-#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
-#include <thread>
+#include <vector>
 
+#include "op_stats.h"
 #include "revfs/fusefs/fuse_errno.h"
 #include "revfs/fusefs/fusefs.h"
-#include "store_watch.h"
 
 namespace revfs::fusefs {
 namespace {
+
+// The kernel's own read-ahead window, at most 1 MiB: the daemon reads
+// further ahead itself (the chunk prefetchers, FsOptions::readahead_bytes).
+constexpr unsigned kMaxKernelReadahead = 1u << 20;
+// Every entry reply's generation: node ids are never reused, so one
+// generation serves them all.
+constexpr uint64_t kGeneration = 1;
+// The block size statfs reports, and counts the store's pages file in.
+constexpr unsigned long kStatfsBlockSize = 4096;
+// Extended attributes for privileged callers only (see OnListxattr).
+constexpr std::string_view kTrustedPrefix = "trusted.";
 
 RevFs* Fs(fuse_req_t req) { return static_cast<RevFs*>(fuse_req_userdata(req)); }
 
@@ -54,7 +59,7 @@ fuse_entry_param ToEntry(const EntryReply& r) {
   fuse_entry_param e;
   std::memset(&e, 0, sizeof(e));
   e.ino = r.node;
-  e.generation = 1;
+  e.generation = kGeneration;
   e.attr = r.attr.st;
   e.attr_timeout = r.attr.timeout;
   e.entry_timeout = r.entry_timeout;
@@ -75,7 +80,7 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   } else {
     conn->want &= ~FUSE_CAP_POSIX_ACL;
   }
-  conn->max_readahead = std::min<unsigned>(conn->max_readahead, 1u << 20);
+  conn->max_readahead = std::min<unsigned>(conn->max_readahead, kMaxKernelReadahead);
   // Symlinks are not cached in the page cache: latest changes its target.
   conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
@@ -220,11 +225,8 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
     // The pins live until the reply has been written to the kernel.
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
-    std::string scratch;
-    Status s = fi->fh != 0 ? Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &pins,
-                                           &pieces, &scratch)
-                           : Fs(req)->ReadNode(ino, static_cast<uint64_t>(off), size, &pins,
-                                               &pieces);
+    // fi->fh: what open gave, or RevFs::kNoHandle in no_open mode.
+    Status s = Fs(req)->Read(ino, fi->fh, static_cast<uint64_t>(off), size, &pins, &pieces);
     if (!s.ok()) return ReplyError(req, s);
     std::vector<iovec> iov(pieces.size());
     for (size_t i = 0; i < pieces.size(); ++i) {
@@ -258,7 +260,7 @@ void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Wall(req, kOpXattr, [&] {
     // trusted.* is for privileged callers only (see OnListxattr); the VFS
     // refuses it first, this holds should the kernel ever not.
-    if (std::strncmp(name, "trusted.", 8) == 0 && fuse_req_ctx(req)->uid != 0) {
+    if (std::string_view(name).rfind(kTrustedPrefix, 0) == 0 && fuse_req_ctx(req)->uid != 0) {
       return static_cast<void>(fuse_reply_err(req, ENODATA));
     }
     auto xattrs = Fs(req)->Xattrs(ino);
@@ -286,7 +288,7 @@ void OnListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     const bool privileged = fuse_req_ctx(req)->uid == 0;
     std::string names;
     for (const auto& [n, v] : *xattrs) {
-      if (!privileged && n.rfind("trusted.", 0) == 0) continue;
+      if (!privileged && n.rfind(kTrustedPrefix, 0) == 0) continue;
       names.append(n).push_back('\0');
     }
     if (size == 0) return static_cast<void>(fuse_reply_xattr(req, names.size()));
@@ -299,9 +301,9 @@ void OnStatfs(fuse_req_t req, fuse_ino_t) {
   Wall(req, kOpStatfs, [&] {
     struct statvfs st;
     std::memset(&st, 0, sizeof(st));
-    st.f_bsize = st.f_frsize = 4096;
-    st.f_blocks = Fs(req)->db().store().superblock().pages_end / 4096 + 1;
-    st.f_namemax = 255;
+    st.f_bsize = st.f_frsize = kStatfsBlockSize;
+    st.f_blocks = Fs(req)->db().store().superblock().pages_end / kStatfsBlockSize + 1;
+    st.f_namemax = NAME_MAX;
     fuse_reply_statfs(req, &st);
   });
 }
@@ -325,6 +327,8 @@ void OnCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) 
 void OnWrite(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
   Erofs(req);
 }
+
+}  // namespace
 
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops;
@@ -359,253 +363,6 @@ fuse_lowlevel_ops MakeOps() {
   ops.create = OnCreate;
   ops.write = OnWrite;
   return ops;
-}
-
-// SIGTERM, SIGINT and SIGHUP end the mount through the watcher thread (see
-// Serve): the handler only writes the signal's number to a pipe. The pipe is
-// made once per process and never closed, so a handler running late on
-// another thread never writes into a reused descriptor.
-std::atomic<int> signal_write_fd{-1};
-
-int SignalReadFd() {  // -1 if the pipe cannot be made
-  static const int read_fd = [] {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
-    signal_write_fd.store(fds[1]);
-    return fds[0];
-  }();
-  return read_fd;
-}
-
-void OnSignal(int sig) {
-  const int saved = errno;
-  const int fd = signal_write_fd.load();
-  const char c = static_cast<char>(sig);
-  if (fd >= 0) (void)!::write(fd, &c, 1);
-  errno = saved;
-}
-
-constexpr char kWatcherQuit = 0;  // not a signal number
-
-// Sends SIGTERM, SIGINT and SIGHUP to OnSignal where they have their default
-// action (as libfuse does: a SIGINT ignored by the shell stays ignored), and
-// ignores SIGPIPE if it has its default action; puts back what it changed.
-class SignalGuard {
- public:
-  SignalGuard() {
-    struct sigaction sa = {};
-    sa.sa_handler = OnSignal;  // no SA_RESTART: the loop's waits return EINTR
-    sigemptyset(&sa.sa_mask);
-    struct sigaction ignore = {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) {
-      Saved saved{sig, {}};
-      if (sigaction(sig, nullptr, &saved.old) != 0 || saved.old.sa_handler != SIG_DFL) continue;
-      if (sigaction(sig, sig == SIGPIPE ? &ignore : &sa, nullptr) == 0) saved_.push_back(saved);
-    }
-  }
-  ~SignalGuard() {
-    for (const Saved& s : saved_) sigaction(s.sig, &s.old, nullptr);
-  }
-  SignalGuard(const SignalGuard&) = delete;
-  SignalGuard& operator=(const SignalGuard&) = delete;
-
- private:
-  struct Saved {
-    int sig;
-    struct sigaction old;
-  };
-  std::vector<Saved> saved_;
-};
-
-// Runs fuse_session_mount with fd 2 sent to a pipe, and puts in `errors`
-// what libfuse and the fusermount3 it may run wrote there (each line, "; "
-// between them): the reason a mount failed ("failed to open /dev/fuse:
-// Permission denied"), which a daemon's stderr (/dev/null) would swallow.
-int MountCapturingErrors(fuse_session* se, const char* mountpoint, std::string* errors) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fuse_session_mount(se, mountpoint);
-  std::fflush(stderr);
-  const int saved = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
-  if (saved < 0 || ::dup2(fds[1], 2) < 0) {  // dup2 leaves fd 2 inheritable
-    if (saved >= 0) ::close(saved);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return fuse_session_mount(se, mountpoint);
-  }
-  ::close(fds[1]);
-  const int rc = fuse_session_mount(se, mountpoint);
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(saved);
-  // Non-blocking: a fusermount3 kept alive (auto_unmount) holds a write end.
-  (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  std::string text;
-  char buf[1024];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) text.append(buf, size_t(n));
-  ::close(fds[0]);
-  if (rc == 0) {  // warnings of a mount that worked go where they would have
-    if (!text.empty()) (void)!::write(2, text.data(), text.size());
-    return rc;
-  }
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    if (line.rfind("fuse: ", 0) == 0) line.remove_prefix(6);
-    if (line.empty()) continue;
-    if (!errors->empty()) errors->append("; ");
-    errors->append(line);
-  }
-  return rc;
-}
-
-}  // namespace
-
-Status Serve(RevFs& fs, const ServeOptions& options) {
-  static const fuse_lowlevel_ops ops = MakeOps();
-  std::vector<std::string> argv_s = {"revfs"};
-  if (options.debug) argv_s.push_back("-d");
-  for (const std::string& o : options.fuse_options) {
-    argv_s.push_back("-o");
-    argv_s.push_back(o);
-  }
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
-  fuse_opt_free_args(&args);
-  if (se == nullptr) {
-    Status s = Status::InvalidArgument("mount: libfuse refused the options");
-    if (options.on_ready) options.on_ready(s);
-    return s;
-  }
-  const int signal_fd = SignalReadFd();
-  if (signal_fd < 0) {
-    fuse_session_destroy(se);
-    Status s = Status::FromErrno(errno, "mount: signal pipe");
-    if (options.on_ready) options.on_ready(s);
-    return s;
-  }
-  for (char c; ::read(signal_fd, &c, 1) == 1;) {
-  }  // what an earlier mount in this process left
-  // Declared before `session`: the handlers are in place before the mount
-  // and stay until after the unmount.
-  SignalGuard signals;
-  struct Session {
-    fuse_session* se;
-    bool mounted = false;
-    ~Session() {
-      if (mounted) fuse_session_unmount(se);
-      fuse_session_destroy(se);
-    }
-  } session{se};
-  std::string mount_errors;
-  if (MountCapturingErrors(se, options.mountpoint.c_str(), &mount_errors) != 0) {
-    Status s = Status::IOError(
-        options.mountpoint + ": could not mount: " +
-        (mount_errors.empty() ? "is it an empty directory? is /dev/fuse there?" : mount_errors));
-    if (options.on_ready) options.on_ready(s);
-    return s;
-  }
-  session.mounted = true;
-  // Directory read-ahead stores through the session: stopped, on every way
-  // out (the loop's end included), before the session goes (declared after
-  // it).
-  struct PageStoreGuard {
-    RevFs& fs;
-    ~PageStoreGuard() { fs.StopKernelCacheFill(); }
-  } cache_fill{fs};
-  fs.SetKernelCacheFill([se](uint64_t node, const std::vector<std::string_view>& pieces) {
-    std::string joined;
-    std::string_view data = pieces.size() == 1 ? pieces[0] : std::string_view();
-    if (pieces.size() > 1) {  // libfuse would join them into one buffer too
-      for (std::string_view p : pieces) joined.append(p);
-      data = joined;
-    }
-    fuse_bufvec bufv = FUSE_BUFVEC_INIT(data.size());
-    bufv.buf[0].mem = const_cast<char*>(data.data());
-    return fuse_lowlevel_notify_store(se, node, 0, &bufv, fuse_buf_copy_flags{});
-  });
-  // The watcher thread (declared after `session`, so it is stopped before
-  // the session goes):
-  //  - when a commit lands, it drops the kernel's cached listings of
-  //    revisions/ and at/ (off the request path, as libfuse asks);
-  //  - when a signal comes, it stops directory read-ahead while requests are
-  //    still answered — a read-ahead can wait for a read of the same file to
-  //    be answered — and only then ends the loop.
-  struct Watcher {
-    std::thread thread;
-    ~Watcher() {
-      if (!thread.joinable()) return;
-      const char quit = kWatcherQuit;
-      (void)!::write(signal_write_fd.load(), &quit, 1);
-      thread.join();
-    }
-  } watcher;
-  const pthread_t loop_thread = pthread_self();
-  // Watched before the first look, so no commit falls between the two.
-  auto store_watch = std::make_unique<StoreWatch>(fs.db().store().path());
-  if (!store_watch->polling_reason().empty()) {
-    if (auto log = spdlog::get("revfs")) {
-      log->info("looking for commits every 200 ms: {}", store_watch->polling_reason());
-    }
-  }
-  fs.NoteStoreChanged();
-  (void)fs.PollNewRevision();
-  watcher.thread = std::thread([&fs, se, loop_thread, fd = signal_fd,
-                                store_watch = std::move(store_watch)] {
-    // An idle mount sleeps here until a signal or a commit; only a store
-    // inotify cannot watch is looked at every 200 ms.
-    pollfd p[2] = {{fd, POLLIN, 0}, {store_watch->fd(), POLLIN, 0}};
-    const bool polling = store_watch->fd() < 0;
-    int ending = 0;  // the signal that ends the mount
-    while (true) {
-      const int n = ::poll(p, 2, polling || ending != 0 ? 200 : -1);
-      char c = 1;
-      if (n > 0 && (p[0].revents & POLLIN) && ::read(fd, &c, 1) == 1) {
-        if (c == kWatcherQuit) return;
-        if (ending != 0) continue;  // our own wake-up below, or a second signal
-        ending = c;
-        fs.StopKernelCacheFill();
-        fuse_session_exit(se);
-      }
-      if (ending != 0) {
-        // Wakes the loop's thread (its wait returns EINTR) to see the exit,
-        // with the signal that came (so one OnSignal handles); again every
-        // 200 ms in case it was not yet waiting.
-        pthread_kill(loop_thread, ending);
-        continue;
-      }
-      // Nothing thrown may end this thread (and with it the daemon): a
-      // commit missed now is seen at the next change or request.
-      try {
-        if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
-        fs.NoteStoreChanged();
-        if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
-        for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
-          (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
-        }
-      } catch (...) {
-        fs.NoteStoreChanged();  // the next request reads the superblock again
-      }
-    }
-  });
-  if (options.on_ready) options.on_ready(Status::OK());
-  int rc;
-  if (options.single_thread) {
-    rc = fuse_session_loop(se);
-  } else {
-    fuse_loop_config* cfg = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(cfg, options.max_threads);
-    fuse_loop_cfg_set_clone_fd(cfg, 0);
-    rc = fuse_session_loop_mt(se, cfg);
-    fuse_loop_cfg_destroy(cfg);
-  }
-  if (rc < 0) return Status::IOError("fuse loop ended with an error");
-  return Status::OK();
 }
 
 }  // namespace revfs::fusefs

@@ -122,7 +122,7 @@ TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
           for (uint64_t off = 0; off < want.size(); off += 40000) {
             std::vector<PinnedView> pins;
             std::vector<std::string_view> pieces;
-            Status s = fs.ReadNode(file, off, 40000, &pins, &pieces);
+            Status s = fs.Read(file, RevFs::kNoHandle, off, 40000, &pins, &pieces);
             if (!s.ok()) {
               note("read", s);
               break;
@@ -160,8 +160,8 @@ TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
           if (stats == 0) break;
           std::vector<PinnedView> pins;
           std::vector<std::string_view> pieces;
-          if (!fs.ReadNode(stats, 0, 1 << 20, &pins, &pieces).ok() || pieces.empty() ||
-              pieces[0].substr(0, 1) != "{") {
+          if (!fs.Read(stats, RevFs::kNoHandle, 0, 1 << 20, &pins, &pieces).ok() ||
+              pieces.empty() || pieces[0].substr(0, 1) != "{") {
             ++errors;
           }
           break;

@@ -1,8 +1,8 @@
 // Directory read-ahead: the first read of a file in a directory gives the
-// kernel (here a recording page store) the content of the directory's other
-// small files it has looked up and not read — exactly their bytes, once per
-// directory, within the budget — and StopKernelCacheFill waits for a store under
-// way.
+// kernel (here a recording KernelCacheFill) the content of the directory's
+// other small files it has looked up and not read — exactly their bytes,
+// once per directory, within the budget — and StopKernelCacheFill waits for
+// a fill under way.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -31,7 +31,7 @@ std::string Content(char c, size_t n) {
   return s;
 }
 
-// What the page store was given, by node.
+// What the KernelCacheFill was given, by node.
 struct Recorder {
   std::mutex mu;
   std::condition_variable cv;
@@ -92,7 +92,7 @@ class DirReadAheadTest : public testing::EngineTest {
   std::string Read(const std::string& name) {
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
-    EXPECT_TRUE(fs_->ReadNode(nodes_[name], 0, 1 << 20, &pins, &pieces).ok());
+    EXPECT_TRUE(fs_->Read(nodes_[name], RevFs::kNoHandle, 0, 1 << 20, &pins, &pieces).ok());
     std::string out;
     for (std::string_view p : pieces) out.append(p);
     return out;
@@ -102,7 +102,7 @@ class DirReadAheadTest : public testing::EngineTest {
     const std::string k = std::string("\"") + key + "\":";
     return std::stoull(json.substr(json.find(k) + k.size()));
   }
-  // Expects the page store to have been given exactly these files, each
+  // Expects the KernelCacheFill to have been given exactly these files, each
   // with its exact bytes.
   void ExpectGivenExactly(std::initializer_list<const char*> names) {
     std::lock_guard lock(recorder_.mu);
@@ -153,8 +153,7 @@ TEST_F(DirReadAheadTest, ReadThroughAnOpenHandleTriggersItToo) {
   {
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
-    std::string scratch;
-    ASSERT_TRUE(fs_->Read(*fh, 0, 1 << 20, &pins, &pieces, &scratch).ok());
+    ASSERT_TRUE(fs_->Read(nodes_["a"], *fh, 0, 1 << 20, &pins, &pieces).ok());
     ASSERT_EQ(pieces.size(), 1u);
     EXPECT_EQ(pieces[0], files_["a"]);
   }
@@ -213,7 +212,7 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
     // give it time to return wrongly, woken at once if it does.
     std::unique_lock lock(stop_mu);
     EXPECT_FALSE(stop_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopped; }))
-        << "returned while a store was under way";
+        << "returned while a fill was under way";
   }
   {
     std::lock_guard lock(mu);
@@ -227,9 +226,9 @@ TEST_F(DirReadAheadTest, StopWaitsForAStoreUnderWayAndEndsReadAhead) {
   EXPECT_EQ(calls, 1);  // c was not given once stopped
 }
 
-// A job that throws (here the page store) is logged and dropped: the thread
-// goes on and the daemon with it (an exception escaping a thread would end
-// the process, and the mount with it).
+// A job that throws (here the KernelCacheFill) is logged and dropped: the
+// thread goes on and the daemon with it (an exception escaping a thread
+// would end the process, and the mount with it).
 TEST_F(DirReadAheadTest, AJobThatThrowsEndsOnlyThatJob) {
   Open(4u << 20);
   std::atomic<int> calls{0};

@@ -13,26 +13,27 @@
 // unpin. Revisions never change, so their entries, attributes and data are
 // cached by the kernel for long; only latest, revisions/ and at/ are short.
 //
-// Thread safety: all methods may be called from the multithreaded loop.
+// This header is what the mount and the tests use: RevFs, its options and
+// replies, and Serve. The parts behind it are private to fusefs/src: the
+// node table, the namespace (the mount's fixed names), listings, reads, the
+// prefetcher, and the libfuse callbacks (see fusefs/README.md).
+//
+// Thread safety: all methods of RevFs may be called from the multithreaded
+// loop.
 #ifndef REVFS_FUSEFS_FUSEFS_H_
 #define REVFS_FUSEFS_FUSEFS_H_
 
 #include <sys/stat.h>
 
-#include <array>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "revfs/database.h"
@@ -53,8 +54,8 @@ struct FsOptions {
   uint64_t lookup_prefetch_max = 256u << 10;  // first chunks up to this size
   // When a file of a directory is first read, the directory's other files
   // of up to lookup_prefetch_max bytes that the kernel has looked up are
-  // read ahead into the kernel's page cache (through the page store Serve
-  // sets) by two threads of normal priority, up to this many bytes per
+  // read ahead into the kernel's page cache (through the KernelCacheFill
+  // Serve sets) by two threads of normal priority, up to this many bytes per
   // directory; 0: off, as with prefetch_threads 0. Readers of whole
   // trees (diff -r, grep -r, cp -r) then find most files cached and send
   // no read at all; a listing alone (ls -l) reads nothing ahead.
@@ -95,10 +96,18 @@ struct DirItem {
   ino_t st_ino = 0;        // what stat of the child shows: d_ino equals st_ino
 };
 
+class NodeTable;
+class Prefetcher;
+class ListingCursors;
+struct Node;
+struct OpStats;
+
 class RevFs {
  public:
-  RevFs(Database* store, FsOptions options);
+  RevFs(Database* db, FsOptions options);
   ~RevFs();
+  RevFs(const RevFs&) = delete;
+  RevFs& operator=(const RevFs&) = delete;
 
   // The operations (fusefs/src/ops.cc registers them).
   Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
@@ -116,9 +125,9 @@ class RevFs {
   // on ("." is 0, ".." 1, then the entries in name order), until fn returns
   // false (that item was not taken). Nothing of the listing is held between
   // calls: the next call resumes after the name of the last item taken,
-  // remembered for a bounded number of positions (kCursorsMax), so passes
-  // that stop early or run by the hundred cost bounded memory; a position
-  // no longer remembered is found by counting from the start.
+  // remembered for a bounded number of positions, so passes that stop early
+  // or run by the hundred cost bounded memory; a position no longer
+  // remembered is found by counting from the start.
   Status ReadDir(uint64_t node, uint64_t offset, const std::function<bool(const DirItem&)>& fn);
   // Makes one readdirplus reply: ReadDir of `dir` from `offset`, each item
   // handed to add(item, entry) with the child's entry looked up (its lookup
@@ -135,15 +144,15 @@ class RevFs {
   // The whole listing (tests and benchmarks).
   Result<std::vector<DirItem>> ListDir(uint64_t node);
   // Opens a file; `*keep_cache`/`*direct_io` say how the kernel may cache.
+  // Returns the handle for Read and Release (never kNoHandle).
   Result<uint64_t> Open(uint64_t node, bool* keep_cache, bool* direct_io);
-  // Reads from an open file: fills `pieces` pointing into `pins`.
-  Status Read(uint64_t handle, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
-              std::vector<std::string_view>* pieces, std::string* scratch);
+  // Reads up to `size` bytes at `offset` of a file: fills `pieces`, which
+  // point into `pins` (or into the stats copy read, which lives as long as
+  // its handle or node). The file is the open `handle`, or with kNoHandle
+  // (the kernel's no_open mode, see EnableNoOpen) file node `node`.
+  Status Read(uint64_t node, uint64_t handle, uint64_t offset, size_t size,
+              std::vector<PinnedView>* pins, std::vector<std::string_view>* pieces);
   void Release(uint64_t handle);
-  // Without open (the kernel's no_open mode, see EnableNoOpen): reads a
-  // file by its node.
-  Status ReadNode(uint64_t node, uint64_t offset, size_t size, std::vector<PinnedView>* pins,
-                  std::vector<std::string_view>* pieces);
   // SEEK_DATA / SEEK_HOLE on a file by its node, from its stored chunk list
   // (holes and gaps between chunks are holes, and so is a tail past the
   // last chunk). Returns the offset found, or -1 when none lies at or past
@@ -152,7 +161,7 @@ class RevFs {
   // Switches to the kernel's no_open mode: open is answered ENOSYS once, after
   // which the kernel opens files without asking and keeps their page cache —
   // no open/release round trip per file. The stats file stays fresh because
-  // every lookup of it makes a new node holding a new snapshot, so the
+  // every lookup of it makes a new node holding a new copy of it, so the
   // kernel never has pages of it cached.
   void EnableNoOpen() { no_open_ = true; }
   bool no_open() const { return no_open_; }
@@ -176,135 +185,51 @@ class RevFs {
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
   // Sets where directory read-ahead puts file content (see
   // FsOptions::dir_readahead_bytes); none until set.
-  void SetKernelCacheFill(KernelCacheFill store);
-  // Stops directory read-ahead; returns once no call of the page store is
-  // running. The page store may block until a read of the same file has been
+  void SetKernelCacheFill(KernelCacheFill fill);
+  // Stops directory read-ahead; returns once no call of the KernelCacheFill
+  // is running. It may block until a read of the same file has been
   // answered, so call this while requests are still being served.
   void StopKernelCacheFill();
 
   Database& db() { return *db_; }
   // Returns the daemon's counters as JSON (memory, caches, pins, ops).
   std::string StatsJson() const;
+  // Counts one operation of kind `op` (fusefs/src/op_stats.h) that took
+  // `nanos`.
   void CountOp(int op, uint64_t nanos);
 
   static constexpr uint64_t kRootNode = 1;
   static constexpr uint64_t kRevisionsNode = 2;  // revisions/
   static constexpr uint64_t kAtNode = 3;         // at/
   static constexpr uint64_t kStatsNode = 5;      // .revfs/stats
+  // Read's `handle` when the file is read by its node (no open).
+  static constexpr uint64_t kNoHandle = 0;
   // Threads of directory read-ahead (normal priority; see FsOptions).
   static constexpr unsigned kDirReadAheadThreads = 2;
 
  private:
-  enum class Kind : uint8_t {
-    kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry, kStatsSnapshot
-  };
-  // Where a sequential reader of one file is, and what was loaded ahead.
-  // The kernel's read-ahead sends several reads of a file at once, which
-  // threads answer in any order; a read counts as sequential when it starts
-  // at 0 or near the furthest end read so far.
-  struct ReadAhead {
-    std::atomic<uint64_t> max_end{0};    // furthest end read
-    std::atomic<uint64_t> queued_to{0};  // chunks starting before this are queued
-  };
-  struct Node {
-    Kind kind = Kind::kRoot;
-    uint64_t rev = 0;
-    uint64_t ino = 0;
-    uint64_t lookups = 0;
-    uint64_t parent = 0;       // the directory it was first looked up in
-    bool cached = false;       // a file the kernel has read or was given
-    bool dir_read_ahead = false;  // a directory whose files were read ahead
-    std::shared_ptr<const Inode> file;          // a regular file's inode, once read
-    std::shared_ptr<ReadAhead> ahead;           // with `file`
-    std::shared_ptr<const std::string> stats;   // a stats snapshot node's content
-  };
-  struct Key {
-    Kind kind;
-    uint64_t rev, ino;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      return std::hash<uint64_t>()(k.rev * 0x9E3779B97F4A7C15ull ^ k.ino ^ (uint64_t(k.kind) << 56));
-    }
-  };
-  struct FileHandle;
+  struct FileHandle;  // what Open hands the kernel (fusefs/src/reads.cc)
 
-  Result<Node> GetNode(uint64_t id) const;
-  // Returns the node id for `key`, making it if needed, and counts a lookup.
-  // A new node remembers `parent`.
-  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent = 0);
+  // The attributes of node `id`; AttrOfInode of a revision's root or entry
+  // whose inode is read.
   Result<NodeAttr> AttrOf(const Node& node, uint64_t id);
   NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
   // The entry of inode `ino` of revision `rev` (counts a lookup).
   Result<EntryReply> ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino, ReadTrx& trx);
-  Result<Inode> InodeOf(const Node& node, ReadTrx& trx);
-  uint64_t Latest();
-  // st_ino of a store entry of revision `rev`: a file's (any non-directory)
-  // comes from its version's identity and the stored inode number its path
-  // keeps across revisions, so an unchanged file keeps it in every revision
-  // (diff -r skips it unread) while two paths of one revision never share it
-  // unless hard-linked; a directory's is its own per revision, so cp -a of
-  // two revisions never takes an unchanged directory for a hard link. With
-  // unique_ino every path of every revision has its own.
-  ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& identity) const;
-  // st_ino of a directory node (no store access): "." and ".." in listings.
-  ino_t DirStIno(const Node& node, uint64_t id) const;
   // ReadDir of a revision's directory.
   Status ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
                       const std::function<bool(const DirItem&)>& fn);
-  void FillFromInode(const Inode& inode, struct stat* st) const;
-  // Sequential reads: queues the chunks of the next readahead_bytes after
-  // [offset, end) of `file` for decoding.
-  void MaybePrefetch(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
-                     uint64_t end);
-  // Queues the first chunk of `file` when it is small (a lookup of it).
-  void PrefetchFirstChunk(const Inode& file, ReadTrx& trx);
-  // Queues chunks for the prefetch threads; drops what does not fit.
-  void QueuePrefetch(const std::vector<ChunkRef>& chunks);
-  // Whether directory read-ahead runs (its threads exist).
-  bool DirReadAheadOn() const {
-    return options_.prefetch_threads > 0 && options_.dir_readahead_bytes > 0;
-  }
-  // The first read of file node `id`: marks it cached and queues directory
-  // read-ahead of its parent once.
-  void FirstRead(uint64_t id);
-  // Directory read-ahead of directory node `dir` (a read-ahead thread's job).
-  void ReadAheadDirectory(uint64_t dir);
-  void DirReadAheadLoop();
-  // Makes a node holding a fresh stats snapshot (no_open mode).
-  uint64_t NewStatsNode();
-  void PrefetchLoop();
+  // The latest revision, reading the superblock when it may have changed.
+  uint64_t Latest();
 
   Database* const db_;
   const FsOptions options_;
-  mutable std::shared_mutex mu_;
-  std::unordered_map<uint64_t, Node> nodes_;     // guarded by mu_
-  std::unordered_map<Key, uint64_t, KeyHash> ids_;  // guarded by mu_
-  uint64_t next_id_ = 16;                        // guarded by mu_
+  const std::unique_ptr<NodeTable> nodes_;
+  const std::unique_ptr<ListingCursors> cursors_;
+  const std::unique_ptr<OpStats> op_stats_;
+  // Last: its threads use the node table, so they are stopped first.
+  const std::unique_ptr<Prefetcher> prefetcher_;
   std::atomic<uint64_t> handles_open_{0};
-  static constexpr int kOps = 16;
-  std::array<std::atomic<uint64_t>, kOps> op_count_{};
-  std::array<std::atomic<uint64_t>, kOps> op_nanos_{};
-
-  // The prefetcher: one thread decoding chunks ahead of sequential readers.
-  std::mutex prefetch_mu_;
-  std::condition_variable prefetch_cv_;
-  std::deque<ChunkRef> prefetch_queue_;  // guarded by prefetch_mu_
-  // Directory read-ahead: its own kDirReadAheadThreads at normal priority.
-  std::condition_variable dir_cv_;
-  std::deque<uint64_t> dir_queue_;  // guarded by prefetch_mu_: directory nodes
-  static constexpr size_t kReadAheadScanMax = 4096;  // entries a directory job lists
-  static constexpr size_t kPrefetchQueueMax = 512;
-  bool prefetch_stop_ = false;           // guarded by prefetch_mu_
-  std::atomic<uint64_t> prefetches_{0};
-  std::shared_mutex cache_fill_mu_;  // held shared while the page store runs
-  KernelCacheFill cache_fill_;             // guarded by cache_fill_mu_
-  std::atomic<bool> cache_fill_stopping_{false};
-  std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
-  // Directory jobs queued: counted when queued (not when run) so tests can
-  // tell "nothing was queued" without waiting for a job that never comes.
-  std::atomic<uint64_t> dirs_queued_{0};
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
@@ -312,31 +237,9 @@ class RevFs {
   std::atomic<bool> change_driven_{false};
   std::atomic<uint64_t> store_changes_{0};
   std::atomic<uint64_t> refreshed_changes_{0};
-  // Where listings resume: (directory node, position) -> the name of the
-  // entry before that position. Node ids are never reused, so an entry of a
-  // forgotten node is never wrong, only unused until pushed out.
-  struct CursorKey {
-    uint64_t node, offset;
-    bool operator==(const CursorKey&) const = default;
-  };
-  struct CursorKeyHash {
-    size_t operator()(const CursorKey& k) const {
-      return std::hash<uint64_t>()(k.node * 0x9E3779B97F4A7C15ull ^ k.offset);
-    }
-  };
-  static constexpr size_t kCursorsMax = 4096;
-  std::mutex cursors_mu_;
-  std::unordered_map<CursorKey, std::string, CursorKeyHash> cursors_;  // guarded by cursors_mu_
-  std::deque<CursorKey> cursor_order_;  // guarded by cursors_mu_: oldest first
+  // Files whose damage was logged, as (revision, identity.lo): once each.
   std::mutex logged_mu_;
-  std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_: damage reported
-  std::vector<std::thread> prefetchers_;  // chunk prefetchers and read-ahead threads
-};
-
-// Op indexes for CountOp and the stats.
-enum OpIndex {
-  kOpLookup, kOpGetattr, kOpReadlink, kOpOpendir, kOpReaddir, kOpOpen, kOpRead, kOpRelease,
-  kOpXattr, kOpStatfs, kOpForget, kOpWrite, kOpCount
+  std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_
 };
 
 struct ServeOptions {

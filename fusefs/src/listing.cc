@@ -1,0 +1,104 @@
+// RevFs: listings of a revision's directories, read by position and resumed
+// through ListingCursors; readdirplus (a listing with each child looked up)
+// and ListDir over any directory.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "attributes.h"
+#include "listing_cursors.h"
+#include "node_table.h"
+#include "revfs/fusefs/fusefs.h"
+
+namespace revfs::fusefs {
+
+Status RevFs::ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
+                           const std::function<bool(const DirItem&)>& fn) {
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
+  REVFS_ASSIGN_OR_RETURN(Inode dir, InodeOf(node, *trx));
+  if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
+  uint64_t parent_ino = kRevisionsNode;
+  if (node.kind == Node::Kind::kEntry) {
+    auto parent = nodes_->Get(node.parent);
+    parent_ino = parent.ok() ? DirStIno(*parent, node.parent) : 0;
+  }
+  const DirItem dots[] = {{".", 0, S_IFDIR, DirStIno(node, id)}, {"..", 0, S_IFDIR, parent_ino}};
+  for (; offset < kFirstEntryPosition; ++offset) {
+    if (!fn(dots[offset])) return Status::OK();
+  }
+  if (node.rev == 0) return Status::OK();  // revision 0 is the empty tree
+  // Resume after the name that ended the previous call, or count from the
+  // start when it is no longer remembered.
+  std::string after;
+  uint64_t skip = 0;
+  if (offset > kFirstEntryPosition) {
+    if (std::optional<std::string> name = cursors_->Find(id, offset)) {
+      after = std::move(*name);
+    } else {
+      skip = offset - kFirstEntryPosition;
+    }
+  }
+  DirItem item;
+  bool taken_any = false;
+  Status s = ListDirectory(*trx, dir, after, [&](std::string_view name, const DirEntry& e) {
+    if (skip > 0) {
+      --skip;
+      return true;
+    }
+    item.name.assign(name);
+    item.node_hint = e.ino;
+    item.type = ModeOfType(e.type);
+    item.st_ino = StInoOf(node.rev, e.ino, e.type, e.identity, options_.unique_ino);
+    if (!fn(item)) return false;
+    taken_any = true;
+    after.assign(name);
+    ++offset;
+    return true;
+  });
+  if (taken_any) cursors_->Remember(id, offset, after);
+  return s;
+}
+
+Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
+    uint64_t dir, uint64_t offset, size_t max_children,
+    const std::function<bool(const DirItem&, const EntryReply*)>& add) {
+  std::vector<uint64_t> counted;
+  counted.reserve(max_children);  // so recording a lookup never throws
+  struct GiveBack {
+    RevFs* fs;
+    std::vector<uint64_t>* nodes;
+    bool kept = false;
+    ~GiveBack() {
+      if (kept) return;
+      for (uint64_t node : *nodes) fs->Forget(node, 1);
+    }
+  } give_back{this, &counted};
+  REVFS_RETURN_IF_ERROR(ReadDir(dir, offset, [&](const DirItem& item) {
+    if (item.name == "." || item.name == "..") return add(item, nullptr);
+    if (counted.size() == max_children) return false;
+    auto entry = LookupListed(dir, item);
+    const bool looked_up = entry.ok() && entry->node != 0;
+    if (looked_up) counted.push_back(entry->node);
+    if (add(item, looked_up ? &*entry : nullptr)) return true;
+    if (looked_up) {  // not taken: the lookup does not count
+      counted.pop_back();
+      Forget(entry->node, 1);
+    }
+    return false;
+  }));
+  give_back.kept = true;
+  return counted;
+}
+
+Result<std::vector<DirItem>> RevFs::ListDir(uint64_t id) {
+  std::vector<DirItem> items;
+  REVFS_RETURN_IF_ERROR(ReadDir(id, 0, [&](const DirItem& item) {
+    items.push_back(item);
+    return true;
+  }));
+  return items;
+}
+
+}  // namespace revfs::fusefs

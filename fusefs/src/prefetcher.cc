@@ -1,0 +1,255 @@
+// Prefetcher: chunk prefetch threads and directory read-ahead threads.
+#include "prefetcher.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+namespace revfs::fusefs {
+namespace {
+
+// Chunks waiting for a prefetch thread at most: a reader outrunning the
+// prefetchers must not queue a whole file (each entry costs memory and the
+// oldest are the most useful); what does not fit is dropped, and read on
+// demand.
+constexpr size_t kChunkQueueMax = 512;
+// Entries of a directory a read-ahead job looks at at most: a huge
+// directory of which one file was looked up is not walked whole.
+constexpr size_t kReadAheadScanMax = 4096;
+// A read counts as sequential when it starts this close to the furthest end
+// read so far: the kernel's reads of a file in flight at once stay within
+// this.
+constexpr uint64_t kSequentialNear = 4u << 20;
+
+// Logs the exception being handled (a background job's; never rethrown).
+void LogThrown(const char* what) noexcept {
+  try {
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      if (auto log = spdlog::get("revfs")) log->error("{}: {}", what, e.what());
+    } catch (...) {
+      if (auto log = spdlog::get("revfs")) log->error("{}: unknown exception", what);
+    }
+  } catch (...) {  // logging failed too (memory short): the job just ends
+  }
+}
+
+}  // namespace
+
+Prefetcher::Prefetcher(Database* db, NodeTable* nodes, const FsOptions& options)
+    : db_(db), nodes_(nodes), options_(options) {
+  for (unsigned i = 0; i < options_.prefetch_threads; ++i) {
+    threads_.emplace_back([this] { PrefetchLoop(); });
+  }
+  if (DirReadAheadOn()) {
+    for (unsigned i = 0; i < RevFs::kDirReadAheadThreads; ++i) {
+      threads_.emplace_back([this] { DirReadAheadLoop(); });
+    }
+  }
+}
+
+Prefetcher::~Prefetcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  chunk_cv_.notify_all();
+  dir_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void Prefetcher::PrefetchLoop() {
+  // Decoding ahead uses only CPU time nobody else wants: the threads
+  // answering requests always come first.
+  sched_param param{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  // ... and never make a reader wait: a reader asking for a chunk this
+  // thread is decoding decodes it itself (a starved idle thread could take
+  // seconds).
+  PageLoader::MarkBackgroundThread();
+  while (true) {
+    ChunkRef chunk;
+    {
+      std::unique_lock lock(mu_);
+      chunk_cv_.wait(lock, [this] { return stop_ || !chunk_queue_.empty(); });
+      if (stop_) return;
+      chunk = chunk_queue_.front();
+      chunk_queue_.pop_front();
+    }
+    // Decoded into the chunk cache; the pin is dropped at once. Nothing
+    // thrown may end the thread (and with it the daemon).
+    try {
+      (void)db_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+    } catch (...) {
+      LogThrown("chunk prefetch");
+    }
+  }
+}
+
+void Prefetcher::DirReadAheadLoop() {
+  // At normal priority, unlike the chunk prefetchers: a fill of a file's
+  // page cache holds its pages locked, and readers of the file (and
+  // StopKernelCacheFill) wait for it, so it must not be starved by a busy
+  // machine.
+  while (true) {
+    uint64_t dir = 0;
+    {
+      std::unique_lock lock(mu_);
+      dir_cv_.wait(lock, [this] { return stop_ || !dir_queue_.empty(); });
+      if (stop_) return;
+      dir = dir_queue_.front();
+      dir_queue_.pop_front();
+    }
+    try {
+      ReadAheadDirectory(dir);
+    } catch (...) {  // a job is only a hint: the reads it helps still work
+      LogThrown("directory read-ahead");
+    }
+    dirs_read_ahead_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Prefetcher::QueueChunks(const std::vector<ChunkRef>& chunks) {
+  if (chunks.empty() || threads_.empty()) return;
+  size_t queued = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (const ChunkRef& c : chunks) {
+      if (chunk_queue_.size() >= kChunkQueueMax) break;
+      chunk_queue_.push_back(c);
+      ++queued;
+    }
+  }
+  chunks_prefetched_.fetch_add(queued, std::memory_order_relaxed);
+  if (queued == 1) {
+    chunk_cv_.notify_one();
+  } else if (queued > 1) {
+    chunk_cv_.notify_all();
+  }
+}
+
+void Prefetcher::AfterRead(const Inode& file, ReadAhead& ahead, ReadTrx& trx, uint64_t offset,
+                           uint64_t end) {
+  uint64_t seen = ahead.max_end.load(std::memory_order_relaxed);
+  const bool sequential =
+      offset == 0 || (offset <= seen + kSequentialNear && offset + kSequentialNear >= seen);
+  while (end > seen && !ahead.max_end.compare_exchange_weak(seen, end)) {
+  }
+  if (!sequential || end >= file.size || options_.readahead_bytes == 0) return;
+  const uint64_t to = std::min<uint64_t>(file.size, end + options_.readahead_bytes);
+  uint64_t queued = ahead.queued_to.load(std::memory_order_relaxed);
+  uint64_t from;
+  do {  // one thread queues [from, to)
+    from = std::max(queued, end);
+    if (from >= to) return;
+  } while (!ahead.queued_to.compare_exchange_weak(queued, to));
+  std::vector<ChunkRef> chunks;
+  (void)ForEachChunk(trx, file, from, [&](const ChunkRef& c) {
+    if (c.offset >= to) return false;
+    if (c.offset >= from && !c.hole) chunks.push_back(c);
+    return true;
+  });
+  QueueChunks(chunks);
+}
+
+void Prefetcher::AfterLookup(const Inode& file, ReadTrx& trx) {
+  if (file.type != FileType::kRegular || file.size == 0 || options_.lookup_prefetch_max == 0) {
+    return;
+  }
+  std::vector<ChunkRef> chunks;
+  (void)ForEachChunk(trx, file, 0, [&](const ChunkRef& c) {
+    if (!c.hole && c.length <= options_.lookup_prefetch_max) chunks.push_back(c);
+    return false;
+  });
+  QueueChunks(chunks);
+}
+
+void Prefetcher::FirstRead(uint64_t node) {
+  if (!DirReadAheadOn()) return;
+  const std::optional<uint64_t> dir = nodes_->MarkFirstRead(node);
+  if (!dir) return;
+  {
+    std::lock_guard lock(mu_);
+    dir_queue_.push_back(*dir);  // once per directory node, so bounded
+  }
+  dirs_queued_.fetch_add(1, std::memory_order_relaxed);
+  dir_cv_.notify_one();
+}
+
+void Prefetcher::ReadAheadDirectory(uint64_t dir_id) {
+  if (cache_fill_stopping_.load()) return;
+  auto dir = nodes_->Get(dir_id);
+  if (!dir.ok() || (dir->kind != Node::Kind::kEntry && dir->kind != Node::Kind::kRevRoot)) {
+    return;
+  }
+  auto trx = db_->BeginRead(dir->rev);
+  if (!trx.ok()) return;
+  auto dir_inode = InodeOf(*dir, **trx);
+  if (!dir_inode.ok() || dir_inode->type != FileType::kDirectory) return;
+  // The directory's regular files, at most kReadAheadScanMax entries looked
+  // at.
+  std::vector<uint64_t> inos;
+  size_t scanned = 0;
+  if (!ListDirectory(**trx, *dir_inode, "", [&](std::string_view, const DirEntry& e) {
+         if (e.type == FileType::kRegular) inos.push_back(e.ino);
+         return ++scanned < kReadAheadScanMax;
+       }).ok()) {
+    return;
+  }
+  // Only files the kernel knows (looked up, not forgotten) and has not read:
+  // it drops what it is given for a node it does not have.
+  const std::vector<std::pair<uint64_t, uint64_t>> files = nodes_->ClaimUncached(dir->rev, inos);
+  uint64_t budget = options_.dir_readahead_bytes;
+  for (const auto& [id, ino] : files) {
+    if (cache_fill_stopping_.load()) return;
+    auto file = GetInode(**trx, ino);
+    if (!file.ok() || file->type != FileType::kRegular || file->size == 0 ||
+        file->size > options_.lookup_prefetch_max) {
+      continue;
+    }
+    if (file->size > budget) break;
+    budget -= file->size;
+    std::vector<PinnedView> pins;
+    std::vector<std::string_view> pieces;
+    if (!ReadFilePinned(*db_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
+    std::shared_lock lock(cache_fill_mu_);
+    if (!cache_fill_ || cache_fill_stopping_.load()) return;
+    if (cache_fill_(id, pieces) == 0) {
+      files_read_ahead_.fetch_add(1, std::memory_order_relaxed);
+      bytes_read_ahead_.fetch_add(file->size, std::memory_order_relaxed);
+    }
+  }
+}
+
+void Prefetcher::SetKernelCacheFill(KernelCacheFill fill) {
+  std::unique_lock lock(cache_fill_mu_);
+  cache_fill_ = std::move(fill);
+  cache_fill_stopping_.store(false);
+}
+
+void Prefetcher::StopKernelCacheFill() {
+  // First no new fill starts (read-ahead checks this before taking the
+  // lock), then the lock waits for the ones under way.
+  cache_fill_stopping_.store(true);
+  std::unique_lock lock(cache_fill_mu_);
+  cache_fill_ = nullptr;
+}
+
+Prefetcher::Counters Prefetcher::counters() const {
+  Counters c;
+  c.chunks_prefetched = chunks_prefetched_.load();
+  c.dirs_queued = dirs_queued_.load();
+  c.dirs_read_ahead = dirs_read_ahead_.load();
+  c.files_read_ahead = files_read_ahead_.load();
+  c.bytes_read_ahead = bytes_read_ahead_.load();
+  return c;
+}
+
+}  // namespace revfs::fusefs

@@ -1,0 +1,42 @@
+// RevFs: the daemon's counters, served as .revfs/stats.
+#include "node_table.h"
+#include "op_stats.h"
+#include "prefetcher.h"
+#include "revfs/fusefs/fusefs.h"
+#include "revfs/json.h"
+
+namespace revfs::fusefs {
+
+void RevFs::CountOp(int op, uint64_t nanos) {
+  op_stats_->count[op].fetch_add(1, std::memory_order_relaxed);
+  op_stats_->nanos[op].fetch_add(nanos, std::memory_order_relaxed);
+}
+
+std::string RevFs::StatsJson() const {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("store").String(db_->store().path());
+  w.Key("latest").Uint(db_->store().latest_revision());
+  w.Key("engine").Raw(db_->StatsJson());
+  w.Key("nodes").Uint(nodes_->size());
+  w.Key("open_files").Uint(handles_open_.load());
+  const Prefetcher::Counters ahead = prefetcher_->counters();
+  w.Key("chunks_prefetched").Uint(ahead.chunks_prefetched);
+  w.Key("dirs_queued").Uint(ahead.dirs_queued);
+  w.Key("dirs_read_ahead").Uint(ahead.dirs_read_ahead);
+  w.Key("files_read_ahead").Uint(ahead.files_read_ahead);
+  w.Key("bytes_read_ahead").Uint(ahead.bytes_read_ahead);
+  w.Key("ops").BeginObject();
+  for (int i = 0; i < kOpCount; ++i) {
+    w.Key(kOpNames[i]).BeginObject();
+    uint64_t n = op_stats_->count[i].load();
+    w.Key("count").Uint(n);
+    w.Key("mean_us").Double(n ? static_cast<double>(op_stats_->nanos[i].load()) / n / 1000.0 : 0.0);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return w.str();
+}
+
+}  // namespace revfs::fusefs
