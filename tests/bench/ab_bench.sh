@@ -7,6 +7,7 @@
 # (HISTORY_GEN: build/bench/tests/bench/history_gen; an older revfs: build
 # it from a worktree of that commit.)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 a=$1 b=$2 gen=$3 runs=${4:-5}
 work=$(mktemp -d /tmp/revfs-ab.XXXXXX)
 mnt=$work/mnt
@@ -25,17 +26,12 @@ ms() {
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000))
 }
-read_all() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
-grep_r() { grep -r -c status42 "$1" > /dev/null; }
-diff_r() { diff -r "$1" "$2" > /dev/null; }
-count() { sed -n "s/.*\"$2\":{\"count\":\\([0-9]*\\).*/\\1/p" <<< "$1"; }
 for r in $(seq 1 "$runs"); do
   for which in A B; do
     bin=$a
     [[ $which == B ]] && bin=$b
     for w in read_all grep_r diff_r; do
-      sync
-      echo 3 > /proc/sys/vm/drop_caches
+      drop
       "$bin" mount "$work/store" "$mnt"
       if [[ $w == diff_r ]]; then
         t=$(ms diff_r "$mnt/revisions/10" "$mnt/revisions/40")
@@ -45,7 +41,7 @@ for r in $(seq 1 "$runs"); do
       stats=$(cat "$mnt/.revfs/stats")
       fusermount3 -u "$mnt"
       sleep 0.5
-      echo "$which $w $t ms, $(count "$stats" read) reads, $(count "$stats" readdir) readdirs"
+      echo "$which $w $t ms, $(op_count "$stats" read) reads, $(op_count "$stats" readdir) readdirs"
     done
   done
 done

@@ -11,6 +11,7 @@
 # Needs root (drop_caches) and /dev/fuse.
 #   tests/bench/mount_bench.sh [RUNS=3]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 runs=${1:-3}
@@ -39,7 +40,6 @@ mkdir -p "$work/big"
 head -c $((1 << 30)) /dev/urandom > "$work/big/file"
 "$revfs" commit "$work/store" "$work/big" >/dev/null   # revision 51
 
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 remount() {
   fusermount3 -u "$mnt" 2>/dev/null || true
   "$revfs" mount "$work/store" "$mnt" || { echo "mount failed" >&2; exit 1; }
@@ -59,9 +59,6 @@ time_ms() {
   fi
   echo $(( (b - a) / 1000000 ))
 }
-read_all() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
-diff_r() { diff -r "$1" "$2" > /dev/null; }
-grep_r() { grep -r -c status42 "$1" > /dev/null; }
 seq_read() { cat "$1" > /dev/null; }
 
 declare -A t
@@ -76,7 +73,6 @@ run_case() {  # name mode(cold|warm) want native-cmd... -- revfs-cmd...
     t[$name,$mode,revfs,$r]=$(time_ms "$want" "${fs[@]}")
   done
 }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 remount
 # The bytes first: what is timed through the mount must be what it stands
@@ -105,9 +101,6 @@ drop; remount
 before=$(cat "$mnt/.revfs/stats")
 diff_r "$mnt/revisions/10" "$mnt/revisions/40" || true
 after=$(cat "$mnt/.revfs/stats")
-op_count() {  # JSON OP: the count of FUSE operation OP
-  sed -n "s/.*\"$2\":{\"count\":\([0-9]*\).*/\1/p" <<< "$1"
-}
 diff_reads=$(( $(op_count "$after" read) - $(op_count "$before" read) - 1 ))  # less the stats read
 diff_readdirs=$(( $(op_count "$after" readdir) - $(op_count "$before" readdir) ))
 stats=$after
@@ -131,7 +124,7 @@ out=tests/bench/results/mount.md
       n=() f=()
       for r in $(seq 1 "$runs"); do n+=("${t[$name,$mode,native,$r]}"); f+=("${t[$name,$mode,revfs,$r]}"); done
       mn=$(median "${n[@]}"); mf=$(median "${f[@]}")
-      echo "| $name | $mode | $mn | $mf | $(awk -v a="$mf" -v b="$mn" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+      echo "| $name | $mode | $mn | $mf | $(ratio "$mf" "$mn") |"
     done
   done
   echo

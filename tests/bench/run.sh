@@ -30,6 +30,7 @@
 #   tests/bench/run.sh [RUNS=3] [REVISIONS=50]
 #   env: BIG_MB=1024  GIT_COMMITS=50  GIT_REPO=<the repository of this script>
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 runs=${1:-3}
@@ -100,14 +101,10 @@ gitc=(git -c user.name=bench -c user.email=bench@example.com -c gc.auto=0 -c cor
 
 # --- helpers -------------------------------------------------------------------
 now() { echo "${EPOCHREALTIME//[^0-9]/}"; }  # µs
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 fmt_ms() {  # µs -> ms
   [[ -n ${1:-} ]] || { echo n/a; return; }
   awk -v u="$1" 'BEGIN { m = u / 1000; if (m >= 100) printf "%.0f", m; else printf "%.1f", m }'
 }
-fmt_mib() { [[ -n ${1:-} ]] || { echo n/a; return; }; awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-ratio() { [[ -n ${1:-} && -n ${2:-} ]] || { echo n/a; return; }; awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 size_of() { du -sb "$1" | cut -f1; }
 
 declare -A bad=()  # key -> why it is n/a

@@ -8,6 +8,7 @@
 #
 #   tests/bench/snapshot_bench.sh [REVISIONS=50] [RUNS=3]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 revisions=${1:-50}
@@ -98,10 +99,7 @@ for run in $(seq 1 "$runs"); do
   unset seen
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mr=$(median "${t_revfs[@]}"); mg=$(median "${t_git[@]}"); mc=$(median "${t_cp[@]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
 
 out=tests/bench/results/snapshot.md
 {
@@ -120,11 +118,11 @@ out=tests/bench/results/snapshot.md
   echo
   echo "| storage for all revisions | MiB | revfs ÷ this |"
   echo "|---|---:|---:|"
-  echo "| raw trees, summed | $(mib "$s_raw") | $(ratio "$s_revfs" "$s_raw") |"
-  echo "| tar \\| zstd -3 of each revision | $(mib "$s_tarzst") | $(ratio "$s_revfs" "$s_tarzst") |"
-  echo "| unique file versions, zstd -3 each | $(mib "$s_unique") | $(ratio "$s_revfs" "$s_unique") |"
-  echo "| git repository (loose objects) | $(mib "$s_git") | $(ratio "$s_revfs" "$s_git") |"
-  echo "| git repository after gc --aggressive | $(mib "$s_git_gc") | $(ratio "$s_revfs" "$s_git_gc") |"
-  echo "| revfs store | $(mib "$s_revfs") | 1.00 |"
+  echo "| raw trees, summed | $(fmt_mib "$s_raw") | $(ratio "$s_revfs" "$s_raw") |"
+  echo "| tar \\| zstd -3 of each revision | $(fmt_mib "$s_tarzst") | $(ratio "$s_revfs" "$s_tarzst") |"
+  echo "| unique file versions, zstd -3 each | $(fmt_mib "$s_unique") | $(ratio "$s_revfs" "$s_unique") |"
+  echo "| git repository (loose objects) | $(fmt_mib "$s_git") | $(ratio "$s_revfs" "$s_git") |"
+  echo "| git repository after gc --aggressive | $(fmt_mib "$s_git_gc") | $(ratio "$s_revfs" "$s_git_gc") |"
+  echo "| revfs store | $(fmt_mib "$s_revfs") | 1.00 |"
 } > "$out"
 cat "$out"

@@ -71,7 +71,7 @@ TEST_F(MemoryTest, SegmentsOfAHugePageOrMoreStartOnOne) {
 
 // (1) SirixDB tied segments to many short-lived owners. Here every cached or
 // held segment is one the allocator handed out: the counters add up.
-TEST_F(MemoryTest, Bug1EverySegmentComesFromTheOneAllocator) {
+TEST_F(MemoryTest, TheSharedAllocatorCountsExactlyWhatTheCachesHold) {
   cache_ = std::make_unique<Cache>("test", allocator(), 64u << 20);
   Cache other("other", allocator(), 64u << 20);
   std::vector<Pinned> pins;
@@ -98,7 +98,7 @@ TEST_F(MemoryTest, Bug1EverySegmentComesFromTheOneAllocator) {
 
 // (2) SirixDB's cache returned segments only on size eviction. Here each
 // removal cause does.
-TEST_F(MemoryTest, Bug2EveryRemovalCauseReturnsTheSegment) {
+TEST_F(MemoryTest, EveryRemovalCauseGivesTheSegmentBackToTheAllocator) {
   cache_ = std::make_unique<Cache>("test", allocator(), 64u << 20);
   { Pinned p = cache_->Insert(1, Filled(1, 4096), 4096); }
   ASSERT_EQ(InUse(), 4096u);
@@ -147,7 +147,7 @@ TEST_F(MemoryTest, RemovalCausesAreCounted) {
 
 // (3) SirixDB asserted when a pinned page was removed. Here it retires: not
 // freed while pinned, freed by the last unpin, whatever removed it.
-TEST_F(MemoryTest, Bug3RemovingAPinnedEntryDefersTheFree) {
+TEST_F(MemoryTest, APinnedEntryRemovedByAnyCauseIsFreedByItsLastUnpin) {
   for (RemovalCause cause : {RemovalCause::kInvalidate, RemovalCause::kReplace,
                              RemovalCause::kClear, RemovalCause::kClose}) {
     SCOPED_TRACE(RemovalCauseName(cause));
