@@ -12,7 +12,7 @@ a=$1 b=$2 gen=$3 runs=${4:-5}
 work=$(mktemp -d /tmp/revfs-ab.XXXXXX)
 mnt=$work/mnt
 mkdir -p "$mnt"
-trap 'fusermount3 -u "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'fusermount3 -u "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$gen" "$work/src" 7 0
 "$a" init "$work/store" >/dev/null
 for i in $(seq 0 49); do

@@ -1,5 +1,5 @@
 # Helpers shared by the benchmark scripts (run.sh, mount_bench.sh,
-# snapshot_bench.sh, ab_bench.sh): cache dropping, medians, ratios, sizes,
+# capture_bench.sh, ab_bench.sh): cache dropping, medians, ratios, sizes,
 # and the workloads the mount benchmarks time. Sourced, never run:
 #   . "$(dirname "$0")/lib.sh"
 # Each script keeps its own clock (run.sh: µs from EPOCHREALTIME; the others:

@@ -24,7 +24,7 @@ gen=$root/build/bench/tests/bench/history_gen
 
 work=$(mktemp -d /tmp/revfs-mbench.XXXXXX)
 mnt=$work/mnt
-trap 'fusermount3 -u "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'fusermount3 -u "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$mnt" "$work/native"
 echo "building a 50-revision history and a 1 GiB file ..." >&2
 "$gen" "$work/src" 7 0

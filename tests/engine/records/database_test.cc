@@ -30,7 +30,7 @@ std::string Name(const ::testing::TestParamInfo<Setting>& info) {
   return std::string(VersioningName(info.param.versioning)) + std::to_string(info.param.param);
 }
 
-class RecordStoreTest : public EngineTest, public ::testing::WithParamInterface<Setting> {
+class DatabaseTest : public EngineTest, public ::testing::WithParamInterface<Setting> {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
@@ -83,7 +83,7 @@ class RecordStoreTest : public EngineTest, public ::testing::WithParamInterface<
   std::unique_ptr<Database> rs_;
 };
 
-TEST_P(RecordStoreTest, RandomWorkloadMatchesModelInEveryRevision) {
+TEST_P(DatabaseTest, RandomWorkloadMatchesModelInEveryRevision) {
   std::mt19937_64 rng(GetParam().param * 7 + static_cast<unsigned>(GetParam().versioning));
   std::vector<Model> models = {Model{}};
   std::vector<uint64_t> keys;
@@ -121,7 +121,7 @@ TEST_P(RecordStoreTest, RandomWorkloadMatchesModelInEveryRevision) {
   ExpectRevision(50, models[50], probe);
 }
 
-TEST_P(RecordStoreTest, FragmentsPerLoadStayBoundedOverLongHistory) {
+TEST_P(DatabaseTest, FragmentsPerLoadStayBoundedOverLongHistory) {
   // 200 revisions, each changing a few records of the same two leaves.
   std::mt19937 rng(5);
   Model model;
@@ -153,7 +153,7 @@ TEST_P(RecordStoreTest, FragmentsPerLoadStayBoundedOverLongHistory) {
   EXPECT_EQ(stats.max_fragments_per_load, bound) << "the bound is reached";
 }
 
-TEST_P(RecordStoreTest, OneRecordCommitCostStaysFlat) {
+TEST_P(DatabaseTest, OneRecordCommitCostStaysFlat) {
   // A store with 20,000 records, then 200 one-record commits.
   {
     auto trx = rs_->BeginWrite();
@@ -185,7 +185,7 @@ TEST_P(RecordStoreTest, OneRecordCommitCostStaysFlat) {
   }
 }
 
-TEST_P(RecordStoreTest, AbortLeavesNothingReachable) {
+TEST_P(DatabaseTest, AbortLeavesNothingReachable) {
   {
     auto trx = rs_->BeginWrite();
     ASSERT_TRUE((*trx)->Put(1, "one").ok());
@@ -206,7 +206,7 @@ TEST_P(RecordStoreTest, AbortLeavesNothingReachable) {
   ExpectRevision(2, Model{{1, "one"}, {2, "two"}}, {1, 2, 99999});
 }
 
-TEST_P(RecordStoreTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
+TEST_P(DatabaseTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
   std::vector<PageRef> fragments;
   for (uint64_t rev = 1; rev <= 12; ++rev) {
     auto trx = rs_->BeginWrite();
@@ -245,7 +245,7 @@ TEST_P(RecordStoreTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
   EXPECT_TRUE(other->has_value());
 }
 
-TEST_P(RecordStoreTest, ReadTrxOpensByTime) {
+TEST_P(DatabaseTest, ReadTrxOpensByTime) {
   for (uint64_t rev = 1; rev <= 3; ++rev) {
     auto trx = rs_->BeginWrite();
     ASSERT_TRUE((*trx)->Put(1, "r" + std::to_string(rev)).ok());
@@ -263,14 +263,14 @@ TEST_P(RecordStoreTest, ReadTrxOpensByTime) {
   EXPECT_TRUE(rs_->BeginRead(4).status().IsNotFound());
 }
 
-TEST_P(RecordStoreTest, TooLargeRecordIsRefused) {
+TEST_P(DatabaseTest, TooLargeRecordIsRefused) {
   auto trx = rs_->BeginWrite();
   EXPECT_TRUE((*trx)->Put(1, std::string(kMaxRecordValue + 1, 'x')).IsInvalidArgument());
   EXPECT_TRUE((*trx)->Put(1, std::string(kMaxRecordValue, 'x')).ok());
   EXPECT_TRUE(rs_->BeginWrite().status().IsBusy());
 }
 
-TEST_P(RecordStoreTest, ConcurrentReadersSeeOnlyTheirRevisionWhileWriterCommits) {
+TEST_P(DatabaseTest, ConcurrentReadersSeeOnlyTheirRevisionWhileWriterCommits) {
   {
     auto trx = rs_->BeginWrite();
     for (uint64_t k = 0; k < 3000; ++k) ASSERT_TRUE((*trx)->Put(k, "r1").ok());
@@ -313,7 +313,7 @@ TEST_P(RecordStoreTest, ConcurrentReadersSeeOnlyTheirRevisionWhileWriterCommits)
   EXPECT_GT(reads.load(), 100u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Approaches, RecordStoreTest,
+INSTANTIATE_TEST_SUITE_P(Approaches, DatabaseTest,
                          ::testing::Values(Setting{Versioning::kFull, 4},
                                            Setting{Versioning::kIncremental, 4},
                                            Setting{Versioning::kIncremental, 16},

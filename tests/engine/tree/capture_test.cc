@@ -1,4 +1,4 @@
-// Snapshots on a real store: a generated tree with every kind of entry,
+// Capture on a real store: a generated tree with every kind of entry,
 // committed over 20+ revisions of edits, renames and deletions; every
 // revision read back equals what the source held then.
 #include <fcntl.h>
@@ -132,7 +132,7 @@ void ReadBack(Database& rs, ReadTrx& trx, const Inode& dir, const std::string& r
   }
 }
 
-class SnapshotTest : public EngineTest {
+class CaptureTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
@@ -190,7 +190,7 @@ std::string RandomBytes(size_t n, unsigned seed) {
   return s;
 }
 
-TEST_F(SnapshotTest, EveryKindRoundTripsOverTwentyRevisions) {
+TEST_F(CaptureTest, EveryKindRoundTripsOverTwentyRevisions) {
   // Revision 1: every kind of entry.
   fs::create_directories(src_ + "/dir/sub/deeper");
   fs::create_directory(src_ + "/empty");
@@ -293,7 +293,7 @@ TEST_F(SnapshotTest, EveryKindRoundTripsOverTwentyRevisions) {
   EXPECT_GT(again->unchanged, 10u);
 }
 
-TEST_F(SnapshotTest, DedupAcrossCopiesAndShiftedContent) {
+TEST_F(CaptureTest, DedupAcrossCopiesAndShiftedContent) {
   fs::create_directory(src_ + "/a");
   for (int i = 0; i < 10; ++i) Write("a/f" + std::to_string(i), RandomBytes(10 << 20, 100 + i));
   ASSERT_TRUE(Commit(1).ok());
@@ -327,7 +327,7 @@ TEST_F(SnapshotTest, DedupAcrossCopiesAndShiftedContent) {
   EXPECT_EQ(back, "!" + big.substr(0, 15));
 }
 
-TEST_F(SnapshotTest, EditedFilesAreStoredAsBoundedDeltas) {
+TEST_F(CaptureTest, EditedFilesAreStoredAsBoundedDeltas) {
   std::mt19937 rng(11);
   std::string text;
   for (int i = 0; i < 40000; ++i) text += "value " + std::to_string(rng() % 1000000) + ";\n";
@@ -361,7 +361,7 @@ TEST_F(SnapshotTest, EditedFilesAreStoredAsBoundedDeltas) {
   EXPECT_TRUE(report.clean());
 }
 
-TEST_F(SnapshotTest, CompressionShrinksTextAndKeepsRandomRaw) {
+TEST_F(CaptureTest, CompressionShrinksTextAndKeepsRandomRaw) {
   std::string text;
   for (int i = 0; i < 200000; ++i) text += "int line" + std::to_string(i % 100) + " = 42;\n";
   Write("text.c", text);
@@ -377,7 +377,7 @@ TEST_F(SnapshotTest, CompressionShrinksTextAndKeepsRandomRaw) {
 // Readers and the mount's prefetchers ask for the same chunk at once: it is
 // decoded once (one insert into the chunk cache), and every caller gets the
 // right bytes. Raw chunks are served from the stored page itself.
-TEST_F(SnapshotTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
+TEST_F(CaptureTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
   std::string text;
   for (int i = 0; i < 30000; ++i) text += "row " + std::to_string(i * 7919 % 100003) + "\n";
   Write("text", text);
@@ -413,7 +413,7 @@ TEST_F(SnapshotTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
 
 // A raw chunk is cached as its stored page, so the page checksum is what
 // guards its bytes: a flipped byte in its body is an error, never its bytes.
-TEST_F(SnapshotTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
+TEST_F(CaptureTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
   const std::string random = RandomBytes(400 << 10, 5);  // read past the page cache
   Write("random", random);
   ASSERT_TRUE(Commit(1).ok());
@@ -434,7 +434,7 @@ TEST_F(SnapshotTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
   EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
 }
 
-TEST_F(SnapshotTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {
+TEST_F(CaptureTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {
   // Creating 200,000 files is the slow part; on tmpfs it takes a second.
   std::string shm = "/dev/shm/revfs-bigdir-XXXXXX";
   if (::mkdtemp(shm.data()) != nullptr) src_ = shm;
@@ -477,7 +477,7 @@ TEST_F(SnapshotTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {
   EXPECT_LT(rs_->store().ReadRevisionRoot(2)->Counter("bytes_written"), 64u << 10);
 }
 
-TEST_F(SnapshotTest, DiffSkipsUnchangedSubtrees) {
+TEST_F(CaptureTest, DiffSkipsUnchangedSubtrees) {
   fs::create_directories(src_ + "/same/deep");
   Write("same/deep/f", "unchanged");
   Write("changed", "one");
@@ -500,7 +500,7 @@ TEST_F(SnapshotTest, DiffSkipsUnchangedSubtrees) {
   EXPECT_EQ(changes, want);
 }
 
-TEST_F(SnapshotTest, BadInputsAreCleanErrorsAndLoseNothing) {
+TEST_F(CaptureTest, BadInputsAreCleanErrorsAndLoseNothing) {
   Write("f", "data");
   ASSERT_TRUE(Commit(10).ok());
   CaptureOptions o;

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Import benchmark for snapshots: a reproducible source-like history (about
+# Capture benchmark: a reproducible source-like history (about
 # 1,600 files, 22 MB, REVISIONS revisions of edits, additions, deletions and
 # renames) recorded with `revfs commit`, with `git add -A && git commit`, and
 # copied with `cp -a`, in the same run; store sizes against the raw trees,
 # `tar | zstd -3` of each revision, and every unique file version compressed
 # on its own with `zstd -3`. Times are medians over RUNS runs.
 #
-#   tests/bench/snapshot_bench.sh [REVISIONS=50] [RUNS=3]
+#   tests/bench/capture_bench.sh [REVISIONS=50] [RUNS=3]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 cd "$(dirname "$0")/../.."
@@ -101,14 +101,14 @@ done
 
 mr=$(median "${t_revfs[@]}"); mg=$(median "${t_git[@]}"); mc=$(median "${t_cp[@]}")
 
-out=tests/bench/results/snapshot.md
+out=tests/bench/results/capture.md
 {
   echo "# Snapshot import benchmark"
   echo
   echo "Measured on commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); $revisions revisions of a generated"
   echo "source tree (1,600 files, 22 MB); medians of $runs runs."
-  echo "Command: \`tests/bench/snapshot_bench.sh $revisions $runs\`"
+  echo "Command: \`tests/bench/capture_bench.sh $revisions $runs\`"
   echo
   echo "| import of $revisions revisions | ms (median) | revfs ÷ this |"
   echo "|---|---:|---:|"
