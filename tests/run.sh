@@ -2,7 +2,9 @@
 # Builds revfs and runs every test: once as built for users (RelWithDebInfo),
 # once under AddressSanitizer + UndefinedBehaviorSanitizer, and the
 # concurrency tests under ThreadSanitizer, then the libFuzzer targets for a
-# bounded time each (FUZZ_SECONDS, default 45). Exits non-zero on any failure.
+# bounded time each (FUZZ_SECONDS, default 45). Before the sanitizer passes,
+# a clang build checks the locking annotations (-Wthread-safety, as errors)
+# and runs nothing. Exits non-zero on any failure.
 #
 #   tests/run.sh            all passes
 #   tests/run.sh --quick    the plain pass only
@@ -54,6 +56,13 @@ pass() {  # name, build dir, cmake args..., -- ctest args...
 
 pass "plain" build/plain
 if ((quick == 0)); then
+  # Compile only, unoptimized and without debug info to stay cheap. The test
+  # binaries are built too: a template's members (SegmentCache's) are checked
+  # only where they are used, some only by tests.
+  echo "=== clang thread-safety: build only (build/clang-check)"
+  cmake -S "$root" -B build/clang-check -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DREVFS_BUILD_BENCH=OFF -DREVFS_WERROR_THREAD_SAFETY=ON >/dev/null
+  cmake --build build/clang-check -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     pass "asan+ubsan" build/asan -DREVFS_SANITIZE=address -DREVFS_BUILD_BENCH=OFF
   TSAN_OPTIONS=halt_on_error=1 \

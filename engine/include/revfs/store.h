@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -31,6 +30,7 @@
 #include "store/revision.h"
 #include "store/store_config.h"
 #include "store/superblock.h"
+#include "util/mutex.h"
 
 namespace revfs {
 
@@ -74,19 +74,19 @@ class Store {
   Env* env() const { return env_; }
   const PageLog& pages() const { return *pages_; }
   // Returns the superblock in force (a copy).
-  Superblock superblock() const;
-  uint64_t latest_revision() const;
+  Superblock superblock() const EXCLUDES(mu_);
+  uint64_t latest_revision() const EXCLUDES(mu_);
 
   // Picks up revisions committed by another process since Open or the last
   // Refresh. Cheap when nothing changed (reads the two superblock slots).
-  Status Refresh();
+  Status Refresh() EXCLUDES(mu_);
 
   // Returns revision `number`'s index entry: NotFound past the latest,
   // Corruption if that entry is damaged.
-  Result<RevisionEntry> GetRevision(uint64_t number) const;
+  Result<RevisionEntry> GetRevision(uint64_t number) const EXCLUDES(mu_);
   // Returns the newest revision committed at or before `time_ns`; NotFound if
   // revision 0 is younger than that.
-  Result<uint64_t> RevisionAt(int64_t time_ns) const;
+  Result<uint64_t> RevisionAt(int64_t time_ns) const EXCLUDES(mu_);
   // Reads and checks revision `number`'s root page.
   Result<RevisionRoot> ReadRevisionRoot(uint64_t number) const;
 
@@ -103,11 +103,11 @@ class Store {
   struct Files;
 
   Store(std::string path, Env* env);
-  Status LoadState(bool writer);
+  Status LoadState(bool writer) EXCLUDES(mu_);
   Status LoadIndex(const Superblock& sb, std::vector<RevisionEntry>* entries,
                    std::vector<bool>* damaged) const;
   Status PrepareAppend();
-  Result<uint64_t> FinishRevision(RevisionWriter* commit, RevisionRoot root);
+  Result<uint64_t> FinishRevision(RevisionWriter* commit, RevisionRoot root) EXCLUDES(mu_);
   Status WriteSuperblock(const Superblock& next);
   void VerifyPagesScan(uint64_t end, VerifyReport* report) const;
 
@@ -118,10 +118,10 @@ class Store {
   std::unique_ptr<RandomAccessFile> index_reader_;
   std::unique_ptr<RandomAccessFile> superblock_reader_;
 
-  mutable std::shared_mutex mu_;
-  Superblock sb_;                       // guarded by mu_
-  std::vector<RevisionEntry> index_;    // guarded by mu_; entries 0..latest
-  std::vector<bool> index_damaged_;     // guarded by mu_
+  mutable SharedMutex mu_;
+  Superblock sb_ GUARDED_BY(mu_);
+  std::vector<RevisionEntry> index_ GUARDED_BY(mu_);  // entries 0..latest
+  std::vector<bool> index_damaged_ GUARDED_BY(mu_);
 
   // Writer state (writer thread only).
   std::unique_ptr<FileLock> lock_;

@@ -45,6 +45,7 @@ Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::Create(
                                    std::to_string(kMaxSegmentSize >> 20) + " MiB");
   }
   std::unique_ptr<SegmentAllocator> a(new SegmentAllocator(options));
+  MutexLock lock(&a->mu_);  // not shared yet; held for the analysis's sake
   for (int c = 0; c < kSizeClasses; ++c) {
     const size_t size = kMinSegmentSize << c;
     // Enough address space for the whole budget in any one class; physical
@@ -114,7 +115,7 @@ Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
   try {
     return AllocateOrThrow(bytes);
   } catch (const std::bad_alloc&) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++failures_;
     return Status::ResourceExhausted("out of memory for the segment pool's free lists");
   }
@@ -133,7 +134,7 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
     for (int attempt = 0; attempt < 3; ++attempt) {
       size_t want = 0;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         if (char* p = TryTake(c)) return Segment(this, p, c, size);
         want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
         ++reclaim_calls_;
@@ -143,7 +144,7 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
       // cache alive while it is asked.
       size_t freed = 0;
       {
-        std::shared_lock reclaimers(reclaimers_mu_);
+        ReaderMutexLock reclaimers(&reclaimers_mu_);
         for (Reclaimer* r : reclaimers_) {
           if (freed >= want) break;
           freed += r->Reclaim(want - freed);
@@ -151,16 +152,16 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
       }
       if (freed == 0) break;
     }
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     if (char* p = TryTake(c)) return Segment(this, p, c, size);
     // What is left is pinned (or held) by other threads for the span of
     // their reads: wait for one to let go, then ask the caches again.
     if (std::chrono::steady_clock::now() >= deadline) break;
     ++waiters_;
-    release_cv_.wait_until(lock, deadline, [&] { return released_.load() != seen; });
+    release_cv_.WaitUntil(&mu_, deadline, [&] { return released_.load() != seen; });
     --waiters_;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (char* p = TryTake(c)) return Segment(this, p, c, size);
   ++failures_;
   return Status::ResourceExhausted(
@@ -176,7 +177,7 @@ void SegmentAllocator::Release(char* data, int c) {
   // AddressSanitizer a read through a stale pointer (after an unpin) is
   // reported, where the mapped pool would return stale bytes silently.
   ASAN_POISON_MEMORY_REGION(data, size);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   SizeClass& sc = classes_[c];
   in_use_ -= size;
   ++releases_;
@@ -188,7 +189,7 @@ void SegmentAllocator::Release(char* data, int c) {
     sc.warm.push_back(data);
   }
   released_.fetch_add(1);
-  if (waiters_.load() > 0) release_cv_.notify_all();
+  if (waiters_.load() > 0) release_cv_.SignalAll();
 }
 
 void SegmentAllocator::NoteReclaimable() {
@@ -196,23 +197,23 @@ void SegmentAllocator::NoteReclaimable() {
   if (waiters_.load() > 0) {
     // Under mu_: a waiter checks released_ and starts waiting atomically
     // with respect to it, so this notification cannot fall in between.
-    std::lock_guard lock(mu_);
-    release_cv_.notify_all();
+    MutexLock lock(&mu_);
+    release_cv_.SignalAll();
   }
 }
 
 void SegmentAllocator::AddReclaimer(Reclaimer* r) {
-  std::unique_lock lock(reclaimers_mu_);
+  WriterMutexLock lock(&reclaimers_mu_);
   reclaimers_.push_back(r);
 }
 
 void SegmentAllocator::RemoveReclaimer(Reclaimer* r) {
-  std::unique_lock lock(reclaimers_mu_);
+  WriterMutexLock lock(&reclaimers_mu_);
   reclaimers_.erase(std::remove(reclaimers_.begin(), reclaimers_.end(), r), reclaimers_.end());
 }
 
 AllocatorStats SegmentAllocator::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   AllocatorStats s;
   for (int c = 0; c < kSizeClasses; ++c) {
     const SizeClass& sc = classes_[c];

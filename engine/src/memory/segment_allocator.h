@@ -18,26 +18,24 @@
 // Ownership: the allocator must outlive every Segment it handed out (the
 // Database owns it and destroys its caches first).
 // Thread safety: all methods are thread-safe. Lock order: a reclaimer is
-// called without the allocator's lock held (only with reclaimers_mu_ shared,
-// which RemoveReclaimer takes exclusively, so a reclaimer is never called
-// once removed); it frees segments after releasing its own locks, so the
-// two never nest.
+// called without the allocator's lock (mu_) held, only with reclaimers_mu_
+// shared, which RemoveReclaimer takes exclusively, so a reclaimer is never
+// called once removed; it frees segments after releasing its own locks, so
+// the two never nest. Freeing takes mu_, so reclaimers_mu_ comes before mu_.
 #ifndef REVFS_MEMORY_SEGMENT_ALLOCATOR_H_
 #define REVFS_MEMORY_SEGMENT_ALLOCATOR_H_
 
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "revfs/result.h"
+#include "util/mutex.h"
 
 namespace revfs {
 
@@ -127,17 +125,17 @@ class SegmentAllocator {
   SegmentAllocator& operator=(const SegmentAllocator&) = delete;
 
   // Returns a segment of at least `bytes` (1 .. kMaxSegmentSize).
-  Result<Segment> Allocate(size_t bytes);
+  Result<Segment> Allocate(size_t bytes) EXCLUDES(mu_, reclaimers_mu_);
 
   // Tells waiting Allocate calls that memory may have become reclaimable
   // (a cached entry was unpinned). Cheap when nobody waits; never blocks on
   // a reclaimer. Call with no cache lock held.
-  void NoteReclaimable();
+  void NoteReclaimable() EXCLUDES(mu_);
 
-  void AddReclaimer(Reclaimer* r);
-  void RemoveReclaimer(Reclaimer* r);
+  void AddReclaimer(Reclaimer* r) EXCLUDES(reclaimers_mu_);
+  void RemoveReclaimer(Reclaimer* r) EXCLUDES(reclaimers_mu_);
 
-  AllocatorStats stats() const;
+  AllocatorStats stats() const EXCLUDES(mu_);
   size_t budget() const { return options_.budget_bytes; }
 
   // Returns the size class for `bytes`, or -1 if too large.
@@ -158,30 +156,33 @@ class SegmentAllocator {
 
   explicit SegmentAllocator(const AllocatorOptions& options) : options_(options) {}
   // Allocate's body; throws std::bad_alloc if a free list cannot grow.
-  Result<Segment> AllocateOrThrow(size_t bytes);
+  Result<Segment> AllocateOrThrow(size_t bytes) EXCLUDES(mu_, reclaimers_mu_);
   // Takes a segment of class `c` if the budget allows; null otherwise.
   // Throws std::bad_alloc (changing nothing) if the free lists cannot be
   // given room for one more segment.
-  char* TryTake(int c);
-  void Release(char* data, int c);
+  char* TryTake(int c) REQUIRES(mu_);
+  void Release(char* data, int c) EXCLUDES(mu_);
 
   const AllocatorOptions options_;
-  mutable std::mutex mu_;
-  // Signalled when a segment is released or NoteReclaimable is called, and
-  // anyone waits in Allocate. `released_` counts such events so a waiter
-  // sees one that happened between its last attempt and its wait; with
-  // `waiters_` (both sequentially consistent) no wake-up is lost.
-  std::condition_variable release_cv_;
+  mutable Mutex mu_;
+  // Signalled (with mu_) when a segment is released or NoteReclaimable is
+  // called, and anyone waits in Allocate. `released_` counts such events so
+  // a waiter sees one that happened between its last attempt and its wait;
+  // with `waiters_` (both sequentially consistent) no wake-up is lost.
+  CondVar release_cv_;
   std::atomic<uint64_t> released_{0};
   std::atomic<int> waiters_{0};
-  std::array<SizeClass, kSizeClasses> classes_;  // guarded by mu_
-  size_t in_use_ = 0;                            // guarded by mu_
+  std::array<SizeClass, kSizeClasses> classes_ GUARDED_BY(mu_);
+  size_t in_use_ GUARDED_BY(mu_) = 0;
+  uint64_t allocations_ GUARDED_BY(mu_) = 0;
+  uint64_t releases_ GUARDED_BY(mu_) = 0;
+  uint64_t failures_ GUARDED_BY(mu_) = 0;
+  uint64_t reclaim_calls_ GUARDED_BY(mu_) = 0;
+  uint64_t madvised_ GUARDED_BY(mu_) = 0;
   // Held shared while reclaimers are being called, exclusively to add or
   // remove one: a cache being destroyed waits until no Allocate is inside it.
-  mutable std::shared_mutex reclaimers_mu_;
-  std::vector<Reclaimer*> reclaimers_;           // guarded by reclaimers_mu_
-  uint64_t allocations_ = 0, releases_ = 0, failures_ = 0;  // guarded by mu_
-  uint64_t reclaim_calls_ = 0, madvised_ = 0;               // guarded by mu_
+  mutable SharedMutex reclaimers_mu_;
+  std::vector<Reclaimer*> reclaimers_ GUARDED_BY(reclaimers_mu_);
 };
 
 }  // namespace revfs

@@ -29,7 +29,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +36,7 @@
 #include <vector>
 
 #include "memory/segment_allocator.h"
+#include "util/mutex.h"
 
 namespace revfs {
 
@@ -85,7 +85,7 @@ struct CacheEntryBase {
   // shared by kinds under one key space lets a reader check it on a hit.
   uint32_t tag = 0;
   std::atomic<uint32_t> refs{0};  // 1 while cached + 1 per pin
-  bool cached = false;            // guarded by the shard lock
+  bool cached = false;            // guarded by its shard's mu (see Entry)
   std::shared_ptr<CacheCounters> counters;
 
   // Drops one reference; frees the entry when it was the last. Called with
@@ -164,7 +164,7 @@ class SegmentCache final : public Reclaimer {
   // Returns a pin on the entry for `key`, if cached.
   std::optional<Pinned> Lookup(const Key& key) {
     Shard& s = ShardFor(key);
-    std::lock_guard lock(s.mu);
+    MutexLock lock(&s.mu);
     auto it = s.map.find(key);
     if (it == s.map.end()) {
       counters_->misses.fetch_add(1, std::memory_order_relaxed);
@@ -201,7 +201,7 @@ class SegmentCache final : public Reclaimer {
     Shard& s = ShardFor(key);
     Entry* replaced = nullptr;
     {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(&s.mu);
       // The map node is had (or reused) before the entry it replaces is
       // detached: a failed allocation then changes nothing.
       auto [it, inserted] = s.map.try_emplace(key, e);
@@ -230,7 +230,7 @@ class SegmentCache final : public Reclaimer {
     Shard& s = ShardFor(key);
     Entry* e = nullptr;
     {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(&s.mu);
       auto it = s.map.find(key);
       if (it == s.map.end()) return false;
       e = it->second;
@@ -252,7 +252,7 @@ class SegmentCache final : public Reclaimer {
     st.capacity_bytes = capacity_;
     st.usage_bytes = usage_.load(std::memory_order_relaxed);
     for (const Shard& s : shards_) {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(&s.mu);
       for (const auto& [key, e] : s.map) {
         ++st.entries;
         ++st.cached_per_class[e->segment.size_class()];
@@ -284,16 +284,19 @@ class SegmentCache final : public Reclaimer {
 
   struct Entry : internal::CacheEntryBase {
     Key key{};
-    Entry* prev = nullptr;  // LRU list, guarded by the shard lock
+    // The LRU list and `cached`: guarded by the mu of the entry's shard,
+    // which the analysis cannot name from here (an entry does not point to
+    // its shard); only code holding that Shard's mu touches them.
+    Entry* prev = nullptr;
     Entry* next = nullptr;
     // Once detached: the next entry removed in the same pass, so that a
     // removal collects what it frees without allocating.
     Entry* removed_next = nullptr;
   };
   struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<Key, Entry*, Hash> map;  // guarded by mu
-    Entry head;                                 // LRU sentinel: head.next is newest
+    mutable Mutex mu;
+    std::unordered_map<Key, Entry*, Hash> map GUARDED_BY(mu);
+    Entry head GUARDED_BY(mu);  // LRU sentinel: head.next is newest
   };
 
   Shard& ShardFor(const Key& key) { return shards_[Hash{}(key) % kShards]; }
@@ -301,7 +304,7 @@ class SegmentCache final : public Reclaimer {
     e->prev->next = e->next;
     e->next->prev = e->prev;
   }
-  static void LinkFront(Shard& s, Entry* e) {
+  static void LinkFront(Shard& s, Entry* e) REQUIRES(s.mu) {
     e->next = s.head.next;
     e->prev = &s.head;
     s.head.next->prev = e;
@@ -312,7 +315,7 @@ class SegmentCache final : public Reclaimer {
   // counts why. The caller drops the cache's reference after unlocking.
   // Never allocates. `erase_from_map` is false when the caller reuses e's
   // map node for its replacement.
-  void Detach(Shard& s, Entry* e, RemovalCause cause, bool erase_from_map) {
+  void Detach(Shard& s, Entry* e, RemovalCause cause, bool erase_from_map) REQUIRES(s.mu) {
     if (erase_from_map) s.map.erase(e->key);
     Unlink(e);
     e->cached = false;
@@ -337,7 +340,7 @@ class SegmentCache final : public Reclaimer {
     for (Shard& s : shards_) {
       Entry* removed = nullptr;
       {
-        std::lock_guard lock(s.mu);
+        MutexLock lock(&s.mu);
         while (s.head.next != &s.head) {
           Entry* e = s.head.next;
           Detach(s, e, cause, /*erase_from_map=*/true);
@@ -357,7 +360,7 @@ class SegmentCache final : public Reclaimer {
       Shard& s = shards_[(start + k) % kShards];
       Entry* removed = nullptr;
       {
-        std::lock_guard lock(s.mu);
+        MutexLock lock(&s.mu);
         for (Entry* e = s.head.prev; e != &s.head && freed < bytes;) {
           Entry* older = e->prev;
           // refs == 1: only the cache holds it. Pins are taken only under

@@ -4,8 +4,6 @@
 //   3. the next superblock slot is written, then fdatasync.
 // Until step 3 is durable, Open picks the previous slot, whose ends exclude
 // everything this commit appended.
-#include <mutex>
-
 #include "revfs/store.h"
 #include "store/store_files.h"
 
@@ -86,7 +84,7 @@ Result<uint64_t> Store::FinishRevision(RevisionWriter* commit, RevisionRoot root
   next.latest_root = root_ref;
   REVFS_RETURN_IF_ERROR(WriteSuperblock(next));
 
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   // A reader's Refresh may have loaded this revision from disk since the
   // superblock was written: adding it again would shift every later one.
   if (next.generation > sb_.generation) {

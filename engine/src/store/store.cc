@@ -3,7 +3,6 @@
 #include "revfs/store.h"
 
 #include <algorithm>
-#include <mutex>
 #include <random>
 #include <string>
 
@@ -127,7 +126,7 @@ Status Store::LoadState(bool writer) {
   std::vector<bool> damaged;
   REVFS_RETURN_IF_ERROR(LoadIndex(choice.sb, &entries, &damaged));
   {
-    std::unique_lock lock(mu_);
+    WriterMutexLock lock(&mu_);
     sb_ = choice.sb;
     config_ = choice.sb.config;
     index_ = std::move(entries);
@@ -166,12 +165,12 @@ Status Store::LoadIndex(const Superblock& sb, std::vector<RevisionEntry>* entrie
 }
 
 Superblock Store::superblock() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return sb_;
 }
 
 uint64_t Store::latest_revision() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return sb_.latest_revision;
 }
 
@@ -179,13 +178,13 @@ Status Store::Refresh() {
   REVFS_ASSIGN_OR_RETURN(SlotChoice choice,
                          ChooseSuperblock(env_, path_, *superblock_reader_));
   {
-    std::shared_lock lock(mu_);
+    ReaderMutexLock lock(&mu_);
     if (choice.sb.generation <= sb_.generation) return Status::OK();
   }
   std::vector<RevisionEntry> entries;
   std::vector<bool> damaged;
   REVFS_RETURN_IF_ERROR(LoadIndex(choice.sb, &entries, &damaged));
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   if (choice.sb.generation > sb_.generation) {  // re-check: another Refresh may have won
     sb_ = choice.sb;
     index_ = std::move(entries);
@@ -195,7 +194,7 @@ Status Store::Refresh() {
 }
 
 Result<RevisionEntry> Store::GetRevision(uint64_t number) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   if (number > sb_.latest_revision) {
     return Status::NotFound("revision " + std::to_string(number) +
                             " does not exist (latest is " +
@@ -209,7 +208,7 @@ Result<RevisionEntry> Store::GetRevision(uint64_t number) const {
 }
 
 Result<uint64_t> Store::RevisionAt(int64_t time_ns) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = std::upper_bound(
       index_.begin(), index_.end(), time_ns,
       [](int64_t t, const RevisionEntry& e) { return t < e.time_ns; });
