@@ -124,7 +124,7 @@ void RevFs::PrefetchLoop() {
   // ... and never make a reader wait: a reader asking for a chunk this
   // thread is decoding decodes it itself (a starved idle thread could take
   // seconds).
-  PageLoader::MarkBackgroundThread();
+  Database::MarkBackgroundThread();
   while (true) {
     ChunkRef chunk;
     {
@@ -137,7 +137,7 @@ void RevFs::PrefetchLoop() {
     // Decoded into the chunk cache; the pin is dropped at once. Nothing
     // thrown may end the thread (and with it the daemon).
     try {
-      (void)db_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+      (void)db_->PrefetchChunk(chunk.hash, chunk.page, chunk.length);
     } catch (...) {
       LogThrown("chunk prefetch");
     }

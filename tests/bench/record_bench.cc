@@ -109,7 +109,7 @@ void BM_GetColdCaches(benchmark::State& state) {
   std::mt19937_64 rng(4);
   for (auto _ : state) {
     state.PauseTiming();
-    rs->loader().Clear();
+    rs->ClearCaches();
     state.ResumeTiming();
     auto rec = trx->Get(rng() % kKeys);
     benchmark::DoNotOptimize(rec);

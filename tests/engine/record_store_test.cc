@@ -136,7 +136,7 @@ TEST_P(RecordStoreTest, FragmentsPerLoadStayBoundedOverLongHistory) {
     }
     ASSERT_TRUE((*trx)->Commit(kT0 + static_cast<int64_t>(rev), "").ok());
     // Read every revision's leaves cold: clear caches so each load combines.
-    rs_->loader().Clear();
+    rs_->ClearCaches();
     auto read = rs_->BeginRead(rev);
     ASSERT_TRUE(read.ok());
     ASSERT_TRUE((*read)->Get(0).ok());

@@ -5,7 +5,8 @@
 // indirect pages, copy-on-write per revision; a changed leaf is written as a
 // fragment under the store's versioning approach (versioning.h) and a read
 // combines fragments. All page memory comes from the one SegmentAllocator of
-// the Database and is held through pins (PageLoader).
+// the Database, shared by its two loaders — record pages (PageLoader) and
+// content chunks (ChunkLoader) — and is held through pins (PinnedView).
 //
 // Thread safety: a Database may be shared by any number of threads. Each
 // ReadTrx is used by one thread at a time; any number may be open at once on
@@ -24,15 +25,15 @@
 #include <vector>
 
 #include "records/indirect_page.h"
-#include "records/page_loader.h"
 #include "records/record_page.h"
+#include "revfs/memory.h"
 #include "revfs/store.h"
 
 namespace revfs {
 
 struct DatabaseOptions {
   StoreOptions store;
-  PageLoaderOptions memory;
+  MemoryOptions memory;
   // How many threads may read at once (the mount: its FUSE threads plus its
   // prefetch threads). Each may hold a pinned segment of the largest size
   // while its read is served, so the pool's budget is raised, if needed, to
@@ -52,6 +53,8 @@ struct RecordStats {
   uint64_t commits = 0;
 };
 
+class ChunkLoader;
+class PageLoader;
 class ReadTrx;
 class WriteTrx;
 
@@ -63,7 +66,11 @@ class Database {
 
   Store& store() { return *store_; }
   const Store& store() const { return *store_; }
-  PageLoader& loader() { return *loader_; }
+  // The loaders and their allocator (engine-private types: the layers above
+  // records, and tests).
+  PageLoader& page_loader() { return *page_loader_; }
+  ChunkLoader& chunk_loader() { return *chunk_loader_; }
+  SegmentAllocator& allocator() { return *allocator_; }
 
   // Opens a read-only transaction on revision `number` (NotFound past the
   // latest). Cheap: no I/O once the revision's root is known.
@@ -85,6 +92,21 @@ class Database {
   // checksum-valid and still unusable, and only the layer above knows.
   Status Verify(VerifyReport* report, const RecordCheck& check = nullptr);
 
+  // Decodes content chunk `hash` (stored in `page`, `raw_size` bytes) into
+  // the chunk cache, unpinned at once, for a reader to find there
+  // (prefetchers); its error, if any, is met again by that reader.
+  Status PrefetchChunk(const Hash128& hash, const PageRef& page, uint32_t raw_size);
+  // Marks the calling thread, for the rest of its life, as a background
+  // thread (a prefetcher at idle priority): a reader never waits for a
+  // chunk decode such a thread started, it decodes alongside. Call it first
+  // thing in the thread.
+  static void MarkBackgroundThread();
+
+  // Drops every unpinned cached page and chunk (pinned ones retire).
+  void ClearCaches();
+  // Returns pins held now across the caches of both loaders.
+  uint64_t PinsHeld() const;
+
   RecordStats stats() const;
   // Returns the record layer's and the memory system's counters as JSON.
   std::string StatsJson() const;
@@ -98,16 +120,21 @@ class Database {
     int64_t time_ns = 0;
   };
 
-  Database(std::unique_ptr<Store> store, std::unique_ptr<PageLoader> loader)
-      : store_(std::move(store)), loader_(std::move(loader)) {}
+  explicit Database(std::unique_ptr<Store> store);
   Result<TreeInfo> GetTree(uint64_t number);
   struct VerifyState;
   void VerifyNode(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
   void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
   void NoteLeafLoad(size_t fragments);
+  // The "memory" object of StatsJson: pool, pins, caches.
+  std::string MemoryStatsJson() const;
 
   std::unique_ptr<Store> store_;
-  std::unique_ptr<PageLoader> loader_;
+  std::unique_ptr<SegmentAllocator> owned_allocator_;  // unless a shared one is used
+  SegmentAllocator* allocator_ = nullptr;
+  // Destroyed before the allocator (declared after it).
+  std::unique_ptr<PageLoader> page_loader_;
+  std::unique_ptr<ChunkLoader> chunk_loader_;
   mutable std::shared_mutex trees_mu_;
   std::map<uint64_t, TreeInfo> trees_;  // guarded by trees_mu_; revision roots seen
 

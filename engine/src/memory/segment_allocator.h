@@ -184,6 +184,12 @@ class SegmentAllocator {
   uint64_t reclaim_calls_ = 0, madvised_ = 0;               // guarded by mu_
 };
 
+// The memory rule once every reader is done: returns OK if no pin is held
+// (`pins_held`, as the caches count them) and every segment of `allocator`
+// is back on a free list; otherwise Corruption naming the pins held and, per
+// size class, the segments missing (memory/pool_check.cc).
+Status CheckSegmentsReturned(const SegmentAllocator& allocator, uint64_t pins_held);
+
 }  // namespace revfs
 
 #endif  // REVFS_MEMORY_SEGMENT_ALLOCATOR_H_
