@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "env/env.h"
 #include "revfs/database.h"
 
 namespace revfs {

@@ -8,9 +8,10 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "tree/file_chunks.h"
 #include "revfs/tree.h"
 #include "support/engine_test.h"
+#include "tree/file_chunks.h"
+#include "tree/sorted_map.h"
 
 namespace revfs::testing {
 namespace {

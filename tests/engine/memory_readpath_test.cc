@@ -11,10 +11,11 @@
 #include "content/chunk_loader.h"
 #include "content/compression.h"
 #include "records/page_loader.h"
-#include "util/hash.h"
+#include "records/record_page.h"
 #include "revfs/database.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
+#include "util/hash.h"
 
 namespace revfs::testing {
 namespace {

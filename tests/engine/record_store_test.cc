@@ -10,6 +10,9 @@
 #include <random>
 #include <thread>
 
+#include "records/indirect_page.h"
+#include "records/record_page.h"
+#include "store/page_log.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 

@@ -15,8 +15,9 @@
 #include <random>
 #include <thread>
 
-#include "content/chunker.h"
 #include "content/chunk_loader.h"
+#include "content/chunker.h"
+#include "content/compression.h"
 #include "revfs/diff.h"
 #include "revfs/tree.h"
 #include "support/engine_test.h"

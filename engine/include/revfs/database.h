@@ -3,10 +3,11 @@
 //
 // Records (64-bit key -> bytes) live in leaf pages reached through a trie of
 // indirect pages, copy-on-write per revision; a changed leaf is written as a
-// fragment under the store's versioning approach (versioning.h) and a read
-// combines fragments. All page memory comes from the one SegmentAllocator of
-// the Database, shared by its two loaders — record pages (PageLoader) and
-// content chunks (ChunkLoader) — and is held through pins (PinnedView).
+// fragment under the store's versioning approach (records/versioning.h) and
+// a read combines fragments. All page memory comes from the one
+// SegmentAllocator of the Database, shared by its two loaders — record pages
+// (PageLoader) and content chunks (ChunkLoader) — and is held through pins
+// (PinnedView).
 //
 // Thread safety: a Database may be shared by any number of threads. Each
 // ReadTrx is used by one thread at a time; any number may be open at once on
@@ -16,20 +17,32 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "records/indirect_page.h"
-#include "records/record_page.h"
+#include "revfs/hash.h"
 #include "revfs/memory.h"
+#include "revfs/result.h"
 #include "revfs/store.h"
 
 namespace revfs {
+
+// Engine-private (engine/src/records/, content/, memory/, store/page.h).
+class ChunkLoader;
+class PageLoader;
+class SegmentAllocator;
+struct LeafRef;
+struct SlotChange;
+enum class PageKind : uint8_t;
 
 struct DatabaseOptions {
   StoreOptions store;
@@ -45,7 +58,8 @@ struct DatabaseOptions {
 
 // Counters of the record layer (fragments combined per load, pages written).
 struct RecordStats {
-  static constexpr size_t kHistogram = kMaxChain + 1;
+  // Chains are at most kMaxChain (64) fragments long: [0..64].
+  static constexpr size_t kHistogram = 65;
   std::array<uint64_t, kHistogram> fragments_per_load{};  // [n] = loads combining n
   uint64_t max_fragments_per_load = 0;
   uint64_t leaf_loads = 0;
@@ -53,8 +67,6 @@ struct RecordStats {
   uint64_t commits = 0;
 };
 
-class ChunkLoader;
-class PageLoader;
 class ReadTrx;
 class WriteTrx;
 
@@ -200,9 +212,7 @@ class WriteTrx {
   ReadTrx& base() { return *base_; }
   // Appends a page that records of this transaction will reference (content
   // chunks); durable and reachable only once Commit succeeds.
-  Result<PageRef> AppendPage(PageKind kind, std::string_view payload) {
-    return commit_->AppendPage(kind, payload);
-  }
+  Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
 
   // Writes every changed leaf as a fragment, the changed path of the trie, and
   // commits the revision atomically. `counters` are added to the revision's.
@@ -213,8 +223,7 @@ class WriteTrx {
   friend class Database;
   struct BaseNode;
   struct Changed;
-  WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
-      : rs_(rs), base_(std::move(base)) {}
+  WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
   Result<PageRef> Rebuild(int level, const BaseNode& base, std::span<const Changed> changed);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
@@ -224,7 +233,7 @@ class WriteTrx {
   Database* const rs_;
   std::unique_ptr<ReadTrx> base_;
   std::map<uint64_t, std::optional<std::string>> changes_;  // key -> value/tombstone
-  std::unique_ptr<revfs::RevisionWriter> commit_;
+  std::unique_ptr<RevisionWriter> commit_;
   uint64_t fragments_full_ = 0;
   uint64_t fragments_partial_ = 0;
   uint64_t indirect_written_ = 0;

@@ -1,6 +1,7 @@
-// What the API shows of the engine's memory: MemoryOptions, the budgets of
-// a Database's allocator and caches, and PinnedView, the guard through which
-// callers hold bytes of a cached page or chunk.
+// What the API shows of the engine's memory: MemoryOptions (with
+// AllocatorOptions), the budgets of a Database's allocator and caches, and
+// PinnedView, the guard through which callers hold bytes of a cached page or
+// chunk.
 //
 // Every page and chunk the engine reads lives in a segment of its one
 // allocator, held by a cache (engine/src/memory/). A reader gets such bytes
@@ -8,20 +9,32 @@
 // destroyed or reassigned, even if the cache drops it meanwhile (it is then
 // freed by the last unpin). Unpinning never does I/O and takes no cache lock.
 //
-// Thread safety: a PinnedView belongs to one thread at a time; any number of
-// threads may hold pins on the same bytes.
+// Thread safety: the options are values; a PinnedView belongs to one thread
+// at a time, and any number of threads may hold pins on the same bytes.
 #ifndef REVFS_MEMORY_H_
 #define REVFS_MEMORY_H_
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string_view>
 #include <utility>
 
-#include "memory/segment_allocator.h"
-#include "util/hash.h"
+#include "revfs/hash.h"
 
 namespace revfs {
+
+class SegmentAllocator;  // engine/src/memory/segment_allocator.h
+
+// The allocator's budget and its dealings with the OS.
+struct AllocatorOptions {
+  size_t budget_bytes = 256u << 20;  // bytes of segments handed out at once
+  // Free resident bytes a class keeps before releasing pages to the OS.
+  size_t keep_resident_bytes = 8u << 20;
+  // How long Allocate waits for other threads to release pins or segments
+  // when the budget is exhausted, before it fails.
+  std::chrono::milliseconds release_wait{1000};
+};
 
 // The memory of an open Database: one allocator, from which the caches of
 // record pages (PageLoader) and of content chunks (ChunkLoader) take their

@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "revfs/memory.h"
 #include "revfs/result.h"
 
 namespace revfs {
@@ -46,14 +47,8 @@ inline constexpr int kSizeClasses = 12;  // 4 KiB .. 8 MiB
 inline constexpr size_t kMaxSegmentSize = kMinSegmentSize << (kSizeClasses - 1);
 inline constexpr size_t kHugePageSize = 2u << 20;  // x86-64 and arm64 with 4 KiB pages
 
-struct AllocatorOptions {
-  size_t budget_bytes = 256u << 20;  // bytes of segments handed out at once
-  // Free resident bytes a class keeps before releasing pages to the OS.
-  size_t keep_resident_bytes = 8u << 20;
-  // How long Allocate waits for other threads to release pins or segments
-  // when the budget is exhausted, before it fails.
-  std::chrono::milliseconds release_wait{1000};
-};
+// AllocatorOptions is defined in revfs/memory.h (a Database's
+// MemoryOptions carry it).
 
 class SegmentAllocator;
 

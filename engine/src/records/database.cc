@@ -6,11 +6,16 @@
 #include <mutex>
 
 #include "content/chunk_loader.h"
+#include "records/indirect_page.h"
 #include "records/page_loader.h"
+#include "records/record_page.h"
+#include "store/revision_writer.h"
 #include "revfs/json.h"
 #include "revfs/pool_check.h"
 
 namespace revfs {
+
+static_assert(RecordStats::kHistogram == kMaxChain + 1, "a bucket per chain length");
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
                                                  const DatabaseOptions& options) {

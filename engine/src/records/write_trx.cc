@@ -5,8 +5,11 @@
 #include <algorithm>
 
 #include "revfs/database.h"
+#include "records/indirect_page.h"
 #include "records/page_loader.h"
+#include "records/record_page.h"
 #include "records/versioning.h"
+#include "store/revision_writer.h"
 
 namespace revfs {
 
@@ -26,7 +29,14 @@ namespace {
 const std::string kEmptyCombined(4, '\0');
 }  // namespace
 
+WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
+    : rs_(rs), base_(std::move(base)) {}
+
 WriteTrx::~WriteTrx() { rs_->write_open_ = false; }
+
+Result<PageRef> WriteTrx::AppendPage(PageKind kind, std::string_view payload) {
+  return commit_->AppendPage(kind, payload);
+}
 
 int WriteTrx::PackLevel() const {
   const StoreConfig& c = rs_->store_->config();

@@ -6,7 +6,10 @@
 // everything this commit appended.
 #include <mutex>
 
+#include "store/revision_writer.h"
+
 #include "revfs/store.h"
+#include "store/page_log.h"
 #include "store/store_files.h"
 
 namespace revfs {

@@ -7,6 +7,9 @@
 #include <random>
 #include <string>
 
+#include "env/env.h"
+#include "store/page_log.h"
+#include "store/revision_writer.h"
 #include "store/store_files.h"
 
 namespace revfs {

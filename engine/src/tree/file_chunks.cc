@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "content/chunk_loader.h"
+#include "tree/sorted_map.h"
+#include "util/hash.h"
 
 namespace revfs {
 namespace {
