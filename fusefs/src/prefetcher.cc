@@ -73,7 +73,7 @@ void Prefetcher::PrefetchLoop() {
   // ... and never make a reader wait: a reader asking for a chunk this
   // thread is decoding decodes it itself (a starved idle thread could take
   // seconds).
-  PageLoader::MarkBackgroundThread();
+  Database::MarkBackgroundThread();
   while (true) {
     ChunkRef chunk;
     {
@@ -86,7 +86,7 @@ void Prefetcher::PrefetchLoop() {
     // Decoded into the chunk cache; the pin is dropped at once. Nothing
     // thrown may end the thread (and with it the daemon).
     try {
-      (void)db_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+      (void)db_->PrefetchChunk(chunk.hash, chunk.page, chunk.length);
     } catch (...) {
       LogThrown("chunk prefetch");
     }

@@ -47,8 +47,7 @@ Command AddInitCommand(CLI::App& app) {
     Status s = ParseCompression(args->compression, &config);
     if (s.ok()) s = config.Validate();
     if (!s.ok()) return Fail(s);
-    Env* env = Env::Default();
-    int64_t created = env->NowNanos();
+    int64_t created = NowNanos();
     if (!args->time.empty()) {
       auto t = ParseTime(args->time);
       if (!t.ok()) return Fail(t.status().WithContext("--time"));

@@ -271,7 +271,7 @@ int RunMount(const MountArgs& args) {
   }  // RevFs gone: its prefetch and read-ahead threads are joined
   // The memory rule, checked on every way out (unmount, signal): with
   // every reader gone, every segment is back in the pool and no pin held.
-  Status memory = CheckPoolReturned((*store)->loader());
+  Status memory = CheckPoolReturned(**store);
   if (memory.ok()) {
     logger->info("unmounted {}: every segment back in the pool, no pin held", mountpoint);
   } else {

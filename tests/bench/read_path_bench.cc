@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 
+#include "content/chunk_loader.h"
 #include "revfs/database.h"
 #include "revfs/tree.h"
 
@@ -65,7 +66,7 @@ void BM_LeafLoadCombiningFragments(benchmark::State& state) {
   Database* rs = FragmentStore(static_cast<int>(state.range(0)));
   const uint64_t latest = rs->store().latest_revision();
   for (auto _ : state) {
-    rs->loader().Clear();
+    rs->ClearCaches();
     auto trx = std::move(rs->BeginRead(latest)).value();
     auto v = trx->Get(1);
     if (!v.ok()) std::abort();
@@ -121,8 +122,8 @@ void ChunkDecode(benchmark::State& state, const char* which) {
   // The delta's base stays cached: only the delta itself is decoded.
   const Key128 key{c.hash.hi, c.hash.lo};
   for (auto _ : state) {
-    f.rs->loader().chunk_cache().Erase(key);
-    auto pin = f.rs->loader().Chunk(c.hash, c.page, c.length);
+    f.rs->chunk_loader().cache().Erase(key);
+    auto pin = f.rs->chunk_loader().Chunk(c.hash, c.page, c.length);
     if (!pin.ok()) std::abort();
     benchmark::DoNotOptimize(pin->bytes().data());
   }

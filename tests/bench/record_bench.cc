@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "env/env.h"
 #include "revfs/database.h"
 
 namespace revfs {
@@ -109,7 +110,7 @@ void BM_GetColdCaches(benchmark::State& state) {
   std::mt19937_64 rng(4);
   for (auto _ : state) {
     state.PauseTiming();
-    rs->loader().Clear();
+    rs->ClearCaches();
     state.ResumeTiming();
     auto rec = trx->Get(rng() % kKeys);
     benchmark::DoNotOptimize(rec);

@@ -189,10 +189,10 @@ TEST_F(RevFsConcurrencyTest, EightThreadsWhileCommitsLand) {
   EXPECT_EQ(errors.load(), 0u) << "first: " << first_error;
   EXPECT_EQ(Stat("nodes"), fixed_nodes) << "every lookup forgotten";
   // Prefetchers may hold a pin for a moment after the last read.
-  for (int i = 0; i < 500 && rs_->loader().PinsHeld() != 0; ++i) {
+  for (int i = 0; i < 500 && rs_->PinsHeld() != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "support/store_util.h"
 
+#include "store/page_log.h"
+#include "store/revision_writer.h"
+
 namespace revfs::testing {
 
 std::string PageContent(uint64_t revision, int index) {

@@ -3,9 +3,11 @@
 //
 // Records (64-bit key -> bytes) live in leaf pages reached through a trie of
 // indirect pages, copy-on-write per revision; a changed leaf is written as a
-// fragment under the store's versioning approach (versioning.h) and a read
-// combines fragments. All page memory comes from the one SegmentAllocator of
-// the Database and is held through pins (PageLoader).
+// fragment under the store's versioning approach (records/versioning.h) and
+// a read combines fragments. All page memory comes from the one
+// SegmentAllocator of the Database, shared by its two loaders — record pages
+// (PageLoader) and content chunks (ChunkLoader) — and is held through pins
+// (PinnedView).
 //
 // Thread safety: a Database may be shared by any number of threads. Each
 // ReadTrx is used by one thread at a time; any number may be open at once on
@@ -15,24 +17,36 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "records/indirect_page.h"
-#include "records/page_loader.h"
-#include "records/record_page.h"
+#include "revfs/hash.h"
+#include "revfs/memory.h"
+#include "revfs/result.h"
 #include "revfs/store.h"
 
 namespace revfs {
 
+// Engine-private (engine/src/records/, content/, memory/, store/page.h).
+class ChunkLoader;
+class PageLoader;
+class SegmentAllocator;
+struct LeafRef;
+struct SlotChange;
+enum class PageKind : uint8_t;
+
 struct DatabaseOptions {
   StoreOptions store;
-  PageLoaderOptions memory;
+  MemoryOptions memory;
   // How many threads may read at once (the mount: its FUSE threads plus its
   // prefetch threads). Each may hold a pinned segment of the largest size
   // while its read is served, so the pool's budget is raised, if needed, to
@@ -44,7 +58,8 @@ struct DatabaseOptions {
 
 // Counters of the record layer (fragments combined per load, pages written).
 struct RecordStats {
-  static constexpr size_t kHistogram = kMaxChain + 1;
+  // Chains are at most kMaxChain (64) fragments long: [0..64].
+  static constexpr size_t kHistogram = 65;
   std::array<uint64_t, kHistogram> fragments_per_load{};  // [n] = loads combining n
   uint64_t max_fragments_per_load = 0;
   uint64_t leaf_loads = 0;
@@ -63,7 +78,11 @@ class Database {
 
   Store& store() { return *store_; }
   const Store& store() const { return *store_; }
-  PageLoader& loader() { return *loader_; }
+  // The loaders and their allocator (engine-private types: the layers above
+  // records, and tests).
+  PageLoader& page_loader() { return *page_loader_; }
+  ChunkLoader& chunk_loader() { return *chunk_loader_; }
+  SegmentAllocator& allocator() { return *allocator_; }
 
   // Opens a read-only transaction on revision `number` (NotFound past the
   // latest). Cheap: no I/O once the revision's root is known.
@@ -85,6 +104,21 @@ class Database {
   // checksum-valid and still unusable, and only the layer above knows.
   Status Verify(VerifyReport* report, const RecordCheck& check = nullptr);
 
+  // Decodes content chunk `hash` (stored in `page`, `raw_size` bytes) into
+  // the chunk cache, unpinned at once, for a reader to find there
+  // (prefetchers); its error, if any, is met again by that reader.
+  Status PrefetchChunk(const Hash128& hash, const PageRef& page, uint32_t raw_size);
+  // Marks the calling thread, for the rest of its life, as a background
+  // thread (a prefetcher at idle priority): a reader never waits for a
+  // chunk decode such a thread started, it decodes alongside. Call it first
+  // thing in the thread.
+  static void MarkBackgroundThread();
+
+  // Drops every unpinned cached page and chunk (pinned ones retire).
+  void ClearCaches();
+  // Returns pins held now across the caches of both loaders.
+  uint64_t PinsHeld() const;
+
   RecordStats stats() const;
   // Returns the record layer's and the memory system's counters as JSON.
   std::string StatsJson() const;
@@ -98,16 +132,21 @@ class Database {
     int64_t time_ns = 0;
   };
 
-  Database(std::unique_ptr<Store> store, std::unique_ptr<PageLoader> loader)
-      : store_(std::move(store)), loader_(std::move(loader)) {}
+  explicit Database(std::unique_ptr<Store> store);
   Result<TreeInfo> GetTree(uint64_t number);
   struct VerifyState;
   void VerifyNode(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
   void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
   void NoteLeafLoad(size_t fragments);
+  // The "memory" object of StatsJson: pool, pins, caches.
+  std::string MemoryStatsJson() const;
 
   std::unique_ptr<Store> store_;
-  std::unique_ptr<PageLoader> loader_;
+  std::unique_ptr<SegmentAllocator> owned_allocator_;  // unless a shared one is used
+  SegmentAllocator* allocator_ = nullptr;
+  // Destroyed before the allocator (declared after it).
+  std::unique_ptr<PageLoader> page_loader_;
+  std::unique_ptr<ChunkLoader> chunk_loader_;
   mutable std::shared_mutex trees_mu_;
   std::map<uint64_t, TreeInfo> trees_;  // guarded by trees_mu_; revision roots seen
 
@@ -173,9 +212,7 @@ class WriteTrx {
   ReadTrx& base() { return *base_; }
   // Appends a page that records of this transaction will reference (content
   // chunks); durable and reachable only once Commit succeeds.
-  Result<PageRef> AppendPage(PageKind kind, std::string_view payload) {
-    return commit_->AppendPage(kind, payload);
-  }
+  Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
 
   // Writes every changed leaf as a fragment, the changed path of the trie, and
   // commits the revision atomically. `counters` are added to the revision's.
@@ -186,8 +223,7 @@ class WriteTrx {
   friend class Database;
   struct BaseNode;
   struct Changed;
-  WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
-      : rs_(rs), base_(std::move(base)) {}
+  WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
   Result<PageRef> Rebuild(int level, const BaseNode& base, std::span<const Changed> changed);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
@@ -197,7 +233,7 @@ class WriteTrx {
   Database* const rs_;
   std::unique_ptr<ReadTrx> base_;
   std::map<uint64_t, std::optional<std::string>> changes_;  // key -> value/tombstone
-  std::unique_ptr<revfs::RevisionWriter> commit_;
+  std::unique_ptr<RevisionWriter> commit_;
   uint64_t fragments_full_ = 0;
   uint64_t fragments_partial_ = 0;
   uint64_t indirect_written_ = 0;

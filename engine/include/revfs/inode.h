@@ -15,6 +15,8 @@
 // inode also carries its content identity: a hash of its metadata and content
 // (chunk hashes for files, the entry tree's Merkle root for directories), so
 // identical files and subtrees are recognised without reading them.
+//
+// Thread safety: value types and pure functions.
 #ifndef REVFS_INODE_H_
 #define REVFS_INODE_H_
 
@@ -25,12 +27,13 @@
 #include <utility>
 #include <vector>
 
-#include "util/hash.h"
-#include "store/page.h"
+#include "revfs/hash.h"
 #include "revfs/result.h"
-#include "tree/sorted_map.h"
+#include "revfs/store.h"
 
 namespace revfs {
+
+class Decoder;  // engine/src/util/coding.h
 
 inline constexpr uint64_t kMetaKey = 0;
 inline constexpr uint64_t kInodeBase = uint64_t{1} << 60;
@@ -50,6 +53,17 @@ enum class FileType : uint8_t {
 const char* FileTypeName(FileType t);
 // Returns the type of a st_mode, or nullopt for an unknown one.
 std::optional<FileType> FileTypeOf(uint32_t st_mode);
+
+// The root of a sorted map (engine/src/tree/sorted_map.h): a directory's
+// entries or a long file's chunk list.
+struct TreeRoot {
+  uint64_t node = 0;  // 0: the empty map
+  uint8_t level = 0;
+  Hash128 hash;       // Merkle hash of the whole map
+  uint64_t count = 0;  // entries
+  bool empty() const { return node == 0; }
+  bool operator==(const TreeRoot&) const = default;
+};
 
 // One stored chunk of file content, or a hole.
 struct ChunkRef {

@@ -18,24 +18,84 @@
 #ifndef REVFS_STORE_H_
 #define REVFS_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "env/env.h"
-#include "store/page_log.h"
 #include "revfs/result.h"
-#include "store/revision.h"
-#include "store/store_config.h"
-#include "store/superblock.h"
-#include "util/mutex.h"
+#include "revfs/store_config.h"
 
 namespace revfs {
 
+// Engine-private (engine/src/env/env.h, store/page_log.h,
+// store/revision_writer.h).
+class Env;
+class FileLock;
+class PageLog;
+class RandomAccessFile;
+class RandomRWFile;
+class RevisionWriter;
+class WritableFile;
+
+// Names a page of the log: its offset, total size (header + payload) and
+// checksum, so a page that is intact but not the one referenced is caught.
+// Encoding and page format: engine/src/store/page.h.
+struct PageRef {
+  uint64_t offset = 0;
+  uint32_t size = 0;  // header + payload; 0 means "no page"
+  uint64_t hash = 0;  // the page's checksum
+
+  bool IsNull() const { return size == 0; }
+  bool operator==(const PageRef&) const = default;
+};
+
+// A revision's root page: its number, commit time, message, the root of its
+// record trie and named counters (pages and bytes written, files, ...).
+// Encoding: engine/src/store/revision.h.
+struct RevisionRoot {
+  uint64_t number = 0;
+  int64_t time_ns = 0;
+  std::string message;
+  PageRef tree_root;  // null for the empty tree
+  uint32_t tree_height = 0;  // levels of indirect pages above the leaves
+  std::vector<std::pair<std::string, uint64_t>> counters;
+
+  // Returns the named counter, or 0 when absent.
+  uint64_t Counter(std::string_view name) const;
+};
+
+// A revision's entry in the revisions index (fixed size, so revision N is
+// found in O(1)). Encoding: engine/src/store/revision.h.
+struct RevisionEntry {
+  uint64_t number = 0;
+  int64_t time_ns = 0;
+  PageRef root;
+};
+
+inline constexpr uint32_t kStoreFormatVersion = 1;
+
+// The superblock in force: the store's one mutable structure, naming the
+// latest revision and the committed ends of the files. Slot format:
+// engine/src/store/superblock.h.
+struct Superblock {
+  uint32_t format_version = kStoreFormatVersion;
+  uint64_t generation = 0;       // bumped by every commit
+  uint64_t latest_revision = 0;  // revisions 0..latest exist
+  uint64_t pages_end = 0;        // committed length of STORE/pages
+  uint64_t index_end = 0;        // committed length of STORE/revisions
+  PageRef latest_root;           // revision root of latest_revision
+  int64_t created_ns = 0;
+  std::array<uint8_t, 16> store_id{};
+  StoreConfig config;
+};
+
 struct StoreOptions {
-  Env* env = nullptr;     // Env::Default() when null
+  Env* env = nullptr;     // the OS seam; Env::Default() when null
   bool writable = false;  // take the writer lock (Busy if another holds it)
 };
 
@@ -52,8 +112,6 @@ struct VerifyReport {
   uint64_t pages_checked = 0;
   bool clean() const { return damage.empty(); }
 };
-
-class RevisionWriter;
 
 class Store {
  public:
@@ -74,24 +132,25 @@ class Store {
   Env* env() const { return env_; }
   const PageLog& pages() const { return *pages_; }
   // Returns the superblock in force (a copy).
-  Superblock superblock() const EXCLUDES(mu_);
-  uint64_t latest_revision() const EXCLUDES(mu_);
+  Superblock superblock() const;
+  uint64_t latest_revision() const;
 
   // Picks up revisions committed by another process since Open or the last
   // Refresh. Cheap when nothing changed (reads the two superblock slots).
-  Status Refresh() EXCLUDES(mu_);
+  Status Refresh();
 
   // Returns revision `number`'s index entry: NotFound past the latest,
   // Corruption if that entry is damaged.
-  Result<RevisionEntry> GetRevision(uint64_t number) const EXCLUDES(mu_);
+  Result<RevisionEntry> GetRevision(uint64_t number) const;
   // Returns the newest revision committed at or before `time_ns`; NotFound if
   // revision 0 is younger than that.
-  Result<uint64_t> RevisionAt(int64_t time_ns) const EXCLUDES(mu_);
+  Result<uint64_t> RevisionAt(int64_t time_ns) const;
   // Reads and checks revision `number`'s root page.
   Result<RevisionRoot> ReadRevisionRoot(uint64_t number) const;
 
-  // Starts the next commit. ReadOnly unless opened writable; Busy while
-  // another RevisionWriter of this store is alive.
+  // Starts the next commit (RevisionWriter is engine-private: the Database's
+  // WriteTrx uses it). ReadOnly unless opened writable; Busy while another
+  // RevisionWriter of this store is alive.
   Result<std::unique_ptr<RevisionWriter>> BeginRevision();
 
   // Checks every superblock slot, index entry, revision root and page of the
@@ -103,11 +162,11 @@ class Store {
   struct Files;
 
   Store(std::string path, Env* env);
-  Status LoadState(bool writer) EXCLUDES(mu_);
+  Status LoadState(bool writer);
   Status LoadIndex(const Superblock& sb, std::vector<RevisionEntry>* entries,
                    std::vector<bool>* damaged) const;
   Status PrepareAppend();
-  Result<uint64_t> FinishRevision(RevisionWriter* commit, RevisionRoot root) EXCLUDES(mu_);
+  Result<uint64_t> FinishRevision(RevisionWriter* commit, RevisionRoot root);
   Status WriteSuperblock(const Superblock& next);
   void VerifyPagesScan(uint64_t end, VerifyReport* report) const;
 
@@ -118,10 +177,10 @@ class Store {
   std::unique_ptr<RandomAccessFile> index_reader_;
   std::unique_ptr<RandomAccessFile> superblock_reader_;
 
-  mutable SharedMutex mu_;
-  Superblock sb_ GUARDED_BY(mu_);
-  std::vector<RevisionEntry> index_ GUARDED_BY(mu_);  // entries 0..latest
-  std::vector<bool> index_damaged_ GUARDED_BY(mu_);
+  // What readers share with the writer and Refresh: the superblock in force
+  // and the revisions index, behind one mutex (store/store_state.h).
+  struct State;
+  const std::unique_ptr<State> state_;
 
   // Writer state (writer thread only).
   std::unique_ptr<FileLock> lock_;
@@ -129,39 +188,6 @@ class Store {
   std::unique_ptr<RandomRWFile> superblock_writer_;
   bool writer_open_ = false;
   bool dirty_ = false;  // bytes may lie past the committed ends
-};
-
-// One commit in progress. Destroying it without Finish aborts: nothing it
-// appended is reachable, and the next commit truncates it away.
-class RevisionWriter {
- public:
-  ~RevisionWriter();
-  RevisionWriter(const RevisionWriter&) = delete;
-  RevisionWriter& operator=(const RevisionWriter&) = delete;
-
-  // The revision this commit will create.
-  uint64_t revision() const { return revision_; }
-  // Appends a page; it becomes durable and reachable only through Finish.
-  Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
-  // Makes the commit durable and visible as revision(). `time_ns` must not be
-  // earlier than the previous revision's time. Counters pages_written and
-  // bytes_written are added to `counters`.
-  Result<uint64_t> Finish(int64_t time_ns, std::string message, PageRef tree_root,
-                          std::vector<std::pair<std::string, uint64_t>> counters = {},
-                          uint32_t tree_height = 0);
-
-  uint64_t pages_written() const { return pages_written_; }
-  uint64_t bytes_written() const { return bytes_written_; }
-
- private:
-  friend class Store;
-  RevisionWriter(Store* store, uint64_t revision) : store_(store), revision_(revision) {}
-
-  Store* const store_;
-  const uint64_t revision_;
-  uint64_t pages_written_ = 0;
-  uint64_t bytes_written_ = 0;
-  bool finished_ = false;
 };
 
 }  // namespace revfs

@@ -1,6 +1,6 @@
 // ISO-8601 times <-> nanoseconds since the Unix epoch (UTC), as used by
 // `--time`, `@TIME` revision names, `revfs log` and the mount's at/ folder,
-// and nanoseconds <-> the timespecs of stat(2).
+// and nanoseconds <-> the timespecs of stat(2); and the wall clock.
 //
 // Nanoseconds are int64: they reach from 1677-09-21 to 2262-04-11. Times of
 // years 0000-9999 outside that range are not errors (a user asking for
@@ -50,6 +50,10 @@ struct timespec TimespecFromNanos(int64_t ns);
 // INT64_MAX outside int64 nanoseconds (file systems keep times int64
 // nanoseconds cannot hold, e.g. ext4 up to 2446).
 int64_t NanosFromTimespec(const struct timespec& ts);
+
+// Returns the wall clock (the system clock) as nanoseconds since the epoch:
+// what Env::Default() reports, for the time of a revision made now.
+int64_t NowNanos();
 
 }  // namespace revfs
 

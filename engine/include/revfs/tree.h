@@ -1,4 +1,4 @@
-// Snapshots: a directory tree recorded as the next revision, and read back.
+// Trees: a directory tree captured as the next revision, and read back.
 //
 // CaptureTree walks a source directory and records it exactly — regular files
 // (sparse ones with their holes), directories, symlinks, hard links, FIFOs,
@@ -8,7 +8,8 @@
 // content already stored (anywhere in the store) is not stored twice.
 //
 // The reading side resolves paths, lists directories in name order and reads
-// byte ranges of files, all through a ReadTrx.
+// byte ranges of files (their chunks through the Database's ChunkLoader),
+// all through a ReadTrx.
 //
 // Thread safety: CaptureTree uses the store's single writer; reading functions
 // may run on any number of ReadTrx at once.
@@ -19,12 +20,23 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "revfs/database.h"
-#include "tree/file_chunks.h"
 #include "revfs/inode.h"
+#include "revfs/memory.h"
 
 namespace revfs {
+
+// What a capture stored of file content.
+struct ContentStats {
+  uint64_t chunks_new = 0;
+  uint64_t chunks_reused = 0;
+  uint64_t bytes_new = 0;     // raw bytes of new chunks
+  uint64_t bytes_stored = 0;  // their stored (compressed) size
+};
 
 struct CaptureProgress {
   uint64_t files = 0;        // entries recorded so far
@@ -64,6 +76,24 @@ Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std:
 // (exclusive; "" for the start), until it returns false.
 Status ListDirectory(ReadTrx& trx, const Inode& dir, std::string_view after,
                      const std::function<bool(std::string_view, const DirEntry&)>& fn);
+
+// Calls fn for each chunk (or hole) of `file` that ends after `from`, in
+// offset order, until it returns false.
+Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
+                    const std::function<bool(const ChunkRef&)>& fn);
+
+// Reads up to `length` bytes at `offset` of `file`, passing the bytes to
+// `sink` in order, in pieces (zeros for holes). Pieces point into pinned
+// chunks and are valid during the call only.
+Status ReadFile(Database& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                uint64_t length, const std::function<Status(std::string_view)>& sink);
+
+// Like ReadFile, but hands the bytes over without copying: `pieces` point
+// into the chunks pinned by `pins` (and into static zeros for holes), valid
+// until `pins` is destroyed.
+Status ReadFilePinned(Database& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
+                      uint64_t length, std::vector<PinnedView>* pins,
+                      std::vector<std::string_view>* pieces);
 
 }  // namespace revfs
 

@@ -15,7 +15,7 @@
 #include "util/hash.h"
 #include "store/page.h"
 #include "revfs/result.h"
-#include "store/store_config.h"
+#include "revfs/store_config.h"
 
 namespace revfs {
 

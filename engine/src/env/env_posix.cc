@@ -13,6 +13,7 @@
 
 #include "util/fd.h"
 #include "env/env.h"
+#include "revfs/time_util.h"
 
 namespace revfs {
 namespace {
@@ -241,11 +242,7 @@ class PosixEnv final : public Env {
     }
     return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd.Release()));
   }
-  int64_t NowNanos() override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  int64_t NowNanos() override { return revfs::NowNanos(); }
 };
 
 }  // namespace

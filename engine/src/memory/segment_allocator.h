@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "revfs/memory.h"
 #include "revfs/result.h"
 #include "util/mutex.h"
 
@@ -44,14 +45,8 @@ inline constexpr int kSizeClasses = 12;  // 4 KiB .. 8 MiB
 inline constexpr size_t kMaxSegmentSize = kMinSegmentSize << (kSizeClasses - 1);
 inline constexpr size_t kHugePageSize = 2u << 20;  // x86-64 and arm64 with 4 KiB pages
 
-struct AllocatorOptions {
-  size_t budget_bytes = 256u << 20;  // bytes of segments handed out at once
-  // Free resident bytes a class keeps before releasing pages to the OS.
-  size_t keep_resident_bytes = 8u << 20;
-  // How long Allocate waits for other threads to release pins or segments
-  // when the budget is exhausted, before it fails.
-  std::chrono::milliseconds release_wait{1000};
-};
+// AllocatorOptions is defined in revfs/memory.h (a Database's
+// MemoryOptions carry it).
 
 class SegmentAllocator;
 
@@ -184,6 +179,12 @@ class SegmentAllocator {
   mutable SharedMutex reclaimers_mu_;
   std::vector<Reclaimer*> reclaimers_ GUARDED_BY(reclaimers_mu_);
 };
+
+// The memory rule once every reader is done: returns OK if no pin is held
+// (`pins_held`, as the caches count them) and every segment of `allocator`
+// is back on a free list; otherwise Corruption naming the pins held and, per
+// size class, the segments missing (memory/pool_check.cc).
+Status CheckSegmentsReturned(const SegmentAllocator& allocator, uint64_t pins_held);
 
 }  // namespace revfs
 

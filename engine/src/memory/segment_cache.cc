@@ -4,6 +4,8 @@
 
 namespace revfs {
 
+void PinnedView::Release() noexcept { internal::Unpin(std::exchange(entry_, nullptr)); }
+
 const char* RemovalCauseName(RemovalCause cause) {
   switch (cause) {
     case RemovalCause::kSize: return "size";

@@ -1,5 +1,7 @@
 // SegmentCache: a sharded LRU cache of segments with a byte budget, and the
-// pin guard through which every cached byte is read.
+// pin guard through which every cached byte is read (Pinned inside the
+// engine; handed over to the public PinnedView, revfs/memory.h, for
+// callers).
 //
 // Every removal — eviction by size, explicit invalidation (Erase),
 // replacement of a key, Clear, and destruction of the cache — goes through
@@ -29,13 +31,17 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "memory/segment_allocator.h"
+#include "revfs/memory.h"
+#include "revfs/result.h"
 #include "util/mutex.h"
 
 namespace revfs {
@@ -104,6 +110,14 @@ struct CacheEntryBase {
   virtual ~CacheEntryBase() = default;
 };
 
+// Releases one pin on `entry` (Pinned and PinnedView): counts it and drops
+// its reference, with no lock held.
+inline void Unpin(CacheEntryBase* entry) {
+  entry->counters->pins_released.fetch_add(1, std::memory_order_relaxed);
+  entry->counters->pins_held.fetch_sub(1, std::memory_order_relaxed);
+  entry->Unref(/*is_unpin=*/true);
+}
+
 }  // namespace internal
 
 // A pin on a cached segment: the bytes stay valid and in memory until the
@@ -129,16 +143,19 @@ class [[nodiscard]] Pinned {
   std::string_view bytes() const {
     return entry_ ? std::string_view(entry_->segment.data() + entry_->offset, entry_->size) : std::string_view();
   }
+  // Hands this pin over to a PinnedView (the public guard); this one is
+  // left empty.
+  PinnedView ToView() && {
+    const std::string_view held = bytes();
+    return PinnedView(std::exchange(entry_, nullptr), held);
+  }
 
  private:
   template <typename K, typename H>
   friend class SegmentCache;
   explicit Pinned(internal::CacheEntryBase* entry) : entry_(entry) {}
   void Release() {
-    if (!entry_) return;
-    entry_->counters->pins_released.fetch_add(1, std::memory_order_relaxed);
-    entry_->counters->pins_held.fetch_sub(1, std::memory_order_relaxed);
-    std::exchange(entry_, nullptr)->Unref(/*is_unpin=*/true);
+    if (entry_) internal::Unpin(std::exchange(entry_, nullptr));
   }
 
   internal::CacheEntryBase* entry_ = nullptr;
@@ -386,6 +403,20 @@ class SegmentCache final : public Reclaimer {
   std::atomic<size_t> usage_{0};
   std::shared_ptr<CacheCounters> counters_ = std::make_shared<CacheCounters>();
 };
+
+// Caches `segment` under `key` (see SegmentCache::Insert) and returns it
+// pinned. Insert throws std::bad_alloc when its bookkeeping cannot be
+// allocated (leaving the cache unchanged and the segment returned); no
+// exception leaves the engine, so it becomes ResourceExhausted here.
+template <typename Key, typename Hash>
+Result<PinnedView> CacheAndPin(SegmentCache<Key, Hash>& cache, const Key& key, Segment segment,
+                               size_t size, size_t offset = 0, uint32_t tag = 0) {
+  try {
+    return cache.Insert(key, std::move(segment), size, offset, tag).ToView();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory caching a page");
+  }
+}
 
 // A 128-bit key (content hashes of chunks).
 struct Key128 {

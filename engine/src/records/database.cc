@@ -5,27 +5,70 @@
 #include <algorithm>
 #include <mutex>
 
+#include "content/chunk_loader.h"
+#include "records/indirect_page.h"
+#include "records/page_loader.h"
+#include "records/record_page.h"
+#include "store/revision_writer.h"
 #include "revfs/json.h"
+#include "revfs/pool_check.h"
 
 namespace revfs {
 
+static_assert(RecordStats::kHistogram == kMaxChain + 1, "a bucket per chain length");
+
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
-                                                       const DatabaseOptions& options) {
+                                                 const DatabaseOptions& options) {
   REVFS_ASSIGN_OR_RETURN(auto store, Store::Open(path, options.store));
-  PageLoaderOptions memory = options.memory;
-  if (!memory.shared_allocator) {
+  const MemoryOptions& memory = options.memory;
+  std::unique_ptr<Database> db(new Database(std::move(store)));
+  if (memory.shared_allocator) {
+    db->allocator_ = memory.shared_allocator;
+  } else {
     // Headroom beyond the caches for what readers pin at once.
+    AllocatorOptions allocator = memory.allocator;
     const size_t caches =
         memory.fragment_cache_bytes + memory.page_cache_bytes + memory.chunk_cache_bytes;
     const size_t readers = std::max(1u, options.reader_threads);
-    memory.allocator.budget_bytes =
-        std::max(memory.allocator.budget_bytes, caches + readers * kMaxSegmentSize);
+    allocator.budget_bytes = std::max(allocator.budget_bytes, caches + readers * kMaxSegmentSize);
+    REVFS_ASSIGN_OR_RETURN(db->owned_allocator_, SegmentAllocator::Create(allocator));
+    db->allocator_ = db->owned_allocator_.get();
   }
-  REVFS_ASSIGN_OR_RETURN(auto loader, PageLoader::Create(&store->pages(), memory));
-  return std::unique_ptr<Database>(new Database(std::move(store), std::move(loader)));
+  const PageLog* log = &db->store_->pages();
+  db->page_loader_ = std::make_unique<PageLoader>(
+      log, db->allocator_,
+      PageLoaderOptions{memory.fragment_cache_bytes, memory.page_cache_bytes,
+                        memory.combine_hook});
+  db->chunk_loader_ = std::make_unique<ChunkLoader>(
+      log, db->allocator_,
+      ChunkLoaderOptions{memory.chunk_cache_bytes, memory.chunk_miss_hook,
+                         memory.chunk_decode_hook});
+  return db;
 }
 
+Database::Database(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+
 Database::~Database() = default;
+
+Status Database::PrefetchChunk(const Hash128& hash, const PageRef& page, uint32_t raw_size) {
+  return chunk_loader_->Chunk(hash, page, raw_size).status();
+}
+
+void Database::MarkBackgroundThread() { ChunkLoader::MarkBackgroundThread(); }
+
+void Database::ClearCaches() {
+  page_loader_->Clear();
+  chunk_loader_->Clear();
+}
+
+uint64_t Database::PinsHeld() const {
+  return page_loader_->PinsHeld() + chunk_loader_->PinsHeld();
+}
+
+Status CheckPoolReturned(Database& db) {
+  db.ClearCaches();
+  return CheckSegmentsReturned(db.allocator(), db.PinsHeld());
+}
 
 Result<Database::TreeInfo> Database::GetTree(uint64_t number) {
   {
@@ -104,7 +147,29 @@ std::string Database::StatsJson() const {
   w.Key("read_trx_opened").Uint(s.read_trx_opened);
   w.Key("commits").Uint(s.commits);
   w.EndObject();
-  w.Key("memory").Raw(loader_->StatsJson());
+  w.Key("memory").Raw(MemoryStatsJson());
+  w.EndObject();
+  return w.str();
+}
+
+std::string Database::MemoryStatsJson() const {
+  std::vector<CacheStats> caches = page_loader_->stats();  // fragments, pages
+  caches.push_back(chunk_loader_->stats());
+  uint64_t pins = 0, cached = 0;
+  for (const CacheStats& c : caches) {
+    pins += c.pins_held;
+    cached += c.usage_bytes;
+  }
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("pool").Raw(allocator_->stats().ToJson());
+  w.Key("pins_held").Uint(pins);
+  w.Key("chunk_decodes_past_background").Uint(chunk_loader_->decodes_past_background());
+  // With no pins held, every segment in use is a cached one.
+  w.Key("cached_bytes").Uint(cached);
+  w.Key("caches").BeginArray();
+  for (const CacheStats& c : caches) w.Raw(c.ToJson());
+  w.EndArray();
   w.EndObject();
   return w.str();
 }
@@ -115,7 +180,7 @@ Result<std::optional<LeafRef>> ReadTrx::FindLeaf(uint64_t leaf) {
   }
   PageRef ref = tree_.root;
   for (int level = static_cast<int>(tree_.height); level >= 1; --level) {
-    REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->loader_->Indirect(ref));
+    REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
     REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
     if (page.level() != level) {
       return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
@@ -134,7 +199,7 @@ Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
   REVFS_ASSIGN_OR_RETURN(std::optional<LeafRef> leaf, FindLeaf(LeafOf(key)));
   if (!leaf) return std::optional<PinnedRecord>();
   size_t combined = 0;
-  REVFS_ASSIGN_OR_RETURN(PinnedView page, rs_->loader_->Leaf(*leaf, &combined));
+  REVFS_ASSIGN_OR_RETURN(PinnedView page, rs_->page_loader_->Leaf(*leaf, &combined));
   if (combined) rs_->NoteLeafLoad(combined);
   auto record = CombinedPage(page.bytes()).Find(SlotOf(key));
   if (!record) return std::optional<PinnedRecord>();
@@ -153,7 +218,7 @@ Status ReadTrx::ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uin
                          uint64_t last,
                          const std::function<bool(uint64_t, std::string_view)>& fn,
                          bool* stop) {
-  REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->loader_->Indirect(ref));
+  REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
   REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
   if (page.level() != level) {
     return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
@@ -171,7 +236,7 @@ Status ReadTrx::ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uin
       continue;
     }
     size_t combined = 0;
-    REVFS_ASSIGN_OR_RETURN(PinnedView leaf, rs_->loader_->Leaf(std::get<LeafRef>(child), &combined));
+    REVFS_ASSIGN_OR_RETURN(PinnedView leaf, rs_->page_loader_->Leaf(std::get<LeafRef>(child), &combined));
     if (combined) rs_->NoteLeafLoad(combined);
     CombinedPage records(leaf.bytes());
     const uint64_t base_key = child_first << kLeafBits;

@@ -4,6 +4,9 @@
 #include <unordered_set>
 
 #include "revfs/database.h"
+#include "records/indirect_page.h"
+#include "records/record_page.h"
+#include "store/page_log.h"
 
 namespace revfs {
 

@@ -18,7 +18,7 @@
 
 #include "records/indirect_page.h"
 #include "records/record_page.h"
-#include "store/store_config.h"
+#include "revfs/store_config.h"
 
 namespace revfs {
 

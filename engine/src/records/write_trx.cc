@@ -5,7 +5,11 @@
 #include <algorithm>
 
 #include "revfs/database.h"
+#include "records/indirect_page.h"
+#include "records/page_loader.h"
+#include "records/record_page.h"
 #include "records/versioning.h"
+#include "store/revision_writer.h"
 
 namespace revfs {
 
@@ -25,7 +29,14 @@ namespace {
 const std::string kEmptyCombined(4, '\0');
 }  // namespace
 
+WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
+    : rs_(rs), base_(std::move(base)) {}
+
 WriteTrx::~WriteTrx() { rs_->write_open_ = false; }
+
+Result<PageRef> WriteTrx::AppendPage(PageKind kind, std::string_view payload) {
+  return commit_->AppendPage(kind, payload);
+}
 
 int WriteTrx::PackLevel() const {
   const StoreConfig& c = rs_->store_->config();
@@ -96,7 +107,7 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BaseNode& base,
                                   std::span<const Changed> changed) {
   std::vector<std::pair<uint32_t, IndirectChild>> children;
   if (!base.ref.IsNull() && base.ref_level == level) {
-    REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->loader_->Indirect(base.ref));
+    REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(base.ref));
     REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
     if (page.level() != level) {
       return Status::Corruption("indirect page at offset " + std::to_string(base.ref.offset) +
@@ -162,9 +173,9 @@ Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>&
   FragmentView newest_view;
   if (prev) {
     size_t n = 0;
-    REVFS_ASSIGN_OR_RETURN(combined, rs_->loader_->Leaf(*prev, &n));
+    REVFS_ASSIGN_OR_RETURN(combined, rs_->page_loader_->Leaf(*prev, &n));
     if (n) rs_->NoteLeafLoad(n);
-    REVFS_ASSIGN_OR_RETURN(newest, rs_->loader_->Fragment(prev->chain.front()));
+    REVFS_ASSIGN_OR_RETURN(newest, rs_->page_loader_->Fragment(prev->chain.front()));
     REVFS_RETURN_IF_ERROR(DecodeFragment(newest->bytes(), &newest_view));
   }
   CombinedPage current(combined ? combined->bytes() : std::string_view(kEmptyCombined));

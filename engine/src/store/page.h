@@ -14,8 +14,9 @@
 #include <string>
 #include <string_view>
 
-#include "util/coding.h"
 #include "revfs/status.h"
+#include "revfs/store.h"
+#include "util/coding.h"
 
 namespace revfs {
 
@@ -37,15 +38,8 @@ inline constexpr size_t kPageHeaderSize = 24;
 // corruption before any allocation is sized from an on-disk length.
 inline constexpr uint32_t kMaxPagePayload = 16u << 20;
 
-struct PageRef {
-  uint64_t offset = 0;
-  uint32_t size = 0;  // header + payload; 0 means "no page"
-  uint64_t hash = 0;  // the page's checksum
-
-  bool IsNull() const { return size == 0; }
-  bool operator==(const PageRef&) const = default;
-};
-
+// PageRef (offset, size, checksum) is defined in revfs/store.h: it is part
+// of the API (revision entries, chunk references).
 inline constexpr size_t kEncodedPageRefSize = 20;
 void EncodePageRef(std::string* dst, const PageRef& ref);
 PageRef DecodePageRef(Decoder* in);

@@ -14,31 +14,16 @@
 #include <utility>
 #include <vector>
 
-#include "store/page.h"
 #include "revfs/result.h"
+#include "revfs/store.h"
+#include "store/page.h"
 
 namespace revfs {
 
-struct RevisionRoot {
-  uint64_t number = 0;
-  int64_t time_ns = 0;
-  std::string message;
-  PageRef tree_root;  // null for the empty tree
-  uint32_t tree_height = 0;  // levels of indirect pages above the leaves
-  std::vector<std::pair<std::string, uint64_t>> counters;
-
-  // Returns the named counter, or 0 when absent.
-  uint64_t Counter(std::string_view name) const;
-};
+// RevisionRoot and RevisionEntry are defined in revfs/store.h.
 
 std::string EncodeRevisionRoot(const RevisionRoot& root);
 Result<RevisionRoot> DecodeRevisionRoot(std::string_view payload);
-
-struct RevisionEntry {
-  uint64_t number = 0;
-  int64_t time_ns = 0;
-  PageRef root;
-};
 
 inline constexpr size_t kRevisionEntrySize = 48;
 std::string EncodeRevisionEntry(const RevisionEntry& e);

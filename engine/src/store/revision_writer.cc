@@ -4,8 +4,12 @@
 //   3. the next superblock slot is written, then fdatasync.
 // Until step 3 is durable, Open picks the previous slot, whose ends exclude
 // everything this commit appended.
+#include "store/revision_writer.h"
+
 #include "revfs/store.h"
+#include "store/page_log.h"
 #include "store/store_files.h"
+#include "store/store_state.h"
 
 namespace revfs {
 
@@ -84,13 +88,13 @@ Result<uint64_t> Store::FinishRevision(RevisionWriter* commit, RevisionRoot root
   next.latest_root = root_ref;
   REVFS_RETURN_IF_ERROR(WriteSuperblock(next));
 
-  WriterMutexLock lock(&mu_);
+  WriterMutexLock lock(&state_->mu);
   // A reader's Refresh may have loaded this revision from disk since the
   // superblock was written: adding it again would shift every later one.
-  if (next.generation > sb_.generation) {
-    sb_ = next;
-    index_.push_back(entry);
-    index_damaged_.push_back(false);
+  if (next.generation > state_->sb.generation) {
+    state_->sb = next;
+    state_->index.push_back(entry);
+    state_->index_damaged.push_back(false);
   }
   dirty_ = false;
   return root.number;

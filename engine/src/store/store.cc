@@ -6,11 +6,16 @@
 #include <random>
 #include <string>
 
+#include "env/env.h"
+#include "store/page_log.h"
+#include "store/revision_writer.h"
 #include "store/store_files.h"
+#include "store/store_state.h"
 
 namespace revfs {
 
-Store::Store(std::string path, Env* env) : path_(std::move(path)), env_(env) {}
+Store::Store(std::string path, Env* env)
+    : path_(std::move(path)), env_(env), state_(std::make_unique<State>()) {}
 Store::~Store() = default;
 
 Status Store::Create(const std::string& path, const StoreConfig& config,
@@ -126,11 +131,11 @@ Status Store::LoadState(bool writer) {
   std::vector<bool> damaged;
   REVFS_RETURN_IF_ERROR(LoadIndex(choice.sb, &entries, &damaged));
   {
-    WriterMutexLock lock(&mu_);
-    sb_ = choice.sb;
+    WriterMutexLock lock(&state_->mu);
+    state_->sb = choice.sb;
     config_ = choice.sb.config;
-    index_ = std::move(entries);
-    index_damaged_ = std::move(damaged);
+    state_->index = std::move(entries);
+    state_->index_damaged = std::move(damaged);
   }
   if (writer) REVFS_RETURN_IF_ERROR(PrepareAppend());
   return Status::OK();
@@ -165,57 +170,57 @@ Status Store::LoadIndex(const Superblock& sb, std::vector<RevisionEntry>* entrie
 }
 
 Superblock Store::superblock() const {
-  ReaderMutexLock lock(&mu_);
-  return sb_;
+  ReaderMutexLock lock(&state_->mu);
+  return state_->sb;
 }
 
 uint64_t Store::latest_revision() const {
-  ReaderMutexLock lock(&mu_);
-  return sb_.latest_revision;
+  ReaderMutexLock lock(&state_->mu);
+  return state_->sb.latest_revision;
 }
 
 Status Store::Refresh() {
   REVFS_ASSIGN_OR_RETURN(SlotChoice choice,
                          ChooseSuperblock(env_, path_, *superblock_reader_));
   {
-    ReaderMutexLock lock(&mu_);
-    if (choice.sb.generation <= sb_.generation) return Status::OK();
+    ReaderMutexLock lock(&state_->mu);
+    if (choice.sb.generation <= state_->sb.generation) return Status::OK();
   }
   std::vector<RevisionEntry> entries;
   std::vector<bool> damaged;
   REVFS_RETURN_IF_ERROR(LoadIndex(choice.sb, &entries, &damaged));
-  WriterMutexLock lock(&mu_);
-  if (choice.sb.generation > sb_.generation) {  // re-check: another Refresh may have won
-    sb_ = choice.sb;
-    index_ = std::move(entries);
-    index_damaged_ = std::move(damaged);
+  WriterMutexLock lock(&state_->mu);
+  if (choice.sb.generation > state_->sb.generation) {  // re-check: another Refresh may have won
+    state_->sb = choice.sb;
+    state_->index = std::move(entries);
+    state_->index_damaged = std::move(damaged);
   }
   return Status::OK();
 }
 
 Result<RevisionEntry> Store::GetRevision(uint64_t number) const {
-  ReaderMutexLock lock(&mu_);
-  if (number > sb_.latest_revision) {
+  ReaderMutexLock lock(&state_->mu);
+  if (number > state_->sb.latest_revision) {
     return Status::NotFound("revision " + std::to_string(number) +
                             " does not exist (latest is " +
-                            std::to_string(sb_.latest_revision) + ")");
+                            std::to_string(state_->sb.latest_revision) + ")");
   }
-  if (index_damaged_[number]) {
+  if (state_->index_damaged[number]) {
     return Status::Corruption(StoreIndexPath(path_) + ": entry of revision " +
                               std::to_string(number) + " is damaged");
   }
-  return index_[number];
+  return state_->index[number];
 }
 
 Result<uint64_t> Store::RevisionAt(int64_t time_ns) const {
-  ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&state_->mu);
   auto it = std::upper_bound(
-      index_.begin(), index_.end(), time_ns,
+      state_->index.begin(), state_->index.end(), time_ns,
       [](int64_t t, const RevisionEntry& e) { return t < e.time_ns; });
-  if (it == index_.begin()) {
+  if (it == state_->index.begin()) {
     return Status::NotFound("no revision at or before that time (revision 0 is younger)");
   }
-  return static_cast<uint64_t>(std::prev(it) - index_.begin());
+  return static_cast<uint64_t>(std::prev(it) - state_->index.begin());
 }
 
 Result<RevisionRoot> Store::ReadRevisionRoot(uint64_t number) const {

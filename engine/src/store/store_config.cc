@@ -1,4 +1,4 @@
-#include "store/store_config.h"
+#include "revfs/store_config.h"
 
 #include <charconv>
 #include <string>

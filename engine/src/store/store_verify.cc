@@ -2,9 +2,10 @@
 // place instead of stopping at the first.
 #include <string>
 
-#include "util/coding.h"
 #include "revfs/store.h"
+#include "store/page_log.h"
 #include "store/store_files.h"
+#include "util/coding.h"
 
 namespace revfs {
 

@@ -12,27 +12,17 @@
 #include <cstdint>
 #include <string>
 
-#include "store/page.h"
 #include "revfs/result.h"
-#include "store/store_config.h"
+#include "revfs/store.h"
+#include "store/page.h"
 
 namespace revfs {
 
-inline constexpr uint32_t kStoreFormatVersion = 1;
 inline constexpr size_t kSuperblockSlotSize = 4096;
 inline constexpr int kSuperblockSlots = 2;
 
-struct Superblock {
-  uint32_t format_version = kStoreFormatVersion;
-  uint64_t generation = 0;       // bumped by every commit
-  uint64_t latest_revision = 0;  // revisions 0..latest exist
-  uint64_t pages_end = 0;        // committed length of STORE/pages
-  uint64_t index_end = 0;        // committed length of STORE/revisions
-  PageRef latest_root;           // revision root of latest_revision
-  int64_t created_ns = 0;
-  std::array<uint8_t, 16> store_id{};
-  StoreConfig config;
-};
+// Superblock (the decoded slot) and kStoreFormatVersion are defined in
+// revfs/store.h.
 
 // Returns the slot image (exactly kSuperblockSlotSize bytes).
 std::string EncodeSuperblock(const Superblock& sb);

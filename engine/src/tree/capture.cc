@@ -9,14 +9,20 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "content/chunker.h"
+#include "env/env.h"
+#include "records/record_page.h"
 #include "revfs/time_util.h"
 #include "revfs/tree.h"
-#include "util/fd.h"
+#include "tree/file_chunks.h"
+#include "tree/sorted_map.h"
 #include "tree/worker_pool.h"
+#include "util/fd.h"
+#include "util/hash.h"
 
 namespace revfs {
 namespace {

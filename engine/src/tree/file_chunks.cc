@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "content/chunk_loader.h"
+#include "tree/sorted_map.h"
+#include "util/hash.h"
 
 namespace revfs {
 namespace {
@@ -49,7 +52,7 @@ std::string EncodeIndex(const std::vector<IndexEntry>& entries) {
 
 // Returns true if the chunk stored in `page` holds exactly `raw`.
 bool SameBytes(Database& rs, const IndexEntry& e, std::string_view raw) {
-  auto stored = rs.loader().Chunk(e.hash, e.page, e.raw_size);
+  auto stored = rs.chunk_loader().Chunk(e.hash, e.page, e.raw_size);
   return stored.ok() && stored->bytes() == raw;
 }
 
@@ -60,7 +63,7 @@ PreparedChunk PrepareChunk(Database& rs, std::string raw, const std::optional<Ch
   c.hash = HashBytes(raw);
   std::optional<PinnedView> base_bytes;
   if (base && !base->hole && base->depth < kMaxDeltaDepth) {
-    auto loaded = rs.loader().Chunk(base->hash, base->page, base->length);
+    auto loaded = rs.chunk_loader().Chunk(base->hash, base->page, base->length);
     if (loaded.ok()) base_bytes = std::move(loaded).value();  // else: store it whole
   }
   c.stored = CompressChunk(rs.store().config(), raw, &c.encoding,
@@ -183,7 +186,7 @@ Status ReadFilePinned(Database& rs, ReadTrx& trx, const Inode& file, uint64_t of
       zeros(upto);
       return pos < end;
     }
-    auto chunk = rs.loader().Chunk(c.hash, c.page, c.length);
+    auto chunk = rs.chunk_loader().Chunk(c.hash, c.page, c.length);
     if (!chunk.ok()) {
       status = chunk.status();
       return false;

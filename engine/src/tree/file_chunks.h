@@ -1,11 +1,18 @@
-// File content: chunks stored once per store, and reading byte ranges.
+// File content: chunks stored once per store (the writer's side, declared
+// here), and reading byte ranges (ForEachChunk, ReadFile, ReadFilePinned:
+// declared in revfs/tree.h); both in file_chunks.cc.
 //
 // A chunk is identified by the XXH3-128 of its bytes. The chunk index (record
 // 3 << 60 | top 16 bits of the hash) lists the chunks stored under that
 // prefix; a hash hit is reused only after its stored bytes compared equal
 // (XXH3 is fast, not collision-proof). A file's chunk list is found by binary
 // search (inline list or the sorted tree keyed by offset), so reading any
-// byte range costs O(log n) record loads plus the chunks it touches.
+// byte range costs O(log n) record loads plus the chunks it touches. Chunk
+// bytes, for reads and for the compare, come from the Database's ChunkLoader
+// (content/chunk_loader.h).
+//
+// Thread safety: PrepareChunk may run on any thread; StorePrepared and
+// StoreChunk belong to the writer thread.
 #ifndef REVFS_TREE_FILE_CHUNKS_H_
 #define REVFS_TREE_FILE_CHUNKS_H_
 
@@ -16,15 +23,9 @@
 #include "content/compression.h"
 #include "revfs/database.h"
 #include "revfs/inode.h"
+#include "revfs/tree.h"
 
 namespace revfs {
-
-struct ContentStats {
-  uint64_t chunks_new = 0;
-  uint64_t chunks_reused = 0;
-  uint64_t bytes_new = 0;     // raw bytes of new chunks
-  uint64_t bytes_stored = 0;  // their stored (compressed) size
-};
 
 // A chunk hashed and compressed, ready to store. Preparing is the CPU-heavy
 // half of storing and may run on any thread.
@@ -48,24 +49,6 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
 // PrepareChunk and StorePrepared in one step.
 Result<ChunkRef> StoreChunk(WriteTrx& trx, Database& rs, std::string_view raw,
                             uint64_t offset, ContentStats* stats);
-
-// Calls fn for each chunk (or hole) of `file` that ends after `from`, in
-// offset order, until it returns false.
-Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
-                    const std::function<bool(const ChunkRef&)>& fn);
-
-// Reads up to `length` bytes at `offset` of `file`, passing the bytes to
-// `sink` in order, in pieces (zeros for holes). Pieces point into pinned
-// chunks and are valid during the call only.
-Status ReadFile(Database& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
-                uint64_t length, const std::function<Status(std::string_view)>& sink);
-
-// Like ReadFile, but hands the bytes over without copying: `pieces` point
-// into the chunks pinned by `pins` (and into static zeros for holes), valid
-// until `pins` is destroyed.
-Status ReadFilePinned(Database& rs, ReadTrx& trx, const Inode& file, uint64_t offset,
-                      uint64_t length, std::vector<PinnedView>* pins,
-                      std::vector<std::string_view>* pieces);
 
 }  // namespace revfs
 

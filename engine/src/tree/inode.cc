@@ -2,6 +2,12 @@
 
 #include <sys/stat.h>
 
+#include "records/record_page.h"
+#include "store/page.h"
+#include "tree/sorted_map.h"
+#include "util/coding.h"
+#include "util/hash.h"
+
 namespace revfs {
 namespace {
 constexpr uint8_t kInodeFormat = 1;

@@ -31,22 +31,17 @@
 #include <unordered_set>
 #include <vector>
 
-#include "util/hash.h"
 #include "revfs/database.h"
+#include "revfs/inode.h"
+#include "util/hash.h"
 
 namespace revfs {
 
 inline constexpr size_t kMaxTreeKey = 1024;
 inline constexpr size_t kMaxTreeValue = 1024;
 
-struct TreeRoot {
-  uint64_t node = 0;  // 0: the empty map
-  uint8_t level = 0;
-  Hash128 hash;
-  uint64_t count = 0;  // entries
-  bool empty() const { return node == 0; }
-  bool operator==(const TreeRoot&) const = default;
-};
+// TreeRoot (a map's root block, level, Merkle hash and entry count) is
+// defined in revfs/inode.h: inodes hold one.
 inline constexpr size_t kEncodedTreeRootSize = 8 + 1 + kHash128Size + 8;
 void EncodeTreeRoot(std::string* dst, const TreeRoot& root);
 TreeRoot DecodeTreeRoot(Decoder* in);

@@ -1,6 +1,8 @@
 // Snapshots, the reading side: inodes, paths and directory listings.
 #include "revfs/tree.h"
 
+#include "tree/sorted_map.h"
+
 namespace revfs {
 
 Result<Inode> GetInode(ReadTrx& trx, uint64_t ino) {

@@ -1,6 +1,7 @@
-// Hash128: XXH3-128 content identities (chunks, tree nodes, files and
-// directories). Fast, not collision-proof: wherever equal hashes would make
-// revfs reuse stored bytes, the bytes are compared too.
+// Hashing: XXH3-128 of bytes (HashBytes, Hasher) into the content
+// identities Hash128 (revfs/hash.h), and their 16-byte encoding.
+//
+// Thread safety: free functions; a Hasher belongs to one thread.
 #ifndef REVFS_UTIL_HASH_H_
 #define REVFS_UTIL_HASH_H_
 
@@ -8,16 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "revfs/hash.h"
 #include "util/coding.h"
 
 namespace revfs {
-
-struct Hash128 {
-  uint64_t hi = 0, lo = 0;
-  bool operator==(const Hash128&) const = default;
-  bool IsZero() const { return hi == 0 && lo == 0; }
-  std::string ToHex() const;
-};
 
 Hash128 HashBytes(std::string_view bytes);
 

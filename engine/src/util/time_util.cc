@@ -1,5 +1,6 @@
 #include "revfs/time_util.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -140,6 +141,12 @@ Result<int64_t> ParseTimeLast(std::string_view text) {
   bool has_fraction;
   REVFS_RETURN_IF_ERROR(ParseParts(text, &secs, &frac_ns, &has_fraction));
   return SaturatingNanos(secs, has_fraction ? frac_ns : kNanosPerSecond - 1);
+}
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 struct timespec TimespecFromNanos(int64_t ns) {

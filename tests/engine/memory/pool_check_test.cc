@@ -35,14 +35,14 @@ TEST_F(PoolCheckTest, PassesOnlyOnceEveryPinIsReleased) {
     std::vector<std::string_view> pieces;
     ASSERT_TRUE(ReadFilePinned(*rs_, **trx, f->second, 0, 300000, &pins, &pieces).ok());
     ASSERT_FALSE(pins.empty());
-    Status held = CheckPoolReturned(rs_->loader());
+    Status held = CheckPoolReturned(*rs_);
     ASSERT_FALSE(held.ok());
     EXPECT_TRUE(held.IsCorruption());
     EXPECT_NE(held.message().find(std::to_string(pins.size()) + " pins held"), std::string::npos)
         << held.message();
     EXPECT_NE(held.message().find("bytes not back in the pool"), std::string::npos);
   }
-  Status s = CheckPoolReturned(rs_->loader());
+  Status s = CheckPoolReturned(*rs_);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "content/chunk_loader.h"
 #include "content/compression.h"
 #include "util/hash.h"
 #include "revfs/database.h"
@@ -79,17 +80,17 @@ class ChunkDecodeTest : public EngineTest {
     ASSERT_TRUE(ref.ok());
     page_ = *ref;
     ASSERT_TRUE((*trx)->Commit(kT0 + 1, "chunk").ok());
-    rs_->loader().Clear();
+    rs_->ClearCaches();
   }
   void ReleaseResources() override { rs_.reset(); }
 
   // Reads the chunk; returns whether it came back with its exact bytes.
   bool ReadChunk() {
-    auto got = rs_->loader().Chunk(hash_, page_, static_cast<uint32_t>(raw_.size()));
+    auto got = rs_->chunk_loader().Chunk(hash_, page_, static_cast<uint32_t>(raw_.size()));
     EXPECT_TRUE(got.ok()) << got.status().ToString();
     return got.ok() && got->bytes() == raw_;
   }
-  uint64_t Decodes() { return rs_->loader().chunk_cache().stats().inserts; }
+  uint64_t Decodes() { return rs_->chunk_loader().cache().stats().inserts; }
 
   std::unique_ptr<Database> rs_;
   std::string raw_;
@@ -120,7 +121,7 @@ TEST_F(ChunkDecodeTest, TwoReadersOfAChunkSeeOneDecode) {
   other_done.Open();
   first.join();
   EXPECT_EQ(Decodes(), 1u);
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 // A prefetch thread (marked background, and at idle priority in the mount)
@@ -129,12 +130,12 @@ TEST_F(ChunkDecodeTest, TwoReadersOfAChunkSeeOneDecode) {
 TEST_F(ChunkDecodeTest, ReaderDoesNotWaitForABackgroundDecode) {
   Gate decoding, resume;
   on_decode_ = [&] {
-    if (!PageLoader::IsBackgroundThread()) return;
+    if (!ChunkLoader::IsBackgroundThread()) return;
     decoding.Open();
     resume.Wait();  // the prefetcher gets no CPU until the test says so
   };
   std::thread prefetcher([&] {
-    PageLoader::MarkBackgroundThread();
+    ChunkLoader::MarkBackgroundThread();
     EXPECT_TRUE(ReadChunk());
   });
   decoding.Wait();
@@ -145,8 +146,8 @@ TEST_F(ChunkDecodeTest, ReaderDoesNotWaitForABackgroundDecode) {
   EXPECT_TRUE(reader.get());
   prefetcher.join();
   EXPECT_EQ(Decodes(), 2u);  // the reader's and the prefetcher's
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
-  EXPECT_FALSE(PageLoader::IsBackgroundThread());
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
+  EXPECT_FALSE(ChunkLoader::IsBackgroundThread());
 }
 
 // A second reader arriving while the first reader decodes past a paused
@@ -157,7 +158,7 @@ TEST_F(ChunkDecodeTest, ReadersShareTheirOwnDecodeAndPrefetchersWait) {
   std::atomic<int> decodes_started{0};
   on_decode_ = [&] {
     decodes_started.fetch_add(1);
-    if (PageLoader::IsBackgroundThread()) {
+    if (ChunkLoader::IsBackgroundThread()) {
       bg_decoding.Open();
       bg_resume.Wait();
     } else if (paused_thread) {
@@ -166,7 +167,7 @@ TEST_F(ChunkDecodeTest, ReadersShareTheirOwnDecodeAndPrefetchersWait) {
     }
   };
   std::thread prefetcher([&] {
-    PageLoader::MarkBackgroundThread();
+    ChunkLoader::MarkBackgroundThread();
     EXPECT_TRUE(ReadChunk());
   });
   bg_decoding.Wait();
@@ -184,7 +185,7 @@ TEST_F(ChunkDecodeTest, ReadersShareTheirOwnDecodeAndPrefetchersWait) {
   }
   std::thread second([&] { EXPECT_TRUE(ReadChunk()); });
   std::thread prefetcher2([&] {
-    PageLoader::MarkBackgroundThread();
+    ChunkLoader::MarkBackgroundThread();
     EXPECT_TRUE(ReadChunk());
   });
   std::this_thread::sleep_for(100ms);
@@ -197,7 +198,7 @@ TEST_F(ChunkDecodeTest, ReadersShareTheirOwnDecodeAndPrefetchersWait) {
   prefetcher2.join();
   EXPECT_EQ(decodes_started.load(), 2);
   EXPECT_EQ(Decodes(), 2u);
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 // Pins held, as reported in the stats, while readers pin and unpin a
@@ -212,7 +213,7 @@ TEST_F(ChunkDecodeTest, PinsHeldNeverExceedsThePinsReadersHold) {
   for (int t = 0; t < kThreads; ++t) {
     readers.emplace_back([&] {
       while (!stop.load(std::memory_order_relaxed)) {
-        auto hit = rs_->loader().Chunk(hash_, page_, static_cast<uint32_t>(raw_.size()));
+        auto hit = rs_->chunk_loader().Chunk(hash_, page_, static_cast<uint32_t>(raw_.size()));
         if (!hit.ok()) return;
       }
     });
@@ -220,12 +221,12 @@ TEST_F(ChunkDecodeTest, PinsHeldNeverExceedsThePinsReadersHold) {
   uint64_t most = 0;
   const auto until = std::chrono::steady_clock::now() + 1500ms;
   while (std::chrono::steady_clock::now() < until) {
-    most = std::max(most, rs_->loader().PinsHeld());
+    most = std::max(most, rs_->PinsHeld());
   }
   stop.store(true);
   for (std::thread& r : readers) r.join();
   EXPECT_LE(most, static_cast<uint64_t>(kThreads));
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 }  // namespace

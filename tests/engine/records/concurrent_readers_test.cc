@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "content/chunk_loader.h"
 #include "content/compression.h"
 #include "util/hash.h"
 #include "revfs/database.h"
@@ -74,7 +75,7 @@ TEST_F(ConcurrentReadersTest, SixReadersOfLargeChunksUnderA64MiBBudgetAllSucceed
     }
     ASSERT_TRUE((*trx)->Commit(kT0 + 1, "chunks").ok());
   }
-  rs_->loader().Clear();
+  rs_->ClearCaches();
 
   std::barrier sync(kReaders);
   std::atomic<int> exact{0};
@@ -85,9 +86,9 @@ TEST_F(ConcurrentReadersTest, SixReadersOfLargeChunksUnderA64MiBBudgetAllSucceed
       for (int round = 0; round < kRounds; ++round) {
         const StoredChunk& a = chunks[(round * kReaders + t) * 2];
         const StoredChunk& b = chunks[(round * kReaders + t) * 2 + 1];
-        auto first = rs_->loader().Chunk(a.hash, a.page, kChunk);
+        auto first = rs_->chunk_loader().Chunk(a.hash, a.page, kChunk);
         sync.arrive_and_wait();  // every reader holds one chunk...
-        auto second = rs_->loader().Chunk(b.hash, b.page, kChunk);  // ...and asks for the next
+        auto second = rs_->chunk_loader().Chunk(b.hash, b.page, kChunk);  // ...and asks for the next
         if (!first.ok() || !second.ok()) {
           errors[t] = (first.ok() ? second : first).status().ToString();
         } else {
@@ -101,9 +102,9 @@ TEST_F(ConcurrentReadersTest, SixReadersOfLargeChunksUnderA64MiBBudgetAllSucceed
   for (std::thread& r : readers) r.join();
   for (int t = 0; t < kReaders; ++t) EXPECT_EQ(errors[t], "") << "reader " << t;
   EXPECT_EQ(exact.load(), kReaders * kRounds * 2);
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
-  rs_->loader().Clear();
-  AllocatorStats st = rs_->loader().allocator().stats();
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
+  rs_->ClearCaches();
+  AllocatorStats st = rs_->allocator().stats();
   EXPECT_TRUE(st.Conserved()) << st.ToJson();
 }
 

@@ -10,6 +10,9 @@
 #include <random>
 #include <thread>
 
+#include "records/indirect_page.h"
+#include "records/record_page.h"
+#include "store/page_log.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
 
@@ -136,7 +139,7 @@ TEST_P(DatabaseTest, FragmentsPerLoadStayBoundedOverLongHistory) {
     }
     ASSERT_TRUE((*trx)->Commit(kT0 + static_cast<int64_t>(rev), "").ok());
     // Read every revision's leaves cold: clear caches so each load combines.
-    rs_->loader().Clear();
+    rs_->ClearCaches();
     auto read = rs_->BeginRead(rev);
     ASSERT_TRUE(read.ok());
     ASSERT_TRUE((*read)->Get(0).ok());

@@ -8,11 +8,14 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "content/chunk_loader.h"
 #include "content/compression.h"
-#include "util/hash.h"
+#include "records/page_loader.h"
+#include "records/record_page.h"
 #include "revfs/database.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
+#include "util/hash.h"
 
 namespace revfs::testing {
 namespace {
@@ -84,7 +87,7 @@ class ReadPathTest : public EngineTest {
 
   // Reads key 5 of the latest revision with cold caches; returns the status.
   Status ColdRead() {
-    rs_->loader().Clear();
+    rs_->ClearCaches();
     auto trx = rs_->BeginRead(rs_->store().latest_revision());
     if (!trx.ok()) return trx.status();
     auto got = (*trx)->Get(5);
@@ -92,8 +95,8 @@ class ReadPathTest : public EngineTest {
   }
 
   void ExpectNothingHeld(SegmentAllocator* a) {
-    EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
-    rs_->loader().Clear();
+    EXPECT_EQ(rs_->PinsHeld(), 0u);
+    rs_->ClearCaches();
     AllocatorStats s = a->stats();
     EXPECT_TRUE(s.Conserved()) << s.ToJson();
   }
@@ -181,22 +184,22 @@ TEST_F(ReadPathTest, CachedChunkOfAnotherSizeThanReferencedIsCorruption) {
   const std::string raw(10000, 'c');
   const PageRef page = AppendChunk(*rs_, raw);
   const Hash128 hash = HashBytes(raw);
-  rs_->loader().Clear();
-  EXPECT_TRUE(rs_->loader().Chunk(hash, page, raw.size() + 1).status().IsCorruption());
+  rs_->ClearCaches();
+  EXPECT_TRUE(rs_->chunk_loader().Chunk(hash, page, raw.size() + 1).status().IsCorruption());
   {
-    auto warm = rs_->loader().Chunk(hash, page, raw.size());
+    auto warm = rs_->chunk_loader().Chunk(hash, page, raw.size());
     ASSERT_TRUE(warm.ok()) << warm.status().ToString();
     EXPECT_EQ(warm->bytes(), raw);
   }
   for (uint32_t claimed : {static_cast<uint32_t>(raw.size() + 1), static_cast<uint32_t>(raw.size() - 1), 0u}) {
     SCOPED_TRACE("claimed size " + std::to_string(claimed));
-    auto hit = rs_->loader().Chunk(hash, page, claimed);
+    auto hit = rs_->chunk_loader().Chunk(hash, page, claimed);
     EXPECT_TRUE(hit.status().IsCorruption()) << (hit.ok() ? "returned " + std::to_string(hit->bytes().size()) + " bytes" : hit.status().ToString());
   }
-  auto again = rs_->loader().Chunk(hash, page, raw.size());
+  auto again = rs_->chunk_loader().Chunk(hash, page, raw.size());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->bytes(), raw);
-  EXPECT_EQ(rs_->loader().chunk_cache().stats().inserts, 1u);  // still the one decode
+  EXPECT_EQ(rs_->chunk_loader().cache().stats().inserts, 1u);  // still the one decode
 }
 
 // The page cache holds indirect pages (by offset) and combined leaves (by
@@ -213,16 +216,16 @@ TEST_F(ReadPathTest, PageCachedAsAnotherKindIsCorruption) {
 
   for (bool warm : {false, true}) {
     SCOPED_TRACE(warm ? "warm" : "cold");
-    rs_->loader().Clear();
+    rs_->ClearCaches();
     if (warm) {
       size_t combined = 0;
-      ASSERT_TRUE(rs_->loader().Indirect(indirect).ok());
-      ASSERT_TRUE(rs_->loader().Leaf(leaf, &combined).ok());
+      ASSERT_TRUE(rs_->page_loader().Indirect(indirect).ok());
+      ASSERT_TRUE(rs_->page_loader().Leaf(leaf, &combined).ok());
     }
     size_t combined = 0;
-    auto as_leaf = rs_->loader().Leaf(leaf_at_indirect, &combined);
+    auto as_leaf = rs_->page_loader().Leaf(leaf_at_indirect, &combined);
     EXPECT_TRUE(as_leaf.status().IsCorruption()) << (as_leaf.ok() ? "returned a page" : as_leaf.status().ToString());
-    auto as_indirect = rs_->loader().Indirect(indirect_at_leaf);
+    auto as_indirect = rs_->page_loader().Indirect(indirect_at_leaf);
     EXPECT_TRUE(as_indirect.status().IsCorruption()) << (as_indirect.ok() ? "returned a page" : as_indirect.status().ToString());
   }
   // The real pages still read as themselves.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "revfs/store.h"
+#include "store/page_log.h"
+#include "store/revision.h"
 #include "store/superblock.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"

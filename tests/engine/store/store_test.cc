@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "env/env.h"
+#include "store/revision_writer.h"
 #include "store/superblock.h"
 #include "support/engine_test.h"
 #include "support/store_util.h"

@@ -15,7 +15,9 @@
 #include <random>
 #include <thread>
 
+#include "content/chunk_loader.h"
 #include "content/chunker.h"
+#include "content/compression.h"
 #include "revfs/diff.h"
 #include "revfs/tree.h"
 #include "support/engine_test.h"
@@ -344,7 +346,7 @@ TEST_F(CaptureTest, EditedFilesAreStoredAsBoundedDeltas) {
   }
   EXPECT_LE(whole, 1 + 24 / (kMaxDeltaDepth + 1)) << "whole copies beyond the chain bound";
   for (int rev = 1; rev <= 24; ++rev) {
-    rs_->loader().Clear();  // decode every delta chain from disk
+    rs_->ClearCaches();  // decode every delta chain from disk
     auto trx = std::move(rs_->BeginRead(rev)).value();
     auto file = ResolvePath(*trx, "code.c");
     ASSERT_TRUE(file.ok());
@@ -390,13 +392,13 @@ TEST_F(CaptureTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
     ASSERT_TRUE(file.ok());
     const std::string& want = std::string(name) == "text" ? text : random;
     for (const ChunkRef& c : file->second.chunks) {
-      rs_->loader().Clear();
-      const uint64_t inserts = rs_->loader().chunk_cache().stats().inserts;
+      rs_->ClearCaches();
+      const uint64_t inserts = rs_->chunk_loader().cache().stats().inserts;
       std::atomic<int> right{0};
       std::vector<std::thread> threads;
       for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&] {
-          auto pin = rs_->loader().Chunk(c.hash, c.page, c.length);
+          auto pin = rs_->chunk_loader().Chunk(c.hash, c.page, c.length);
           if (pin.ok() && pin->bytes() == std::string_view(want).substr(c.offset, c.length)) {
             right.fetch_add(1);
           }
@@ -404,11 +406,11 @@ TEST_F(CaptureTest, ConcurrentLoadsOfAChunkDecodeItOnce) {
       }
       for (auto& t : threads) t.join();
       EXPECT_EQ(right.load(), 8) << name << " chunk at " << c.offset;
-      EXPECT_EQ(rs_->loader().chunk_cache().stats().inserts - inserts, 1u)
+      EXPECT_EQ(rs_->chunk_loader().cache().stats().inserts - inserts, 1u)
           << name << " chunk at " << c.offset << " decoded more than once";
     }
   }
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 // A raw chunk is cached as its stored page, so the page checksum is what
@@ -428,10 +430,10 @@ TEST_F(CaptureTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
   rs_.reset();
   FlipByte(Path("store") + "/pages", chunk.page.offset + chunk.page.size - 100);
   Open();
-  auto pin = rs_->loader().Chunk(chunk.hash, chunk.page, chunk.length);
+  auto pin = rs_->chunk_loader().Chunk(chunk.hash, chunk.page, chunk.length);
   ASSERT_FALSE(pin.ok());
   EXPECT_TRUE(pin.status().IsCorruption()) << pin.status().ToString();
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 TEST_F(CaptureTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {

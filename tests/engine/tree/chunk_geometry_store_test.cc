@@ -10,9 +10,10 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "tree/file_chunks.h"
 #include "revfs/tree.h"
 #include "support/engine_test.h"
+#include "tree/file_chunks.h"
+#include "tree/sorted_map.h"
 
 namespace revfs::testing {
 namespace {
@@ -85,7 +86,7 @@ TEST_F(ChunkGeometryStoreTest, OverlappingInodeIsCorruptionNotAThrow) {
   auto old = std::move(rs_->BeginRead(1)).value();
   auto f1 = ResolvePath(*old, "f");
   ASSERT_TRUE(f1.ok()) << f1.status().ToString();
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 TEST_F(ChunkGeometryStoreTest, ReadPathAnswersCorruptionForBadGeometry) {
@@ -118,7 +119,7 @@ TEST_F(ChunkGeometryStoreTest, ReadPathAnswersCorruptionForBadGeometry) {
   ASSERT_NO_THROW(s = ReadFilePinned(*rs_, *trx, short_chunk, 120, 10, &pins, &pieces));
   EXPECT_FALSE(s.ok());
   pins.clear();
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 TEST_F(ChunkGeometryStoreTest, LongChunkListWithAnOverlapIsCorruption) {
@@ -170,7 +171,7 @@ TEST_F(ChunkGeometryStoreTest, LongChunkListWithAnOverlapIsCorruption) {
                 return Status::OK();
               }).ok());
   EXPECT_EQ(head, std::string(100, 'g'));
-  EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+  EXPECT_EQ(rs_->PinsHeld(), 0u);
 }
 
 TEST_F(ChunkGeometryStoreTest, VerifyReportsTheInode) {

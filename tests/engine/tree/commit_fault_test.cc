@@ -110,7 +110,7 @@ class CommitFaultTest : public EngineTest {
       EXPECT_EQ(summary.status().code(), error.code()) << summary.status().ToString();
       EXPECT_EQ((*rs)->store().latest_revision(), 1u);
       EXPECT_EQ(ReadA(**rs, 1), Text(1));
-      EXPECT_EQ((*rs)->loader().PinsHeld(), 0u);
+      EXPECT_EQ((*rs)->PinsHeld(), 0u);
     }
     ASSERT_TRUE(env.DropUnsyncedData().ok());
     auto rs = OpenStore(path, nullptr);

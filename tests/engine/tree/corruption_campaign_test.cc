@@ -150,7 +150,7 @@ TEST_F(CorruptionCampaignTest, RandomFlipsAndTruncationsNeverGiveWrongBytes) {
     if (!damaged && e == 0) ++harmless;
     if (!damaged && e > 0) ++missed;
     EXPECT_EQ(w, 0) << "wrong bytes returned";
-    EXPECT_EQ(rs_->loader().PinsHeld(), 0u);
+    EXPECT_EQ(rs_->PinsHeld(), 0u);
     rs_.reset();
     EXPECT_TRUE(allocator()->stats().Conserved());
   }

@@ -1,6 +1,10 @@
-// StoreConfig: the choices made once at `revfs init` and kept in the store.
-#ifndef REVFS_STORE_STORE_CONFIG_H_
-#define REVFS_STORE_STORE_CONFIG_H_
+// StoreConfig: the choices made once at `revfs init` and kept in the store
+// (in its superblock): the versioning approach and its window, and how
+// content is compressed; with their names as the command line spells them.
+//
+// Thread safety: value types and free functions.
+#ifndef REVFS_STORE_CONFIG_H_
+#define REVFS_STORE_CONFIG_H_
 
 #include <cstdint>
 #include <string>
@@ -44,4 +48,4 @@ Status ParseCompression(std::string_view text, StoreConfig* config);
 
 }  // namespace revfs
 
-#endif  // REVFS_STORE_STORE_CONFIG_H_
+#endif  // REVFS_STORE_CONFIG_H_
