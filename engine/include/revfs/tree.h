@@ -51,9 +51,9 @@ struct CaptureSummary {
   ContentStats content;
 };
 
-// Records the tree at `source` as the next revision of `rs`.
-Result<CaptureSummary> CaptureTree(Database& rs, const std::string& source,
-                                 const CaptureOptions& options);
+// Records the tree at `source` as the next revision of `db`.
+Result<CaptureSummary> CaptureTree(Database& db, const std::string& source,
+                                   const CaptureOptions& options);
 
 // Reading.
 Result<Inode> GetInode(ReadTrx& trx, uint64_t ino);
