@@ -186,14 +186,14 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
   REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, 0));
   std::erase_if(entries, [](const auto& e) { return e.second.ino == 0; });
 
-  SortedMapWriter writer(&trx_, kNodeBase, [this] { return meta_.next_node++; },
-                         old ? old->tree : TreeRoot{});
+  SortedMapWriter writer(&trx_, kMapBlockBase, [this] { return meta_.next_block++; },
+                         old ? old->map : MapRoot{});
   for (const auto& [name, e] : entries) REVFS_RETURN_IF_ERROR(writer.Add(name, EncodeDirEntry(e)));
   Inode inode;
-  REVFS_ASSIGN_OR_RETURN(inode.tree, writer.Finish());
+  REVFS_ASSIGN_OR_RETURN(inode.map, writer.Finish());
   FillMetadata(st, FileType::kDirectory, &inode);
   ReadXattrs(path, &inode);
-  inode.identity = ComputeIdentity(inode, inode.tree.hash);
+  inode.identity = ComputeIdentity(inode, inode.map.hash);
   bool recorded = false;
   REVFS_RETURN_IF_ERROR(WriteInode(ino, &inode, path, &recorded));
   if (!recorded) return Status::OK();
@@ -222,7 +222,7 @@ Status TreeCapture::ProcessFile(int dirfd, const std::string& name, const std::s
   PendingFile file;
   file.ino = ino;
   file.path = path;
-  file.old_tree = old ? old->tree : TreeRoot{};
+  file.old_chunk_map = old ? old->map : MapRoot{};
   file.entry = entry;
   struct stat after;
   for (int attempt = 0;; ++attempt) {
@@ -262,18 +262,18 @@ Result<std::optional<DirEntry>> TreeCapture::FinishFile(PendingFile& file) {
     content.Update(c.hash);
   }
   if (inode.chunks.size() > kInlineChunks) {
-    SortedMapWriter writer(&trx_, kNodeBase, [this] { return meta_.next_node++; },
-                           file.old_tree);
+    SortedMapWriter writer(&trx_, kMapBlockBase, [this] { return meta_.next_block++; },
+                           file.old_chunk_map);
     std::string value;
     for (const ChunkRef& c : inode.chunks) {
       value.clear();
       EncodeChunkRef(&value, c);
       REVFS_RETURN_IF_ERROR(writer.Add(OffsetKey(c.offset), value));
     }
-    REVFS_ASSIGN_OR_RETURN(inode.tree, writer.Finish());
+    REVFS_ASSIGN_OR_RETURN(inode.map, writer.Finish());
     inode.chunks.clear();
   } else {
-    REVFS_RETURN_IF_ERROR(DeleteMap(file.old_tree));  // was long, is short now
+    REVFS_RETURN_IF_ERROR(DeleteMap(file.old_chunk_map));  // was long, is short now
   }
   inode.identity = ComputeIdentity(inode, content.Digest());
   bool recorded = false;
@@ -381,10 +381,10 @@ Status TreeCapture::WriteInode(uint64_t ino, Inode* inode, const std::string& pa
   return trx_.Put(kInodeBase | ino, bytes);
 }
 
-Status TreeCapture::DeleteMap(const TreeRoot& root) {
+Status TreeCapture::DeleteMap(const MapRoot& root) {
   Status deleted;
-  REVFS_RETURN_IF_ERROR(TreeNodes(base_, kNodeBase, root, [&](uint64_t id) {
-    if (deleted.ok()) deleted = trx_.Delete(kNodeBase | id);
+  REVFS_RETURN_IF_ERROR(MapBlocks(base_, kMapBlockBase, root, [&](uint64_t id) {
+    if (deleted.ok()) deleted = trx_.Delete(kMapBlockBase | id);
   }));
   return deleted;
 }
@@ -403,7 +403,7 @@ Status TreeCapture::RemoveUnused() {
         return true;
       }));
     }
-    REVFS_RETURN_IF_ERROR(DeleteMap(inode->tree));
+    REVFS_RETURN_IF_ERROR(DeleteMap(inode->map));
     REVFS_RETURN_IF_ERROR(trx_.Delete(kInodeBase | ino));
   }
   return Status::OK();

@@ -79,7 +79,7 @@ class TreeCapture {
     uint64_t ino = 0;
     std::string path;
     Inode inode;  // metadata filled in
-    TreeRoot old_tree;  // the chunk list of its base version, if long
+    MapRoot old_chunk_map;  // the chunk list of its base version, if long
     std::vector<ChunkSlot> slots;
     size_t entry = 0;  // its index in the directory's entries
   };
@@ -127,7 +127,7 @@ class TreeCapture {
   // `*recorded` is false if it had to be skipped.
   Status WriteInode(uint64_t ino, Inode* inode, const std::string& path, bool* recorded);
   // Deletes every block of the sorted map at `root` of the base revision.
-  Status DeleteMap(const TreeRoot& root);
+  Status DeleteMap(const MapRoot& root);
   // Deletes the inodes left in removed_ that no entry uses any more.
   Status RemoveUnused();
 

@@ -1,4 +1,4 @@
-// Hash128: XXH3-128 content identities (chunks, tree nodes, files and
+// Hash128: XXH3-128 content identities (chunks, sorted-map blocks, files and
 // directories). Fast, not collision-proof: wherever equal hashes would make
 // revfs reuse stored bytes, the bytes are compared too.
 #ifndef REVFS_UTIL_HASH_H_
