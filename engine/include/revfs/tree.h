@@ -1,4 +1,5 @@
-// Snapshots: a directory tree recorded as the next revision, and read back.
+// A revision's directory tree: captured from a source directory as the next
+// revision, and read back.
 //
 // CaptureTree walks a source directory and records it exactly — regular files
 // (sparse ones with their holes), directories, symlinks, hard links, FIFOs,
@@ -38,7 +39,7 @@ struct CaptureOptions {
   bool full_scan = false;          // read every file, even unchanged ones
   // Called for each entry that could not be recorded (it is skipped).
   std::function<void(const std::string& path, const Status& why)> on_skip;
-  // Called now and then while the commit runs.
+  // Called now and then while the capture runs.
   std::function<void(const CaptureProgress&)> on_progress;
 };
 

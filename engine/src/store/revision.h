@@ -1,7 +1,7 @@
 // Revisions: the revision root page and the revisions index.
 //
 // A revision root (a page of kind kRevisionRoot) holds the revision's number,
-// commit time, message, the root of its record tree and named counters (pages
+// commit time, message, the root of its record trie and named counters (pages
 // and bytes written, files, ...). The revisions index (STORE/revisions) holds
 // one fixed-size, checksummed entry per revision, entry N at N * kEntrySize,
 // so revision N opens in O(1) and "newest revision at or before time T" is a
@@ -23,7 +23,7 @@ struct RevisionRoot {
   uint64_t number = 0;
   int64_t time_ns = 0;
   std::string message;
-  PageRef tree_root;  // null for the empty tree
+  PageRef tree_root;  // of the record trie; null for an empty trie
   uint32_t tree_height = 0;  // levels of indirect pages above the leaves
   std::vector<std::pair<std::string, uint64_t>> counters;
 

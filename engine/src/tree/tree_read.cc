@@ -1,4 +1,4 @@
-// Snapshots, the reading side: inodes, paths and directory listings.
+// Reading a revision's directory tree: inodes, paths and directory listings.
 #include "revfs/tree.h"
 
 namespace revfs {
