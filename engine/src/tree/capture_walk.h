@@ -15,10 +15,11 @@
 //   to the ChunkPipeline, which reads and cuts them while workers hash and
 //   compress; the file is read again (three tries at most) if its size or
 //   mtime moved while it was read. Its chunks are stored when it is
-//   finished: small files wait (PendingFile) until the bytes in flight
-//   pass the pipeline's bound or their directory is done, so the workers
-//   stay busy across files; a hard-linked file is finished at once, and its
-//   other names (same device and inode number) reuse its entry.
+//   finished: read files wait (PendingFile) until the bytes in flight pass
+//   the pipeline's bound or their directory is done, so the workers stay
+//   busy across files (a big file stores its oldest chunks itself while it
+//   is read); a hard-linked file is finished at once, and its other names
+//   (same device and inode number) reuse its entry.
 // - Symlinks keep their target, FIFOs, devices and sockets their metadata;
 //   every entry keeps its extended attributes (without them if they do not
 //   fit one record).
