@@ -1,12 +1,17 @@
-// The revfs command line: each subcommand registers itself on the CLI11 app
-// and returns the function that runs it. Exit status: 0 success, 1 a
-// user-facing failure reported as one line `revfs: <what>: <why>`.
+// The revfs command line: each subcommand (cmd_*.cc) registers itself on the
+// CLI11 app and returns the function that runs it; cli.cc holds what they
+// share. Exit status: 0 success, 1 a user-facing failure reported as one
+// line `revfs: <what>: <why>`, 2 a partial commit.
+//
+// Thread safety: used from the main thread only.
 #ifndef REVFS_MOUNT_CLI_H_
 #define REVFS_MOUNT_CLI_H_
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "revfs/database.h"
@@ -36,7 +41,16 @@ Command AddMountCommand(CLI::App& app);
 
 // Resolves a revision name: a number, "latest", or "@" + ISO-8601 time (the
 // newest revision at or before it).
-Result<uint64_t> ResolveRevision(Database& store, std::string_view name);
+Result<uint64_t> ResolveRevision(Database& db, std::string_view name);
+
+// A revision open for reading; `trx` reads `db` and goes first.
+struct OpenedRevision {
+  std::unique_ptr<Database> db;
+  std::unique_ptr<ReadTrx> trx;
+};
+// Opens the store at `store_path` and its revision named `rev` (as
+// ResolveRevision names it).
+Result<OpenedRevision> OpenRevision(const std::string& store_path, std::string_view rev);
 
 // Prints "revfs: <status message>" on stderr and returns kExitError.
 int Fail(const Status& status);

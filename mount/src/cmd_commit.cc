@@ -1,4 +1,6 @@
-// revfs commit STORE DIR: records DIR as the next revision.
+// revfs commit STORE DIR [-m MSG] [--time T] [--full-scan]: captures DIR as
+// the next revision. An entry that cannot be read is skipped and named on
+// stderr; the revision is then partial and the exit status 2.
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,11 +53,11 @@ Command AddCommitCommand(CLI::App& app) {
                      static_cast<unsigned long long>(p.files), mib);
       }
     };
-    DatabaseOptions ro;
-    ro.store.writable = true;
-    auto rs = Database::Open(args->store, ro);
-    if (!rs.ok()) return Fail(rs.status());
-    auto summary = CaptureTree(**rs, args->dir, options);
+    DatabaseOptions db_options;
+    db_options.store.writable = true;
+    auto db = Database::Open(args->store, db_options);
+    if (!db.ok()) return Fail(db.status());
+    auto summary = CaptureTree(**db, args->dir, options);
     if (tty) std::fprintf(stderr, "\r\033[K");
     if (!summary.ok()) return Fail(summary.status().WithContext("commit"));
     const CaptureSummary& s = *summary;

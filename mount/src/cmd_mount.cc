@@ -192,8 +192,8 @@ int RunMount(const MountArgs& args) {
   // loop's, the chunk prefetchers and the two directory read-ahead threads.
   ro.reader_threads =
       parsed->max_threads + parsed->prefetch_threads + fusefs::RevFs::kDirReadAheadThreads;
-  auto store = Database::Open(store_path, ro);
-  if (!store.ok()) return Fail(store.status());
+  auto db = Database::Open(store_path, ro);
+  if (!db.ok()) return Fail(db.status());
 
   int ready_fd = -1;
   if (!args.foreground) {
@@ -242,7 +242,7 @@ int RunMount(const MountArgs& args) {
   fo.gid = ::getgid();
   Status served;
   {
-    fusefs::RevFs fs(store->get(), fo);
+    fusefs::RevFs fs(db->get(), fo);
     fusefs::ServeOptions so;
     so.mountpoint = mountpoint;
     so.fuse_options = parsed->fuse;
@@ -271,7 +271,7 @@ int RunMount(const MountArgs& args) {
   }  // RevFs gone: its prefetch and read-ahead threads are joined
   // The memory rule, checked on every way out (unmount, signal): with
   // every reader gone, every segment is back in the pool and no pin held.
-  Status memory = CheckPoolReturned(**store);
+  Status memory = CheckPoolReturned(**db);
   if (memory.ok()) {
     logger->info("unmounted {}: every segment back in the pool, no pin held", mountpoint);
   } else {

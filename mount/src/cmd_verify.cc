@@ -1,5 +1,6 @@
-// revfs verify STORE: checks every page of every revision; exits 1 and lists
-// each damaged place if anything is damaged.
+// revfs verify STORE: checks the whole store (superblocks, revisions index,
+// every page's checksum, every revision's record trie and each inode record)
+// and lists each damaged place; exits 1 if anything is damaged.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -16,10 +17,10 @@ Command AddVerifyCommand(CLI::App& app) {
       "verify", "Check every checksum and structure of a store; exit 1 if damaged");
   cmd->add_option("STORE", *store_path, "The store")->required();
   return {cmd, [store_path] {
-    auto store = Database::Open(*store_path, DatabaseOptions{});
-    if (!store.ok()) return Fail(store.status());
+    auto db = Database::Open(*store_path, DatabaseOptions{});
+    if (!db.ok()) return Fail(db.status());
     VerifyReport report;
-    Status s = (*store)->Verify(&report, CheckTreeRecord);
+    Status s = (*db)->Verify(&report, CheckTreeRecord);
     if (!s.ok()) return Fail(s);
     for (const auto& d : report.damage) {
       std::string rev = d.revision ? "revision " + std::to_string(*d.revision) + ": " : "";

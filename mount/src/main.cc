@@ -1,60 +1,19 @@
 // revfs: the program. Parses the command line with CLI11 and runs one
-// subcommand; no exception or abort reaches the user, only one line and an
-// exit status.
-#include <charconv>
+// subcommand (cli.h); no exception or abort reaches the user, only one line
+// and an exit status. Before parsing it maps `revfs STORE MOUNTPOINT -o
+// OPTS`, the form mount.fuse3 runs, to `revfs mount`, and names an unknown
+// option of a subcommand before CLI11 would complain of a missing argument.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <new>
 #include <sstream>
 #include <string>
-#include <algorithm>
 #include <vector>
 
 #include "cli.h"
-#include "revfs/time_util.h"
 
 namespace revfs::cli {
-
-Result<uint64_t> ResolveRevision(Database& store, std::string_view name) {
-  REVFS_RETURN_IF_ERROR(store.store().Refresh());
-  const uint64_t latest = store.store().latest_revision();
-  if (name == "latest") return latest;
-  if (!name.empty() && name[0] == '@') {
-    // @TIME is the revision current at the last nanosecond TIME names, as
-    // for the mount's at/ names; far times saturate (past the last commit:
-    // the latest revision).
-    REVFS_ASSIGN_OR_RETURN(int64_t t, ParseTimeLast(name.substr(1)));
-    auto rev = store.store().RevisionAt(t);
-    if (!rev.ok()) {
-      return Status::NotFound("revision " + std::string(name) + ": no revision at or before that time");
-    }
-    return rev;
-  }
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
-  if (ec != std::errc() || end != name.data() + name.size()) {
-    return Status::InvalidArgument("revision '" + std::string(name) +
-                                   "': expected a number, latest or @TIME");
-  }
-  if (n > latest) {
-    return Status::NotFound("revision " + std::string(name) + " does not exist (latest is " +
-                            std::to_string(latest) + ")");
-  }
-  return n;
-}
-
-int Fail(const Status& status) {
-  std::fprintf(stderr, "revfs: %.*s\n", static_cast<int>(status.message().size()),
-               status.message().data());
-  return kExitError;
-}
-
-int Fail(std::string_view what, std::string_view why) {
-  std::fprintf(stderr, "revfs: %.*s: %.*s\n", static_cast<int>(what.size()),
-               what.data(), static_cast<int>(why.size()), why.data());
-  return kExitError;
-}
-
 namespace {
 
 // mount.fuse3 (mount -t fuse.revfs, fstab) runs `revfs STORE MOUNTPOINT -o

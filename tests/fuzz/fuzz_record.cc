@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   {
     Decoder d(in);
-    (void)DecodeTreeRoot(&d);
+    (void)DecodeMapRoot(&d);
   }
   return 0;
 }

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   Put(out / "fuzz_record", "revision_root", EncodeRevisionRoot(root));
   Put(out / "fuzz_record", "revision_entry", EncodeRevisionEntry(RevisionEntry{7, 99, {}}));
   std::string tree_root;
-  EncodeTreeRoot(&tree_root, TreeRoot{});
+  EncodeMapRoot(&tree_root, MapRoot{});
   Put(out / "fuzz_record", "tree_root", tree_root);
 
   // fuzz_superblock.

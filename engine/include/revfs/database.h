@@ -96,7 +96,7 @@ class Database {
   // inodes), or "" when it is fine.
   using RecordCheck = std::function<std::string(uint64_t key, std::string_view value)>;
 
-  // Checks the store (Store::Verify) and then every record tree reachable
+  // Checks the store (Store::Verify) and then every record trie reachable
   // from every revision: each indirect page and fragment once, its checksum,
   // levels, leaf numbers, chain order and the chain-length bound of the
   // store's versioning approach, and that each chain combines. With `check`,
@@ -186,7 +186,7 @@ class ReadTrx {
   friend class WriteTrx;
   ReadTrx(Database* rs, uint64_t revision, Database::TreeInfo tree)
       : rs_(rs), revision_(revision), tree_(tree) {}
-  // Finds the leaf reference of `leaf`, if the tree has one.
+  // Finds the leaf reference of `leaf`, if the trie has one.
   Result<std::optional<LeafRef>> FindLeaf(uint64_t leaf);
   Status ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
                   uint64_t last, const std::function<bool(uint64_t, std::string_view)>& fn,

@@ -4,16 +4,16 @@
 // Record keys, by their top four bits:
 //   0  store metadata (key 0: id counters)
 //   1  inodes                        1 << 60 | inode number
-//   2  sorted-tree nodes             2 << 60 | node id  (directories, big files)
+//   2  sorted-map blocks             2 << 60 | block id  (directories, big files)
 //   3  chunk index                   3 << 60 | top 16 bits of the chunk hash
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times
 // with nanoseconds, nlink, rdev), the symlink target, the extended
-// attributes, and the content: for a directory the sorted tree of its
+// attributes, and the content: for a directory the sorted map of its
 // entries (name -> DirEntry); for a regular file its chunk list, inline when
-// short and a sorted tree (keyed by big-endian file offset) when long. Each
+// short and a sorted map (keyed by big-endian file offset) when long. Each
 // inode also carries its content identity: a hash of its metadata and content
-// (chunk hashes for files, the entry tree's Merkle root for directories), so
+// (chunk hashes for files, the entry map's Merkle root for directories), so
 // identical files and subtrees are recognised without reading them.
 //
 // Thread safety: value types and pure functions.
@@ -37,7 +37,7 @@ class Decoder;  // engine/src/util/coding.h
 
 inline constexpr uint64_t kMetaKey = 0;
 inline constexpr uint64_t kInodeBase = uint64_t{1} << 60;
-inline constexpr uint64_t kNodeBase = uint64_t{2} << 60;
+inline constexpr uint64_t kMapBlockBase = uint64_t{2} << 60;
 inline constexpr uint64_t kChunkIndexBase = uint64_t{3} << 60;
 inline constexpr uint64_t kRootIno = 1;
 
@@ -56,13 +56,13 @@ std::optional<FileType> FileTypeOf(uint32_t st_mode);
 
 // The root of a sorted map (engine/src/tree/sorted_map.h): a directory's
 // entries or a long file's chunk list.
-struct TreeRoot {
-  uint64_t node = 0;  // 0: the empty map
+struct MapRoot {
+  uint64_t block = 0;  // the top block; 0: the empty map
   uint8_t level = 0;
   Hash128 hash;       // Merkle hash of the whole map
   uint64_t count = 0;  // entries
-  bool empty() const { return node == 0; }
-  bool operator==(const TreeRoot&) const = default;
+  bool empty() const { return block == 0; }
+  bool operator==(const MapRoot&) const = default;
 };
 
 // One stored chunk of file content, or a hole.
@@ -97,12 +97,12 @@ struct Inode {
   Hash128 identity;
   std::string symlink;
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
-  // Content: directories and long files use `tree`; short files `chunks`.
-  TreeRoot tree;
+  // Content: directories and long files use `map`; short files `chunks`.
+  MapRoot map;
   std::vector<ChunkRef> chunks;
 };
 
-// Inline chunk lists up to this many entries; longer ones go in a tree.
+// Inline chunk lists up to this many entries; longer ones go in a sorted map.
 inline constexpr size_t kInlineChunks = 16;
 
 std::string EncodeInode(const Inode& inode);
@@ -124,14 +124,14 @@ struct DirEntry {
 std::string EncodeDirEntry(const DirEntry& e);
 Result<DirEntry> DecodeDirEntry(std::string_view bytes);
 
-// Big-endian offsets sort as bytes in numeric order (chunk-list tree keys).
+// Big-endian offsets sort as bytes in numeric order (chunk-list map keys).
 std::string OffsetKey(uint64_t offset);
 uint64_t OffsetFromKey(std::string_view key);
 
 // Store-wide counters, under kMetaKey.
 struct TreeMeta {
   uint64_t next_ino = kRootIno + 1;
-  uint64_t next_node = 1;
+  uint64_t next_block = 1;
 };
 std::string EncodeTreeMeta(const TreeMeta& m);
 Result<TreeMeta> DecodeTreeMeta(std::string_view bytes);

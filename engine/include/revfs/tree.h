@@ -1,4 +1,5 @@
-// Trees: a directory tree captured as the next revision, and read back.
+// A revision's directory tree: captured from a source directory as the next
+// revision, and read back.
 //
 // CaptureTree walks a source directory and records it exactly — regular files
 // (sparse ones with their holes), directories, symlinks, hard links, FIFOs,
@@ -50,7 +51,7 @@ struct CaptureOptions {
   bool full_scan = false;          // read every file, even unchanged ones
   // Called for each entry that could not be recorded (it is skipped).
   std::function<void(const std::string& path, const Status& why)> on_skip;
-  // Called now and then while the commit runs.
+  // Called now and then while the capture runs.
   std::function<void(const CaptureProgress&)> on_progress;
 };
 
@@ -63,9 +64,9 @@ struct CaptureSummary {
   ContentStats content;
 };
 
-// Records the tree at `source` as the next revision of `rs`.
-Result<CaptureSummary> CaptureTree(Database& rs, const std::string& source,
-                                 const CaptureOptions& options);
+// Records the tree at `source` as the next revision of `db`.
+Result<CaptureSummary> CaptureTree(Database& db, const std::string& source,
+                                   const CaptureOptions& options);
 
 // Reading.
 Result<Inode> GetInode(ReadTrx& trx, uint64_t ino);

@@ -1,10 +1,24 @@
-// Env: the seam between the engine and the operating system, after LevelDB's
-// Env. Every file operation of the engine (open, pread, append, fdatasync,
-// positional write, truncate, rename, lock) goes through it, so tests can fail
-// the Nth write or sync, drop everything not yet synced (a simulated crash),
-// or flip bytes on disk.
+// Env: the seam between the engine and the operating system for the
+// store's files, after LevelDB's Env. Every operation on a store's files
+// (open, pread, O_DIRECT read, append, fdatasync, positional write,
+// truncate, rename, remove, mkdir, directory sync, size, lock) and the
+// clock that stamps commits go through it, so tests can fail the Nth write
+// or sync, drop everything not yet synced (a simulated crash), or flip
+// bytes on disk. errno from those calls becomes a Status here.
 //
-// errno is converted to Status here and nowhere else in the engine.
+// Two kinds of system call stay outside it, on purpose:
+// - A capture's reads of the source directory (tree/capture.cc,
+//   tree/capture_walk.cc: stat, open, openat, fstat, fstatat, readdir,
+//   readlinkat, llistxattr, lgetxattr; tree/chunk_pipeline.cc: lseek with
+//   SEEK_DATA/SEEK_HOLE, pread), which convert their own errno. The source
+//   is the user's directory, not the store: nothing is written there, so
+//   there is no crash or torn write to simulate, and a failure there skips
+//   one entry (CaptureOptions::on_skip; at the source's root it fails the
+//   capture before anything is stored) and never damages the store; tests
+//   provoke such failures with real files. The calls are relative to
+//   directory descriptors, which the Env has no notion of: routing them
+//   through it would add a directory-handle API that no test needs.
+// - The SegmentAllocator's mmap and madvise: memory, not files.
 //
 // Thread safety: Env::Default() is shared and thread-safe. A RandomAccessFile
 // may be read from many threads at once; WritableFile and RandomRWFile are

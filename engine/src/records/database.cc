@@ -80,7 +80,7 @@ Result<Database::TreeInfo> Database::GetTree(uint64_t number) {
   REVFS_ASSIGN_OR_RETURN(RevisionRoot root, store_->ReadRevisionRoot(number));
   if (root.tree_height > kMaxTreeHeight || root.tree_root.IsNull() != (root.tree_height == 0)) {
     return Status::Corruption("revision " + std::to_string(number) +
-                              ": record tree root is inconsistent");
+                              ": record trie root is inconsistent");
   }
   TreeInfo info{root.tree_root, root.tree_height, root.time_ns};
   std::unique_lock lock(trees_mu_);

@@ -48,7 +48,7 @@ inline uint32_t IndirectSlot(uint64_t leaf, int level) {
   return static_cast<uint32_t>((leaf >> (kIndirectBits * (level - 1))) &
                                (kIndirectFanout - 1));
 }
-// Returns the number of leaves a tree of `height` covers (saturating).
+// Returns the number of leaves a trie of `height` covers (saturating).
 inline uint64_t LeavesCovered(int height) {
   return height * kIndirectBits >= 64 ? UINT64_MAX : (uint64_t{1} << (height * kIndirectBits));
 }

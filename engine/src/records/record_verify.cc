@@ -1,6 +1,6 @@
-// Database::Verify: walks every record tree of every revision. Shared
-// subtrees are checked once (by page offset), so the walk costs what the
-// store holds, not revisions x tree size.
+// Database::Verify: walks every record trie of every revision. Shared
+// subtries are checked once (by page offset), so the walk costs what the
+// store holds, not revisions x trie size.
 #include <unordered_set>
 
 #include "revfs/database.h"
@@ -34,7 +34,7 @@ Status Database::Verify(VerifyReport* report, const RecordCheck& check) {
     st.revision = n;
     if (root->tree_root.IsNull()) continue;
     if (root->tree_height < 1 || root->tree_height > kMaxTreeHeight) {
-      st.Damage(root->tree_root.offset, "record tree has an impossible height");
+      st.Damage(root->tree_root.offset, "record trie has an impossible height");
       continue;
     }
     VerifyNode(st, root->tree_root, static_cast<int>(root->tree_height), 0);

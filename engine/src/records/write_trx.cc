@@ -18,8 +18,9 @@ struct WriteTrx::Changed {
   std::vector<SlotChange> changes;  // ascending slots
 };
 
-// A node of the base tree: `ref` at `ref_level`, seen from `level` >=
-// ref_level (a taller new tree sees the old root as the slot-0 descendant).
+// A page of the base revision's record trie: `ref` at `ref_level`, seen
+// from `level` >= ref_level (a taller new trie sees the old root as the
+// slot-0 descendant).
 struct WriteTrx::BaseNode {
   PageRef ref;
   int ref_level = 0;
@@ -118,7 +119,7 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BaseNode& base,
       children.emplace_back(page.slot_at(i), std::move(child));
     }
   } else if (!base.ref.IsNull()) {
-    // The old, shorter tree hangs under slot 0 of this new upper level.
+    // The old, shorter trie hangs under slot 0 of this new upper level.
     children.emplace_back(0, base.ref);
   }
   auto find = [&](uint32_t slot) -> IndirectChild* {

@@ -26,8 +26,8 @@ struct Differ {
       *same = false;
       return Status::OK();
     }
-    if (!x.tree.empty() || !y.tree.empty()) {
-      *same = x.tree.hash == y.tree.hash && x.chunks.empty() && y.chunks.empty();
+    if (!x.map.empty() || !y.map.empty()) {
+      *same = x.map.hash == y.map.hash && x.chunks.empty() && y.chunks.empty();
       return Status::OK();
     }
     *same = x.chunks.size() == y.chunks.size();
@@ -62,7 +62,7 @@ struct Differ {
   }
 
   Status Dir(const std::string& path, const Inode& x, const Inode& y) {
-    if (x.tree.hash == y.tree.hash && x.tree.node == y.tree.node) return Status::OK();
+    if (x.map.hash == y.map.hash && x.map.block == y.map.block) return Status::OK();
     std::vector<std::pair<std::string, DirEntry>> ex, ey;
     auto collect = [](std::vector<std::pair<std::string, DirEntry>>* out) {
       return [out](std::string_view n, const DirEntry& e) {

@@ -126,10 +126,10 @@ Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
   // be made in memory) is checked whole, which the binary search needs. A
   // long list is checked from the floor entry on, as it is read: a read
   // starting inside an entry that overlaps the one before it is not caught
-  // here (that would cost a second tree descent per read), but it still
+  // here (that would cost a second descent of the map per read), but it still
   // slices within the chunk's bytes.
   uint64_t prev_end = 0;
-  if (file.tree.empty()) {
+  if (file.map.empty()) {
     for (const ChunkRef& c : file.chunks) {
       REVFS_RETURN_IF_ERROR(CheckChunkGeometry(c, prev_end, file.size));
       prev_end = c.offset + c.length;
@@ -143,23 +143,23 @@ Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,
     }
     return Status::OK();
   }
-  REVFS_ASSIGN_OR_RETURN(auto floor, TreeFloor(trx, kNodeBase, file.tree, OffsetKey(from)));
+  REVFS_ASSIGN_OR_RETURN(auto floor, MapFloor(trx, kMapBlockBase, file.map, OffsetKey(from)));
   std::string start = floor ? floor->first : OffsetKey(0);
   Status decode_error;
-  REVFS_RETURN_IF_ERROR(TreeScan(trx, kNodeBase, file.tree, start,
-                                 [&](std::string_view key, std::string_view value) {
-                                   Decoder in(value);
-                                   ChunkRef c = DecodeChunkRef(&in, OffsetFromKey(key));
-                                   if (!in.ok()) {
-                                     decode_error = Status::Corruption("chunk list: malformed entry");
-                                     return false;
-                                   }
-                                   decode_error = CheckChunkGeometry(c, prev_end, file.size);
-                                   if (!decode_error.ok()) return false;
-                                   prev_end = c.offset + c.length;
-                                   if (prev_end <= from) return true;
-                                   return fn(c);
-                                 }));
+  REVFS_RETURN_IF_ERROR(MapScan(trx, kMapBlockBase, file.map, start,
+                                [&](std::string_view key, std::string_view value) {
+                                  Decoder in(value);
+                                  ChunkRef c = DecodeChunkRef(&in, OffsetFromKey(key));
+                                  if (!in.ok()) {
+                                    decode_error = Status::Corruption("chunk list: malformed entry");
+                                    return false;
+                                  }
+                                  decode_error = CheckChunkGeometry(c, prev_end, file.size);
+                                  if (!decode_error.ok()) return false;
+                                  prev_end = c.offset + c.length;
+                                  if (prev_end <= from) return true;
+                                  return fn(c);
+                                }));
   return decode_error;
 }
 

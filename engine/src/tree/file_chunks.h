@@ -6,7 +6,7 @@
 // 3 << 60 | top 16 bits of the hash) lists the chunks stored under that
 // prefix; a hash hit is reused only after its stored bytes compared equal
 // (XXH3 is fast, not collision-proof). A file's chunk list is found by binary
-// search (inline list or the sorted tree keyed by offset), so reading any
+// search (inline list or the sorted map keyed by offset), so reading any
 // byte range costs O(log n) record loads plus the chunks it touches. Chunk
 // bytes, for reads and for the compare, come from the Database's ChunkLoader
 // (content/chunk_loader.h).

@@ -97,7 +97,7 @@ std::string EncodeInode(const Inode& n) {
     PutBytes(&s, name);
     PutBytes(&s, value);
   }
-  EncodeTreeRoot(&s, n.tree);
+  EncodeMapRoot(&s, n.map);
   PutFixed16(&s, static_cast<uint16_t>(n.chunks.size()));
   for (const ChunkRef& c : n.chunks) {
     PutFixed64(&s, c.offset);
@@ -132,7 +132,7 @@ Result<Inode> DecodeInode(std::string_view bytes) {
     std::string value(in.Bytes(kMaxRecordValue));
     n.xattrs.emplace_back(std::move(name), std::move(value));
   }
-  n.tree = DecodeTreeRoot(&in);
+  n.map = DecodeMapRoot(&in);
   uint16_t nc = in.U16();
   if (nc > kInlineChunks) return Status::Corruption("inode: too many inline chunks");
   for (uint16_t i = 0; i < nc && in.ok(); ++i) {
@@ -193,7 +193,7 @@ uint64_t OffsetFromKey(std::string_view key) {
 std::string EncodeTreeMeta(const TreeMeta& m) {
   std::string s;
   PutFixed64(&s, m.next_ino);
-  PutFixed64(&s, m.next_node);
+  PutFixed64(&s, m.next_block);
   return s;
 }
 
@@ -201,7 +201,7 @@ Result<TreeMeta> DecodeTreeMeta(std::string_view bytes) {
   Decoder in(bytes);
   TreeMeta m;
   m.next_ino = in.U64();
-  m.next_node = in.U64();
+  m.next_block = in.U64();
   if (!in.ok()) return Status::Corruption("tree metadata: malformed");
   return m;
 }

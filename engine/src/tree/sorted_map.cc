@@ -7,10 +7,10 @@
 namespace revfs {
 namespace {
 
-constexpr size_t kHardMax = 3900;    // a node must fit one record
+constexpr size_t kHardMax = 3900;    // a block must fit one record
 constexpr uint64_t kAverageFanout = 32;
 
-struct NodeEntry {
+struct BlockEntry {
   std::string_view key;
   std::string_view value;  // level 0
   uint64_t child = 0;      // level > 0
@@ -18,30 +18,32 @@ struct NodeEntry {
   uint64_t below = 0;
 };
 
-struct Node {
+struct Block {
   std::optional<PinnedRecord> record;
   int level = 0;
-  std::vector<NodeEntry> entries;
+  std::vector<BlockEntry> entries;
 };
 
-Status ParseNode(std::string_view bytes, Node* node) {
+Status ParseBlock(std::string_view bytes, Block* block) {
   Decoder in(bytes);
-  node->level = in.U8();
+  block->level = in.U8();
   uint16_t count = in.U16();
-  if (!in.ok() || node->level > 16) return Status::Corruption("tree node: bad header");
-  node->entries.clear();
-  node->entries.reserve(count);
+  if (!in.ok() || block->level > 16) return Status::Corruption("sorted map block: bad header");
+  block->entries.clear();
+  block->entries.reserve(count);
   std::string_view prev;
   for (uint16_t i = 0; i < count; ++i) {
-    NodeEntry e;
+    BlockEntry e;
     uint16_t klen = in.U16();
-    if (!in.ok() || klen > in.remaining()) return Status::Corruption("tree node: bad key");
+    if (!in.ok() || klen > in.remaining()) return Status::Corruption("sorted map block: bad key");
     size_t pos = bytes.size() - in.remaining();
     e.key = bytes.substr(pos, klen);
     for (uint16_t k = 0; k < klen; ++k) in.U8();
-    if (node->level == 0) {
+    if (block->level == 0) {
       uint16_t vlen = in.U16();
-      if (!in.ok() || vlen > in.remaining()) return Status::Corruption("tree node: bad value");
+      if (!in.ok() || vlen > in.remaining()) {
+        return Status::Corruption("sorted map block: bad value");
+      }
       pos = bytes.size() - in.remaining();
       e.value = bytes.substr(pos, vlen);
       for (uint16_t k = 0; k < vlen; ++k) in.U8();
@@ -50,40 +52,44 @@ Status ParseNode(std::string_view bytes, Node* node) {
       e.hash = GetHash(&in);
       e.below = in.U64();
     }
-    if (!in.ok() || (i > 0 && !(prev < e.key))) return Status::Corruption("tree node: bad entry");
+    if (!in.ok() || (i > 0 && !(prev < e.key))) {
+      return Status::Corruption("sorted map block: bad entry");
+    }
     prev = e.key;
-    node->entries.push_back(e);
+    block->entries.push_back(e);
   }
-  if (!in.ok() || in.remaining() != 0) return Status::Corruption("tree node: trailing bytes");
+  if (!in.ok() || in.remaining() != 0) {
+    return Status::Corruption("sorted map block: trailing bytes");
+  }
   return Status::OK();
 }
 
-Status LoadNode(ReadTrx& trx, uint64_t key_base, uint64_t id, int expected_level, Node* node) {
-  REVFS_ASSIGN_OR_RETURN(node->record, trx.Get(key_base | id));
-  if (!node->record) {
-    return Status::Corruption("tree node " + std::to_string(id) + " is missing");
+Status LoadBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int expected_level, Block* block) {
+  REVFS_ASSIGN_OR_RETURN(block->record, trx.Get(key_base | id));
+  if (!block->record) {
+    return Status::Corruption("sorted map block " + std::to_string(id) + " is missing");
   }
-  Status s = ParseNode(node->record->value(), node);
-  if (!s.ok()) return s.WithContext("tree node " + std::to_string(id));
-  if (node->level != expected_level) {
-    return Status::Corruption("tree node " + std::to_string(id) + " has the wrong level");
+  Status s = ParseBlock(block->record->value(), block);
+  if (!s.ok()) return s.WithContext("sorted map block " + std::to_string(id));
+  if (block->level != expected_level) {
+    return Status::Corruption("sorted map block " + std::to_string(id) + " has the wrong level");
   }
   return Status::OK();
 }
 
 // Returns the index of the last entry whose key is <= `key`, or -1.
-int FloorIndex(const Node& node, std::string_view key) {
-  auto it = std::upper_bound(node.entries.begin(), node.entries.end(), key,
-                             [](std::string_view k, const NodeEntry& e) { return k < e.key; });
-  return static_cast<int>(it - node.entries.begin()) - 1;
+int FloorIndex(const Block& block, std::string_view key) {
+  auto it = std::upper_bound(block.entries.begin(), block.entries.end(), key,
+                             [](std::string_view k, const BlockEntry& e) { return k < e.key; });
+  return static_cast<int>(it - block.entries.begin()) - 1;
 }
 
 // Descends to the leaf that would hold `key`; false if `key` precedes all.
-Result<bool> DescendTo(ReadTrx& trx, uint64_t key_base, const TreeRoot& root,
-                       std::string_view key, Node* leaf) {
-  uint64_t id = root.node;
+Result<bool> DescendTo(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
+                       std::string_view key, Block* leaf) {
+  uint64_t id = root.block;
   for (int level = root.level;; --level) {
-    REVFS_RETURN_IF_ERROR(LoadNode(trx, key_base, id, level, leaf));
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, leaf));
     if (level == 0) return true;
     int i = FloorIndex(*leaf, key);
     if (i < 0) return false;
@@ -93,16 +99,16 @@ Result<bool> DescendTo(ReadTrx& trx, uint64_t key_base, const TreeRoot& root,
 
 }  // namespace
 
-void EncodeTreeRoot(std::string* dst, const TreeRoot& root) {
-  PutFixed64(dst, root.node);
+void EncodeMapRoot(std::string* dst, const MapRoot& root) {
+  PutFixed64(dst, root.block);
   dst->push_back(static_cast<char>(root.level));
   PutHash(dst, root.hash);
   PutFixed64(dst, root.count);
 }
 
-TreeRoot DecodeTreeRoot(Decoder* in) {
-  TreeRoot r;
-  r.node = in->U64();
+MapRoot DecodeMapRoot(Decoder* in) {
+  MapRoot r;
+  r.block = in->U64();
   r.level = in->U8();
   r.hash = GetHash(in);
   r.count = in->U64();
@@ -110,22 +116,22 @@ TreeRoot DecodeTreeRoot(Decoder* in) {
 }
 
 SortedMapWriter::SortedMapWriter(WriteTrx* trx, uint64_t key_base,
-                                   std::function<uint64_t()> next_id, const TreeRoot& old)
+                                 std::function<uint64_t()> next_id, const MapRoot& old)
     : trx_(trx), key_base_(key_base), next_id_(std::move(next_id)), old_(old) {}
 
 Status SortedMapWriter::LoadOld() {
   loaded_ = true;
   if (old_.empty()) return Status::OK();
-  known_[old_.hash] = Known{old_.node, old_.level};
-  old_ids_.insert(old_.node);
-  std::vector<std::pair<uint64_t, int>> stack = {{old_.node, old_.level}};
-  Node node;
+  known_[old_.hash] = Known{old_.block, old_.level};
+  old_ids_.insert(old_.block);
+  std::vector<std::pair<uint64_t, int>> stack = {{old_.block, old_.level}};
+  Block block;
   while (!stack.empty()) {
     auto [id, level] = stack.back();
     stack.pop_back();
     if (level == 0) continue;
-    REVFS_RETURN_IF_ERROR(LoadNode(trx_->base(), key_base_, id, level, &node));
-    for (const NodeEntry& e : node.entries) {
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx_->base(), key_base_, id, level, &block));
+    for (const BlockEntry& e : block.entries) {
       known_[e.hash] = Known{e.child, static_cast<uint8_t>(level - 1)};
       old_ids_.insert(e.child);
       stack.emplace_back(e.child, level - 1);
@@ -135,10 +141,10 @@ Status SortedMapWriter::LoadOld() {
 }
 
 Status SortedMapWriter::Add(std::string_view key, std::string_view value) {
-  if (key.size() > kMaxTreeKey || value.size() > kMaxTreeValue) {
-    return Status::InvalidArgument("tree entry too large");
+  if (key.size() > kMaxMapKey || value.size() > kMaxMapValue) {
+    return Status::InvalidArgument("sorted map entry too large");
   }
-  if (any_ && !(last_key_ < key)) return Status::InvalidArgument("tree keys must ascend");
+  if (any_ && !(last_key_ < key)) return Status::InvalidArgument("sorted map keys must ascend");
   if (!loaded_) REVFS_RETURN_IF_ERROR(LoadOld());
   any_ = true;
   last_key_.assign(key);
@@ -153,7 +159,7 @@ Status SortedMapWriter::AddToLevel(size_t level, std::string_view key,
   if (levels_.size() <= level) levels_.resize(level + 1);
   const size_t entry_size = 2 + key.size() + payload.size();
   if (levels_[level].count > 0 && 3 + levels_[level].buf.size() + entry_size > kHardMax) {
-    REVFS_RETURN_IF_ERROR(EmitNode(level));
+    REVFS_RETURN_IF_ERROR(EmitBlock(level));
   }
   Level& lv = levels_[level];
   if (lv.count == 0) lv.first_key.assign(key);
@@ -163,11 +169,11 @@ Status SortedMapWriter::AddToLevel(size_t level, std::string_view key,
   ++lv.count;
   lv.entries += entries;
   const uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), level + 1);
-  if (h % kAverageFanout == 0) return EmitNode(level);
+  if (h % kAverageFanout == 0) return EmitBlock(level);
   return Status::OK();
 }
 
-Status SortedMapWriter::EmitNode(size_t level) {
+Status SortedMapWriter::EmitBlock(size_t level) {
   std::string bytes;
   bytes.push_back(static_cast<char>(level));
   PutFixed16(&bytes, levels_[level].count);
@@ -193,7 +199,7 @@ Status SortedMapWriter::EmitNode(size_t level) {
   lv.first_key.clear();
   ++lv.emitted;
   if (finishing_top_) {
-    root_ = TreeRoot{id, static_cast<uint8_t>(level), hash, entries};
+    root_ = MapRoot{id, static_cast<uint8_t>(level), hash, entries};
     return Status::OK();
   }
   std::string payload;
@@ -203,9 +209,9 @@ Status SortedMapWriter::EmitNode(size_t level) {
   return AddToLevel(level + 1, first, payload, entries);
 }
 
-Result<TreeRoot> SortedMapWriter::Finish() {
+Result<MapRoot> SortedMapWriter::Finish() {
   if (!loaded_) REVFS_RETURN_IF_ERROR(LoadOld());
-  TreeRoot root;
+  MapRoot root;
   if (any_) {
     for (size_t level = 0;; ++level) {
       const bool top = level + 1 == levels_.size();
@@ -216,18 +222,18 @@ Result<TreeRoot> SortedMapWriter::Finish() {
           Decoder in(lv.buf);
           uint16_t klen = in.U16();
           for (uint16_t k = 0; k < klen; ++k) in.U8();
-          root.node = in.U64();
+          root.block = in.U64();
           root.hash = GetHash(&in);
           root.count = in.U64();
           root.level = static_cast<uint8_t>(level - 1);
         } else {
           finishing_top_ = true;
-          REVFS_RETURN_IF_ERROR(EmitNode(level));
+          REVFS_RETURN_IF_ERROR(EmitBlock(level));
           root = *root_;
         }
         break;
       }
-      if (levels_[level].count > 0) REVFS_RETURN_IF_ERROR(EmitNode(level));
+      if (levels_[level].count > 0) REVFS_RETURN_IF_ERROR(EmitBlock(level));
     }
   }
   for (uint64_t id : old_ids_) {
@@ -236,10 +242,10 @@ Result<TreeRoot> SortedMapWriter::Finish() {
   return root;
 }
 
-Result<std::optional<std::string>> TreeGet(ReadTrx& trx, uint64_t key_base,
-                                           const TreeRoot& root, std::string_view key) {
+Result<std::optional<std::string>> MapGet(ReadTrx& trx, uint64_t key_base,
+                                          const MapRoot& root, std::string_view key) {
   if (root.empty()) return std::optional<std::string>();
-  Node leaf;
+  Block leaf;
   REVFS_ASSIGN_OR_RETURN(bool found, DescendTo(trx, key_base, root, key, &leaf));
   if (!found) return std::optional<std::string>();
   int i = FloorIndex(leaf, key);
@@ -247,11 +253,11 @@ Result<std::optional<std::string>> TreeGet(ReadTrx& trx, uint64_t key_base,
   return std::optional<std::string>(std::string(leaf.entries[i].value));
 }
 
-Result<std::optional<std::pair<std::string, std::string>>> TreeFloor(
-    ReadTrx& trx, uint64_t key_base, const TreeRoot& root, std::string_view key) {
+Result<std::optional<std::pair<std::string, std::string>>> MapFloor(
+    ReadTrx& trx, uint64_t key_base, const MapRoot& root, std::string_view key) {
   using Out = std::optional<std::pair<std::string, std::string>>;
   if (root.empty()) return Out();
-  Node leaf;
+  Block leaf;
   REVFS_ASSIGN_OR_RETURN(bool found, DescendTo(trx, key_base, root, key, &leaf));
   if (!found) return Out();
   int i = FloorIndex(leaf, key);
@@ -261,14 +267,14 @@ Result<std::optional<std::pair<std::string, std::string>>> TreeFloor(
 
 namespace {
 
-Status ScanNode(ReadTrx& trx, uint64_t key_base, uint64_t id, int level, std::string_view from,
+Status ScanBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int level, std::string_view from,
                 const std::function<bool(std::string_view, std::string_view)>& fn, bool* stop) {
-  Node node;
-  REVFS_RETURN_IF_ERROR(LoadNode(trx, key_base, id, level, &node));
+  Block block;
+  REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, &block));
   if (level == 0) {
-    auto it = std::lower_bound(node.entries.begin(), node.entries.end(), from,
-                               [](const NodeEntry& e, std::string_view k) { return e.key < k; });
-    for (; it != node.entries.end(); ++it) {
+    auto it = std::lower_bound(block.entries.begin(), block.entries.end(), from,
+                               [](const BlockEntry& e, std::string_view k) { return e.key < k; });
+    for (; it != block.entries.end(); ++it) {
       if (!fn(it->key, it->value)) {
         *stop = true;
         break;
@@ -276,34 +282,35 @@ Status ScanNode(ReadTrx& trx, uint64_t key_base, uint64_t id, int level, std::st
     }
     return Status::OK();
   }
-  int start = std::max(FloorIndex(node, from), 0);
-  for (size_t i = static_cast<size_t>(start); i < node.entries.size() && !*stop; ++i) {
-    REVFS_RETURN_IF_ERROR(ScanNode(trx, key_base, node.entries[i].child, level - 1, from, fn, stop));
+  int start = std::max(FloorIndex(block, from), 0);
+  for (size_t i = static_cast<size_t>(start); i < block.entries.size() && !*stop; ++i) {
+    REVFS_RETURN_IF_ERROR(
+        ScanBlock(trx, key_base, block.entries[i].child, level - 1, from, fn, stop));
   }
   return Status::OK();
 }
 
 }  // namespace
 
-Status TreeScan(ReadTrx& trx, uint64_t key_base, const TreeRoot& root, std::string_view from,
-                const std::function<bool(std::string_view, std::string_view)>& fn) {
+Status MapScan(ReadTrx& trx, uint64_t key_base, const MapRoot& root, std::string_view from,
+               const std::function<bool(std::string_view, std::string_view)>& fn) {
   if (root.empty()) return Status::OK();
   bool stop = false;
-  return ScanNode(trx, key_base, root.node, root.level, from, fn, &stop);
+  return ScanBlock(trx, key_base, root.block, root.level, from, fn, &stop);
 }
 
-Status TreeNodes(ReadTrx& trx, uint64_t key_base, const TreeRoot& root,
+Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
                  const std::function<void(uint64_t)>& fn) {
   if (root.empty()) return Status::OK();
-  std::vector<std::pair<uint64_t, int>> stack = {{root.node, root.level}};
-  Node node;
+  std::vector<std::pair<uint64_t, int>> stack = {{root.block, root.level}};
+  Block block;
   while (!stack.empty()) {
     auto [id, level] = stack.back();
     stack.pop_back();
     fn(id);
     if (level == 0) continue;
-    REVFS_RETURN_IF_ERROR(LoadNode(trx, key_base, id, level, &node));
-    for (const NodeEntry& e : node.entries) stack.emplace_back(e.child, level - 1);
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, &block));
+    for (const BlockEntry& e : block.entries) stack.emplace_back(e.child, level - 1);
   }
   return Status::OK();
 }

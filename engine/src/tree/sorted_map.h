@@ -1,18 +1,20 @@
 // SortedMap: a persistent sorted map (byte-string keys and values) stored as
 // records, used for directory entries and for the chunk lists of big files.
 //
-// Nodes are records under `key_base | node id`. Node boundaries are content
-// defined (a hash of each entry's key decides where a node ends, like a
-// Merkle search tree), so inserting or removing one entry changes only the
-// node it lands in and the path above it: every other node has the same
-// bytes, hence the same XXH3-128 hash, and keeps its record across revisions.
-// Internal entries carry their child's hash, so the root hash identifies the
-// whole map (the Merkle identity of a directory).
+// A map is made of blocks, each a record under `key_base | block id`, in
+// levels: level-0 blocks hold the entries, a block above lists the blocks
+// below it. Block boundaries are content defined (a hash of each entry's
+// key decides where a block ends, like a Merkle search tree), so inserting
+// or removing one entry changes only the block it lands in and the path
+// above it: every other block has the same bytes, hence the same XXH3-128
+// hash, and keeps its record across revisions. Entries of upper levels
+// carry their child block's hash, so the root hash identifies the whole map
+// (the Merkle identity of a directory).
 //
 // Lookups, floor searches and seeks cost one record load per level:
 // O(log n).
 //
-// Node: level u8 | count u16 | entries
+// Block: level u8 | count u16 | entries
 //   level 0:  key length u16 | key | value length u16 | value
 //   level >0: key length u16 | first key below | child id u64 | child hash |
 //             entries below u64
@@ -37,31 +39,31 @@
 
 namespace revfs {
 
-inline constexpr size_t kMaxTreeKey = 1024;
-inline constexpr size_t kMaxTreeValue = 1024;
+inline constexpr size_t kMaxMapKey = 1024;
+inline constexpr size_t kMaxMapValue = 1024;
 
-// TreeRoot (a map's root block, level, Merkle hash and entry count) is
+// MapRoot (a map's root block, level, Merkle hash and entry count) is
 // defined in revfs/inode.h: inodes hold one.
-inline constexpr size_t kEncodedTreeRootSize = 8 + 1 + kHash128Size + 8;
-void EncodeTreeRoot(std::string* dst, const TreeRoot& root);
-TreeRoot DecodeTreeRoot(Decoder* in);
+inline constexpr size_t kEncodedMapRootSize = 8 + 1 + kHash128Size + 8;
+void EncodeMapRoot(std::string* dst, const MapRoot& root);
+MapRoot DecodeMapRoot(Decoder* in);
 
 // Builds the new version of a map from all its entries in ascending key
-// order, reusing the nodes of `old` whose bytes did not change and deleting
+// order, reusing the blocks of `old` whose bytes did not change and deleting
 // those no longer used.
 class SortedMapWriter {
  public:
-  // `next_id` hands out fresh node ids (never reused).
+  // `next_id` hands out fresh block ids (never reused).
   SortedMapWriter(WriteTrx* trx, uint64_t key_base, std::function<uint64_t()> next_id,
-                   const TreeRoot& old);
+                   const MapRoot& old);
 
   // Adds an entry; keys must be strictly ascending.
   Status Add(std::string_view key, std::string_view value);
   // Writes what changed and returns the new root.
-  Result<TreeRoot> Finish();
+  Result<MapRoot> Finish();
 
-  uint64_t nodes_written() const { return written_; }
-  uint64_t nodes_reused() const { return reused_; }
+  uint64_t blocks_written() const { return written_; }
+  uint64_t blocks_reused() const { return reused_; }
 
  private:
   struct Level {
@@ -82,35 +84,35 @@ class SortedMapWriter {
   Status LoadOld();
   Status AddToLevel(size_t level, std::string_view key, std::string_view payload,
                     uint64_t entries);
-  Status EmitNode(size_t level);
+  Status EmitBlock(size_t level);
 
   WriteTrx* const trx_;
   const uint64_t key_base_;
   std::function<uint64_t()> next_id_;
-  const TreeRoot old_;
+  const MapRoot old_;
   bool loaded_ = false;
-  std::unordered_map<Hash128, Known, HashKey> known_;  // old nodes by hash
+  std::unordered_map<Hash128, Known, HashKey> known_;  // old blocks by hash
   std::unordered_set<uint64_t> old_ids_, kept_ids_;
   std::vector<Level> levels_;
   std::string last_key_;
   bool any_ = false;
   bool finishing_top_ = false;
-  std::optional<TreeRoot> root_;  // set when the top node is emitted
+  std::optional<MapRoot> root_;  // set when the top block is emitted
   uint64_t written_ = 0, reused_ = 0;
 };
 
 // Returns the value under `key`.
-Result<std::optional<std::string>> TreeGet(ReadTrx& trx, uint64_t key_base,
-                                           const TreeRoot& root, std::string_view key);
+Result<std::optional<std::string>> MapGet(ReadTrx& trx, uint64_t key_base,
+                                          const MapRoot& root, std::string_view key);
 // Returns the entry with the greatest key <= `key`.
-Result<std::optional<std::pair<std::string, std::string>>> TreeFloor(
-    ReadTrx& trx, uint64_t key_base, const TreeRoot& root, std::string_view key);
+Result<std::optional<std::pair<std::string, std::string>>> MapFloor(
+    ReadTrx& trx, uint64_t key_base, const MapRoot& root, std::string_view key);
 // Calls fn(key, value) for every entry with key >= `from`, ascending, until
 // it returns false. The views are valid during the call only.
-Status TreeScan(ReadTrx& trx, uint64_t key_base, const TreeRoot& root, std::string_view from,
-                const std::function<bool(std::string_view, std::string_view)>& fn);
-// Calls fn(id) for every node id of the tree (verification, deletion).
-Status TreeNodes(ReadTrx& trx, uint64_t key_base, const TreeRoot& root,
+Status MapScan(ReadTrx& trx, uint64_t key_base, const MapRoot& root, std::string_view from,
+               const std::function<bool(std::string_view, std::string_view)>& fn);
+// Calls fn(id) for every block id of the map (verification, deletion).
+Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
                  const std::function<void(uint64_t id)>& fn);
 
 }  // namespace revfs

@@ -1,4 +1,4 @@
-// Snapshots, the reading side: inodes, paths and directory listings.
+// Reading a revision's directory tree: inodes, paths and directory listings.
 #include "revfs/tree.h"
 
 #include "tree/sorted_map.h"
@@ -18,7 +18,7 @@ Result<Inode> GetInode(ReadTrx& trx, uint64_t ino) {
 
 Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std::string_view name) {
   if (dir.type != FileType::kDirectory) return Status::NotFound("not a directory");
-  REVFS_ASSIGN_OR_RETURN(auto value, TreeGet(trx, kNodeBase, dir.tree, name));
+  REVFS_ASSIGN_OR_RETURN(auto value, MapGet(trx, kMapBlockBase, dir.map, name));
   if (!value) return std::optional<DirEntry>();
   REVFS_ASSIGN_OR_RETURN(DirEntry e, DecodeDirEntry(*value));
   return std::optional<DirEntry>(e);
@@ -64,16 +64,16 @@ Status ListDirectory(ReadTrx& trx, const Inode& dir, std::string_view after,
                      const std::function<bool(std::string_view, const DirEntry&)>& fn) {
   if (dir.type != FileType::kDirectory) return Status::InvalidArgument("not a directory");
   Status error;
-  REVFS_RETURN_IF_ERROR(TreeScan(trx, kNodeBase, dir.tree, after,
-                                 [&](std::string_view name, std::string_view value) {
-                                   if (!after.empty() && name == after) return true;
-                                   auto e = DecodeDirEntry(value);
-                                   if (!e.ok()) {
-                                     error = e.status();
-                                     return false;
-                                   }
-                                   return fn(name, *e);
-                                 }));
+  REVFS_RETURN_IF_ERROR(MapScan(trx, kMapBlockBase, dir.map, after,
+                                [&](std::string_view name, std::string_view value) {
+                                  if (!after.empty() && name == after) return true;
+                                  auto e = DecodeDirEntry(value);
+                                  if (!e.ok()) {
+                                    error = e.status();
+                                    return false;
+                                  }
+                                  return fn(name, *e);
+                                }));
   return error;
 }
 

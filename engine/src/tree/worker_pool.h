@@ -1,6 +1,6 @@
-// WorkerPool: a fixed set of threads running submitted tasks, used by commits
-// to hash and compress chunks on every core while the writer thread reads
-// files and stores results in order.
+// WorkerPool: a fixed set of threads running submitted tasks, used by a
+// capture's ChunkPipeline to hash and compress chunks on every core while
+// the writer thread reads files and stores results in order.
 //
 // Thread safety: Submit may be called from any thread. The destructor waits
 // for queued tasks to finish.

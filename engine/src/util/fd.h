@@ -1,5 +1,5 @@
 // Internal to the engine: UniqueFd owns a file descriptor and closes it on
-// destruction (the Env's files, and the source tree a commit walks).
+// destruction (the Env's files, and the source directory a capture walks).
 #ifndef REVFS_UTIL_FD_H_
 #define REVFS_UTIL_FD_H_
 

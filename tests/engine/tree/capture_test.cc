@@ -457,8 +457,8 @@ TEST_F(CaptureTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {
   auto trx = std::move(rs_->BeginRead(1)).value();
   auto dir = ResolvePath(*trx, "big");
   ASSERT_TRUE(dir.ok());
-  EXPECT_EQ(dir->second.tree.count, 200000u);
-  EXPECT_LE(dir->second.tree.level, 3) << "a lookup loads level + 1 nodes";
+  EXPECT_EQ(dir->second.map.count, 200000u);
+  EXPECT_LE(dir->second.map.level, 3) << "a lookup loads level + 1 blocks";
   auto hit = LookupEntry(*trx, dir->second, "entry-123456");
   ASSERT_TRUE(hit.ok() && hit->has_value());
   EXPECT_FALSE(LookupEntry(*trx, dir->second, "entry-x")->has_value());
@@ -471,7 +471,7 @@ TEST_F(CaptureTest, BigDirectoryLookupIsLogarithmicAndListingIsOrdered) {
                 return true;
               }).ok());
   EXPECT_EQ(n, 200000u);
-  // One new entry: a few nodes written, not the directory.
+  // One new entry: a few blocks written, not the directory.
   int fd = ::open((src_ + "/big/zz-new").c_str(), O_CREAT | O_WRONLY, 0644);
   ::close(fd);
   auto s = Commit(2);

@@ -123,7 +123,7 @@ TEST_F(ChunkGeometryStoreTest, ReadPathAnswersCorruptionForBadGeometry) {
 }
 
 TEST_F(ChunkGeometryStoreTest, LongChunkListWithAnOverlapIsCorruption) {
-  // A list longer than kInlineChunks lives in a sorted tree, which
+  // A list longer than kInlineChunks lives in a sorted map, which
   // DecodeInode does not read: the read path has to catch it. g's 10-byte
   // chunk at 0, 10, ..., 160, then once more at 165, overlapping.
   Inode bad;
@@ -134,21 +134,21 @@ TEST_F(ChunkGeometryStoreTest, LongChunkListWithAnOverlapIsCorruption) {
   ASSERT_TRUE(meta_record.ok() && meta_record->has_value());
   auto meta = DecodeTreeMeta(**meta_record);
   ASSERT_TRUE(meta.ok());
-  SortedMapWriter tree(w.get(), kNodeBase, [&] { return meta->next_node++; }, TreeRoot{});
+  SortedMapWriter map(w.get(), kMapBlockBase, [&] { return meta->next_block++; }, MapRoot{});
   std::string value;
   for (uint64_t offset = 0; offset <= 170; offset += 10) {
     ChunkRef c = g;
     c.offset = offset == 170 ? 165 : offset;
     value.clear();
     EncodeChunkRef(&value, c);
-    ASSERT_TRUE(tree.Add(OffsetKey(c.offset), value).ok());
+    ASSERT_TRUE(map.Add(OffsetKey(c.offset), value).ok());
   }
   Inode file = bad;
   file.size = 180;
   file.chunks.clear();
-  auto root = tree.Finish();
+  auto root = map.Finish();
   ASSERT_TRUE(root.ok()) << root.status().ToString();
-  file.tree = *root;
+  file.map = *root;
   ASSERT_TRUE(w->Put(kMetaKey, EncodeTreeMeta(*meta)).ok());
   ASSERT_TRUE(w->Put(kInodeBase | 1000, EncodeInode(file)).ok());
   ASSERT_TRUE(w->Commit(kT0 + 3, "long overlap").ok());
@@ -179,7 +179,7 @@ TEST_F(ChunkGeometryStoreTest, VerifyReportsTheInode) {
   const uint64_t ino = CommitOverlappingFile(&bad);
   VerifyReport plain;
   ASSERT_TRUE(rs_->Verify(&plain).ok());
-  EXPECT_TRUE(plain.clean());  // every checksum and record tree is fine
+  EXPECT_TRUE(plain.clean());  // every checksum and record trie is fine
   VerifyReport report;
   ASSERT_TRUE(rs_->Verify(&report, CheckTreeRecord).ok());
   ASSERT_EQ(report.damage.size(), 1u);

@@ -73,7 +73,7 @@ TEST(ChunkGeometryTest, DecodingRejectsBadGeometry) {
     EXPECT_EQ(decoded->chunks.size(), inode.chunks.size()) << what;
     EXPECT_EQ(CheckTreeRecord(kInodeBase | 42, EncodeInode(inode)), "") << what;
   }
-  EXPECT_EQ(CheckTreeRecord(kNodeBase | 42, "not an inode"), "");
+  EXPECT_EQ(CheckTreeRecord(kMapBlockBase | 42, "not an inode"), "");
 }
 
 }  // namespace

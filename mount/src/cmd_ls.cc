@@ -1,4 +1,6 @@
-// revfs ls and revfs cat: read a revision back from the command line.
+// revfs ls STORE REV [PATH] [-l] [--json]: lists a directory of a revision
+// (names only, `ls -l`-like lines, or every stored attribute as JSON); for
+// any other entry, that entry alone.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -9,7 +11,6 @@
 #include "cli.h"
 #include "revfs/json.h"
 #include "revfs/time_util.h"
-#include "revfs/diff.h"
 #include "revfs/tree.h"
 
 namespace revfs::cli {
@@ -66,19 +67,6 @@ void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
     w.Key("rdev_minor").Uint(minor(n.rdev));
   }
   w.EndObject();
-}
-
-struct Opened {
-  std::unique_ptr<Database> store;
-  std::unique_ptr<ReadTrx> trx;
-};
-
-Result<Opened> OpenRevision(const std::string& store_path, const std::string& rev) {
-  Opened o;
-  REVFS_ASSIGN_OR_RETURN(o.store, Database::Open(store_path, DatabaseOptions{}));
-  REVFS_ASSIGN_OR_RETURN(uint64_t number, ResolveRevision(*o.store, rev));
-  REVFS_ASSIGN_OR_RETURN(o.trx, o.store->BeginRead(number));
-  return o;
 }
 
 }  // namespace
@@ -150,85 +138,6 @@ Command AddLsCommand(CLI::App& app) {
     });
     if (!s.ok()) return Fail(s);
     if (!error.ok()) return Fail(error);
-    return kExitOk;
-  }};
-}
-
-Command AddCatCommand(CLI::App& app) {
-  struct Args {
-    std::string store, rev, path;
-  };
-  auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("cat", "Write a file of a revision to standard output");
-  cmd->add_option("STORE", args->store, "The store")->required();
-  cmd->add_option("REV", args->rev, "Revision: a number, latest or @TIME")->required();
-  cmd->add_option("PATH", args->path, "Path of the file inside the revision")->required();
-  return {cmd, [args] {
-    auto o = OpenRevision(args->store, args->rev);
-    if (!o.ok()) return Fail(o.status());
-    auto target = ResolvePath(*o->trx, args->path);
-    if (!target.ok()) return Fail(target.status());
-    const Inode& inode = target->second;
-    if (inode.type != FileType::kRegular) {
-      return Fail(args->path, std::string("is a ") + FileTypeName(inode.type) + ", not a file");
-    }
-    Status s = ReadFile(*o->store, *o->trx, inode, 0, inode.size, [](std::string_view piece) {
-      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
-        return Status::IOError("standard output: write failed");
-      }
-      return Status::OK();
-    });
-    if (!s.ok()) return Fail(s.WithContext(args->path));
-    if (std::fflush(stdout) != 0) return Fail("standard output", "write failed");
-    return kExitOk;
-  }};
-}
-
-}  // namespace revfs::cli
-
-namespace revfs::cli {
-
-Command AddDiffCommand(CLI::App& app) {
-  struct Args {
-    std::string store, rev1, rev2, path;
-    bool json = false;
-  };
-  auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand(
-      "diff", "List what changed between two revisions: A added, D deleted, M content, "
-              "T type, P metadata only");
-  cmd->add_option("STORE", args->store, "The store")->required();
-  cmd->add_option("REV1", args->rev1, "Older revision: a number, latest or @TIME")->required();
-  cmd->add_option("REV2", args->rev2, "Newer revision")->required();
-  cmd->add_option("PATH", args->path, "Limit to this path");
-  cmd->add_flag("--json", args->json, "A JSON array of {\"change\": \"A|D|M|T|P\", \"path\"}");
-  return {cmd, [args] {
-    auto store = Database::Open(args->store, DatabaseOptions{});
-    if (!store.ok()) return Fail(store.status());
-    auto r1 = ResolveRevision(**store, args->rev1);
-    if (!r1.ok()) return Fail(r1.status());
-    auto r2 = ResolveRevision(**store, args->rev2);
-    if (!r2.ok()) return Fail(r2.status());
-    auto a = (*store)->BeginRead(*r1);
-    if (!a.ok()) return Fail(a.status());
-    auto b = (*store)->BeginRead(*r2);
-    if (!b.ok()) return Fail(b.status());
-    JsonWriter w;
-    w.BeginArray();
-    Status s = DiffTrees(**a, **b, args->path, [&](ChangeKind kind, const std::string& path) {
-      const std::string shown = path.empty() ? "/" : path;
-      if (args->json) {
-        w.BeginObject();
-        w.Key("change").String(std::string(1, static_cast<char>(kind)));
-        w.NamedString("path", shown);
-        w.EndObject();
-      } else {
-        std::printf("%c %s\n", static_cast<char>(kind), shown.c_str());
-      }
-    });
-    if (!s.ok()) return Fail(s);
-    w.EndArray();
-    if (args->json) std::printf("%s\n", w.str().c_str());
     return kExitOk;
   }};
 }

@@ -1,0 +1,151 @@
+// TreeCapture: the walk of one capture. It records a source directory into
+// the write transaction of the next revision, as inode records and sorted
+// maps (tree model: revfs/inode.h), reusing whatever did not change since
+// the transaction's base revision.
+//
+// How a capture proceeds (Run):
+// - Directories are walked depth first, each one's names in byte order,
+//   merged with the directory's entries in the base revision. A name found
+//   in both keeps its inode number if the type is the same; names gone from
+//   the source, and entries that could not be recorded, have their old
+//   inodes (and everything below them) deleted at the end (RemoveUnused).
+// - Each entry is lstat'ed (fstatat without following symlinks). A regular
+//   file whose inode number, device, size, mtime and ctime equal the base
+//   revision's is taken as it is, unread (unless full_scan). Other files go
+//   to the ChunkPipeline, which reads and cuts them while workers hash and
+//   compress; the file is read again (three tries at most) if its size or
+//   mtime moved while it was read. Its chunks are stored when it is
+//   finished: read files wait (PendingFile) until the bytes in flight pass
+//   the pipeline's bound or their directory is done, so the workers stay
+//   busy across files (a big file stores its oldest chunks itself while it
+//   is read); a hard-linked file is finished at once, and its other names
+//   (same device and inode number) reuse its entry.
+// - Symlinks keep their target, FIFOs, devices and sockets their metadata;
+//   every entry keeps its extended attributes (without them if they do not
+//   fit one record).
+// - A finished directory or file becomes an inode record, written only if
+//   its bytes differ from the base revision's, and an entry of its parent's
+//   sorted map; its identity hashes its metadata and content, so unchanged
+//   subtrees keep their identity and their records.
+// - A problem of the source (unreadable, vanished, changed while read, too
+//   large) skips that entry, reported through CaptureOptions::on_skip; only
+//   a failure of the store fails the capture.
+//
+// The source is read with system calls on directory descriptors (openat,
+// fstatat, readdir, readlinkat, l*xattr), not through the Env (see
+// env/env.h): the Env serves the store's files.
+//
+// Thread safety: a TreeCapture belongs to the thread of its WriteTrx (the
+// store's single writer); its ChunkPipeline's workers only prepare chunks.
+#ifndef REVFS_TREE_CAPTURE_WALK_H_
+#define REVFS_TREE_CAPTURE_WALK_H_
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "revfs/database.h"
+#include "revfs/inode.h"
+#include "revfs/tree.h"
+#include "tree/chunk_pipeline.h"
+
+namespace revfs {
+
+class TreeCapture {
+ public:
+  // Records into `trx`, whose base revision is the one compared with;
+  // `meta` holds the id counters, `summary` (outliving the capture) the
+  // counts.
+  TreeCapture(Database& db, WriteTrx& trx, const CaptureOptions& options, TreeMeta meta,
+              CaptureSummary* summary);
+  TreeCapture(const TreeCapture&) = delete;
+  TreeCapture& operator=(const TreeCapture&) = delete;
+
+  // Records the directory `source` as the root. Once: a TreeCapture does
+  // one capture.
+  Status Run(const std::string& source);
+  // The id counters advanced by Run, to be stored with the revision.
+  const TreeMeta& meta() const { return meta_; }
+
+ private:
+  // A regular file read and cut, whose chunks are still being prepared.
+  struct PendingFile {
+    uint64_t ino = 0;
+    std::string path;
+    Inode inode;  // metadata filled in
+    MapRoot old_chunk_map;  // the chunk list of its base version, if long
+    std::vector<ChunkSlot> slots;
+    size_t entry = 0;  // its index in the directory's entries
+  };
+  using Entries = std::vector<std::pair<std::string, DirEntry>>;
+  struct PairHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
+      return std::hash<uint64_t>()(p.first * 0x9E3779B97F4A7C15ull ^ p.second);
+    }
+  };
+
+  // Reports `path` as skipped. Returns OK: a source problem never fails the
+  // capture.
+  Status Skip(const std::string& path, const Status& why);
+  Status SkipErrno(const std::string& path, int err);
+  void Progress();
+  // Returns the base revision's inode of `entry`, or nullopt.
+  std::optional<Inode> OldInode(const std::optional<DirEntry>& entry);
+
+  // Records the entry `name` of the directory open as `dirfd`. `pending`,
+  // when given, may take a regular file to finish later (at `entry` of the
+  // directory's entries); `*out` is then a placeholder. `*out` stays empty
+  // if the entry is skipped.
+  Status ProcessEntry(int dirfd, const std::string& path, const std::string& name,
+                      const std::optional<DirEntry>& old_entry, std::optional<DirEntry>* out,
+                      std::vector<PendingFile>* pending, size_t entry);
+  Status ProcessDir(int fd, const std::string& path, const struct stat& st, uint64_t ino,
+                    const Inode* old, std::optional<DirEntry>* out);
+  Status ProcessFile(int dirfd, const std::string& name, const std::string& path,
+                     const struct stat& st, uint64_t ino, const Inode* old,
+                     std::optional<DirEntry>* out, std::vector<PendingFile>* pending,
+                     size_t entry);
+  Status ProcessOther(int dirfd, const std::string& name, const std::string& path,
+                      const struct stat& st, uint64_t ino, FileType type, const Inode* old,
+                      std::optional<DirEntry>* out);
+  // Stores a pending file's chunks and records its inode; nullopt if it
+  // could not be recorded after all.
+  Result<std::optional<DirEntry>> FinishFile(PendingFile& file);
+  // Finishes pending files, oldest first, until at most `keep` bytes are in
+  // flight (0: all of them), and completes their entries.
+  Status Drain(std::vector<PendingFile>* pending, Entries* entries, uint64_t keep);
+
+  void FillMetadata(const struct stat& st, FileType type, Inode* inode);
+  void ReadXattrs(const std::string& path, Inode* inode);
+  // Writes `inode` unless the stored record already has these bytes;
+  // `*recorded` is false if it had to be skipped.
+  Status WriteInode(uint64_t ino, Inode* inode, const std::string& path, bool* recorded);
+  // Deletes every block of the sorted map at `root` of the base revision.
+  Status DeleteMap(const MapRoot& root);
+  // Deletes the inodes left in removed_ that no entry uses any more.
+  Status RemoveUnused();
+
+  Database& db_;
+  WriteTrx& trx_;
+  ReadTrx& base_;
+  const CaptureOptions& options_;
+  TreeMeta meta_;
+  CaptureSummary* const summary_;
+  // Files with several names, by (device, inode number) in the source.
+  std::unordered_map<std::pair<uint64_t, uint64_t>, DirEntry, PairHash> hardlinks_;
+  std::unordered_set<uint64_t> used_;  // inode numbers in the new revision
+  std::vector<uint64_t> removed_;      // candidates for RemoveUnused
+  std::chrono::steady_clock::time_point start_, last_progress_;
+  ChunkPipeline pipeline_;
+};
+
+}  // namespace revfs
+
+#endif  // REVFS_TREE_CAPTURE_WALK_H_
