@@ -36,10 +36,10 @@
 #include "memory/segment_allocator.h"
 #include "memory/segment_cache.h"
 #include "revfs/memory.h"
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 #include "store/page_log.h"
 #include "util/hash.h"
-#include "util/mutex.h"
-#include "util/thread_annotations.h"
 
 namespace revfs {
 

@@ -41,8 +41,8 @@
 
 #include "memory/segment_allocator.h"
 #include "revfs/memory.h"
+#include "revfs/mutex.h"
 #include "revfs/result.h"
-#include "util/mutex.h"
 
 namespace revfs {
 

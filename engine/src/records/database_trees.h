@@ -11,8 +11,8 @@
 #include <map>
 
 #include "revfs/database.h"
-#include "util/mutex.h"
-#include "util/thread_annotations.h"
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 
 namespace revfs {
 

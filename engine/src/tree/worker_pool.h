@@ -15,8 +15,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "util/mutex.h"
-#include "util/thread_annotations.h"
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 
 namespace revfs {
 
