@@ -78,7 +78,7 @@ while IFS= read -r f; do
 done < <(git ls-files 'engine/*.h' 'engine/*.cc' 'fusefs/*.h' 'fusefs/*.cc' 'mount/*.h' 'mount/*.cc')
 
 if git grep -n -i '// *guarded by' -- engine fusefs mount >/dev/null; then
-  breach "fields still say 'guarded by' in a comment; annotate them (util/thread_annotations.h):"
+  breach "fields still say 'guarded by' in a comment; annotate them (revfs/thread_annotations.h):"
   git grep -n -i '// *guarded by' -- engine fusefs mount >&2
 fi
 

@@ -10,14 +10,14 @@ size_t ListingCursors::KeyHash::operator()(const Key& k) const {
 }
 
 std::optional<std::string> ListingCursors::Find(uint64_t node, uint64_t offset) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = names_.find(Key{node, offset});
   if (it == names_.end()) return std::nullopt;
   return it->second;
 }
 
 void ListingCursors::Remember(uint64_t node, uint64_t offset, const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = names_.insert_or_assign(Key{node, offset}, name);
   if (inserted) {
     order_.push_back(it->first);

@@ -15,10 +15,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 
 namespace revfs::fusefs {
 
@@ -34,10 +36,10 @@ class ListingCursors {
 
   // Returns the name before position `offset` of directory node `node`, if
   // remembered.
-  std::optional<std::string> Find(uint64_t node, uint64_t offset);
+  std::optional<std::string> Find(uint64_t node, uint64_t offset) EXCLUDES(mu_);
   // Remembers that position `offset` of directory node `node` follows
   // `name`.
-  void Remember(uint64_t node, uint64_t offset, const std::string& name);
+  void Remember(uint64_t node, uint64_t offset, const std::string& name) EXCLUDES(mu_);
 
  private:
   struct Key {
@@ -48,9 +50,9 @@ class ListingCursors {
     size_t operator()(const Key& k) const;
   };
 
-  std::mutex mu_;
-  std::unordered_map<Key, std::string, KeyHash> names_;  // guarded by mu_
-  std::deque<Key> order_;  // guarded by mu_: oldest first
+  Mutex mu_;
+  std::unordered_map<Key, std::string, KeyHash> names_ GUARDED_BY(mu_);
+  std::deque<Key> order_ GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace revfs::fusefs

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "attributes.h"
+#include "damage_log.h"
 #include "listing_cursors.h"
 #include "node_table.h"
 #include "op_stats.h"
@@ -43,6 +44,7 @@ RevFs::RevFs(Database* db, FsOptions options)
       nodes_(std::make_unique<NodeTable>()),
       cursors_(std::make_unique<ListingCursors>()),
       op_stats_(std::make_unique<OpStats>()),
+      damage_log_(std::make_unique<DamageLog>()),
       prefetcher_(std::make_unique<Prefetcher>(db, nodes_.get(), options_)) {}
 
 RevFs::~RevFs() = default;  // prefetcher_ first: its threads are joined

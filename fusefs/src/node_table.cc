@@ -1,8 +1,6 @@
 // NodeTable: nodes, ids, lookup counts, forget.
 #include "node_table.h"
 
-#include <mutex>
-
 namespace revfs::fusefs {
 
 Result<Inode> InodeOf(const Node& node, ReadTrx& trx) {
@@ -26,14 +24,14 @@ NodeTable::NodeTable() {
 }
 
 Result<Node> NodeTable::Get(uint64_t id) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return Status::NotFound("stale node " + std::to_string(id));
   return it->second;
 }
 
 uint64_t NodeTable::Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   auto [it, inserted] = ids_.try_emplace(Key{kind, rev, ino}, next_id_);
   if (inserted) {
     Node& n = nodes_[next_id_++];
@@ -47,7 +45,7 @@ uint64_t NodeTable::Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t paren
 }
 
 uint64_t NodeTable::AddStatsCopy(std::shared_ptr<const std::string> content) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   const uint64_t id = next_id_++;
   Node node;
   node.kind = Kind::kStatsCopy;
@@ -60,7 +58,7 @@ uint64_t NodeTable::AddStatsCopy(std::shared_ptr<const std::string> content) {
 }
 
 void NodeTable::Forget(uint64_t id, uint64_t count) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   auto it = nodes_.find(id);
   if (it == nodes_.end() || id < kFirstDynamicNode) return;  // the fixed nodes stay
   Node& n = it->second;
@@ -72,13 +70,13 @@ void NodeTable::Forget(uint64_t id, uint64_t count) {
 }
 
 size_t NodeTable::size() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return nodes_.size();
 }
 
 bool NodeTable::ShareFileState(uint64_t id, std::shared_ptr<const Inode>* inode,
                                std::shared_ptr<ReadAhead>* ahead) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return false;
   if (it->second.file) {  // another reader was first: share its state
@@ -92,7 +90,7 @@ bool NodeTable::ShareFileState(uint64_t id, std::shared_ptr<const Inode>* inode,
 }
 
 std::optional<uint64_t> NodeTable::MarkFirstRead(uint64_t id) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return std::nullopt;
   it->second.cached = true;
@@ -105,7 +103,7 @@ std::optional<uint64_t> NodeTable::MarkFirstRead(uint64_t id) {
 std::vector<std::pair<uint64_t, uint64_t>> NodeTable::ClaimUncached(
     uint64_t rev, const std::vector<uint64_t>& inos) {
   std::vector<std::pair<uint64_t, uint64_t>> files;  // (node, ino)
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   for (uint64_t ino : inos) {
     auto known = ids_.find(Key{Kind::kEntry, rev, ino});
     if (known == ids_.end()) continue;

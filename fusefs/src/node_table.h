@@ -11,7 +11,7 @@
 // knows is never taken for another node.
 //
 // Thread safety: every method may be called from any thread; one
-// shared_mutex guards the table. Get returns a copy: the node may be
+// SharedMutex guards the table. Get returns a copy: the node may be
 // forgotten meanwhile, and what it points to (a file's inode, a stats copy)
 // stays alive through the copy's shared_ptrs.
 #ifndef REVFS_FUSEFS_NODE_TABLE_H_
@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -28,7 +27,9 @@
 
 #include "revfs/fusefs/fusefs.h"
 #include "revfs/inode.h"
+#include "revfs/mutex.h"
 #include "revfs/result.h"
+#include "revfs/thread_annotations.h"
 #include "revfs/tree.h"
 
 namespace revfs::fusefs {
@@ -117,10 +118,10 @@ class NodeTable {
     size_t operator()(const Key& k) const;
   };
 
-  mutable std::shared_mutex mu_;
-  std::unordered_map<uint64_t, Node> nodes_;        // guarded by mu_
-  std::unordered_map<Key, uint64_t, KeyHash> ids_;  // guarded by mu_
-  uint64_t next_id_ = kFirstDynamicNode;            // guarded by mu_
+  mutable SharedMutex mu_;
+  std::unordered_map<uint64_t, Node> nodes_ GUARDED_BY(mu_);
+  std::unordered_map<Key, uint64_t, KeyHash> ids_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = kFirstDynamicNode;
 };
 
 }  // namespace revfs::fusefs

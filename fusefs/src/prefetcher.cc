@@ -57,11 +57,11 @@ Prefetcher::Prefetcher(Database* db, NodeTable* nodes, const FsOptions& options)
 
 Prefetcher::~Prefetcher() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  chunk_cv_.notify_all();
-  dir_cv_.notify_all();
+  chunk_cv_.SignalAll();
+  dir_cv_.SignalAll();
   for (std::thread& t : threads_) t.join();
 }
 
@@ -77,8 +77,8 @@ void Prefetcher::PrefetchLoop() {
   while (true) {
     ChunkRef chunk;
     {
-      std::unique_lock lock(mu_);
-      chunk_cv_.wait(lock, [this] { return stop_ || !chunk_queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stop_ && chunk_queue_.empty()) chunk_cv_.Wait(&mu_);
       if (stop_) return;
       chunk = chunk_queue_.front();
       chunk_queue_.pop_front();
@@ -101,8 +101,8 @@ void Prefetcher::DirReadAheadLoop() {
   while (true) {
     uint64_t dir = 0;
     {
-      std::unique_lock lock(mu_);
-      dir_cv_.wait(lock, [this] { return stop_ || !dir_queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stop_ && dir_queue_.empty()) dir_cv_.Wait(&mu_);
       if (stop_) return;
       dir = dir_queue_.front();
       dir_queue_.pop_front();
@@ -120,7 +120,7 @@ void Prefetcher::QueueChunks(const std::vector<ChunkRef>& chunks) {
   if (chunks.empty() || threads_.empty()) return;
   size_t queued = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const ChunkRef& c : chunks) {
       if (chunk_queue_.size() >= kChunkQueueMax) break;
       chunk_queue_.push_back(c);
@@ -129,9 +129,9 @@ void Prefetcher::QueueChunks(const std::vector<ChunkRef>& chunks) {
   }
   chunks_prefetched_.fetch_add(queued, std::memory_order_relaxed);
   if (queued == 1) {
-    chunk_cv_.notify_one();
+    chunk_cv_.Signal();
   } else if (queued > 1) {
-    chunk_cv_.notify_all();
+    chunk_cv_.SignalAll();
   }
 }
 
@@ -176,11 +176,11 @@ void Prefetcher::FirstRead(uint64_t node) {
   const std::optional<uint64_t> dir = nodes_->MarkFirstRead(node);
   if (!dir) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     dir_queue_.push_back(*dir);  // once per directory node, so bounded
   }
   dirs_queued_.fetch_add(1, std::memory_order_relaxed);
-  dir_cv_.notify_one();
+  dir_cv_.Signal();
 }
 
 void Prefetcher::ReadAheadDirectory(uint64_t dir_id) {
@@ -219,7 +219,7 @@ void Prefetcher::ReadAheadDirectory(uint64_t dir_id) {
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
     if (!ReadFilePinned(*db_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
-    std::shared_lock lock(cache_fill_mu_);
+    ReaderMutexLock lock(&cache_fill_mu_);
     if (!cache_fill_ || cache_fill_stopping_.load()) return;
     if (cache_fill_(id, pieces) == 0) {
       files_read_ahead_.fetch_add(1, std::memory_order_relaxed);
@@ -229,7 +229,7 @@ void Prefetcher::ReadAheadDirectory(uint64_t dir_id) {
 }
 
 void Prefetcher::SetKernelCacheFill(KernelCacheFill fill) {
-  std::unique_lock lock(cache_fill_mu_);
+  WriterMutexLock lock(&cache_fill_mu_);
   cache_fill_ = std::move(fill);
   cache_fill_stopping_.store(false);
 }
@@ -238,7 +238,7 @@ void Prefetcher::StopKernelCacheFill() {
   // First no new fill starts (read-ahead checks this before taking the
   // lock), then the lock waits for the ones under way.
   cache_fill_stopping_.store(true);
-  std::unique_lock lock(cache_fill_mu_);
+  WriterMutexLock lock(&cache_fill_mu_);
   cache_fill_ = nullptr;
 }
 

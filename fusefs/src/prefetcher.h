@@ -26,11 +26,8 @@
 #define REVFS_FUSEFS_PREFETCHER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -38,6 +35,8 @@
 #include "revfs/database.h"
 #include "revfs/fusefs/fusefs.h"
 #include "revfs/inode.h"
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 #include "revfs/tree.h"
 
 namespace revfs::fusefs {
@@ -79,12 +78,12 @@ class Prefetcher {
   void AfterLookup(const Inode& file, ReadTrx& trx);
   // The first read of file node `node`: marks it cached and queues
   // directory read-ahead of its parent once.
-  void FirstRead(uint64_t node);
+  void FirstRead(uint64_t node) EXCLUDES(mu_);
 
   // Sets where directory read-ahead puts file content; none until set.
-  void SetKernelCacheFill(KernelCacheFill fill);
+  void SetKernelCacheFill(KernelCacheFill fill) EXCLUDES(cache_fill_mu_);
   // Stops directory read-ahead; returns once no call of the sink is running.
-  void StopKernelCacheFill();
+  void StopKernelCacheFill() EXCLUDES(cache_fill_mu_);
 
   Counters counters() const;
 
@@ -94,25 +93,25 @@ class Prefetcher {
     return options_.prefetch_threads > 0 && options_.dir_readahead_bytes > 0;
   }
   // Queues chunks for the prefetch threads; drops what does not fit.
-  void QueueChunks(const std::vector<ChunkRef>& chunks);
+  void QueueChunks(const std::vector<ChunkRef>& chunks) EXCLUDES(mu_);
   // Directory read-ahead of directory node `dir` (a read-ahead thread's job).
-  void ReadAheadDirectory(uint64_t dir);
-  void PrefetchLoop();
-  void DirReadAheadLoop();
+  void ReadAheadDirectory(uint64_t dir) EXCLUDES(mu_, cache_fill_mu_);
+  void PrefetchLoop() EXCLUDES(mu_);
+  void DirReadAheadLoop() EXCLUDES(mu_);
 
   Database* const db_;
   NodeTable* const nodes_;
   const FsOptions options_;
 
-  std::mutex mu_;
-  std::condition_variable chunk_cv_;
-  std::deque<ChunkRef> chunk_queue_;  // guarded by mu_
-  std::condition_variable dir_cv_;
-  std::deque<uint64_t> dir_queue_;  // guarded by mu_: directory nodes
-  bool stop_ = false;               // guarded by mu_
+  Mutex mu_;
+  CondVar chunk_cv_;  // with mu_: a chunk queued, or stopping
+  std::deque<ChunkRef> chunk_queue_ GUARDED_BY(mu_);
+  CondVar dir_cv_;  // with mu_: a directory queued, or stopping
+  std::deque<uint64_t> dir_queue_ GUARDED_BY(mu_);  // directory nodes
+  bool stop_ GUARDED_BY(mu_) = false;
 
-  std::shared_mutex cache_fill_mu_;  // held shared while the sink runs
-  KernelCacheFill cache_fill_;       // guarded by cache_fill_mu_
+  SharedMutex cache_fill_mu_;  // held shared while the sink runs
+  KernelCacheFill cache_fill_ GUARDED_BY(cache_fill_mu_);
   std::atomic<bool> cache_fill_stopping_{false};
 
   std::atomic<uint64_t> chunks_prefetched_{0};

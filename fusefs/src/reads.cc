@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
+#include "damage_log.h"
 #include "node_table.h"
 #include "prefetcher.h"
 #include "revfs/fusefs/fusefs.h"
@@ -99,8 +99,7 @@ Status RevFs::Read(uint64_t id, uint64_t fh, uint64_t offset, size_t size,
     // Logged once per file; the reader gets EIO, the rest of the mount goes
     // on. A handle names the file by its size and identity, a node by its
     // stored inode number.
-    std::lock_guard lock(logged_mu_);
-    if (logged_.insert({node.rev, inode.identity.lo}).second) {
+    damage_log_->Once(node.rev, inode.identity.lo, [&] {
       if (auto log = spdlog::get("revfs")) {
         if (handle != nullptr) {
           log->error("revision {}: file of {} bytes (identity {}): {}", node.rev, inode.size,
@@ -109,7 +108,7 @@ Status RevFs::Read(uint64_t id, uint64_t fh, uint64_t offset, size_t size,
           log->error("revision {}: inode {}: {}", node.rev, node.ino, s.message());
         }
       }
-    }
+    });
     return s;
   }
   prefetcher_->AfterRead(inode, *node.ahead, *trx, offset,

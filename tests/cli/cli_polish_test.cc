@@ -38,7 +38,7 @@ TEST_F(CliPolishTest, UnknownOptionIsNamedBeforeMissingArguments) {
   ASSERT_EQ(Revfs("init " + store).code, 0);
   // Each with too few arguments after the bad option, and with all of them.
   for (const std::string sub : {"ls", "cat", "diff", "log", "commit", "mount"}) {
-    for (const std::string args : {std::string(" --bogus x"), " " + store + " --bogus x",
+    for (const std::string& args : {std::string(" --bogus x"), " " + store + " --bogus x",
                                    " --bogus=1 " + store + " x y"}) {
       SCOPED_TRACE(sub + args);
       Run r = Revfs(sub + args);

@@ -22,7 +22,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -133,6 +132,7 @@ class Database {
   };
 
   explicit Database(std::unique_ptr<Store> store);
+  // Returns revision `number`'s record trie root; takes trees_->mu.
   Result<TreeInfo> GetTree(uint64_t number);
   struct VerifyState;
   void VerifyNode(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
@@ -147,8 +147,9 @@ class Database {
   // Destroyed before the allocator (declared after it).
   std::unique_ptr<PageLoader> page_loader_;
   std::unique_ptr<ChunkLoader> chunk_loader_;
-  mutable std::shared_mutex trees_mu_;
-  std::map<uint64_t, TreeInfo> trees_;  // guarded by trees_mu_; revision roots seen
+  // The revision roots seen, behind their own lock (records/database_trees.h).
+  struct Trees;
+  const std::unique_ptr<Trees> trees_;
 
   std::array<std::atomic<uint64_t>, RecordStats::kHistogram> fragments_per_load_{};
   std::atomic<uint64_t> max_fragments_per_load_{0};

@@ -46,9 +46,9 @@ Result<PinnedView> ChunkLoader::Chunk(const Hash128& hash, const PageRef& ref, u
   // process may not move a thread out of SCHED_IDLE (RLIMIT_NICE), and the
   // boost would have to be undone by a thread that does not own it.
   const bool background = background_thread;
-  {
-    std::unique_lock lock(decoding_mu_);
-    while (true) {
+  while (true) {
+    {
+      MutexLock lock(&decoding_mu_);
       auto it = decoding_.find(key);
       if (it == decoding_.end()) {
         try {
@@ -64,11 +64,10 @@ Result<PinnedView> ChunkLoader::Chunk(const Hash128& hash, const PageRef& ref, u
         decodes_past_background_.fetch_add(1, std::memory_order_relaxed);
         break;
       }
-      decoded_cv_.wait(lock);
-      lock.unlock();
-      if (auto hit = cache_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
-      lock.lock();  // not decoded yet, or the decode failed: look again
+      decoded_cv_.Wait(&decoding_mu_);
     }
+    if (auto hit = cache_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
+    // Not decoded yet, or the decode failed: look again.
   }
   struct Done {
     ChunkLoader* self;
@@ -76,7 +75,7 @@ Result<PinnedView> ChunkLoader::Chunk(const Hash128& hash, const PageRef& ref, u
     bool foreground;
     ~Done() {
       {
-        std::lock_guard lock(self->decoding_mu_);
+        MutexLock lock(&self->decoding_mu_);
         auto it = self->decoding_.find(key);
         if (--it->second.decoders == 0) {
           self->decoding_.erase(it);
@@ -84,7 +83,7 @@ Result<PinnedView> ChunkLoader::Chunk(const Hash128& hash, const PageRef& ref, u
           it->second.foreground = false;  // only background decoders are left
         }
       }
-      self->decoded_cv_.notify_all();
+      self->decoded_cv_.SignalAll();
     }
   } done{this, key, !background};
   // Re-check now that the decode is registered: one that finished between

@@ -28,16 +28,16 @@
 #define REVFS_CONTENT_CHUNK_LOADER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 
 #include "memory/segment_allocator.h"
 #include "memory/segment_cache.h"
 #include "revfs/memory.h"
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 #include "store/page_log.h"
 #include "util/hash.h"
 
@@ -77,7 +77,7 @@ class ChunkLoader {
   // a reader wait for a CPU it cannot get. `depth` is the delta chain walked
   // so far (callers pass 0).
   Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size,
-                           int depth = 0);
+                           int depth = 0) EXCLUDES(decoding_mu_);
 
   // Marks the calling thread, for the rest of its life, as a background
   // thread (a prefetcher, typically at idle priority): a reader never waits
@@ -104,7 +104,7 @@ class ChunkLoader {
   Result<PinnedView> ChunkHit(Pinned hit, const PageRef& ref, uint32_t raw_size);
   // Reads and decodes chunk `hash` (a cache miss) and caches it.
   Result<PinnedView> DecodeChunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
-                                 int depth);
+                                 int depth) EXCLUDES(decoding_mu_);
 
   const PageLog* const log_;
   SegmentAllocator* const allocator_;
@@ -118,9 +118,9 @@ class ChunkLoader {
     bool foreground = false;
   };
   // Chunks being decoded now, and the waiters' signal.
-  std::mutex decoding_mu_;
-  std::condition_variable decoded_cv_;
-  std::unordered_map<Key128, InFlight, Key128Hash> decoding_;  // guarded by decoding_mu_
+  Mutex decoding_mu_;
+  CondVar decoded_cv_;  // with decoding_mu_
+  std::unordered_map<Key128, InFlight, Key128Hash> decoding_ GUARDED_BY(decoding_mu_);
   std::atomic<uint64_t> decodes_past_background_{0};
 };
 

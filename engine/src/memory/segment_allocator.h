@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "revfs/memory.h"
+#include "revfs/mutex.h"
 #include "revfs/result.h"
-#include "util/mutex.h"
 
 namespace revfs {
 

@@ -41,8 +41,8 @@
 
 #include "memory/segment_allocator.h"
 #include "revfs/memory.h"
+#include "revfs/mutex.h"
 #include "revfs/result.h"
-#include "util/mutex.h"
 
 namespace revfs {
 
@@ -91,7 +91,7 @@ struct CacheEntryBase {
   // shared by kinds under one key space lets a reader check it on a hit.
   uint32_t tag = 0;
   std::atomic<uint32_t> refs{0};  // 1 while cached + 1 per pin
-  bool cached = false;            // guarded by its shard's mu (see Entry)
+  bool cached = false;  // read and written only under its shard's mu (see Entry)
   std::shared_ptr<CacheCounters> counters;
 
   // Drops one reference; frees the entry when it was the last. Called with

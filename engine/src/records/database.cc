@@ -3,10 +3,10 @@
 #include "revfs/database.h"
 
 #include <algorithm>
-#include <mutex>
 
 #include "content/chunk_loader.h"
 #include "records/indirect_page.h"
+#include "records/database_trees.h"
 #include "records/page_loader.h"
 #include "records/record_page.h"
 #include "store/revision_writer.h"
@@ -46,7 +46,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   return db;
 }
 
-Database::Database(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+Database::Database(std::unique_ptr<Store> store)
+    : store_(std::move(store)), trees_(std::make_unique<Trees>()) {}
 
 Database::~Database() = default;
 
@@ -72,9 +73,9 @@ Status CheckPoolReturned(Database& db) {
 
 Result<Database::TreeInfo> Database::GetTree(uint64_t number) {
   {
-    std::shared_lock lock(trees_mu_);
-    auto it = trees_.find(number);
-    if (it != trees_.end()) return it->second;
+    ReaderMutexLock lock(&trees_->mu);
+    auto it = trees_->map.find(number);
+    if (it != trees_->map.end()) return it->second;
   }
   if (number > store_->latest_revision()) REVFS_RETURN_IF_ERROR(store_->Refresh());
   REVFS_ASSIGN_OR_RETURN(RevisionRoot root, store_->ReadRevisionRoot(number));
@@ -83,8 +84,8 @@ Result<Database::TreeInfo> Database::GetTree(uint64_t number) {
                               ": record trie root is inconsistent");
   }
   TreeInfo info{root.tree_root, root.tree_height, root.time_ns};
-  std::unique_lock lock(trees_mu_);
-  trees_.emplace(number, info);
+  WriterMutexLock lock(&trees_->mu);
+  trees_->map.emplace(number, info);
   return info;
 }
 

@@ -8,9 +8,9 @@
 
 #include <vector>
 
+#include "revfs/mutex.h"
 #include "revfs/store.h"
-#include "util/mutex.h"
-#include "util/thread_annotations.h"
+#include "revfs/thread_annotations.h"
 
 namespace revfs {
 

@@ -23,8 +23,7 @@ int64_t Nanos(const struct timespec& ts) { return NanosFromTimespec(ts); }
 
 TreeCapture::TreeCapture(Database& db, WriteTrx& trx, const CaptureOptions& options,
                          TreeMeta meta, CaptureSummary* summary)
-    : db_(db),
-      trx_(trx),
+    : trx_(trx),
       base_(trx.base()),
       options_(options),
       meta_(meta),

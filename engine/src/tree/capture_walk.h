@@ -132,7 +132,6 @@ class TreeCapture {
   // Deletes the inodes left in removed_ that no entry uses any more.
   Status RemoveUnused();
 
-  Database& db_;
   WriteTrx& trx_;
   ReadTrx& base_;
   const CaptureOptions& options_;

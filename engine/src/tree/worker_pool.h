@@ -7,14 +7,16 @@
 #ifndef REVFS_TREE_WORKER_POOL_H_
 #define REVFS_TREE_WORKER_POOL_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
+
+#include "revfs/mutex.h"
+#include "revfs/thread_annotations.h"
 
 namespace revfs {
 
@@ -25,10 +27,10 @@ class WorkerPool {
   }
   ~WorkerPool() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (auto& t : threads_) t.join();
   }
   WorkerPool(const WorkerPool&) = delete;
@@ -36,24 +38,24 @@ class WorkerPool {
 
   // Runs `fn` on a worker; the future yields its result.
   template <typename Fn>
-  auto Submit(Fn fn) -> std::future<decltype(fn())> {
-    auto task = std::make_shared<std::packaged_task<decltype(fn())()>>(std::move(fn));
+  std::future<std::invoke_result_t<Fn&>> Submit(Fn fn) EXCLUDES(mu_) {
+    auto task = std::make_shared<std::packaged_task<std::invoke_result_t<Fn&>()>>(std::move(fn));
     auto future = task->get_future();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       queue_.emplace_back([task] { (*task)(); });
     }
-    cv_.notify_one();
+    cv_.Signal();
     return future;
   }
 
  private:
-  void Loop() {
+  void Loop() EXCLUDES(mu_) {
     while (true) {
       std::function<void()> job;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        MutexLock lock(&mu_);
+        while (!stop_ && queue_.empty()) cv_.Wait(&mu_);
         if (queue_.empty()) return;  // stopping, nothing left
         job = std::move(queue_.front());
         queue_.pop_front();
@@ -62,10 +64,10 @@ class WorkerPool {
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stop_ = false;                        // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;  // with mu_: a task queued, or stopping
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

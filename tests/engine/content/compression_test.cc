@@ -51,7 +51,9 @@ TEST(CompressionTest, DamagedOrWrongSizeIsCorruption) {
     std::string bad = stored;
     bad[rng() % bad.size()] ^= static_cast<char>(1 + rng() % 255);
     Status s = DecompressChunk(enc, bad, back.data(), back.size());
-    if (s.ok()) EXPECT_EQ(back.size(), raw.size());  // never overruns dst
+    if (s.ok()) {
+      EXPECT_EQ(back.size(), raw.size());  // never overruns dst
+    }
   }
   EXPECT_TRUE(DecompressChunk(ChunkEncoding::kRaw, "abc", back.data(), 4).IsCorruption());
 }

@@ -249,7 +249,9 @@ TEST_F(CaptureTest, EveryKindRoundTripsOverTwentyRevisions) {
         Write("dir/exact-max", "X" + big);
       }
       if (rev == 10) fs::remove_all(src_ + "/dir/sub/deeper");
-      if (rev == 12) ASSERT_EQ(::chmod((src_ + "/small.txt").c_str(), 0600), 0);
+      if (rev == 12) {
+        ASSERT_EQ(::chmod((src_ + "/small.txt").c_str(), 0600), 0);
+      }
       if (rev == 14) {  // type change: file -> directory
         fs::remove(src_ + "/zero");
         fs::create_directory(src_ + "/zero");

@@ -29,8 +29,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,6 +94,7 @@ struct DirItem {
   ino_t st_ino = 0;        // what stat of the child shows: d_ino equals st_ino
 };
 
+class DamageLog;
 class NodeTable;
 class Prefetcher;
 class ListingCursors;
@@ -227,6 +226,7 @@ class RevFs {
   const std::unique_ptr<NodeTable> nodes_;
   const std::unique_ptr<ListingCursors> cursors_;
   const std::unique_ptr<OpStats> op_stats_;
+  const std::unique_ptr<DamageLog> damage_log_;  // files whose damage was logged
   // Last: its threads use the node table, so they are stopped first.
   const std::unique_ptr<Prefetcher> prefetcher_;
   std::atomic<uint64_t> handles_open_{0};
@@ -237,9 +237,6 @@ class RevFs {
   std::atomic<bool> change_driven_{false};
   std::atomic<uint64_t> store_changes_{0};
   std::atomic<uint64_t> refreshed_changes_{0};
-  // Files whose damage was logged, as (revision, identity.lo): once each.
-  std::mutex logged_mu_;
-  std::set<std::pair<uint64_t, uint64_t>> logged_;  // guarded by logged_mu_
 };
 
 struct ServeOptions {

@@ -2,7 +2,7 @@
 // function needs, takes or must not hold. Under clang, -Wthread-safety
 // checks them at compile time (see
 // https://clang.llvm.org/docs/ThreadSafetyAnalysis.html); elsewhere they
-// expand to nothing. The mutex types that carry them are in util/mutex.h
+// expand to nothing. The mutex types that carry them are in revfs/mutex.h
 // (the standard library's carry none).
 //
 //   Mutex mu_;
@@ -11,8 +11,8 @@
 //   void Refresh() EXCLUDES(mu_);        // takes mu_ itself
 //
 // Thread safety: macros only.
-#ifndef REVFS_UTIL_THREAD_ANNOTATIONS_H_
-#define REVFS_UTIL_THREAD_ANNOTATIONS_H_
+#ifndef REVFS_THREAD_ANNOTATIONS_H_
+#define REVFS_THREAD_ANNOTATIONS_H_
 
 #if defined(__clang__)
 #define REVFS_THREAD_ANNOTATION(x) __attribute__((x))
@@ -56,4 +56,4 @@
 // follow; say why beside it.
 #define NO_THREAD_SAFETY_ANALYSIS REVFS_THREAD_ANNOTATION(no_thread_safety_analysis)
 
-#endif  // REVFS_UTIL_THREAD_ANNOTATIONS_H_
+#endif  // REVFS_THREAD_ANNOTATIONS_H_

@@ -1,8 +1,11 @@
 // Mutex, SharedMutex and CondVar: the standard library's std::mutex,
 // std::shared_mutex and std::condition_variable, annotated so that clang's
 // -Wthread-safety checks every field marked GUARDED_BY and every function
-// marked REQUIRES / EXCLUDES (util/thread_annotations.h). libstdc++'s types
+// marked REQUIRES / EXCLUDES (revfs/thread_annotations.h). libstdc++'s types
 // carry no annotations, hence these wrappers; they add no state and no cost.
+// They are public headers only so that fusefs, which sees nothing of the
+// engine but include/revfs/, guards its fields with the same types; they
+// are no part of the store's API.
 //
 // Locks are held through the scoped guards MutexLock (a Mutex),
 // WriterMutexLock and ReaderMutexLock (a SharedMutex), which take a pointer
@@ -14,15 +17,15 @@
 // Thread safety: Mutex and SharedMutex are locks; a guard belongs to the
 // thread that made it; CondVar may be waited on and signalled from any
 // thread, always with one and the same Mutex.
-#ifndef REVFS_UTIL_MUTEX_H_
-#define REVFS_UTIL_MUTEX_H_
+#ifndef REVFS_MUTEX_H_
+#define REVFS_MUTEX_H_
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
 
-#include "util/thread_annotations.h"
+#include "revfs/thread_annotations.h"
 
 namespace revfs {
 
@@ -153,4 +156,4 @@ class CondVar {
 
 }  // namespace revfs
 
-#endif  // REVFS_UTIL_MUTEX_H_
+#endif  // REVFS_MUTEX_H_
