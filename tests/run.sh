@@ -21,6 +21,10 @@ else
   tests/install_deps.sh
 fi
 
+# The rules no compiler checks (file sizes, layers, annotations, commit
+# subjects): seconds, before anything is built.
+tests/house_rules.sh
+
 pass() {  # name, build dir, cmake args..., -- ctest args...
   local name=$1 dir=$2
   shift 2
