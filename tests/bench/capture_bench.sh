@@ -103,9 +103,9 @@ mr=$(median "${t_revfs[@]}"); mg=$(median "${t_git[@]}"); mc=$(median "${t_cp[@]
 
 out=tests/bench/results/capture.md
 {
-  echo "# Snapshot import benchmark"
+  echo "# Capture benchmark"
   echo
-  echo "Measured on commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
+  measured_on "$root"
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); $revisions revisions of a generated"
   echo "source tree (1,600 files, 22 MB); medians of $runs runs."
   echo "Command: \`tests/bench/capture_bench.sh $revisions $runs\`"

@@ -26,3 +26,10 @@ diff_r() { diff -r "$1" "$2" > /dev/null; }
 
 # op_count JSON OP: the count of FUSE operation OP in the .revfs/stats JSON.
 op_count() { sed -n "s/.*\"$2\":{\"count\":\([0-9]*\).*/\1/p" <<< "$1"; }
+
+# measured_on ROOT: the line every results file opens with, naming the commit
+# its revfs was built from (and whether engine/, fusefs/ or mount/ had
+# uncommitted changes).
+measured_on() {
+  echo "Measured on commit $(git -C "$1" rev-parse --short HEAD)$(git -C "$1" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
+}

@@ -111,7 +111,7 @@ out=tests/bench/results/mount.md
 {
   echo "# Mount benchmark"
   echo
-  echo "Measured on commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
+  measured_on "$root"
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); a 50-revision generated source"
   echo "history (1,600 files, 22 MB per revision) and a 1 GiB random file; medians of"
   echo "$runs runs. Cold: page cache dropped and a fresh mount before each revfs run."

@@ -426,7 +426,7 @@ out=$work/RESULTS.md
 {
   echo "# Benchmark suite: revfs against native, git, restic, borg and squashfs"
   echo
-  echo "Measured on commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
+  measured_on "$root"
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Linux $(uname -r); medians of $runs runs."
   echo "Command: \`BIG_MB=$big_mb tests/bench/run.sh $runs $revisions\`."
   echo "Versions: $(vers "$revfs" --version); $(vers git --version); $(vers restic version | cut -d' ' -f1-2);"
