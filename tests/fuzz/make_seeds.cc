@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
   root.counters = {{"files", 10}};
   Put(out / "fuzz_record", "revision_root", EncodeRevisionRoot(root));
   Put(out / "fuzz_record", "revision_entry", EncodeRevisionEntry(RevisionEntry{7, 99, {}}));
-  std::string tree_root;
-  EncodeMapRoot(&tree_root, MapRoot{});
-  Put(out / "fuzz_record", "tree_root", tree_root);
+  std::string trie_root;
+  EncodeMapRoot(&trie_root, MapRoot{});
+  Put(out / "fuzz_record", "trie_root", trie_root);
 
   // fuzz_superblock.
   Superblock sb;

@@ -125,17 +125,17 @@ class Database {
  private:
   friend class ReadTrx;
   friend class WriteTrx;
-  struct TreeInfo {
+  struct TrieInfo {
     PageRef root;
     uint32_t height = 0;
     int64_t time_ns = 0;
   };
 
   explicit Database(std::unique_ptr<Store> store);
-  // Returns revision `number`'s record trie root; takes trees_->mu.
-  Result<TreeInfo> GetTree(uint64_t number);
+  // Returns revision `number`'s record trie root; takes tries_->mu.
+  Result<TrieInfo> GetTrie(uint64_t number);
   struct VerifyState;
-  void VerifyNode(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
+  void VerifyTriePage(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
   void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
   void NoteLeafLoad(size_t fragments);
   // The "memory" object of StatsJson: pool, pins, caches.
@@ -147,9 +147,9 @@ class Database {
   // Destroyed before the allocator (declared after it).
   std::unique_ptr<PageLoader> page_loader_;
   std::unique_ptr<ChunkLoader> chunk_loader_;
-  // The revision roots seen, behind their own lock (records/database_trees.h).
-  struct Trees;
-  const std::unique_ptr<Trees> trees_;
+  // The revision roots seen, behind their own lock (records/database_tries.h).
+  struct Tries;
+  const std::unique_ptr<Tries> tries_;
 
   std::array<std::atomic<uint64_t>, RecordStats::kHistogram> fragments_per_load_{};
   std::atomic<uint64_t> max_fragments_per_load_{0};
@@ -173,7 +173,7 @@ class PinnedRecord {
 class ReadTrx {
  public:
   uint64_t revision() const { return revision_; }
-  int64_t time_ns() const { return tree_.time_ns; }
+  int64_t time_ns() const { return trie_.time_ns; }
 
   // Returns the record under `key`, or nullopt if there is none.
   Result<std::optional<PinnedRecord>> Get(uint64_t key);
@@ -185,17 +185,17 @@ class ReadTrx {
  private:
   friend class Database;
   friend class WriteTrx;
-  ReadTrx(Database* rs, uint64_t revision, Database::TreeInfo tree)
-      : rs_(rs), revision_(revision), tree_(tree) {}
+  ReadTrx(Database* rs, uint64_t revision, Database::TrieInfo trie)
+      : rs_(rs), revision_(revision), trie_(trie) {}
   // Finds the leaf reference of `leaf`, if the trie has one.
   Result<std::optional<LeafRef>> FindLeaf(uint64_t leaf);
-  Status ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+  Status ScanTriePage(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
                   uint64_t last, const std::function<bool(uint64_t, std::string_view)>& fn,
                   bool* stop);
 
   Database* const rs_;
   const uint64_t revision_;
-  const Database::TreeInfo tree_;
+  const Database::TrieInfo trie_;
 };
 
 class WriteTrx {
@@ -222,10 +222,10 @@ class WriteTrx {
 
  private:
   friend class Database;
-  struct BaseNode;
+  struct BasePage;
   struct Changed;
   WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
-  Result<PageRef> Rebuild(int level, const BaseNode& base, std::span<const Changed> changed);
+  Result<PageRef> Rebuild(int level, const BasePage& base, std::span<const Changed> changed);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
   // The zstd level record pages are packed with (0: uncompressed).

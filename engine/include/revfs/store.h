@@ -61,8 +61,8 @@ struct RevisionRoot {
   uint64_t number = 0;
   int64_t time_ns = 0;
   std::string message;
-  PageRef tree_root;  // of the record trie; null for an empty trie
-  uint32_t tree_height = 0;  // levels of indirect pages above the leaves
+  PageRef trie_root;  // of the record trie; null for an empty trie
+  uint32_t trie_height = 0;  // levels of indirect pages above the leaves
   std::vector<std::pair<std::string, uint64_t>> counters;
 
   // Returns the named counter, or 0 when absent.

@@ -6,7 +6,7 @@
 
 #include "content/chunk_loader.h"
 #include "records/indirect_page.h"
-#include "records/database_trees.h"
+#include "records/database_tries.h"
 #include "records/page_loader.h"
 #include "records/record_page.h"
 #include "store/revision_writer.h"
@@ -47,7 +47,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
 }
 
 Database::Database(std::unique_ptr<Store> store)
-    : store_(std::move(store)), trees_(std::make_unique<Trees>()) {}
+    : store_(std::move(store)), tries_(std::make_unique<Tries>()) {}
 
 Database::~Database() = default;
 
@@ -71,28 +71,28 @@ Status CheckPoolReturned(Database& db) {
   return CheckSegmentsReturned(db.allocator(), db.PinsHeld());
 }
 
-Result<Database::TreeInfo> Database::GetTree(uint64_t number) {
+Result<Database::TrieInfo> Database::GetTrie(uint64_t number) {
   {
-    ReaderMutexLock lock(&trees_->mu);
-    auto it = trees_->map.find(number);
-    if (it != trees_->map.end()) return it->second;
+    ReaderMutexLock lock(&tries_->mu);
+    auto it = tries_->map.find(number);
+    if (it != tries_->map.end()) return it->second;
   }
   if (number > store_->latest_revision()) REVFS_RETURN_IF_ERROR(store_->Refresh());
   REVFS_ASSIGN_OR_RETURN(RevisionRoot root, store_->ReadRevisionRoot(number));
-  if (root.tree_height > kMaxTreeHeight || root.tree_root.IsNull() != (root.tree_height == 0)) {
+  if (root.trie_height > kMaxTrieHeight || root.trie_root.IsNull() != (root.trie_height == 0)) {
     return Status::Corruption("revision " + std::to_string(number) +
                               ": record trie root is inconsistent");
   }
-  TreeInfo info{root.tree_root, root.tree_height, root.time_ns};
-  WriterMutexLock lock(&trees_->mu);
-  trees_->map.emplace(number, info);
+  TrieInfo info{root.trie_root, root.trie_height, root.time_ns};
+  WriterMutexLock lock(&tries_->mu);
+  tries_->map.emplace(number, info);
   return info;
 }
 
 Result<std::unique_ptr<ReadTrx>> Database::BeginRead(uint64_t number) {
-  REVFS_ASSIGN_OR_RETURN(TreeInfo tree, GetTree(number));
+  REVFS_ASSIGN_OR_RETURN(TrieInfo trie, GetTrie(number));
   read_trx_opened_.fetch_add(1, std::memory_order_relaxed);
-  return std::unique_ptr<ReadTrx>(new ReadTrx(this, number, tree));
+  return std::unique_ptr<ReadTrx>(new ReadTrx(this, number, trie));
 }
 
 Result<std::unique_ptr<ReadTrx>> Database::BeginReadAt(int64_t time_ns) {
@@ -176,11 +176,11 @@ std::string Database::MemoryStatsJson() const {
 }
 
 Result<std::optional<LeafRef>> ReadTrx::FindLeaf(uint64_t leaf) {
-  if (tree_.height == 0 || leaf >= LeavesCovered(static_cast<int>(tree_.height))) {
+  if (trie_.height == 0 || leaf >= LeavesCovered(static_cast<int>(trie_.height))) {
     return std::optional<LeafRef>();
   }
-  PageRef ref = tree_.root;
-  for (int level = static_cast<int>(tree_.height); level >= 1; --level) {
+  PageRef ref = trie_.root;
+  for (int level = static_cast<int>(trie_.height); level >= 1; --level) {
     REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
     REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
     if (page.level() != level) {
@@ -210,12 +210,12 @@ Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
 
 Status ReadTrx::Scan(uint64_t first, uint64_t last,
                      const std::function<bool(uint64_t, std::string_view)>& fn) {
-  if (tree_.height == 0 || first > last) return Status::OK();
+  if (trie_.height == 0 || first > last) return Status::OK();
   bool stop = false;
-  return ScanNode(tree_.root, static_cast<int>(tree_.height), 0, first, last, fn, &stop);
+  return ScanTriePage(trie_.root, static_cast<int>(trie_.height), 0, first, last, fn, &stop);
 }
 
-Status ReadTrx::ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+Status ReadTrx::ScanTriePage(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
                          uint64_t last,
                          const std::function<bool(uint64_t, std::string_view)>& fn,
                          bool* stop) {
@@ -233,7 +233,7 @@ Status ReadTrx::ScanNode(const PageRef& ref, int level, uint64_t first_leaf, uin
     REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(i));
     if (level > 1) {
       REVFS_RETURN_IF_ERROR(
-          ScanNode(std::get<PageRef>(child), level - 1, child_first, first, last, fn, stop));
+          ScanTriePage(std::get<PageRef>(child), level - 1, child_first, first, last, fn, stop));
       continue;
     }
     size_t combined = 0;

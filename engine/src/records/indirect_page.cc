@@ -45,7 +45,7 @@ Result<IndirectPage> IndirectPage::Parse(std::string_view payload) {
   page.payload_ = payload;
   page.level_ = static_cast<uint8_t>(payload[0]);
   page.count_ = DecodeFixed16(payload.data() + 1);
-  if (page.level_ < 1 || page.level_ > kMaxTreeHeight || page.count_ > kIndirectFanout ||
+  if (page.level_ < 1 || page.level_ > kMaxTrieHeight || page.count_ > kIndirectFanout ||
       payload.size() < kHeaderSize + page.count_ * kSlotEntrySize) {
     return Status::Corruption("indirect page: malformed header");
   }

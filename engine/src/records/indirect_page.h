@@ -28,7 +28,7 @@ namespace revfs {
 
 inline constexpr int kIndirectBits = 7;
 inline constexpr uint32_t kIndirectFanout = 1u << kIndirectBits;
-inline constexpr int kMaxTreeHeight = 8;  // 7 * 8 >= 54 bits of leaf number
+inline constexpr int kMaxTrieHeight = 8;  // 7 * 8 >= 54 bits of leaf number
 inline constexpr size_t kMaxChain = 64;
 
 struct FragmentRef {

@@ -32,17 +32,17 @@ Status Database::Verify(VerifyReport* report, const RecordCheck& check) {
     auto root = store_->ReadRevisionRoot(n);
     if (!root.ok()) continue;  // reported by Store::Verify
     st.revision = n;
-    if (root->tree_root.IsNull()) continue;
-    if (root->tree_height < 1 || root->tree_height > kMaxTreeHeight) {
-      st.Damage(root->tree_root.offset, "record trie has an impossible height");
+    if (root->trie_root.IsNull()) continue;
+    if (root->trie_height < 1 || root->trie_height > kMaxTrieHeight) {
+      st.Damage(root->trie_root.offset, "record trie has an impossible height");
       continue;
     }
-    VerifyNode(st, root->tree_root, static_cast<int>(root->tree_height), 0);
+    VerifyTriePage(st, root->trie_root, static_cast<int>(root->trie_height), 0);
   }
   return Status::OK();
 }
 
-void Database::VerifyNode(VerifyState& st, const PageRef& ref, int level,
+void Database::VerifyTriePage(VerifyState& st, const PageRef& ref, int level,
                              uint64_t first_leaf) {
   if (!st.seen.insert(ref.offset).second) return;
   PageView view;
@@ -63,7 +63,7 @@ void Database::VerifyNode(VerifyState& st, const PageRef& ref, int level,
     }
     const uint64_t child_first = first_leaf + page->slot_at(i) * span;
     if (level > 1) {
-      VerifyNode(st, std::get<PageRef>(*child), level - 1, child_first);
+      VerifyTriePage(st, std::get<PageRef>(*child), level - 1, child_first);
     } else {
       VerifyLeaf(st, std::get<LeafRef>(*child), child_first);
     }

@@ -21,7 +21,7 @@ struct WriteTrx::Changed {
 // A page of the base revision's record trie: `ref` at `ref_level`, seen
 // from `level` >= ref_level (a taller new trie sees the old root as the
 // slot-0 descendant).
-struct WriteTrx::BaseNode {
+struct WriteTrx::BasePage {
   PageRef ref;
   int ref_level = 0;
 };
@@ -81,12 +81,12 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
     (value ? puts : deletes) += 1;
     changed.back().changes.push_back({SlotOf(key), value});
   }
-  const Database::TreeInfo& base = base_->tree_;
+  const Database::TrieInfo& base = base_->trie_;
   PageRef root = base.root;
   int height = static_cast<int>(base.height);
   if (!changed.empty()) {
     while (height < 1 || changed.back().leaf >= LeavesCovered(height)) ++height;
-    REVFS_ASSIGN_OR_RETURN(root, Rebuild(height, BaseNode{base.root, static_cast<int>(base.height)},
+    REVFS_ASSIGN_OR_RETURN(root, Rebuild(height, BasePage{base.root, static_cast<int>(base.height)},
                                          changed));
   }
   counters.emplace_back("records_put", puts);
@@ -104,7 +104,7 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
   return number;
 }
 
-Result<PageRef> WriteTrx::Rebuild(int level, const BaseNode& base,
+Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
                                   std::span<const Changed> changed) {
   std::vector<std::pair<uint32_t, IndirectChild>> children;
   if (!base.ref.IsNull() && base.ref_level == level) {
@@ -148,7 +148,7 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BaseNode& base,
       REVFS_ASSIGN_OR_RETURN(LeafRef leaf, WriteLeaf(changed[i].leaf, prev, changed[i].changes));
       set(slot, std::move(leaf));
     } else {
-      BaseNode child_base;
+      BasePage child_base;
       if (existing) {
         child_base.ref = std::get<PageRef>(*existing);
         child_base.ref_level = base.ref_level == level ? level - 1 : base.ref_level;

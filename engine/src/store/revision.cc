@@ -22,8 +22,8 @@ std::string EncodeRevisionRoot(const RevisionRoot& root) {
   PutFixed64(&s, root.number);
   PutFixed64(&s, static_cast<uint64_t>(root.time_ns));
   PutBytes(&s, root.message);
-  EncodePageRef(&s, root.tree_root);
-  PutFixed32(&s, root.tree_height);
+  EncodePageRef(&s, root.trie_root);
+  PutFixed32(&s, root.trie_height);
   PutFixed32(&s, static_cast<uint32_t>(root.counters.size()));
   for (const auto& [name, value] : root.counters) {
     PutBytes(&s, name);
@@ -38,8 +38,8 @@ Result<RevisionRoot> DecodeRevisionRoot(std::string_view payload) {
   root.number = in.U64();
   root.time_ns = static_cast<int64_t>(in.U64());
   root.message = std::string(in.Bytes(kMaxMessage));
-  root.tree_root = DecodePageRef(&in);
-  root.tree_height = in.U32();
+  root.trie_root = DecodePageRef(&in);
+  root.trie_height = in.U32();
   uint32_t n = in.U32();
   if (n > kMaxCounters) return Status::Corruption("revision root: too many counters");
   for (uint32_t i = 0; i < n && in.ok(); ++i) {

@@ -1,7 +1,7 @@
 // Revisions: the revision root page and the revisions index.
 //
 // A revision root (a page of kind kRevisionRoot) holds the revision's number,
-// commit time, message, the root of its record tree and named counters (pages
+// commit time, message, the root of its record trie and named counters (pages
 // and bytes written, files, ...). The revisions index (STORE/revisions) holds
 // one fixed-size, checksummed entry per revision, entry N at N * kEntrySize,
 // so revision N opens in O(1) and "newest revision at or before time T" is a

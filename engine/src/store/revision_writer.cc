@@ -47,15 +47,15 @@ Result<PageRef> RevisionWriter::AppendPage(PageKind kind, std::string_view paylo
 }
 
 Result<uint64_t> RevisionWriter::Finish(
-    int64_t time_ns, std::string message, PageRef tree_root,
-    std::vector<std::pair<std::string, uint64_t>> counters, uint32_t tree_height) {
+    int64_t time_ns, std::string message, PageRef trie_root,
+    std::vector<std::pair<std::string, uint64_t>> counters, uint32_t trie_height) {
   if (finished_) return Status::InvalidArgument("commit already finished");
   RevisionRoot root;
   root.number = revision_;
   root.time_ns = time_ns;
   root.message = std::move(message);
-  root.tree_root = tree_root;
-  root.tree_height = tree_height;
+  root.trie_root = trie_root;
+  root.trie_height = trie_height;
   root.counters = std::move(counters);
   root.counters.emplace_back("pages_written", pages_written_);
   root.counters.emplace_back("bytes_written", bytes_written_);

@@ -33,9 +33,9 @@ class RevisionWriter {
   // Makes the commit durable and visible as revision(). `time_ns` must not be
   // earlier than the previous revision's time. Counters pages_written and
   // bytes_written are added to `counters`.
-  Result<uint64_t> Finish(int64_t time_ns, std::string message, PageRef tree_root,
+  Result<uint64_t> Finish(int64_t time_ns, std::string message, PageRef trie_root,
                           std::vector<std::pair<std::string, uint64_t>> counters = {},
-                          uint32_t tree_height = 0);
+                          uint32_t trie_height = 0);
 
   uint64_t pages_written() const { return pages_written_; }
   uint64_t bytes_written() const { return bytes_written_; }

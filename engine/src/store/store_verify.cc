@@ -34,13 +34,13 @@ Status Store::Verify(VerifyReport* report) const {
           {n, "pages", entry->root.offset, std::string(root.status().message())});
       continue;
     }
-    if (!root->tree_root.IsNull()) {
-      std::string buf(root->tree_root.size, '\0');
+    if (!root->trie_root.IsNull()) {
+      std::string buf(root->trie_root.size, '\0');
       PageView view;
-      Status s = pages_->Read(root->tree_root, buf.data(), &view);
+      Status s = pages_->Read(root->trie_root, buf.data(), &view);
       if (!s.ok()) {
         report->damage.push_back(
-            {n, "pages", root->tree_root.offset, std::string(s.message())});
+            {n, "pages", root->trie_root.offset, std::string(s.message())});
       }
     }
   }

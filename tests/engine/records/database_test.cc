@@ -223,7 +223,7 @@ TEST_P(DatabaseTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
   auto root = rs_->store().ReadRevisionRoot(7);
   std::string buf;
   PageView view;
-  ASSERT_TRUE(rs_->store().pages().Read(root->tree_root, PageKind::kIndirect, &buf, &view).ok());
+  ASSERT_TRUE(rs_->store().pages().Read(root->trie_root, PageKind::kIndirect, &buf, &view).ok());
   std::string unpacked = *UnpackRecordPage(view.payload);
   auto page = IndirectPage::Parse(unpacked);
   ASSERT_TRUE(page.ok());

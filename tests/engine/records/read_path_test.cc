@@ -79,7 +79,7 @@ class ReadPathTest : public EngineTest {
     auto root = rs_->store().ReadRevisionRoot(rs_->store().latest_revision());
     std::string buf;
     PageView view;
-    EXPECT_TRUE(rs_->store().pages().Read(root->tree_root, PageKind::kIndirect, &buf, &view).ok());
+    EXPECT_TRUE(rs_->store().pages().Read(root->trie_root, PageKind::kIndirect, &buf, &view).ok());
     std::string unpacked = *UnpackRecordPage(view.payload);
   auto page = IndirectPage::Parse(unpacked);
     return std::get<LeafRef>(*page->child_at(0)).chain;
@@ -209,7 +209,7 @@ TEST_F(ReadPathTest, CachedChunkOfAnotherSizeThanReferencedIsCorruption) {
 TEST_F(ReadPathTest, PageCachedAsAnotherKindIsCorruption) {
   auto root = rs_->store().ReadRevisionRoot(rs_->store().latest_revision());
   ASSERT_TRUE(root.ok());
-  const PageRef indirect = root->tree_root;
+  const PageRef indirect = root->trie_root;
   LeafRef leaf{chain_, kWindow};
   LeafRef leaf_at_indirect{{FragmentRef{indirect, 1}}, 1};
   PageRef indirect_at_leaf = chain_.front().page;

@@ -39,7 +39,7 @@ TEST_F(StoreTest, CreateMakesRevisionZero) {
   ASSERT_TRUE(root.ok()) << root.status().ToString();
   EXPECT_EQ(root->number, 0u);
   EXPECT_EQ(root->time_ns, kT0);
-  EXPECT_TRUE(root->tree_root.IsNull());
+  EXPECT_TRUE(root->trie_root.IsNull());
   EXPECT_EQ(store->config().versioning, Versioning::kSliding);
   EXPECT_EQ(store->config().window, 4u);
 }

@@ -1,11 +1,11 @@
-// Database::Trees: the root of each revision's record trie that the Database
+// Database::Tries: the root of each revision's record trie that the Database
 // has read (revision number -> root, height, time), so that opening a
 // revision again reads no revision root from the store.
 //
 // Thread safety: `map` is read under `mu` shared and written under it
 // exclusive; entries are only added, never changed or removed.
-#ifndef REVFS_RECORDS_DATABASE_TREES_H_
-#define REVFS_RECORDS_DATABASE_TREES_H_
+#ifndef REVFS_RECORDS_DATABASE_TRIES_H_
+#define REVFS_RECORDS_DATABASE_TRIES_H_
 
 #include <cstdint>
 #include <map>
@@ -16,11 +16,11 @@
 
 namespace revfs {
 
-struct Database::Trees {
+struct Database::Tries {
   mutable SharedMutex mu;
-  std::map<uint64_t, TreeInfo> map GUARDED_BY(mu);
+  std::map<uint64_t, TrieInfo> map GUARDED_BY(mu);
 };
 
 }  // namespace revfs
 
-#endif  // REVFS_RECORDS_DATABASE_TREES_H_
+#endif  // REVFS_RECORDS_DATABASE_TRIES_H_
