@@ -60,13 +60,14 @@ pass() {  # name, build dir, cmake args..., -- ctest args...
 
 pass "plain" build/plain
 if ((quick == 0)); then
-  # Compile only, unoptimized and without debug info to stay cheap. The test
-  # binaries are built too: a template's members (SegmentCache's) are checked
-  # only where they are used, some only by tests.
+  # Compile only, unoptimized and without debug info to stay cheap: the
+  # program and the engine and fusefs test binaries (a template's members,
+  # SegmentCache's, are checked only where they are used, some only by those
+  # tests); the CLI tests hold no locks and are left out.
   echo "=== clang thread-safety: build only (build/clang-check)"
   cmake -S "$root" -B build/clang-check -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 \
     -DCMAKE_CXX_COMPILER=clang++-14 -DREVFS_BUILD_BENCH=OFF -DREVFS_WERROR_THREAD_SAFETY=ON >/dev/null
-  cmake --build build/clang-check -j "$jobs"
+  cmake --build build/clang-check -j "$jobs" --target revfs engine_tests fusefs_tests
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     pass "asan+ubsan" build/asan -DREVFS_SANITIZE=address -DREVFS_BUILD_BENCH=OFF
   TSAN_OPTIONS=halt_on_error=1 \
