@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -84,6 +85,9 @@ struct CaptureOptions {
   std::optional<ChangedDirs> changed;
   // Recorded for a capture without `changed` (kFullScan or kFallback).
   CaptureMode mode = CaptureMode::kFullScan;
+  // Makes no revision if no record would change (CaptureSummary::committed
+  // false): a watcher woken by changes that were undone or excluded.
+  bool skip_unchanged = false;
   // Called for each entry that could not be recorded (it is skipped).
   std::function<void(const std::string& path, const Status& why)> on_skip;
   // Called now and then while the capture runs.
@@ -103,6 +107,25 @@ struct CaptureSummary {
   uint64_t directories_reused = 0;  // taken from the base revision, not walked
   uint64_t milliseconds = 0;        // walk and records, before the commit
   std::string fallback_reason;      // why a watched capture walked everything
+  bool committed = true;            // false: skip_unchanged and nothing changed
+};
+
+class ExcludeMatcher;  // engine/src/tree/exclude.h
+
+// Exclusion patterns (as CaptureOptions::exclude) for callers that filter
+// paths themselves (a watcher ignoring excluded directories).
+class PathExclusions {
+ public:
+  explicit PathExclusions(const std::vector<std::string>& patterns);
+  ~PathExclusions();
+  PathExclusions(const PathExclusions&) = delete;
+  PathExclusions& operator=(const PathExclusions&) = delete;
+  // Whether the directory `rel` (relative to the root, '/'-separated), or
+  // one above it, is excluded: a capture never enters it.
+  bool DirExcluded(std::string_view rel) const;
+
+ private:
+  std::unique_ptr<const ExcludeMatcher> matcher_;
 };
 
 // Records the tree at `source` as the next revision of `db`.

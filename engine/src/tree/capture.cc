@@ -89,6 +89,11 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
       REVFS_RETURN_IF_ERROR(trx->Put(kExcludeKey, bytes));
     }
   }
+  if (options.skip_unchanged && trx->pending() == 0) {
+    summary.committed = false;
+    summary.revision = trx->base().revision();
+    return summary;
+  }
   const int64_t time_ns = options.time_ns ? *options.time_ns : db.store().env()->NowNanos();
   summary.milliseconds = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)

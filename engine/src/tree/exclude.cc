@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include "revfs/tree.h"
+
 namespace revfs {
 namespace {
 
@@ -119,6 +121,19 @@ bool ExcludeMatcher::Excluded(std::string_view rel_path, bool is_dir) const {
     }
   }
   return excluded;
+}
+
+PathExclusions::PathExclusions(const std::vector<std::string>& patterns)
+    : matcher_(std::make_unique<const ExcludeMatcher>(patterns)) {}
+
+PathExclusions::~PathExclusions() = default;
+
+bool PathExclusions::DirExcluded(std::string_view rel) const {
+  if (matcher_->empty() || rel.empty()) return false;
+  for (size_t end = rel.find('/');; end = rel.find('/', end + 1)) {
+    if (matcher_->Excluded(rel.substr(0, end), true)) return true;
+    if (end == std::string_view::npos) return false;
+  }
 }
 
 }  // namespace revfs
