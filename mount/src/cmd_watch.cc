@@ -43,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 struct WatchArgs {
   std::string store, dir;
   bool foreground = false;
-  std::string debounce = "2", max_delay = "30", watcher = "auto";
+  std::string debounce = "2", max_delay, watcher = "auto";  // max_delay: 30 s or --debounce
   ExcludeArgs exclude;
 };
 
@@ -125,7 +125,9 @@ int Usage(const std::string& what, const std::string& why) {
 int RunWatch(const WatchArgs& args) {
   const auto debounce = ParseSeconds(args.debounce, 0.01, 3600);
   if (!debounce) return Usage("--debounce " + args.debounce, "expected 0.01 to 3600 seconds");
-  const auto max_delay = ParseSeconds(args.max_delay, *debounce, 86400);
+  const std::string max_delay_text =
+      args.max_delay.empty() ? std::to_string(std::max(30.0, *debounce)) : args.max_delay;
+  const auto max_delay = ParseSeconds(max_delay_text, *debounce, 86400);
   if (!max_delay) {
     return Usage("--max-delay " + args.max_delay,
                  "expected from --debounce (" + args.debounce + ") to 86400 seconds");
@@ -301,7 +303,7 @@ Command AddWatchCommand(CLI::App& app) {
                   "Commit once the tree has been quiet this long (seconds, default 2)");
   cmd->add_option("--max-delay", args->max_delay,
                   "Commit at most this long after the first pending change, busy or not "
-                  "(seconds, default 30)");
+                  "(seconds, default 30, or --debounce if longer)");
   cmd->add_option("--watcher", args->watcher,
                   "auto (fanotify when privileged, else inotify), fanotify or inotify");
   AddExcludeOptions(cmd, &args->exclude);

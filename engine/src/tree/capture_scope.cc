@@ -47,6 +47,29 @@ bool TreeCapture::SameDirMetadata(const Inode& old, const struct stat& st) {
          old.src_dev == static_cast<uint64_t>(st.st_dev);
 }
 
+Status TreeCapture::CheckLinks(const std::string& path, const std::optional<DirEntry>& old_entry,
+                               const std::optional<DirEntry>& entry) {
+  if (!entry || entry->type == FileType::kDirectory) return Status::OK();  // skipped: RemoveUnused
+  uint32_t old_nlink = 0, new_nlink = 0;
+  if (old_entry && old_entry->type != FileType::kDirectory) {
+    std::optional<Inode> old = OldInode(old_entry);
+    if (old) old_nlink = old->nlink;
+  }
+  if (entry->ino != 0) {  // 0: a pending file, not linked (finished at once if it is)
+    REVFS_ASSIGN_OR_RETURN(auto record, trx_.Get(kInodeBase | entry->ino));
+    if (record) {
+      auto inode = DecodeInode(*record);
+      if (inode.ok()) new_nlink = inode->nlink;
+    }
+  }
+  if (old_nlink <= 1 && new_nlink <= 1) return Status::OK();
+  if (old_entry && old_entry->ino == entry->ino && old_entry->identity == entry->identity &&
+      old_nlink == new_nlink) {
+    return Status::OK();  // unchanged: every name still reads it right
+  }
+  return NeedFullWalk(path + ": a file with several hard links changed");
+}
+
 Status TreeCapture::NeedFullWalk(const std::string& why) {
   needs_full_walk_ = why;
   return Status::Aborted("watched capture needs a full walk: " + why);

@@ -186,17 +186,11 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
       child = old_entry;  // not changed: its base entry, unexamined
       if (old_entry->type == FileType::kDirectory) ++summary_->directories_reused;
     } else {
-      if (partial_ && old_entry && old_entry->type != FileType::kDirectory) {
-        std::optional<Inode> o = OldInode(old_entry);
-        if (o && o->nlink > 1) return NeedFullWalk(path + "/" + name + ": had several hard links");
-      }
       child_scope_ = partial_ ? ChildScope(scope, child_rel) : Scope::kAll;
       ++summary_->entries_stated;
       REVFS_RETURN_IF_ERROR(
           ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
-      if (partial_ && !hardlinks_.empty()) {
-        return NeedFullWalk(path + "/" + name + ": has several hard links");
-      }
+      if (partial_) REVFS_RETURN_IF_ERROR(CheckLinks(path + "/" + name, old_entry, child));
     }
     if (child) entries.emplace_back(name, *child);
     if (pipeline_.in_flight() > ChunkPipeline::kMaxInFlight) {

@@ -36,8 +36,9 @@
 //   and compared with the base revision's — a difference makes it kChanged
 //   — and only its entries on the way down are examined; the others keep
 //   their base entries, not even lstat'ed). A file with several hard links
-//   met in a directory examined, or removed, stops the capture
-//   (needs_full_walk): the caller walks everything instead.
+//   that changed (content, metadata, link count) or got or lost a name in a
+//   directory examined stops the capture (needs_full_walk): its other names
+//   may lie in directories not examined. The caller walks everything.
 // - Entries matching CaptureOptions::exclude (tree/exclude.h) are left out
 //   as if absent from the source; the walk never enters an excluded
 //   directory.
@@ -139,6 +140,11 @@ class TreeCapture {
                    std::vector<std::string>* names, bool* ok);
   // Whether the directory `old` of the base revision has `st`'s metadata.
   static bool SameDirMetadata(const Inode& old, const struct stat& st);
+  // A watched capture's check of an entry examined: a file with several
+  // names whose entry or link count changed stops it (its other names may
+  // lie in directories not examined).
+  Status CheckLinks(const std::string& path, const std::optional<DirEntry>& old_entry,
+                    const std::optional<DirEntry>& entry);
   // Stops a watched capture (see needs_full_walk); returns Aborted.
   Status NeedFullWalk(const std::string& why);
   Status ProcessDir(int fd, const std::string& path, const struct stat& st, uint64_t ino,
