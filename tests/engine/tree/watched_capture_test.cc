@@ -207,6 +207,23 @@ TEST_F(WatchedCaptureTest, HardLinksIntoUnexaminedDirectoriesWalkEverything) {
   ExpectSameAsFullWalk(w.revision);
 }
 
+TEST_F(WatchedCaptureTest, UnchangedHardLinkedFilesKeepAWatchedCapture) {
+  MakeTree();
+  ASSERT_EQ(::link((src_ + "/big/d0/1").c_str(), (src_ + "/b/link").c_str()), 0);
+  Commit(std::nullopt);
+  Write("b/other", "a file of one name");  // next to the linked one, which stays
+  ChangedDirs changed;
+  changed.dirs = {"b"};
+  CaptureSummary w = Commit(changed);
+  EXPECT_EQ(w.mode, CaptureMode::kWatched) << w.fallback_reason;
+  ExpectSameAsFullWalk(w.revision);
+  // Written through the name in b: the name in big/d0 must see it too.
+  std::ofstream(src_ + "/b/link", std::ios::app) << "more";
+  w = Commit(changed);
+  EXPECT_EQ(w.mode, CaptureMode::kFallback);
+  ExpectSameAsFullWalk(w.revision);
+}
+
 TEST_F(WatchedCaptureTest, ExclusionsAreAppliedAndRecorded) {
   MakeTree();
   fs::create_directories(src_ + "/build/obj");
