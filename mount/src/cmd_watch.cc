@@ -150,8 +150,12 @@ int RunWatch(const WatchArgs& args) {
   }
   DatabaseOptions options;
   options.store.writable = true;
-  auto db = Database::Open(store_path, options);  // before detaching: errors reach the user
-  if (!db.ok()) return Fail(db.status());
+  {
+    // Once before detaching, so that its errors reach the user; opened again
+    // by the daemon, as the store's lock does not pass through fork.
+    auto probe = Database::Open(store_path, options);
+    if (!probe.ok()) return Fail(probe.status());
+  }
 
   int ready_fd = -1;
   if (!args.foreground) {
@@ -193,6 +197,12 @@ int RunWatch(const WatchArgs& args) {
     ::close(ready_fd);
     ready_fd = -1;
   };
+
+  auto db = Database::Open(store_path, options);
+  if (!db.ok()) {
+    ready(db.status());
+    return kExitError;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);

@@ -285,6 +285,24 @@ TEST_F(WatchTest, BadOptionsExit2AndExclusionsAreRecorded) {
   EXPECT_FALSE(l.count("/out"));
 }
 
+TEST_F(WatchTest, DaemonReturnsAfterItsFirstRevisionAndHoldsTheStore) {
+  std::ofstream(src_ + "/f") << "f";
+  ASSERT_EQ(Run("watch " + store_ + " " + src_ + " --debounce 0.1"), 0) << ReadAll(Path("out"));
+  EXPECT_EQ(Latest(), 1u);  // made before the command returned
+  // The detached daemon is the store's writer: a commit is refused.
+  EXPECT_EQ(Run("commit " + store_ + " " + src_), 1);
+  EXPECT_NE(ReadAll(Path("out")).find("locked"), std::string::npos) << ReadAll(Path("out"));
+  std::ofstream(src_ + "/g") << "g";
+  for (int i = 0; i < 300 && Latest() < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(Latest(), 2u);
+  ASSERT_EQ(std::system(("pkill -TERM -f -x '" REVFS_BINARY " watch " + store_ + " " + src_ +
+                         " --debounce 0.1'").c_str()), 0);
+  for (int i = 0; i < 300 && Run("commit " + store_ + " " + src_) != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(Latest(), 3u);  // the daemon ended and let go of the store
+}
+
 // Random operations on whole records while the watcher runs; hard links
 // only after `links_after` (a changed file with several names makes a
 // watched capture walk everything: the revisions before are watched ones).
