@@ -9,7 +9,9 @@
 // SIGTERM or SIGINT: commits what is pending, then exits 0.
 //
 // Idle costs nothing: the loop blocks in poll(2) on the notification and
-// signal descriptors, with a timeout only while changes are pending.
+// signal descriptors, with a timeout only while changes are pending. (With
+// fanotify, other directories of the filesystem wake it too: their events
+// are then read in batches, SourceWatch::kCoalesceMs apart.)
 // Without -f the daemon detaches, logs to syslog, and the command returns
 // once the first revision is committed (or exits 1 with the reason).
 // Options out of range: one line, exit 2.
@@ -273,6 +275,9 @@ int RunWatch(const WatchArgs& args) {
     if (pending.events != events || pending.full != was_full) {
       last_change = Clock::now();
       if (!had) first_change = last_change;
+    } else if (!stop && (*watch)->foreign_events()) {
+      // Woken by other directories' events only: let them gather.
+      ::poll(nullptr, 0, SourceWatch::kCoalesceMs);
     }
     if (!pending.any()) {
       if (stop) break;

@@ -75,7 +75,8 @@ Result<std::unique_ptr<SourceWatch>> SourceWatch::Start(const std::string& root,
     if (!below.empty()) {
       not_fanotify = "another filesystem is mounted at " + below;
     } else {
-      fd = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+      fd = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME |
+                               FAN_UNLIMITED_QUEUE,
                            O_RDONLY | O_LARGEFILE);
       if (fd < 0) not_fanotify = std::string("fanotify_init: ") + std::strerror(errno);
     }
@@ -89,7 +90,7 @@ Result<std::unique_ptr<SourceWatch>> SourceWatch::Start(const std::string& root,
       std::unique_ptr<SourceWatch> w(new SourceWatch(root, fd, true));
       w->root_fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (w->root_fd_ < 0) return Status::FromErrno(errno, root);
-      w->description_ = "fanotify (a filesystem mark, FAN_REPORT_DFID_NAME)";
+      w->description_ = "fanotify (a filesystem mark, FAN_REPORT_DFID_NAME, unlimited queue)";
       return w;
     }
     if (want == Mechanism::kFanotify) {
@@ -243,7 +244,7 @@ bool SourceWatch::HandlePath(const std::string& handle, std::string* rel) {
 }
 
 Status SourceWatch::ReadFanotify(SourceChanges* out) {
-  alignas(struct fanotify_event_metadata) char buf[64 * 1024];
+  alignas(struct fanotify_event_metadata) static char buf[256 * 1024];
   for (;;) {
     ssize_t n = ::read(fd_, buf, sizeof(buf));
     if (n < 0) {

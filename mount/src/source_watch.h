@@ -5,8 +5,10 @@
 //   - fanotify with FAN_REPORT_DFID_NAME and a filesystem mark
 //     (FAN_MARK_FILESYSTEM): one mark for any number of directories, but it
 //     needs CAP_SYS_ADMIN, and file handles are turned into paths with
-//     open_by_handle_at (CAP_DAC_READ_SEARCH). Not used when another
-//     filesystem is mounted below the root (its events would be missed).
+//     open_by_handle_at (CAP_DAC_READ_SEARCH). Its queue is unlimited
+//     (FAN_UNLIMITED_QUEUE): the other directories of the filesystem, busy
+//     or not, never make it overflow. Not used when another filesystem is
+//     mounted below the root (its events would be missed).
 //   - inotify, one watch per directory (any user, for what that user can
 //     read): new directories get watches as they appear; directories moved
 //     away lose theirs.
@@ -52,6 +54,12 @@ class SourceWatch {
 
   // The descriptor to poll for input.
   int fd() const { return fd_; }
+  // Whether events of other directories wake the caller (fanotify: the
+  // whole filesystem's): after a wake-up that brought nothing of the tree,
+  // the caller waits kCoalesce before polling again, so that a busy
+  // filesystem's events are read in batches, not one wake-up each.
+  bool foreign_events() const { return fanotify_; }
+  static constexpr int kCoalesceMs = 50;
   // Says which mechanism is used (and why, if not the preferred one).
   const std::string& description() const { return description_; }
   // Reads every event queued (without blocking) into `*out`. Returns an
