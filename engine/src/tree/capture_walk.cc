@@ -188,9 +188,13 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     } else {
       child_scope_ = partial_ ? ChildScope(scope, child_rel) : Scope::kAll;
       ++summary_->entries_stated;
+      const uint64_t unchanged = summary_->unchanged;
       REVFS_RETURN_IF_ERROR(
           ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
-      if (partial_) REVFS_RETURN_IF_ERROR(CheckLinks(path + "/" + name, old_entry, child));
+      // A file taken unread keeps its record: right under every name.
+      if (partial_ && summary_->unchanged == unchanged) {
+        REVFS_RETURN_IF_ERROR(CheckLinks(path + "/" + name, old_entry, child));
+      }
     }
     if (child) entries.emplace_back(name, *child);
     if (pipeline_.in_flight() > ChunkPipeline::kMaxInFlight) {
