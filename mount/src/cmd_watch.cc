@@ -77,8 +77,9 @@ class Watcher {
     } else {
       o.changed = changes.changed;
       o.message = "revfs watch: " + std::to_string(changes.changed.dirs.size()) +
-                  " directories changed, " + std::to_string(changes.changed.subtrees.size()) +
-                  " new";
+                  " directories and " + std::to_string(changes.changed.entries.size()) +
+                  " entries changed, " + std::to_string(changes.changed.subtrees.size()) +
+                  " directories new";
     }
     uint64_t skipped = 0;
     o.on_skip = [&](const std::string& path, const Status& why) {
@@ -109,6 +110,10 @@ class Watcher {
     std::erase_if(c->changed.dirs, [&](const std::string& d) { return excluded_.DirExcluded(d); });
     std::erase_if(c->changed.subtrees,
                   [&](const std::string& d) { return excluded_.DirExcluded(d); });
+    std::erase_if(c->changed.entries, [&](const std::string& e) {
+      const size_t slash = e.rfind('/');
+      return slash != std::string::npos && excluded_.DirExcluded(e.substr(0, slash));
+    });
   }
 
  private:

@@ -199,7 +199,11 @@ Status SourceWatch::ReadInotify(SourceChanges* out) {
         continue;  // otherwise its parent reports it by name
       }
       const std::string child = Join(rel, ev->name);
-      out->changed.dirs.insert(rel);
+      if (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
+        out->changed.dirs.insert(rel);
+      } else {
+        out->changed.entries.insert(child);
+      }
       ++out->events;
       if (degraded_ && !out->full) {  // some directories are not watched
         out->full = true;
@@ -278,12 +282,18 @@ Status SourceWatch::ReadFanotify(SourceChanges* out) {
                                    sizeof(struct file_handle) + fh->handle_bytes);
           std::string rel;
           if (HandlePath(handle, &rel)) {
-            out->changed.dirs.insert(rel);
             ++out->events;
-            if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && (ev->mask & FAN_ONDIR) &&
-                (ev->mask & (FAN_CREATE | FAN_MOVED_TO))) {
-              const char* name = reinterpret_cast<const char*>(fh->f_handle) + fh->handle_bytes;
-              if (std::strcmp(name, ".") != 0) out->changed.subtrees.insert(Join(rel, name));
+            const char* name = hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME
+                                   ? reinterpret_cast<const char*>(fh->f_handle) + fh->handle_bytes
+                                   : ".";
+            const bool named = std::strcmp(name, ".") != 0;
+            if (!named || (ev->mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO))) {
+              out->changed.dirs.insert(rel);
+            } else {
+              out->changed.entries.insert(Join(rel, name));
+            }
+            if (named && (ev->mask & FAN_ONDIR) && (ev->mask & (FAN_CREATE | FAN_MOVED_TO))) {
+              out->changed.subtrees.insert(Join(rel, name));
             }
           }
         }

@@ -12,8 +12,10 @@
 //   - inotify, one watch per directory (any user, for what that user can
 //     read): new directories get watches as they appear; directories moved
 //     away lose theirs.
-// Each event with a name marks the directory holding that name as changed;
-// a directory created or moved in marks its whole subtree. Lost events — a
+// An event that adds, removes or renames a name marks the directory holding
+// it as changed (every entry examined); one that changes an entry's content
+// or metadata marks only that entry; a directory created or moved in marks
+// its whole subtree. Lost events — a
 // queue overflow, a watch that could not be added (the inotify watch limit)
 // — set `full`: the caller must walk everything.
 //
@@ -40,7 +42,9 @@ struct SourceChanges {
   bool full = false;  // events were lost: walk everything
   std::string why;    // why `full`
   uint64_t events = 0;  // events below the root read (each one resets the debounce)
-  bool any() const { return full || !changed.dirs.empty() || !changed.subtrees.empty(); }
+  bool any() const {
+    return full || !changed.dirs.empty() || !changed.subtrees.empty() || !changed.entries.empty();
+  }
 };
 
 class SourceWatch {

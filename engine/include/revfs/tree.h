@@ -65,6 +65,10 @@ struct ChangedDirs {
   std::set<std::string> dirs;
   // Directories new or moved in: everything below them is examined.
   std::set<std::string> subtrees;
+  // Entries whose content or metadata changed, in directories whose names
+  // did not: only they are examined there (the directory's names are still
+  // read and compared with the base revision's).
+  std::set<std::string> entries;
 };
 
 struct CaptureOptions {

@@ -23,7 +23,8 @@ TreeCapture::Scope TreeCapture::ChildScope(Scope parent, const std::string& rel)
 
 bool TreeCapture::Above(const std::string& rel) const {
   const std::string prefix = rel.empty() ? "" : rel + "/";
-  for (const std::set<std::string>* set : {&options_.changed->dirs, &options_.changed->subtrees}) {
+  const ChangedDirs& c = *options_.changed;
+  for (const std::set<std::string>* set : {&c.dirs, &c.subtrees, &c.entries}) {
     auto it = set->lower_bound(prefix);
     if (it != set->end() && it->empty()) ++it;  // the root is not below itself
     if (it != set->end() && it->compare(0, prefix.size(), prefix) == 0) return true;

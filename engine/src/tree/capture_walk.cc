@@ -182,7 +182,8 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     const std::string child_rel = rel.empty() ? name : rel + "/" + name;
     std::optional<DirEntry> child;
     if (scope == Scope::kAncestor && old_entry && !Above(child_rel) &&
-        !options_.changed->dirs.count(child_rel) && !options_.changed->subtrees.count(child_rel)) {
+        !options_.changed->dirs.count(child_rel) && !options_.changed->subtrees.count(child_rel) &&
+        !options_.changed->entries.count(child_rel)) {
       child = old_entry;  // not changed: its base entry, unexamined
       if (old_entry->type == FileType::kDirectory) ++summary_->directories_reused;
     } else {

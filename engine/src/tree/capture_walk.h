@@ -32,10 +32,10 @@
 //   directory that changed (every entry examined; a subdirectory that is
 //   neither changed nor above one is lstat'ed and, if its metadata equals
 //   the base revision's, taken as it is, else only its names are checked),
-//   kAncestor for one only above a changed directory (its names are read
-//   and compared with the base revision's — a difference makes it kChanged
-//   — and only its entries on the way down are examined; the others keep
-//   their base entries, not even lstat'ed). A file with several hard links
+//   kAncestor for one only above a changed directory or entry (its names
+//   are read and compared with the base revision's — a difference makes it
+//   kChanged — and only its entries changed or on the way down are
+//   examined; the others keep their base entries, not even lstat'ed). A file with several hard links
 //   that changed (content, metadata, link count) or got or lost a name in a
 //   directory examined stops the capture (needs_full_walk): its other names
 //   may lie in directories not examined. The caller walks everything.

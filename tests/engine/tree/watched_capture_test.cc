@@ -166,6 +166,21 @@ TEST_F(WatchedCaptureTest, ChangedSubtreesOnlyEqualAFullWalk) {
   EXPECT_EQ(std::string(CaptureModeName(root->Counter("capture_mode"))), "watched");
 }
 
+TEST_F(WatchedCaptureTest, ChangedEntriesAloneAreExamined) {
+  MakeTree();
+  Commit(std::nullopt);
+  Write("a/x/f2", "file 2, changed in place");
+  ::chmod((src_ + "/big/d3").c_str(), 0701);  // a directory's own metadata
+  ChangedDirs changed;
+  changed.entries = {"a/x/f2", "big/d3"};
+  const CaptureSummary w = Commit(changed);
+  EXPECT_EQ(w.mode, CaptureMode::kWatched) << w.fallback_reason;
+  // The root, a and big on the way, x, f2 and d3: nothing else.
+  EXPECT_EQ(w.entries_stated, 1u + 2 + 1 + 1 + 1);
+  EXPECT_EQ(w.files, 1u);
+  ExpectSameAsFullWalk(w.revision);
+}
+
 TEST_F(WatchedCaptureTest, NothingChangedStatsOnlyTheRoot) {
   MakeTree();
   Commit(std::nullopt);
