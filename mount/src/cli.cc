@@ -1,9 +1,11 @@
 // What the subcommands share: revision names, opening a revision for
-// reading, and the one-line failure report.
+// reading, the exclusion options, and the one-line failure report.
 #include "cli.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "revfs/time_util.h"
@@ -44,6 +46,30 @@ Result<OpenedRevision> OpenRevision(const std::string& store_path, std::string_v
   REVFS_ASSIGN_OR_RETURN(uint64_t number, ResolveRevision(*o.db, rev));
   REVFS_ASSIGN_OR_RETURN(o.trx, o.db->BeginRead(number));
   return o;
+}
+
+void AddExcludeOptions(CLI::App* cmd, ExcludeArgs* args) {
+  cmd->add_option("--exclude", args->patterns,
+                  "Leave out what matches PATTERN (gitignore-style; repeatable; recorded with "
+                  "the revision)")
+      ->type_name("PATTERN")
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude-from", args->files,
+                  "Read exclusion patterns from FILE, one per line (repeatable)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+}
+
+Result<std::vector<std::string>> LoadExcludes(const ExcludeArgs& args) {
+  std::vector<std::string> lines;
+  for (const std::string& file : args.files) {
+    std::ifstream in(file);
+    if (!in) return Status::FromErrno(errno, "--exclude-from " + file);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    if (in.bad()) return Status::IOError("--exclude-from " + file + ": read failed");
+  }
+  lines.insert(lines.end(), args.patterns.begin(), args.patterns.end());
+  return lines;
 }
 
 int Fail(const Status& status) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "revfs/database.h"
 #include "revfs/status.h"
@@ -38,6 +39,17 @@ Command AddLsCommand(CLI::App& app);
 Command AddCatCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);
 Command AddMountCommand(CLI::App& app);
+Command AddWatchCommand(CLI::App& app);
+
+// --exclude PATTERN (repeatable) and --exclude-from FILE (repeatable), as
+// commit and watch share them.
+struct ExcludeArgs {
+  std::vector<std::string> patterns, files;
+};
+void AddExcludeOptions(CLI::App* cmd, ExcludeArgs* args);
+// The pattern lines of `args`: the files' lines first, in order, then the
+// --exclude patterns (later lines decide, as in gitignore).
+Result<std::vector<std::string>> LoadExcludes(const ExcludeArgs& args);
 
 // Resolves a revision name: a number, "latest", or "@" + ISO-8601 time (the
 // newest revision at or before it).

@@ -1,5 +1,6 @@
-// revfs commit STORE DIR [-m MSG] [--time T] [--full-scan]: captures DIR as
-// the next revision. An entry that cannot be read is skipped and named on
+// revfs commit STORE DIR [-m MSG] [--time T] [--full-scan] [--exclude
+// PATTERN]... [--exclude-from FILE]...: captures DIR as the next revision,
+// leaving out what the gitignore-style patterns match (recorded with it). An entry that cannot be read is skipped and named on
 // stderr; the revision is then partial and the exit status 2.
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ Command AddCommitCommand(CLI::App& app) {
   struct Args {
     std::string store, dir, message, time;
     bool full_scan = false;
+    ExcludeArgs exclude;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -27,10 +29,14 @@ Command AddCommitCommand(CLI::App& app) {
   cmd->add_option("--time", args->time,
                   "Commit time, ISO-8601 (default: now); not earlier than the last commit");
   cmd->add_flag("--full-scan", args->full_scan, "Read every file, even those that look unchanged");
+  AddExcludeOptions(cmd, &args->exclude);
   return {cmd, [args] {
     CaptureOptions options;
     options.message = args->message;
     options.full_scan = args->full_scan;
+    auto exclude = LoadExcludes(args->exclude);
+    if (!exclude.ok()) return Fail(exclude.status());
+    options.exclude = std::move(exclude).value();
     if (!args->time.empty()) {
       auto t = ParseTime(args->time);
       if (!t.ok()) return Fail(t.status().WithContext("--time"));

@@ -1,5 +1,7 @@
 // revfs log STORE [--json]: lists every revision with its time, message and
-// counters, and the store's configuration.
+// counters, and the store's configuration. JSON also says how each revision
+// was made ("made": full_scan, watched, fallback — from the counter
+// capture_mode) and the exclusion patterns it was captured with.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,11 +10,13 @@
 #include "revfs/json.h"
 #include "revfs/store.h"
 #include "revfs/time_util.h"
+#include "revfs/tree.h"
 
 namespace revfs::cli {
 namespace {
 
-void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots) {
+void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots,
+               const std::vector<std::vector<std::string>>& exclusions) {
   const StoreConfig& c = store.config();
   JsonWriter w;
   w.BeginObject();
@@ -24,12 +28,18 @@ void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots) {
   w.Key("compression").String(CompressionName(c.compression, c.compression_level));
   w.Key("latest").Uint(store.latest_revision());
   w.Key("revisions").BeginArray();
-  for (const RevisionRoot& r : roots) {
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const RevisionRoot& r = roots[i];
     w.BeginObject();
     w.Key("revision").Uint(r.number);
     w.Key("time").String(FormatTime(r.time_ns, true));
     w.Key("time_ns").Int(r.time_ns);
     w.Key("message").String(r.message);
+    const char* made = CaptureModeName(r.Counter("capture_mode"));
+    if (*made != '\0') w.Key("made").String(made);
+    w.Key("exclude").BeginArray();
+    for (const std::string& pattern : exclusions[i]) w.String(pattern);
+    w.EndArray();
     w.Key("counters").BeginObject();
     for (const auto& [name, value] : r.counters) w.Key(name).Uint(value);
     w.EndObject();
@@ -85,7 +95,17 @@ Command AddLogCommand(CLI::App& app) {
       roots.push_back(std::move(root).value());
     }
     if (args->json) {
-      PrintJson(**store, roots);
+      std::vector<std::vector<std::string>> exclusions;
+      auto db = Database::Open(args->store, DatabaseOptions{});
+      if (!db.ok()) return Fail(db.status());
+      for (const RevisionRoot& r : roots) {
+        auto trx = (*db)->BeginRead(r.number);
+        if (!trx.ok()) return Fail(trx.status().WithContext("revision " + std::to_string(r.number)));
+        auto ex = ReadExclusions(**trx);
+        if (!ex.ok()) return Fail(ex.status().WithContext("revision " + std::to_string(r.number)));
+        exclusions.push_back(std::move(ex).value());
+      }
+      PrintJson(**store, roots, exclusions);
     } else {
       PrintText(**store, roots);
     }

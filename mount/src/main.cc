@@ -79,6 +79,7 @@ int Main(int argc, char** argv) {
       AddCatCommand(app),
       AddDiffCommand(app),
       AddMountCommand(app),
+      AddWatchCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {

@@ -2,7 +2,9 @@
 // versioned record space.
 //
 // Record keys, by their top four bits:
-//   0  store metadata (key 0: id counters)
+//   0  store metadata (key 0: id counters; key 1: the exclusion patterns
+//      the revision was captured with, if any: count u32, then per
+//      pattern length u32 | bytes; readers that do not know key 1 ignore it)
 //   1  inodes                        1 << 60 | inode number
 //   2  sorted-map blocks             2 << 60 | block id  (directories, big files)
 //   3  chunk index                   3 << 60 | top 16 bits of the chunk hash
@@ -36,6 +38,7 @@ namespace revfs {
 class Decoder;  // engine/src/util/coding.h
 
 inline constexpr uint64_t kMetaKey = 0;
+inline constexpr uint64_t kExcludeKey = 1;
 inline constexpr uint64_t kInodeBase = uint64_t{1} << 60;
 inline constexpr uint64_t kMapBlockBase = uint64_t{2} << 60;
 inline constexpr uint64_t kChunkIndexBase = uint64_t{3} << 60;

@@ -19,7 +19,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,10 +47,51 @@ struct CaptureProgress {
   double seconds = 0;
 };
 
+// How a revision was made, recorded as its counter "capture_mode".
+enum class CaptureMode : uint8_t {
+  kFullScan = 1,  // every directory walked (revfs commit)
+  kWatched = 2,   // only the directories a watcher saw change
+  kFallback = 3,  // a watcher's full walk: at its start, after lost events,
+                  // or when a watched capture could not be done (see below)
+};
+// "full_scan", "watched", "fallback"; "" for another value.
+const char* CaptureModeName(uint64_t mode);
+
+// The directories that changed since the base revision, as a watcher saw
+// them: relative to the captured root, '/'-separated, "" the root itself.
+struct ChangedDirs {
+  // Directories whose entries changed (created, deleted, renamed, written,
+  // attributes): each of their entries is examined again.
+  std::set<std::string> dirs;
+  // Directories new or moved in: everything below them is examined.
+  std::set<std::string> subtrees;
+  // Entries whose content or metadata changed, in directories whose names
+  // did not: only they are examined there (the directory's names are still
+  // read and compared with the base revision's).
+  std::set<std::string> entries;
+};
+
 struct CaptureOptions {
   std::string message;
   std::optional<int64_t> time_ns;  // default: now
   bool full_scan = false;          // read every file, even unchanged ones
+  // Exclusion patterns, gitignore-style (one line each; see
+  // engine/src/tree/exclude.h). Recorded with the revision (ReadExclusions).
+  std::vector<std::string> exclude;
+  // When set, only these directories are examined: the walk goes down only
+  // along the paths to them, and every other directory is taken from the
+  // base revision as it is, unread. The whole tree is walked instead
+  // (recorded as kFallback, the reason in CaptureSummary::fallback_reason)
+  // when there is no base revision, when the exclusions differ from the base
+  // revision's, or when a file with several hard links is met in a changed
+  // directory or removed from one (its other names may lie in directories
+  // not examined).
+  std::optional<ChangedDirs> changed;
+  // Recorded for a capture without `changed` (kFullScan or kFallback).
+  CaptureMode mode = CaptureMode::kFullScan;
+  // Makes no revision if no record would change (CaptureSummary::committed
+  // false): a watcher woken by changes that were undone or excluded.
+  bool skip_unchanged = false;
   // Called for each entry that could not be recorded (it is skipped).
   std::function<void(const std::string& path, const Status& why)> on_skip;
   // Called now and then while the capture runs.
@@ -62,11 +105,40 @@ struct CaptureSummary {
   uint64_t skipped = 0;    // entries that could not be recorded
   uint64_t bytes_read = 0;
   ContentStats content;
+  // With `changed`, files/directories/others count the entries examined.
+  CaptureMode mode = CaptureMode::kFullScan;
+  uint64_t entries_stated = 0;      // lstat calls on source entries
+  uint64_t directories_reused = 0;  // taken from the base revision, not walked
+  uint64_t milliseconds = 0;        // walk and records, before the commit
+  std::string fallback_reason;      // why a watched capture walked everything
+  bool committed = true;            // false: skip_unchanged and nothing changed
+};
+
+class ExcludeMatcher;  // engine/src/tree/exclude.h
+
+// Exclusion patterns (as CaptureOptions::exclude) for callers that filter
+// paths themselves (a watcher ignoring excluded directories).
+class PathExclusions {
+ public:
+  explicit PathExclusions(const std::vector<std::string>& patterns);
+  ~PathExclusions();
+  PathExclusions(const PathExclusions&) = delete;
+  PathExclusions& operator=(const PathExclusions&) = delete;
+  // Whether the directory `rel` (relative to the root, '/'-separated), or
+  // one above it, is excluded: a capture never enters it.
+  bool DirExcluded(std::string_view rel) const;
+
+ private:
+  std::unique_ptr<const ExcludeMatcher> matcher_;
 };
 
 // Records the tree at `source` as the next revision of `db`.
 Result<CaptureSummary> CaptureTree(Database& db, const std::string& source,
                                    const CaptureOptions& options);
+
+// Returns the exclusion patterns revision `trx` was captured with (empty:
+// none).
+Result<std::vector<std::string>> ReadExclusions(ReadTrx& trx);
 
 // Reading.
 Result<Inode> GetInode(ReadTrx& trx, uint64_t ino);

@@ -29,6 +29,8 @@ TreeCapture::TreeCapture(Database& db, WriteTrx& trx, const CaptureOptions& opti
       meta_(meta),
       summary_(summary),
       start_(std::chrono::steady_clock::now()),
+      exclude_(options.exclude),
+      partial_(options.changed.has_value()),
       pipeline_(db, trx, &summary->content, &summary->bytes_read, [this] { Progress(); }) {}
 
 Status TreeCapture::Skip(const std::string& path, const Status& why) {
@@ -71,6 +73,9 @@ Status TreeCapture::Run(const std::string& source) {
   std::optional<Inode> old;
   if (base_.revision() > 0) old = OldInode(DirEntry{kRootIno, FileType::kDirectory, {}});
   used_.insert(kRootIno);
+  source_len_ = source.size();
+  ++summary_->entries_stated;
+  child_scope_ = ChildScope(Scope::kAncestor, "");
   std::optional<DirEntry> root;
   REVFS_RETURN_IF_ERROR(ProcessDir(fd.get(), source, st, kRootIno,
                                    old && old->type == FileType::kDirectory ? &*old : nullptr,
@@ -138,6 +143,13 @@ Status TreeCapture::ProcessEntry(int dirfd, const std::string& path, const std::
 
 Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct stat& st,
                                uint64_t ino, const Inode* old, std::optional<DirEntry>* out) {
+  Scope scope = child_scope_;
+  if (scope == Scope::kReuse && old && SameDirMetadata(*old, st)) {
+    ++summary_->directories_reused;
+    *out = DirEntry{ino, FileType::kDirectory, old->identity};
+    return Status::OK();
+  }
+  const std::string rel = RelPath(path);
   Entries old_entries;
   if (old) {
     REVFS_RETURN_IF_ERROR(ListDirectory(base_, *old, "", [&](std::string_view n, const DirEntry& e) {
@@ -146,24 +158,16 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     }));
   }
   std::vector<std::string> names;
-  {
-    int dup = ::dup(fd);
-    DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr;
-    if (!d) {
-      if (dup >= 0) ::close(dup);
-      return SkipErrno(path, errno);
-    }
-    ::rewinddir(d);
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) return SkipErrno(path, err);
+  bool listed = false;
+  REVFS_RETURN_IF_ERROR(ReadNames(fd, path, rel, &names, &listed));
+  if (!listed) return Status::OK();  // skipped
+  if (scope == Scope::kAncestor || scope == Scope::kReuse) {
+    // Not seen changing: its names must be the base revision's, else it
+    // changed after all.
+    bool same = names.size() == old_entries.size();
+    for (size_t i = 0; same && i < names.size(); ++i) same = names[i] == old_entries[i].first;
+    scope = same ? Scope::kAncestor : Scope::kChanged;
   }
-  std::sort(names.begin(), names.end());
 
   Entries entries;
   entries.reserve(names.size());
@@ -175,9 +179,24 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     }
     std::optional<DirEntry> old_entry;
     if (j < old_entries.size() && old_entries[j].first == name) old_entry = old_entries[j++].second;
+    const std::string child_rel = rel.empty() ? name : rel + "/" + name;
     std::optional<DirEntry> child;
-    REVFS_RETURN_IF_ERROR(
-        ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
+    if (scope == Scope::kAncestor && old_entry && !Above(child_rel) &&
+        !options_.changed->dirs.count(child_rel) && !options_.changed->subtrees.count(child_rel) &&
+        !options_.changed->entries.count(child_rel)) {
+      child = old_entry;  // not changed: its base entry, unexamined
+      if (old_entry->type == FileType::kDirectory) ++summary_->directories_reused;
+    } else {
+      child_scope_ = partial_ ? ChildScope(scope, child_rel) : Scope::kAll;
+      ++summary_->entries_stated;
+      const uint64_t unchanged = summary_->unchanged;
+      REVFS_RETURN_IF_ERROR(
+          ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
+      // A file taken unread keeps its record: right under every name.
+      if (partial_ && summary_->unchanged == unchanged) {
+        REVFS_RETURN_IF_ERROR(CheckLinks(path + "/" + name, old_entry, child));
+      }
+    }
     if (child) entries.emplace_back(name, *child);
     if (pipeline_.in_flight() > ChunkPipeline::kMaxInFlight) {
       REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, ChunkPipeline::kMaxInFlight / 2));
@@ -398,6 +417,9 @@ Status TreeCapture::RemoveUnused() {
     if (used_.count(ino) || !done.insert(ino).second) continue;
     auto inode = GetInode(base_, ino);
     if (!inode.ok()) continue;  // already gone or damaged: nothing to reclaim
+    if (partial_ && inode->type != FileType::kDirectory && inode->nlink > 1) {
+      return NeedFullWalk("a removed file had several hard links");
+    }
     if (inode->type == FileType::kDirectory) {
       REVFS_RETURN_IF_ERROR(ListDirectory(base_, *inode, "", [&](std::string_view, const DirEntry& e) {
         removed_.push_back(e.ino);

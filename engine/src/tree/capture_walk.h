@@ -27,6 +27,21 @@
 //   its bytes differ from the base revision's, and an entry of its parent's
 //   sorted map; its identity hashes its metadata and content, so unchanged
 //   subtrees keep their identity and their records.
+// - With CaptureOptions::changed (a watched capture) each directory has a
+//   Scope: kAll below a new subtree (walked as above), kChanged for a
+//   directory that changed (every entry examined; a subdirectory that is
+//   neither changed nor above one is lstat'ed and, if its metadata equals
+//   the base revision's, taken as it is, else only its names are checked),
+//   kAncestor for one only above a changed directory or entry (its names
+//   are read and compared with the base revision's — a difference makes it
+//   kChanged — and only its entries changed or on the way down are
+//   examined; the others keep their base entries, not even lstat'ed). A file with several hard links
+//   that changed (content, metadata, link count) or got or lost a name in a
+//   directory examined stops the capture (needs_full_walk): its other names
+//   may lie in directories not examined. The caller walks everything.
+// - Entries matching CaptureOptions::exclude (tree/exclude.h) are left out
+//   as if absent from the source; the walk never enters an excluded
+//   directory.
 // - A problem of the source (unreadable, vanished, changed while read, too
 //   large) skips that entry, reported through CaptureOptions::on_skip; only
 //   a failure of the store fails the capture.
@@ -55,6 +70,7 @@
 #include "revfs/inode.h"
 #include "revfs/tree.h"
 #include "tree/chunk_pipeline.h"
+#include "tree/exclude.h"
 
 namespace revfs {
 
@@ -73,6 +89,9 @@ class TreeCapture {
   Status Run(const std::string& source);
   // The id counters advanced by Run, to be stored with the revision.
   const TreeMeta& meta() const { return meta_; }
+  // Why Run stopped a watched capture that must walk everything instead
+  // ("" if it did not).
+  const std::string& needs_full_walk() const { return needs_full_walk_; }
 
  private:
   // A regular file read and cut, whose chunks are still being prepared.
@@ -106,6 +125,28 @@ class TreeCapture {
   Status ProcessEntry(int dirfd, const std::string& path, const std::string& name,
                       const std::optional<DirEntry>& old_entry, std::optional<DirEntry>* out,
                       std::vector<PendingFile>* pending, size_t entry);
+  // How much of a directory a watched capture examines (see above).
+  enum class Scope : uint8_t { kAll, kChanged, kAncestor, kReuse };
+  // The scope of `rel` (a path relative to the root) under a parent of
+  // scope `parent`.
+  Scope ChildScope(Scope parent, const std::string& rel) const;
+  // Whether a changed directory lies strictly below `rel`.
+  bool Above(const std::string& rel) const;
+  // The relative path of the source path `path`.
+  std::string RelPath(const std::string& path) const;
+  // Reads the names of the directory open as `fd`, excluded ones left out,
+  // sorted.
+  Status ReadNames(int fd, const std::string& path, const std::string& rel,
+                   std::vector<std::string>* names, bool* ok);
+  // Whether the directory `old` of the base revision has `st`'s metadata.
+  static bool SameDirMetadata(const Inode& old, const struct stat& st);
+  // A watched capture's check of an entry examined: a file with several
+  // names whose entry or link count changed stops it (its other names may
+  // lie in directories not examined).
+  Status CheckLinks(const std::string& path, const std::optional<DirEntry>& old_entry,
+                    const std::optional<DirEntry>& entry);
+  // Stops a watched capture (see needs_full_walk); returns Aborted.
+  Status NeedFullWalk(const std::string& why);
   Status ProcessDir(int fd, const std::string& path, const struct stat& st, uint64_t ino,
                     const Inode* old, std::optional<DirEntry>* out);
   Status ProcessFile(int dirfd, const std::string& name, const std::string& path,
@@ -142,6 +183,11 @@ class TreeCapture {
   std::unordered_set<uint64_t> used_;  // inode numbers in the new revision
   std::vector<uint64_t> removed_;      // candidates for RemoveUnused
   std::chrono::steady_clock::time_point start_, last_progress_;
+  const ExcludeMatcher exclude_;
+  const bool partial_;            // a watched capture (options_.changed)
+  size_t source_len_ = 0;         // of the source path, to make paths relative
+  Scope child_scope_ = Scope::kAll;  // the scope of the next ProcessDir
+  std::string needs_full_walk_;
   ChunkPipeline pipeline_;
 };
 
