@@ -216,33 +216,29 @@ Status TreeCapture::ProcessFile(int dirfd, const std::string& name, const std::s
     *out = DirEntry{ino, FileType::kRegular, old->identity};
     return Status::OK();
   }
-  int fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (fdnum < 0 && errno == EPERM) fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  UniqueFd fd(fdnum);
-  if (fd.get() < 0) return SkipErrno(path, errno);
   PendingFile file;
   file.ino = ino;
   file.path = path;
   file.old_chunk_map = old ? old->map : MapRoot{};
   file.entry = entry;
-  struct stat after;
-  for (int attempt = 0;; ++attempt) {
-    struct stat before;
-    if (::fstat(fd.get(), &before) != 0) return SkipErrno(path, errno);
-    pipeline_.Drop(&file.slots);  // a torn attempt: drop what it read
-    Status source_error;
-    REVFS_RETURN_IF_ERROR(
-        pipeline_.ReadFile(fd.get(), static_cast<uint64_t>(before.st_size),
-                           old ? old->chunks : std::vector<ChunkRef>(), &file.slots, &source_error));
-    if (!source_error.ok()) return Skip(path, source_error.WithContext(path));
-    if (::fstat(fd.get(), &after) != 0) return SkipErrno(path, errno);
-    if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
-    if (attempt == 2) {
-      return Skip(path, Status::Aborted(path + ": changed while being read (3 tries)"));
+  if (pending && pipeline_.IsSmall(st)) {  // read on a worker
+    SmallFile small;
+    small.name = name;
+    small.st = st;
+    if (old && !old->chunks.empty() && old->chunks.front().offset == 0 &&
+        !old->chunks.front().hole) {
+      small.old = old->chunks.front();
     }
+    const std::string_view dir(path.data(), path.size() - name.size() - 1);
+    file.small = pipeline_.AddSmall(std::move(small), dirfd, dir);
+    *out = DirEntry{ino, FileType::kRegular, {}};  // completed by Drain
+    pending->push_back(std::move(file));
+    return Status::OK();
   }
-  FillMetadata(after, FileType::kRegular, &file.inode);
-  ReadXattrs(path, &file.inode);
+  bool read = false;
+  REVFS_RETURN_IF_ERROR(ReadInWriter(dirfd, name, path, old ? old->chunks : std::vector<ChunkRef>(),
+                                     &file, &read));
+  if (!read) return Status::OK();  // skipped
   if (pending) {
     *out = DirEntry{ino, FileType::kRegular, {}};  // completed by Drain
     pending->push_back(std::move(file));
@@ -252,8 +248,62 @@ Status TreeCapture::ProcessFile(int dirfd, const std::string& name, const std::s
   return Status::OK();
 }
 
+Status TreeCapture::ReadInWriter(int dirfd, const std::string& name, const std::string& path,
+                                 const std::vector<ChunkRef>& old_chunks, PendingFile* file,
+                                 bool* read) {
+  int fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fdnum < 0 && errno == EPERM) fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  UniqueFd fd(fdnum);
+  if (fd.get() < 0) return SkipErrno(path, errno);
+  // Whatever was read goes when the file is skipped.
+  auto skip = [&](const Status& why) {
+    pipeline_.Drop(&file->slots);
+    return Skip(path, why);
+  };
+  struct stat after;
+  for (int attempt = 0;; ++attempt) {
+    struct stat before;
+    if (::fstat(fd.get(), &before) != 0) return skip(Status::FromErrno(errno, path));
+    pipeline_.Drop(&file->slots);  // a torn attempt: drop what it read
+    Status source_error;
+    REVFS_RETURN_IF_ERROR(pipeline_.ReadFile(fd.get(), static_cast<uint64_t>(before.st_size),
+                                             old_chunks, &file->slots, &source_error));
+    if (!source_error.ok()) return skip(source_error.WithContext(path));
+    if (auto& hook = ChunkPipeline::AfterReadHookForTest()) hook(fd.get(), attempt);
+    if (::fstat(fd.get(), &after) != 0) return skip(Status::FromErrno(errno, path));
+    if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
+    if (attempt == 2) return skip(Status::Aborted(path + ": changed while being read (3 tries)"));
+  }
+  FillMetadata(after, FileType::kRegular, &file->inode);
+  ReadXattrs(path, &file->inode);
+  *read = true;
+  return Status::OK();
+}
+
 Result<std::optional<DirEntry>> TreeCapture::FinishFile(PendingFile& file) {
   Inode& inode = file.inode;
+  if (file.small) {
+    REVFS_ASSIGN_OR_RETURN(SmallFile* f, pipeline_.FinishSmall(*file.small, &inode.chunks));
+    if (f->error_errno != 0) {
+      REVFS_RETURN_IF_ERROR(SkipErrno(file.path, f->error_errno));
+      return std::optional<DirEntry>();
+    }
+    if (!f->source_error.ok()) {
+      REVFS_RETURN_IF_ERROR(Skip(file.path, f->source_error.WithContext(file.path)));
+      return std::optional<DirEntry>();
+    }
+    if (f->redo) {  // grew while read: read it here, like a big file
+      std::vector<ChunkRef> old_chunks;
+      if (f->old) old_chunks.push_back(*f->old);
+      bool read = false;
+      REVFS_RETURN_IF_ERROR(ReadInWriter(f->dir->get(), f->name, file.path, old_chunks, &file, &read));
+      if (!read) return std::optional<DirEntry>();
+    } else {
+      FillMetadata(f->after, FileType::kRegular, &inode);
+      inode.xattrs = std::move(f->xattrs);
+    }
+    file.small.reset();
+  }
   REVFS_RETURN_IF_ERROR(pipeline_.Store(&file.slots, &inode.chunks));
   Hasher content;
   for (const ChunkRef& c : inode.chunks) {

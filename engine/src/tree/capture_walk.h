@@ -82,6 +82,7 @@ class TreeCapture {
     Inode inode;  // metadata filled in
     MapRoot old_chunk_map;  // the chunk list of its base version, if long
     std::vector<ChunkSlot> slots;
+    std::optional<SmallHandle> small;  // a small file being read on a worker
     size_t entry = 0;  // its index in the directory's entries
   };
   using Entries = std::vector<std::pair<std::string, DirEntry>>;
@@ -115,8 +116,13 @@ class TreeCapture {
   Status ProcessOther(int dirfd, const std::string& name, const std::string& path,
                       const struct stat& st, uint64_t ino, FileType type, const Inode* old,
                       std::optional<DirEntry>* out);
-  // Stores a pending file's chunks and records its inode; nullopt if it
-  // could not be recorded after all.
+  // Opens and reads the file `name` of `dirfd` on this thread, its chunks
+  // into file->slots (three tries if it changes while read), and fills in
+  // its metadata; `*read` stays false if it is skipped.
+  Status ReadInWriter(int dirfd, const std::string& name, const std::string& path,
+                      const std::vector<ChunkRef>& old_chunks, PendingFile* file, bool* read);
+  // Stores a pending file's chunks (waiting for a small file's read) and
+  // records its inode; nullopt if it could not be recorded after all.
   Result<std::optional<DirEntry>> FinishFile(PendingFile& file);
   // Finishes pending files, oldest first, until at most `keep` bytes are in
   // flight (0: all of them), and completes their entries.
