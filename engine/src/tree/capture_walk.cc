@@ -75,6 +75,7 @@ Status TreeCapture::Run(const std::string& source) {
   REVFS_RETURN_IF_ERROR(ProcessDir(fd.get(), source, st, kRootIno,
                                    old && old->type == FileType::kDirectory ? &*old : nullptr,
                                    &root));
+  summary_->bytes_in_flight_peak = pipeline_.peak_in_flight();
   if (!root) return Status::IOError(source + ": could not be recorded");
   return RemoveUnused();
 }
@@ -179,8 +180,8 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     REVFS_RETURN_IF_ERROR(
         ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
     if (child) entries.emplace_back(name, *child);
-    if (pipeline_.in_flight() > ChunkPipeline::kMaxInFlight) {
-      REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, ChunkPipeline::kMaxInFlight / 2));
+    if (pipeline_.in_flight() > pipeline_.max_in_flight()) {
+      REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, pipeline_.max_in_flight() / 2));
     }
   }
   for (; j < old_entries.size(); ++j) removed_.push_back(old_entries[j].second.ino);
@@ -269,7 +270,7 @@ Status TreeCapture::ReadInWriter(int dirfd, const std::string& name, const std::
     REVFS_RETURN_IF_ERROR(pipeline_.ReadFile(fd.get(), static_cast<uint64_t>(before.st_size),
                                              old_chunks, &file->slots, &source_error));
     if (!source_error.ok()) return skip(source_error.WithContext(path));
-    if (auto& hook = ChunkPipeline::AfterReadHookForTest()) hook(fd.get(), attempt);
+    if (auto& hook = ChunkPipeline::test_hooks().after_read) hook(fd.get(), attempt);
     if (::fstat(fd.get(), &after) != 0) return skip(Status::FromErrno(errno, path));
     if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
     if (attempt == 2) return skip(Status::Aborted(path + ": changed while being read (3 tries)"));

@@ -62,9 +62,9 @@ void ReadXattrsFd(int fd, std::vector<std::pair<std::string, std::string>>* out)
 
 }  // namespace
 
-std::function<void(int fd, int attempt)>& ChunkPipeline::AfterReadHookForTest() {
-  static std::function<void(int, int)> hook;
-  return hook;
+ChunkPipeline::TestHooks& ChunkPipeline::test_hooks() {
+  static TestHooks hooks;
+  return hooks;
 }
 
 ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<ChunkRef>& base) {
@@ -74,9 +74,8 @@ ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<Chun
     if (hash == base->hash) {
       auto stored = db.chunk_loader().Chunk(base->hash, base->page, base->length);
       if (stored.ok() && stored->bytes() == raw) {
-        job.same = *base;
+        job.same = *base;  // the raw bytes are not needed any more
         job.chunk.hash = hash;
-        job.chunk.raw = std::move(raw);
         return job;
       }
     }
@@ -119,7 +118,7 @@ void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* f) {
       have += static_cast<size_t>(n);
     }
     f->bytes_read += have;
-    if (auto& hook = ChunkPipeline::AfterReadHookForTest()) hook(fd.get(), attempt);
+    if (auto& hook = ChunkPipeline::test_hooks().after_read) hook(fd.get(), attempt);
     if (::fstat(fd.get(), &f->after) != 0) {
       f->error_errno = errno;
       return;
@@ -144,6 +143,8 @@ ChunkPipeline::ChunkPipeline(Database& db, WriteTrx& trx, ContentStats* stats,
       bytes_read_(bytes_read),
       on_chunk_(std::move(on_chunk)),
       chunker_(ChunkerParams{}),
+      small_on_workers_(test_hooks().small_on_workers),
+      max_in_flight_(test_hooks().max_in_flight ? test_hooks().max_in_flight : kMaxInFlight),
       pool_(std::max(1u, std::thread::hardware_concurrency())) {}
 
 ChunkPipeline::~ChunkPipeline() = default;
@@ -154,7 +155,7 @@ void ChunkPipeline::AddInFlight(uint64_t n) {
 }
 
 bool ChunkPipeline::IsSmall(const struct stat& st) const {
-  return S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= chunker_.params().min_size &&
+  return small_on_workers_ && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= chunker_.params().min_size &&
          static_cast<uint64_t>(st.st_blocks) * 512 >= static_cast<uint64_t>(st.st_size);
 }
 
@@ -299,7 +300,7 @@ Status ChunkPipeline::ReadRegion(int fd, uint64_t start, uint64_t end,
     AddInFlight(cut);
     // Bound the bytes waiting to be stored: store this file's oldest chunks.
     for (ChunkSlot& s : *slots) {
-      if (in_flight_ <= kMaxInFlight) break;
+      if (in_flight_ <= max_in_flight_) break;
       REVFS_RETURN_IF_ERROR(StoreSlot(s));
     }
     std::memmove(buf, buf + cut, have - cut);

@@ -155,11 +155,20 @@ class ChunkPipeline {
   // The most bytes ever in flight during this pipeline's life.
   uint64_t peak_in_flight() const { return peak_in_flight_; }
 
-  // Test seam: called on the reading thread after each read of a file and
-  // before its size and time are checked again (a test changes the file
-  // there to tear the read). Null by default; set it only while no
-  // capture runs.
-  static std::function<void(int fd, int attempt)>& AfterReadHookForTest();
+  // The bound on the bytes in flight: kMaxInFlight unless a test lowers it.
+  uint64_t max_in_flight() const { return max_in_flight_; }
+
+  // Test seams, read when a pipeline is made (after_read: on every read).
+  // Set them only while no capture runs.
+  struct TestHooks {
+    // Called on the reading thread after each read of a file and before
+    // its size and time are checked again (a test changes the file there
+    // to tear the read).
+    std::function<void(int fd, int attempt)> after_read;
+    bool small_on_workers = true;  // false: every file is read by the writer
+    uint64_t max_in_flight = 0;    // 0: kMaxInFlight
+  };
+  static TestHooks& test_hooks();
 
  private:
   Status ReadRegion(int fd, uint64_t start, uint64_t end, const std::vector<ChunkRef>& old,
@@ -178,6 +187,8 @@ class ChunkPipeline {
   uint64_t* const bytes_read_;
   const std::function<void()> on_chunk_;
   const Chunker chunker_;
+  const bool small_on_workers_;
+  const uint64_t max_in_flight_;
   uint64_t in_flight_ = 0;
   uint64_t peak_in_flight_ = 0;
   std::unique_ptr<char[]> buf_;  // ReadFile's buffer, max_size bytes, made once
