@@ -84,17 +84,24 @@ ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<Chun
   return job;
 }
 
-void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* f) {
-  if (!f->source_error.ok() || f->error_errno != 0) return;
-  int fdnum = ::openat(f->dir->get(), f->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (fdnum < 0 && errno == EPERM) {
-    fdnum = ::openat(f->dir->get(), f->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+UniqueFd OpenSmallFile(SmallFile* f) {
+  if (!f->source_error.ok() || f->error_errno != 0) return UniqueFd(-1);
+  int fd = ::openat(f->dir->get(), f->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) {
+    fd = ::openat(f->dir->get(), f->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
-  if (fdnum < 0) {
+  if (fd < 0) {
     f->error_errno = errno;
-    return;
+    return UniqueFd(-1);
   }
-  UniqueFd fd(fdnum);
+  // Starts reading it now (the next files of the batch too, before the
+  // first is read): from a cold cache the reads of a batch overlap.
+  ::posix_fadvise(fd, 0, f->st.st_size, POSIX_FADV_WILLNEED);
+  return UniqueFd(fd);
+}
+
+void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* f, const UniqueFd& fd) {
+  if (fd.get() < 0) return;  // the error is noted in *f
   // The walk's lstat stands for the stat before the read: a file replaced
   // or changed since shows in the stat after it, and is read again.
   struct stat before = f->st;
@@ -195,7 +202,13 @@ void ChunkPipeline::Flush() {
     std::sort(order.begin(), order.end(), [&b](size_t x, size_t y) {
       return b->files[x].st.st_ino < b->files[y].st.st_ino;
     });
-    for (size_t i : order) ReadSmallFile(*db, *chunker, &b->files[i]);
+    std::vector<UniqueFd> fds;
+    fds.reserve(order.size());
+    for (size_t i : order) fds.push_back(OpenSmallFile(&b->files[i]));
+    for (size_t k = 0; k < order.size(); ++k) {
+      ReadSmallFile(*db, *chunker, &b->files[order[k]], fds[k]);
+      fds[k] = UniqueFd(-1);
+    }
     b.reset();
   }).share();
 }

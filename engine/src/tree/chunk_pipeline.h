@@ -204,8 +204,11 @@ class ChunkPipeline {
 // else hashed and compressed (PrepareChunk). Any thread.
 ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<ChunkRef>& base);
 
-// Reads one small file as a worker does.
-void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* file);
+// Opens one small file of a batch, as a worker does, and asks the kernel
+// to start reading it; -1 if it cannot be opened (noted in *file).
+UniqueFd OpenSmallFile(SmallFile* file);
+// Reads the small file open as `fd`, as a worker does.
+void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* file, const UniqueFd& fd);
 
 }  // namespace revfs
 
