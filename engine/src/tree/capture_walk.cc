@@ -80,14 +80,23 @@ Status TreeCapture::Run(const std::string& source) {
   return RemoveUnused();
 }
 
-Status TreeCapture::ProcessEntry(int dirfd, const std::string& path, const std::string& name,
+void TreeCapture::StatListed(int dirfd, std::vector<Listed>* listed) {
+  std::sort(listed->begin(), listed->end(),
+            [](const Listed& a, const Listed& b) { return a.d_ino < b.d_ino; });
+  for (Listed& l : *listed) {
+    if (::fstatat(dirfd, l.name.c_str(), &l.st, AT_SYMLINK_NOFOLLOW) != 0) l.err = errno;
+  }
+  std::sort(listed->begin(), listed->end(),
+            [](const Listed& a, const Listed& b) { return a.name < b.name; });
+}
+
+Status TreeCapture::ProcessEntry(int dirfd, const std::string& path, const Listed& listed,
                                  const std::optional<DirEntry>& old_entry,
                                  std::optional<DirEntry>* out, std::vector<PendingFile>* pending,
                                  size_t entry) {
-  struct stat st;
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return SkipErrno(path, errno);
-  }
+  const std::string& name = listed.name;
+  if (listed.err != 0) return SkipErrno(path, listed.err);
+  const struct stat& st = listed.st;
   auto type = FileTypeOf(st.st_mode);
   if (!type) return Skip(path, Status::NotSupported(path + ": unknown file type"));
   const auto link_key = std::make_pair(static_cast<uint64_t>(st.st_dev),
@@ -146,7 +155,7 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
       return true;
     }));
   }
-  std::vector<std::string> names;
+  std::vector<Listed> names;
   {
     int dup = ::dup(fd);
     DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr;
@@ -158,19 +167,20 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     errno = 0;
     while (struct dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
+      if (n != "." && n != "..") names.push_back(Listed{std::move(n), e->d_ino, {}, 0});
     }
     int err = errno;
     ::closedir(d);
     if (err != 0) return SkipErrno(path, err);
   }
-  std::sort(names.begin(), names.end());
+  StatListed(fd, &names);
 
   Entries entries;
   entries.reserve(names.size());
   std::vector<PendingFile> pending;
   size_t j = 0;
-  for (const std::string& name : names) {
+  for (const Listed& listed : names) {
+    const std::string& name = listed.name;
     while (j < old_entries.size() && old_entries[j].first < name) {
       removed_.push_back(old_entries[j++].second.ino);  // gone from the source
     }
@@ -178,7 +188,7 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     if (j < old_entries.size() && old_entries[j].first == name) old_entry = old_entries[j++].second;
     std::optional<DirEntry> child;
     REVFS_RETURN_IF_ERROR(
-        ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
+        ProcessEntry(fd, path + "/" + name, listed, old_entry, &child, &pending, entries.size()));
     if (child) entries.emplace_back(name, *child);
     if (pipeline_.in_flight() > pipeline_.max_in_flight()) {
       REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, pipeline_.max_in_flight() / 2));

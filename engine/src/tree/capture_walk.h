@@ -9,12 +9,15 @@
 //   in both keeps its inode number if the type is the same; names gone from
 //   the source, and entries that could not be recorded, have their old
 //   inodes (and everything below them) deleted at the end (RemoveUnused).
-// - Each entry is lstat'ed (fstatat without following symlinks). A regular
-//   file whose inode number, device, size, mtime and ctime equal the base
-//   revision's is taken as it is, unread (unless full_scan). Other files go
-//   to the ChunkPipeline, which reads and cuts them while workers hash and
-//   compress; the file is read again (three tries at most) if its size or
-//   mtime moved while it was read. Its chunks are stored when it is
+// - Each entry is lstat'ed (fstatat without following symlinks), a
+//   directory's entries in inode number order before any is recorded. A
+//   regular file whose inode number, device, size, mtime and ctime equal
+//   the base revision's is taken as it is, unread (unless full_scan).
+//   Other files go to the ChunkPipeline: small ones (one chunk, no holes)
+//   are read whole on its workers, in batches; others are read and cut on
+//   this thread while the workers hash and compress their chunks. Either
+//   way a file is read again (three tries at most) if it changed while it
+//   was read (size or mtime). Its chunks are stored when it is
 //   finished: read files wait (PendingFile) until the bytes in flight pass
 //   the pipeline's bound or their directory is done, so the workers stay
 //   busy across files (a big file stores its oldest chunks itself while it
@@ -100,11 +103,23 @@ class TreeCapture {
   // Returns the base revision's inode of `entry`, or nullopt.
   std::optional<Inode> OldInode(const std::optional<DirEntry>& entry);
 
-  // Records the entry `name` of the directory open as `dirfd`. `pending`,
+  // An entry of a source directory, lstat'ed.
+  struct Listed {
+    std::string name;
+    uint64_t d_ino = 0;
+    struct stat st;
+    int err = 0;  // lstat's errno; 0 when it worked
+  };
+  // Lstats `listed`, entries of the directory open as `dirfd`, in inode
+  // number order (the order of the inode table on most filesystems: from a
+  // cold cache, fewer and more sequential reads), then sorts them by name.
+  static void StatListed(int dirfd, std::vector<Listed>* listed);
+
+  // Records the entry `listed` of the directory open as `dirfd`. `pending`,
   // when given, may take a regular file to finish later (at `entry` of the
   // directory's entries); `*out` is then a placeholder. `*out` stays empty
   // if the entry is skipped.
-  Status ProcessEntry(int dirfd, const std::string& path, const std::string& name,
+  Status ProcessEntry(int dirfd, const std::string& path, const Listed& listed,
                       const std::optional<DirEntry>& old_entry, std::optional<DirEntry>* out,
                       std::vector<PendingFile>* pending, size_t entry);
   Status ProcessDir(int fd, const std::string& path, const struct stat& st, uint64_t ino,
