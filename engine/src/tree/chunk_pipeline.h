@@ -21,12 +21,15 @@
 //
 // Memory bound: the raw bytes read (or about to be read by a queued small
 // file) and not yet stored are counted in in_flight(); ReadFile keeps it
-// at most kMaxInFlight plus one chunk by storing a file's oldest chunks
-// itself, and the caller keeps it there by finishing its oldest files
+// at most max_in_flight() (kMaxInFlight, 64 MiB) plus one chunk (the
+// chunker's maximum, 4 MiB) by storing a file's oldest chunks itself, and
+// the caller keeps it there by finishing its oldest files
 // (TreeCapture::Drain) once it passes the bound. Each byte in flight is
 // held at most twice (raw and compressed), so a capture's content buffers
-// stay under 2 x kMaxInFlight + kReadBuffer (the reused read buffer),
-// whatever the size of the tree.
+// stay under 2 x (64 + 4) MiB plus the one read buffer (4 MiB), whatever
+// the size of the tree (peak_in_flight() shows the peak). The records a
+// capture writes are not counted here: the write transaction holds them
+// until it commits.
 //
 // The source is read with openat, pread, fstat, flistxattr and
 // lseek(SEEK_DATA/SEEK_HOLE) directly, not through the Env (see
