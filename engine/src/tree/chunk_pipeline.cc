@@ -86,10 +86,12 @@ ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<Chun
 
 UniqueFd OpenSmallFile(SmallFile* f) {
   if (!f->source_error.ok() || f->error_errno != 0) return UniqueFd(-1);
-  int fd = ::openat(f->dir->get(), f->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) {
-    fd = ::openat(f->dir->get(), f->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  }
+  // O_NONBLOCK changes nothing for a regular file, but a FIFO put in its
+  // place since the lstat must not block the worker: it fails the size
+  // and inode check after the read instead.
+  constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+  int fd = ::openat(f->dir->get(), f->name.c_str(), kFlags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(f->dir->get(), f->name.c_str(), kFlags);
   if (fd < 0) {
     f->error_errno = errno;
     return UniqueFd(-1);

@@ -114,9 +114,11 @@ class ChunkPipeline {
  public:
   // Raw bytes read but not yet stored, at most (about: one chunk more).
   static constexpr uint64_t kMaxInFlight = 64u << 20;
-  // A batch is submitted once it holds this many files or bytes.
-  static constexpr size_t kBatchFiles = 64;
-  static constexpr uint64_t kBatchBytes = 1u << 20;
+  // A batch is submitted once it holds this many files or bytes: small
+  // enough that a directory of a dozen small files keeps two workers busy,
+  // large enough that queueing costs little per file.
+  static constexpr size_t kBatchFiles = 8;
+  static constexpr uint64_t kBatchBytes = 256u << 10;
 
   // Stores chunks in `trx` of `db`, counting into `stats` and `*bytes_read`
   // (both outlive the pipeline); calls `on_chunk` after each chunk cut.
