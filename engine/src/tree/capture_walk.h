@@ -107,7 +107,7 @@ class TreeCapture {
   struct Listed {
     std::string name;
     uint64_t d_ino = 0;
-    struct stat st;
+    struct stat st{};
     int err = 0;  // lstat's errno; 0 when it worked
   };
   // Lstats `listed`, entries of the directory open as `dirfd`, in inode

@@ -84,7 +84,7 @@ struct ChunkSlot {
 struct SmallFile {
   std::shared_ptr<UniqueFd> dir;  // the directory holding it (a duplicate)
   std::string name;
-  struct stat st;  // from the directory walk (lstat)
+  struct stat st{};  // from the directory walk (lstat)
   std::optional<ChunkRef> old;  // the previous version's first chunk, if any
   // Set by the worker. Unless `redo` or an error, `after` is the file's
   // stat once read, unchanged since the read began.
@@ -92,7 +92,7 @@ struct SmallFile {
   Status source_error;  // reading it failed, or it kept changing
   uint64_t bytes_read = 0;
   bool redo = false;  // it grew past a small file while read: read it again
-  struct stat after;
+  struct stat after{};
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
   std::optional<ChunkJob> chunk;  // none for an empty file
 };
