@@ -104,6 +104,9 @@ struct CaptureSummary {
   uint64_t unchanged = 0;  // files not read again
   uint64_t skipped = 0;    // entries that could not be recorded
   uint64_t bytes_read = 0;
+  // The most raw content bytes read and not yet stored at any moment (the
+  // capture's bound on them: engine/src/tree/chunk_pipeline.h).
+  uint64_t bytes_in_flight_peak = 0;
   ContentStats content;
   // With `changed`, files/directories/others count the entries examined.
   CaptureMode mode = CaptureMode::kFullScan;

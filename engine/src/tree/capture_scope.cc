@@ -2,6 +2,7 @@
 // names with exclusions (see tree/capture_walk.h).
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,7 +78,7 @@ Status TreeCapture::NeedFullWalk(const std::string& why) {
 }
 
 Status TreeCapture::ReadNames(int fd, const std::string& path, const std::string& rel,
-                              std::vector<std::string>* names, bool* ok) {
+                              std::vector<Listed>* names, bool* ok) {
   int dup = ::dup(fd);
   DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr;
   if (!d) {
@@ -99,14 +100,26 @@ Status TreeCapture::ReadNames(int fd, const std::string& path, const std::string
       }
       if (exclude_.Excluded(rel.empty() ? n : rel + "/" + n, is_dir)) continue;
     }
-    names->push_back(std::move(n));
+    names->push_back(Listed{std::move(n), e->d_ino, {}, 0, false});
   }
   int err = errno;
   ::closedir(d);
   if (err != 0) return SkipErrno(path, err);
-  std::sort(names->begin(), names->end());
+  std::sort(names->begin(), names->end(),
+            [](const Listed& a, const Listed& b) { return a.name < b.name; });
   *ok = true;
   return Status::OK();
+}
+
+void TreeCapture::StatListed(int dirfd, std::vector<Listed>* listed) {
+  std::sort(listed->begin(), listed->end(),
+            [](const Listed& a, const Listed& b) { return a.d_ino < b.d_ino; });
+  for (Listed& l : *listed) {
+    if (l.reuse) continue;
+    if (::fstatat(dirfd, l.name.c_str(), &l.st, AT_SYMLINK_NOFOLLOW) != 0) l.err = errno;
+  }
+  std::sort(listed->begin(), listed->end(),
+            [](const Listed& a, const Listed& b) { return a.name < b.name; });
 }
 
 }  // namespace revfs

@@ -80,18 +80,18 @@ Status TreeCapture::Run(const std::string& source) {
   REVFS_RETURN_IF_ERROR(ProcessDir(fd.get(), source, st, kRootIno,
                                    old && old->type == FileType::kDirectory ? &*old : nullptr,
                                    &root));
+  summary_->bytes_in_flight_peak = pipeline_.peak_in_flight();
   if (!root) return Status::IOError(source + ": could not be recorded");
   return RemoveUnused();
 }
 
-Status TreeCapture::ProcessEntry(int dirfd, const std::string& path, const std::string& name,
+Status TreeCapture::ProcessEntry(int dirfd, const std::string& path, const Listed& listed,
                                  const std::optional<DirEntry>& old_entry,
                                  std::optional<DirEntry>* out, std::vector<PendingFile>* pending,
                                  size_t entry) {
-  struct stat st;
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return SkipErrno(path, errno);
-  }
+  const std::string& name = listed.name;
+  if (listed.err != 0) return SkipErrno(path, listed.err);
+  const struct stat& st = listed.st;
   auto type = FileTypeOf(st.st_mode);
   if (!type) return Skip(path, Status::NotSupported(path + ": unknown file type"));
   const auto link_key = std::make_pair(static_cast<uint64_t>(st.st_dev),
@@ -157,23 +157,35 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
       return true;
     }));
   }
-  std::vector<std::string> names;
-  bool listed = false;
-  REVFS_RETURN_IF_ERROR(ReadNames(fd, path, rel, &names, &listed));
-  if (!listed) return Status::OK();  // skipped
+  std::vector<Listed> names;
+  bool listed_ok = false;
+  REVFS_RETURN_IF_ERROR(ReadNames(fd, path, rel, &names, &listed_ok));
+  if (!listed_ok) return Status::OK();  // skipped
   if (scope == Scope::kAncestor || scope == Scope::kReuse) {
     // Not seen changing: its names must be the base revision's, else it
     // changed after all.
     bool same = names.size() == old_entries.size();
-    for (size_t i = 0; same && i < names.size(); ++i) same = names[i] == old_entries[i].first;
+    for (size_t i = 0; same && i < names.size(); ++i) same = names[i].name == old_entries[i].first;
     scope = same ? Scope::kAncestor : Scope::kChanged;
   }
+  if (scope == Scope::kAncestor) {
+    // Names equal the base's (checked above): entry i is old entry i. An
+    // entry nothing was reported for is reused as it is, unexamined.
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string child_rel = rel.empty() ? names[i].name : rel + "/" + names[i].name;
+      names[i].reuse = !Above(child_rel) && !options_.changed->dirs.count(child_rel) &&
+                       !options_.changed->subtrees.count(child_rel) &&
+                       !options_.changed->entries.count(child_rel);
+    }
+  }
+  StatListed(fd, &names);
 
   Entries entries;
   entries.reserve(names.size());
   std::vector<PendingFile> pending;
   size_t j = 0;
-  for (const std::string& name : names) {
+  for (const Listed& listed : names) {
+    const std::string& name = listed.name;
     while (j < old_entries.size() && old_entries[j].first < name) {
       removed_.push_back(old_entries[j++].second.ino);  // gone from the source
     }
@@ -181,9 +193,7 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
     if (j < old_entries.size() && old_entries[j].first == name) old_entry = old_entries[j++].second;
     const std::string child_rel = rel.empty() ? name : rel + "/" + name;
     std::optional<DirEntry> child;
-    if (scope == Scope::kAncestor && old_entry && !Above(child_rel) &&
-        !options_.changed->dirs.count(child_rel) && !options_.changed->subtrees.count(child_rel) &&
-        !options_.changed->entries.count(child_rel)) {
+    if (listed.reuse) {
       child = old_entry;  // not changed: its base entry, unexamined
       if (old_entry->type == FileType::kDirectory) ++summary_->directories_reused;
     } else {
@@ -191,15 +201,15 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
       ++summary_->entries_stated;
       const uint64_t unchanged = summary_->unchanged;
       REVFS_RETURN_IF_ERROR(
-          ProcessEntry(fd, path + "/" + name, name, old_entry, &child, &pending, entries.size()));
+          ProcessEntry(fd, path + "/" + name, listed, old_entry, &child, &pending, entries.size()));
       // A file taken unread keeps its record: right under every name.
       if (partial_ && summary_->unchanged == unchanged) {
         REVFS_RETURN_IF_ERROR(CheckLinks(path + "/" + name, old_entry, child));
       }
     }
     if (child) entries.emplace_back(name, *child);
-    if (pipeline_.in_flight() > ChunkPipeline::kMaxInFlight) {
-      REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, ChunkPipeline::kMaxInFlight / 2));
+    if (pipeline_.in_flight() > pipeline_.max_in_flight()) {
+      REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, pipeline_.max_in_flight() / 2));
     }
   }
   for (; j < old_entries.size(); ++j) removed_.push_back(old_entries[j].second.ino);
@@ -235,33 +245,29 @@ Status TreeCapture::ProcessFile(int dirfd, const std::string& name, const std::s
     *out = DirEntry{ino, FileType::kRegular, old->identity};
     return Status::OK();
   }
-  int fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (fdnum < 0 && errno == EPERM) fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  UniqueFd fd(fdnum);
-  if (fd.get() < 0) return SkipErrno(path, errno);
   PendingFile file;
   file.ino = ino;
   file.path = path;
   file.old_chunk_map = old ? old->map : MapRoot{};
   file.entry = entry;
-  struct stat after;
-  for (int attempt = 0;; ++attempt) {
-    struct stat before;
-    if (::fstat(fd.get(), &before) != 0) return SkipErrno(path, errno);
-    pipeline_.Drop(&file.slots);  // a torn attempt: drop what it read
-    Status source_error;
-    REVFS_RETURN_IF_ERROR(
-        pipeline_.ReadFile(fd.get(), static_cast<uint64_t>(before.st_size),
-                           old ? old->chunks : std::vector<ChunkRef>(), &file.slots, &source_error));
-    if (!source_error.ok()) return Skip(path, source_error.WithContext(path));
-    if (::fstat(fd.get(), &after) != 0) return SkipErrno(path, errno);
-    if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
-    if (attempt == 2) {
-      return Skip(path, Status::Aborted(path + ": changed while being read (3 tries)"));
+  if (pending && pipeline_.IsSmall(st)) {  // read on a worker
+    SmallFile small;
+    small.name = name;
+    small.st = st;
+    if (old && !old->chunks.empty() && old->chunks.front().offset == 0 &&
+        !old->chunks.front().hole) {
+      small.old = old->chunks.front();
     }
+    const std::string_view dir(path.data(), path.size() - name.size() - 1);
+    file.small = pipeline_.AddSmall(std::move(small), dirfd, dir);
+    *out = DirEntry{ino, FileType::kRegular, {}};  // completed by Drain
+    pending->push_back(std::move(file));
+    return Status::OK();
   }
-  FillMetadata(after, FileType::kRegular, &file.inode);
-  ReadXattrs(path, &file.inode);
+  bool read = false;
+  REVFS_RETURN_IF_ERROR(ReadInWriter(dirfd, name, path, old ? old->chunks : std::vector<ChunkRef>(),
+                                     &file, &read));
+  if (!read) return Status::OK();  // skipped
   if (pending) {
     *out = DirEntry{ino, FileType::kRegular, {}};  // completed by Drain
     pending->push_back(std::move(file));
@@ -271,8 +277,62 @@ Status TreeCapture::ProcessFile(int dirfd, const std::string& name, const std::s
   return Status::OK();
 }
 
+Status TreeCapture::ReadInWriter(int dirfd, const std::string& name, const std::string& path,
+                                 const std::vector<ChunkRef>& old_chunks, PendingFile* file,
+                                 bool* read) {
+  int fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fdnum < 0 && errno == EPERM) fdnum = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  UniqueFd fd(fdnum);
+  if (fd.get() < 0) return SkipErrno(path, errno);
+  // Whatever was read goes when the file is skipped.
+  auto skip = [&](const Status& why) {
+    pipeline_.Drop(&file->slots);
+    return Skip(path, why);
+  };
+  struct stat after;
+  for (int attempt = 0;; ++attempt) {
+    struct stat before;
+    if (::fstat(fd.get(), &before) != 0) return skip(Status::FromErrno(errno, path));
+    pipeline_.Drop(&file->slots);  // a torn attempt: drop what it read
+    Status source_error;
+    REVFS_RETURN_IF_ERROR(pipeline_.ReadFile(fd.get(), static_cast<uint64_t>(before.st_size),
+                                             old_chunks, &file->slots, &source_error));
+    if (!source_error.ok()) return skip(source_error.WithContext(path));
+    if (auto& hook = ChunkPipeline::test_hooks().after_read) hook(fd.get(), attempt);
+    if (::fstat(fd.get(), &after) != 0) return skip(Status::FromErrno(errno, path));
+    if (after.st_size == before.st_size && Nanos(after.st_mtim) == Nanos(before.st_mtim)) break;
+    if (attempt == 2) return skip(Status::Aborted(path + ": changed while being read (3 tries)"));
+  }
+  FillMetadata(after, FileType::kRegular, &file->inode);
+  ReadXattrs(path, &file->inode);
+  *read = true;
+  return Status::OK();
+}
+
 Result<std::optional<DirEntry>> TreeCapture::FinishFile(PendingFile& file) {
   Inode& inode = file.inode;
+  if (file.small) {
+    REVFS_ASSIGN_OR_RETURN(SmallFile* f, pipeline_.FinishSmall(*file.small, &inode.chunks));
+    if (f->error_errno != 0) {
+      REVFS_RETURN_IF_ERROR(SkipErrno(file.path, f->error_errno));
+      return std::optional<DirEntry>();
+    }
+    if (!f->source_error.ok()) {
+      REVFS_RETURN_IF_ERROR(Skip(file.path, f->source_error.WithContext(file.path)));
+      return std::optional<DirEntry>();
+    }
+    if (f->redo) {  // grew while read: read it here, like a big file
+      std::vector<ChunkRef> old_chunks;
+      if (f->old) old_chunks.push_back(*f->old);
+      bool read = false;
+      REVFS_RETURN_IF_ERROR(ReadInWriter(f->dir->get(), f->name, file.path, old_chunks, &file, &read));
+      if (!read) return std::optional<DirEntry>();
+    } else {
+      FillMetadata(f->after, FileType::kRegular, &inode);
+      inode.xattrs = std::move(f->xattrs);
+    }
+    file.small.reset();
+  }
   REVFS_RETURN_IF_ERROR(pipeline_.Store(&file.slots, &inode.chunks));
   Hasher content;
   for (const ChunkRef& c : inode.chunks) {

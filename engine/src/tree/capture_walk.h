@@ -9,12 +9,15 @@
 //   in both keeps its inode number if the type is the same; names gone from
 //   the source, and entries that could not be recorded, have their old
 //   inodes (and everything below them) deleted at the end (RemoveUnused).
-// - Each entry is lstat'ed (fstatat without following symlinks). A regular
-//   file whose inode number, device, size, mtime and ctime equal the base
-//   revision's is taken as it is, unread (unless full_scan). Other files go
-//   to the ChunkPipeline, which reads and cuts them while workers hash and
-//   compress; the file is read again (three tries at most) if its size or
-//   mtime moved while it was read. Its chunks are stored when it is
+// - Each entry is lstat'ed (fstatat without following symlinks), a
+//   directory's entries in inode number order before any is recorded. A
+//   regular file whose inode number, device, size, mtime and ctime equal
+//   the base revision's is taken as it is, unread (unless full_scan).
+//   Other files go to the ChunkPipeline: small ones (one chunk, no holes)
+//   are read whole on its workers, in batches; others are read and cut on
+//   this thread while the workers hash and compress their chunks. Either
+//   way a file is read again (three tries at most) if it changed while it
+//   was read (size or mtime). Its chunks are stored when it is
 //   finished: read files wait (PendingFile) until the bytes in flight pass
 //   the pipeline's bound or their directory is done, so the workers stay
 //   busy across files (a big file stores its oldest chunks itself while it
@@ -101,6 +104,7 @@ class TreeCapture {
     Inode inode;  // metadata filled in
     MapRoot old_chunk_map;  // the chunk list of its base version, if long
     std::vector<ChunkSlot> slots;
+    std::optional<SmallHandle> small;  // a small file being read on a worker
     size_t entry = 0;  // its index in the directory's entries
   };
   using Entries = std::vector<std::pair<std::string, DirEntry>>;
@@ -118,11 +122,24 @@ class TreeCapture {
   // Returns the base revision's inode of `entry`, or nullopt.
   std::optional<Inode> OldInode(const std::optional<DirEntry>& entry);
 
-  // Records the entry `name` of the directory open as `dirfd`. `pending`,
+  // An entry of a source directory, lstat'ed.
+  struct Listed {
+    std::string name;
+    uint64_t d_ino = 0;
+    struct stat st{};
+    int err = 0;  // lstat's errno; 0 when it worked
+    bool reuse = false;  // taken from the base revision unexamined (not lstat'ed)
+  };
+  // Lstats `listed` (but those to reuse), entries of the directory open as `dirfd`, in inode
+  // number order (the order of the inode table on most filesystems: from a
+  // cold cache, fewer and more sequential reads), then sorts them by name.
+  static void StatListed(int dirfd, std::vector<Listed>* listed);
+
+  // Records the entry `listed` of the directory open as `dirfd`. `pending`,
   // when given, may take a regular file to finish later (at `entry` of the
   // directory's entries); `*out` is then a placeholder. `*out` stays empty
   // if the entry is skipped.
-  Status ProcessEntry(int dirfd, const std::string& path, const std::string& name,
+  Status ProcessEntry(int dirfd, const std::string& path, const Listed& listed,
                       const std::optional<DirEntry>& old_entry, std::optional<DirEntry>* out,
                       std::vector<PendingFile>* pending, size_t entry);
   // How much of a directory a watched capture examines (see above).
@@ -134,10 +151,10 @@ class TreeCapture {
   bool Above(const std::string& rel) const;
   // The relative path of the source path `path`.
   std::string RelPath(const std::string& path) const;
-  // Reads the names of the directory open as `fd`, excluded ones left out,
-  // sorted.
+  // Reads the names of the directory open as `fd` with their inode numbers,
+  // excluded ones left out, sorted by name.
   Status ReadNames(int fd, const std::string& path, const std::string& rel,
-                   std::vector<std::string>* names, bool* ok);
+                   std::vector<Listed>* names, bool* ok);
   // Whether the directory `old` of the base revision has `st`'s metadata.
   static bool SameDirMetadata(const Inode& old, const struct stat& st);
   // A watched capture's check of an entry examined: a file with several
@@ -156,8 +173,13 @@ class TreeCapture {
   Status ProcessOther(int dirfd, const std::string& name, const std::string& path,
                       const struct stat& st, uint64_t ino, FileType type, const Inode* old,
                       std::optional<DirEntry>* out);
-  // Stores a pending file's chunks and records its inode; nullopt if it
-  // could not be recorded after all.
+  // Opens and reads the file `name` of `dirfd` on this thread, its chunks
+  // into file->slots (three tries if it changes while read), and fills in
+  // its metadata; `*read` stays false if it is skipped.
+  Status ReadInWriter(int dirfd, const std::string& name, const std::string& path,
+                      const std::vector<ChunkRef>& old_chunks, PendingFile* file, bool* read);
+  // Stores a pending file's chunks (waiting for a small file's read) and
+  // records its inode; nullopt if it could not be recorded after all.
   Result<std::optional<DirEntry>> FinishFile(PendingFile& file);
   // Finishes pending files, oldest first, until at most `keep` bytes are in
   // flight (0: all of them), and completes their entries.
