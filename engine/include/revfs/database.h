@@ -238,6 +238,11 @@ class WriteTrx {
   uint64_t fragments_full_ = 0;
   uint64_t fragments_partial_ = 0;
   uint64_t indirect_written_ = 0;
+  // Bytes of the pages written, by what they hold: indirect pages, and leaf
+  // fragments by the record kind of their keys (key >> 60: 0 metadata,
+  // 1 inodes, 2 sorted-map blocks, 3 chunk index; 4 anything else).
+  uint64_t indirect_bytes_ = 0;
+  uint64_t leaf_bytes_[5] = {};
   bool done_ = false;
 };
 
