@@ -135,7 +135,10 @@ class Database {
   // Returns revision `number`'s record trie root; takes tries_->mu.
   Result<TrieInfo> GetTrie(uint64_t number);
   struct VerifyState;
-  void VerifyTriePage(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
+  // `parent`: the level of the page `ref` came from (the trie's height + 1
+  // and `root` for the root page).
+  void VerifyTriePage(VerifyState& st, const PageRef& ref, int parent, uint64_t first_leaf,
+                      bool root);
   void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
   void NoteLeafLoad(size_t fragments);
   // The "memory" object of StatsJson: pool, pins, caches.
@@ -189,7 +192,8 @@ class ReadTrx {
       : rs_(rs), revision_(revision), trie_(trie) {}
   // Finds the leaf reference of `leaf`, if the trie has one.
   Result<std::optional<LeafRef>> FindLeaf(uint64_t leaf);
-  Status ScanTriePage(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+  // `parent`: the level of the page `ref` came from (height + 1: the root).
+  Status ScanTriePage(const PageRef& ref, int parent, uint64_t first_leaf, uint64_t first,
                   uint64_t last, const std::function<bool(uint64_t, std::string_view)>& fn,
                   bool* stop);
 
@@ -226,6 +230,9 @@ class WriteTrx {
   struct Changed;
   WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
   Result<PageRef> Rebuild(int level, const BasePage& base, std::span<const Changed> changed);
+  // Returns the level of the indirect page `ref`, a child of a page of
+  // `parent_level`; Corruption unless it is lower.
+  Result<int> PageLevel(const PageRef& ref, int parent_level);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
   // The zstd level record pages are packed with (0: uncompressed).

@@ -156,9 +156,20 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
       BasePage child_base;
       if (existing) {
         child_base.ref = std::get<PageRef>(*existing);
-        child_base.ref_level = base.ref_level == level ? level - 1 : base.ref_level;
+        if (base.ref_level == level) {
+          REVFS_ASSIGN_OR_RETURN(child_base.ref_level, PageLevel(child_base.ref, level));
+        } else {
+          child_base.ref_level = base.ref_level;  // the old, shorter trie under slot 0
+        }
       }
-      REVFS_ASSIGN_OR_RETURN(PageRef ref, Rebuild(level - 1, child_base, changed.subspan(i, j - i)));
+      // The child gets the smallest level that covers its leaves (path
+      // compression: engine/FORMAT.md, format 2).
+      int child_level = std::max(1, child_base.ref_level);
+      for (size_t k = i; k < j; ++k) {
+        while (!ChildCovers(changed[k].leaf, level, child_level)) ++child_level;
+      }
+      REVFS_ASSIGN_OR_RETURN(PageRef ref,
+                             Rebuild(child_level, child_base, changed.subspan(i, j - i)));
       set(slot, ref);
     }
     i = j;
@@ -172,6 +183,16 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
   ++indirect_written_;
   indirect_bytes_ += ref.size;
   return ref;
+}
+
+Result<int> WriteTrx::PageLevel(const PageRef& ref, int parent_level) {
+  REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
+  REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
+  if (page.level() >= parent_level) {
+    return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
+                              " has the wrong level");
+  }
+  return page.level();
 }
 
 Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "revfs/tree.h"
 #include "support/engine_test.h"
@@ -97,6 +98,54 @@ TEST_P(SmallCommitTest, CountersSayWhereTheBytesGo) {
   EXPECT_GT(root->Counter("bytes_leaves_inodes"), 0u);
   EXPECT_GT(root->Counter("bytes_leaves_maps"), 0u);
   EXPECT_GT(root->Counter("bytes_indirect"), 0u);
+}
+
+TEST_P(SmallCommitTest, PathCompressedTrieWritesTwoPagesPerKind) {
+  MakeTree();
+  Commit(1);
+  Edit(7);
+  const uint64_t rev = Commit(2);
+  auto root = rs_->store().ReadRevisionRoot(rev);
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(root->trie_height, 8u);
+  // The root and one level-1 page for each of metadata, inodes, map blocks
+  // and the chunk index: not a path of 8 pages per kind.
+  EXPECT_LE(root->Counter("indirect_pages_written"), 5u);
+}
+
+TEST_P(SmallCommitTest, SparseKeysReadBackInOrderAcrossGrowth) {
+  // Keys far apart: the trie grows from one level to eight, and children
+  // of every level are compressed to the lowest level that covers them.
+  const std::vector<uint64_t> keys = {5,
+                                      (uint64_t{1} << 60) | 3,
+                                      (uint64_t{1} << 60) | (uint64_t{1} << 30),
+                                      (uint64_t{2} << 60) | 1000000,
+                                      (uint64_t{3} << 60) | 65535,
+                                      (uint64_t{3} << 60) | (uint64_t{1} << 45),
+                                      (uint64_t{15} << 60) | 1};
+  for (size_t n = 1; n <= keys.size(); ++n) {
+    auto w = rs_->BeginWrite();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Put(keys[n - 1], "v" + std::to_string(n - 1)).ok());
+    ASSERT_TRUE((*w)->Commit(kT0 + static_cast<int64_t>(n), "r").ok());
+    auto r = rs_->BeginRead(n);
+    ASSERT_TRUE(r.ok());
+    for (size_t i = 0; i < n; ++i) {
+      auto got = (*r)->Get(keys[i]);
+      ASSERT_TRUE(got.ok() && got->has_value()) << "key " << keys[i] << " at " << n;
+      EXPECT_EQ((*got)->value(), "v" + std::to_string(i));
+      EXPECT_FALSE((*(*r)->Get(keys[i] + 1024)).has_value());
+    }
+    std::vector<uint64_t> seen;
+    ASSERT_TRUE((*r)->Scan(0, UINT64_MAX, [&](uint64_t k, std::string_view) {
+                     seen.push_back(k);
+                     return true;
+                   }).ok());
+    EXPECT_EQ(seen, std::vector<uint64_t>(keys.begin(), keys.begin() + n));
+  }
+  VerifyReport report;
+  ASSERT_TRUE(rs_->Verify(&report).ok());
+  EXPECT_TRUE(report.clean());
 }
 
 INSTANTIATE_TEST_SUITE_P(Approaches, SmallCommitTest,
