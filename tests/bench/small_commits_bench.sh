@@ -92,7 +92,7 @@ revs = doc["revisions"] if isinstance(doc, dict) else doc
 revs = [r for r in revs if r["revision"] >= 2]
 n = len(revs)
 keys = ["bytes_chunks", "bytes_indirect", "bytes_leaves_meta", "bytes_leaves_inodes",
-        "bytes_leaves_maps", "bytes_leaves_chunk_index", "pages_written", "bytes_written"]
+        "bytes_leaves_maps", "bytes_leaves_chunk_index", "bytes_leaves_chunk_log", "pages_written", "bytes_written"]
 avg = {k: sum(r["counters"].get(k, 0) for r in revs) / n for k in keys}
 print(", ".join("%s %.0f" % (k, avg[k]) for k in keys))
 ')"$'\n'

@@ -15,6 +15,7 @@
 #ifndef REVFS_DATABASE_H_
 #define REVFS_DATABASE_H_
 
+#include <any>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -219,6 +220,10 @@ class WriteTrx {
   // chunks); durable and reachable only once Commit succeeds.
   Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
 
+  // State a layer above keeps for this transaction's lifetime (the tree
+  // layer's recent-chunk log, tree/file_chunks.cc); records/ never reads it.
+  std::any& extension() { return extension_; }
+
   // Writes every changed leaf as a fragment, the changed path of the trie, and
   // commits the revision atomically. `counters` are added to the revision's.
   Result<uint64_t> Commit(int64_t time_ns, std::string message,
@@ -242,14 +247,16 @@ class WriteTrx {
   std::unique_ptr<ReadTrx> base_;
   std::map<uint64_t, std::optional<std::string>> changes_;  // key -> value/tombstone
   std::unique_ptr<RevisionWriter> commit_;
+  std::any extension_;
   uint64_t fragments_full_ = 0;
   uint64_t fragments_partial_ = 0;
   uint64_t indirect_written_ = 0;
   // Bytes of the pages written, by what they hold: indirect pages, and leaf
   // fragments by the record kind of their keys (key >> 60: 0 metadata,
-  // 1 inodes, 2 sorted-map blocks, 3 chunk index; 4 anything else).
+  // 1 inodes, 2 sorted-map blocks, 3 chunk index, 4 recent-chunk log; 5
+  // anything else).
   uint64_t indirect_bytes_ = 0;
-  uint64_t leaf_bytes_[5] = {};
+  uint64_t leaf_bytes_[6] = {};
   bool done_ = false;
 };
 

@@ -96,10 +96,10 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
   counters.emplace_back("fragments_partial", fragments_partial_);
   counters.emplace_back("indirect_pages_written", indirect_written_);
   counters.emplace_back("bytes_indirect", indirect_bytes_);
-  static constexpr const char* kLeafCounters[5] = {
-      "bytes_leaves_meta", "bytes_leaves_inodes", "bytes_leaves_maps",
-      "bytes_leaves_chunk_index", "bytes_leaves_other"};
-  for (int k = 0; k < 5; ++k) counters.emplace_back(kLeafCounters[k], leaf_bytes_[k]);
+  static constexpr const char* kLeafCounters[6] = {
+      "bytes_leaves_meta",        "bytes_leaves_inodes",     "bytes_leaves_maps",
+      "bytes_leaves_chunk_index", "bytes_leaves_chunk_log", "bytes_leaves_other"};
+  for (int k = 0; k < 6; ++k) counters.emplace_back(kLeafCounters[k], leaf_bytes_[k]);
   REVFS_ASSIGN_OR_RETURN(uint64_t number,
                          commit_->Finish(time_ns, std::move(message), root, std::move(counters),
                                          static_cast<uint32_t>(height)));
@@ -213,7 +213,7 @@ Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>&
   REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
-  leaf_bytes_[std::min<uint64_t>(leaf >> (60 - kLeafBits), 4)] += ref.size;
+  leaf_bytes_[std::min<uint64_t>(leaf >> (60 - kLeafBits), 5)] += ref.size;
   LeafRef next;
   next.versions = plan.versions;
   next.chain.push_back({ref, revision()});

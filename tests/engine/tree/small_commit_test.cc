@@ -92,6 +92,7 @@ TEST_P(SmallCommitTest, CountersSayWhereTheBytesGo) {
                          root->Counter("bytes_leaves_inodes") +
                          root->Counter("bytes_leaves_maps") +
                          root->Counter("bytes_leaves_chunk_index") +
+                         root->Counter("bytes_leaves_chunk_log") +
                          root->Counter("bytes_leaves_other");
   EXPECT_EQ(parts, root->Counter("bytes_written"));
   EXPECT_GT(root->Counter("bytes_chunks"), 0u);
@@ -108,8 +109,14 @@ TEST_P(SmallCommitTest, PathCompressedTrieWritesTwoPagesPerKind) {
   auto root = rs_->store().ReadRevisionRoot(rev);
   ASSERT_TRUE(root.ok());
   EXPECT_EQ(root->trie_height, 8u);
-  // The root and one level-1 page for each of metadata, inodes, map blocks
-  // and the chunk index: not a path of 8 pages per kind.
+  // The root and one level-1 page for each of metadata, inodes, map blocks,
+  // the chunk log and (this commit empties the first commit's log into the
+  // buckets) the chunk index: not a path of 8 pages per kind.
+  EXPECT_LE(root->Counter("indirect_pages_written"), 6u);
+  Edit(8);
+  root = rs_->store().ReadRevisionRoot(Commit(3));
+  EXPECT_EQ(root->Counter("bytes_leaves_chunk_index"), 0u) << "new chunks go to the log";
+  EXPECT_GT(root->Counter("bytes_leaves_chunk_log"), 0u);
   EXPECT_LE(root->Counter("indirect_pages_written"), 5u);
 }
 
@@ -142,6 +149,33 @@ TEST_P(SmallCommitTest, SparseKeysReadBackInOrderAcrossGrowth) {
                      return true;
                    }).ok());
     EXPECT_EQ(seen, std::vector<uint64_t>(keys.begin(), keys.begin() + n));
+  }
+  VerifyReport report;
+  ASSERT_TRUE(rs_->Verify(&report).ok());
+  EXPECT_TRUE(report.clean());
+}
+
+TEST_P(SmallCommitTest, DedupFindsChunksInTheLogAndInTheBuckets) {
+  MakeTree();
+  Commit(1);
+  auto copy_of = [&](int f, const std::string& name) {
+    fs::copy_file(FilePath(f), src_ + "/" + name, fs::copy_options::overwrite_existing);
+  };
+  int64_t t = 2;
+  // Enough commits that the log is emptied into the buckets several times.
+  for (unsigned i = 0; i < 40; ++i) {
+    Edit(100 + i);
+    if (i == 20) copy_of(3, "early");  // its chunk went to a bucket long ago
+    if (i == 39) {
+      std::ofstream(FilePath(5), std::ios::app) << "recent\n";
+      Commit(t++);
+      copy_of(5, "recent");  // its chunk is in the log now
+    }
+    const uint64_t rev = Commit(t++);
+    if (i == 20 || i == 39) {
+      auto root = rs_->store().ReadRevisionRoot(rev);
+      EXPECT_GE(root->Counter("chunks_reused"), 1u) << "commit " << i;
+    }
   }
   VerifyReport report;
   ASSERT_TRUE(rs_->Verify(&report).ok());
