@@ -120,6 +120,17 @@ class Decoder {
     ok_ = false;
     return 0;
   }
+  // Returns a byte string prefixed by a varint length of at most `max_len`.
+  std::string_view VarBytes(size_t max_len) {
+    const uint64_t n = Varint64();
+    if (!ok_ || n > max_len || !Need(n)) {
+      ok_ = false;
+      return {};
+    }
+    std::string_view v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return v;
+  }
   // Returns a byte string prefixed by a u8 length.
   std::string_view ShortBytes() {
     const uint8_t n = U8();
