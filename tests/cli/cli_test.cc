@@ -169,6 +169,24 @@ TEST_F(CliTest, NewerStoreFormat) {
   ExpectOneLineError(Revfs("mount " + store + " " + Path("mnt")), "newer than this program");
 }
 
+TEST_F(CliTest, OlderStoreFormat) {
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  Superblock sb = (*Store::Open(store, {}))->superblock();
+  sb.format_version = 1;
+  auto file = Env::Default()->NewRandomRWFile(store + "/superblock", false);
+  ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
+  const std::string expected = store + ": store format 1 is older than this program (format " +
+                               std::to_string(kStoreFormatVersion) + ")";
+  ExpectOneLineError(Revfs("log " + store), expected);
+  ExpectOneLineError(Revfs("verify " + store), expected);
+  ASSERT_EQ(std::system(("mkdir -p " + Path("src")).c_str()), 0);
+  ExpectOneLineError(Revfs("commit " + store + " " + Path("src")), expected);
+  ASSERT_EQ(std::system(("mkdir -p " + Path("mnt")).c_str()), 0);
+  ExpectOneLineError(Revfs("mount " + store + " " + Path("mnt")), expected);
+}
+
 TEST_F(CliTest, CorruptStore) {
   std::string store = Path("store");
   ASSERT_EQ(Revfs("init " + store).exit_code, 0);

@@ -15,6 +15,7 @@
 #ifndef REVFS_DATABASE_H_
 #define REVFS_DATABASE_H_
 
+#include <any>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -135,7 +136,10 @@ class Database {
   // Returns revision `number`'s record trie root; takes tries_->mu.
   Result<TrieInfo> GetTrie(uint64_t number);
   struct VerifyState;
-  void VerifyTriePage(VerifyState& st, const PageRef& ref, int level, uint64_t first_leaf);
+  // `parent`: the level of the page `ref` came from (the trie's height + 1
+  // and `root` for the root page).
+  void VerifyTriePage(VerifyState& st, const PageRef& ref, int parent, uint64_t first_leaf,
+                      bool root);
   void VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number);
   void NoteLeafLoad(size_t fragments);
   // The "memory" object of StatsJson: pool, pins, caches.
@@ -189,7 +193,8 @@ class ReadTrx {
       : rs_(rs), revision_(revision), trie_(trie) {}
   // Finds the leaf reference of `leaf`, if the trie has one.
   Result<std::optional<LeafRef>> FindLeaf(uint64_t leaf);
-  Status ScanTriePage(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+  // `parent`: the level of the page `ref` came from (height + 1: the root).
+  Status ScanTriePage(const PageRef& ref, int parent, uint64_t first_leaf, uint64_t first,
                   uint64_t last, const std::function<bool(uint64_t, std::string_view)>& fn,
                   bool* stop);
 
@@ -215,6 +220,10 @@ class WriteTrx {
   // chunks); durable and reachable only once Commit succeeds.
   Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
 
+  // State a layer above keeps for this transaction's lifetime (the tree
+  // layer's recent-chunk log, tree/file_chunks.cc); records/ never reads it.
+  std::any& extension() { return extension_; }
+
   // Writes every changed leaf as a fragment, the changed path of the trie, and
   // commits the revision atomically. `counters` are added to the revision's.
   Result<uint64_t> Commit(int64_t time_ns, std::string message,
@@ -226,6 +235,9 @@ class WriteTrx {
   struct Changed;
   WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
   Result<PageRef> Rebuild(int level, const BasePage& base, std::span<const Changed> changed);
+  // Returns the level of the indirect page `ref`, a child of a page of
+  // `parent_level`; Corruption unless it is lower.
+  Result<int> PageLevel(const PageRef& ref, int parent_level);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
   // The zstd level record pages are packed with (0: uncompressed).
@@ -235,9 +247,16 @@ class WriteTrx {
   std::unique_ptr<ReadTrx> base_;
   std::map<uint64_t, std::optional<std::string>> changes_;  // key -> value/tombstone
   std::unique_ptr<RevisionWriter> commit_;
+  std::any extension_;
   uint64_t fragments_full_ = 0;
   uint64_t fragments_partial_ = 0;
   uint64_t indirect_written_ = 0;
+  // Bytes of the pages written, by what they hold: indirect pages, and leaf
+  // fragments by the record kind of their keys (key >> 60: 0 metadata,
+  // 1 inodes, 2 sorted-map blocks, 3 chunk index, 4 recent-chunk log; 5
+  // anything else).
+  uint64_t indirect_bytes_ = 0;
+  uint64_t leaf_bytes_[6] = {};
   bool done_ = false;
 };
 

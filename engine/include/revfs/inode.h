@@ -8,6 +8,7 @@
 //   1  inodes                        1 << 60 | inode number
 //   2  sorted-map blocks             2 << 60 | block id  (directories, big files)
 //   3  chunk index                   3 << 60 | top 16 bits of the chunk hash
+//   4  recent-chunk log              4 << 60 | record number (< 1024)
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times
 // with nanoseconds, nlink, rdev), the symlink target, the extended
@@ -42,6 +43,7 @@ inline constexpr uint64_t kExcludeKey = 1;
 inline constexpr uint64_t kInodeBase = uint64_t{1} << 60;
 inline constexpr uint64_t kMapBlockBase = uint64_t{2} << 60;
 inline constexpr uint64_t kChunkIndexBase = uint64_t{3} << 60;
+inline constexpr uint64_t kChunkLogBase = uint64_t{4} << 60;
 inline constexpr uint64_t kRootIno = 1;
 
 enum class FileType : uint8_t {

@@ -77,7 +77,9 @@ struct RevisionEntry {
   PageRef root;
 };
 
-inline constexpr uint32_t kStoreFormatVersion = 1;
+// The on-disk format this program reads and writes (engine/FORMAT.md has
+// every version); a store of any other format is refused.
+inline constexpr uint32_t kStoreFormatVersion = 2;
 
 // The superblock in force: the store's one mutable structure, naming the
 // latest revision and the committed ends of the files. Slot format:

@@ -180,20 +180,23 @@ Result<std::optional<LeafRef>> ReadTrx::FindLeaf(uint64_t leaf) {
     return std::optional<LeafRef>();
   }
   PageRef ref = trie_.root;
-  for (int level = static_cast<int>(trie_.height); level >= 1; --level) {
+  int parent = 0;  // the level of the page `ref` came from; 0 for the root
+  for (;;) {
     REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
     REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
-    if (page.level() != level) {
+    const int level = page.level();
+    if (parent == 0 ? level != static_cast<int>(trie_.height) : level >= parent) {
       return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
                                 " has the wrong level");
     }
+    if (parent != 0 && !ChildCovers(leaf, parent, level)) return std::optional<LeafRef>();
     auto i = page.Find(IndirectSlot(leaf, level));
     if (!i) return std::optional<LeafRef>();
     REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(*i));
     if (level == 1) return std::optional<LeafRef>(std::get<LeafRef>(std::move(child)));
     ref = std::get<PageRef>(child);
+    parent = level;
   }
-  return std::optional<LeafRef>();
 }
 
 Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
@@ -212,16 +215,19 @@ Status ReadTrx::Scan(uint64_t first, uint64_t last,
                      const std::function<bool(uint64_t, std::string_view)>& fn) {
   if (trie_.height == 0 || first > last) return Status::OK();
   bool stop = false;
-  return ScanTriePage(trie_.root, static_cast<int>(trie_.height), 0, first, last, fn, &stop);
+  return ScanTriePage(trie_.root, static_cast<int>(trie_.height) + 1, 0, first, last, fn, &stop);
 }
 
-Status ReadTrx::ScanTriePage(const PageRef& ref, int level, uint64_t first_leaf, uint64_t first,
+Status ReadTrx::ScanTriePage(const PageRef& ref, int parent, uint64_t first_leaf, uint64_t first,
                          uint64_t last,
                          const std::function<bool(uint64_t, std::string_view)>& fn,
                          bool* stop) {
   REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
   REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
-  if (page.level() != level) {
+  const int level = page.level();
+  // The root (parent height + 1) has exactly the trie's height; a child any
+  // lower level than its parent.
+  if (parent == static_cast<int>(trie_.height) + 1 ? level != parent - 1 : level >= parent) {
     return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
                               " has the wrong level");
   }
@@ -233,7 +239,7 @@ Status ReadTrx::ScanTriePage(const PageRef& ref, int level, uint64_t first_leaf,
     REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(i));
     if (level > 1) {
       REVFS_RETURN_IF_ERROR(
-          ScanTriePage(std::get<PageRef>(child), level - 1, child_first, first, last, fn, stop));
+          ScanTriePage(std::get<PageRef>(child), level, child_first, first, last, fn, stop));
       continue;
     }
     size_t combined = 0;

@@ -11,14 +11,14 @@ constexpr size_t kSlotEntrySize = 6;
 void IndirectPageBuilder::Add(uint32_t slot, const IndirectChild& child) {
   std::string c;
   if (const auto* ref = std::get_if<PageRef>(&child)) {
-    EncodePageRef(&c, *ref);
+    EncodeCompactPageRef(&c, *ref);
   } else {
     const LeafRef& leaf = std::get<LeafRef>(child);
-    PutFixed32(&c, leaf.versions);
+    PutVarint64(&c, leaf.versions);
     c.push_back(static_cast<char>(leaf.chain.size()));
     for (const FragmentRef& f : leaf.chain) {
-      EncodePageRef(&c, f.page);
-      PutFixed64(&c, f.revision);
+      EncodeCompactPageRef(&c, f.page);
+      PutVarint64(&c, f.revision);
     }
   }
   slots_.push_back(slot);
@@ -73,18 +73,20 @@ Result<IndirectChild> IndirectPage::child_at(size_t i) const {
   size_t offset = DecodeFixed32(payload_.data() + kHeaderSize + i * kSlotEntrySize + 2);
   Decoder in(payload_.substr(offset));
   if (level_ > 1) {
-    PageRef ref = DecodePageRef(&in);
+    PageRef ref = DecodeCompactPageRef(&in);
     if (!in.ok() || ref.IsNull()) return Status::Corruption("indirect page: bad child");
     return IndirectChild(ref);
   }
   LeafRef leaf;
-  leaf.versions = in.U32();
+  const uint64_t versions = in.Varint64();
+  if (versions > UINT32_MAX) return Status::Corruption("indirect page: bad version count");
+  leaf.versions = static_cast<uint32_t>(versions);
   uint8_t n = in.U8();
   if (n == 0 || n > kMaxChain) return Status::Corruption("indirect page: bad fragment chain");
   leaf.chain.resize(n);
   for (FragmentRef& f : leaf.chain) {
-    f.page = DecodePageRef(&in);
-    f.revision = in.U64();
+    f.page = DecodeCompactPageRef(&in);
+    f.revision = in.Varint64();
   }
   if (!in.ok()) return Status::Corruption("indirect page: truncated fragment chain");
   return IndirectChild(std::move(leaf));

@@ -4,13 +4,16 @@
 // of the leaf number (`key >> 10`). Children of a level-1 page are leaves,
 // named by a LeafRef: the chain of fragments to combine, newest first, so a
 // read loads every fragment it needs without reading one just to find the
-// next. Children of higher levels are indirect pages, named by a PageRef
-// (offset, size, XXH3 checksum checked on load). A subtree that did not
-// change between two revisions is shared by reference.
+// next. Children of higher levels are indirect pages of any lower level
+// (path compression, see ChildCovers), named by a PageRef (offset, size,
+// XXH3 checksum checked on load). A subtree that did not change between two
+// revisions is shared by reference. engine/FORMAT.md has the whole format.
 //
 // Payload: level u8 | count u16 | count x { slot u16 | offset u32 } | children
-//   level >= 2 child: PageRef (20 bytes)
-//   level 1 child:    versions u32 | chain length u8 | length x FragmentRef
+//   level >= 2 child: offset varint | size varint | checksum u64
+//   level 1 child:    versions varint | chain length u8 |
+//                     length x { offset varint | size varint | checksum u64 |
+//                     revision varint }
 #ifndef REVFS_RECORDS_INDIRECT_PAGE_H_
 #define REVFS_RECORDS_INDIRECT_PAGE_H_
 
@@ -51,6 +54,14 @@ inline uint32_t IndirectSlot(uint64_t leaf, int level) {
 // Returns the number of leaves a trie of `height` covers (saturating).
 inline uint64_t LeavesCovered(int height) {
   return height * kIndirectBits >= 64 ? UINT64_MAX : (uint64_t{1} << (height * kIndirectBits));
+}
+// The trie is path compressed: the child of a level-L page may be a page of
+// any level M < L, standing for the first LeavesCovered(M) leaves of its
+// slot's range (the skipped levels all take slot 0). Returns whether `leaf`,
+// routed to such a child, lies in the range of a child page of `child_level`.
+inline bool ChildCovers(uint64_t leaf, int parent_level, int child_level) {
+  const uint64_t within = leaf & (LeavesCovered(parent_level - 1) - 1);
+  return within < LeavesCovered(child_level);
 }
 
 using IndirectChild = std::variant<PageRef, LeafRef>;

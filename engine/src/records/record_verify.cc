@@ -37,13 +37,13 @@ Status Database::Verify(VerifyReport* report, const RecordCheck& check) {
       st.Damage(root->trie_root.offset, "record trie has an impossible height");
       continue;
     }
-    VerifyTriePage(st, root->trie_root, static_cast<int>(root->trie_height), 0);
+    VerifyTriePage(st, root->trie_root, static_cast<int>(root->trie_height) + 1, 0, true);
   }
   return Status::OK();
 }
 
-void Database::VerifyTriePage(VerifyState& st, const PageRef& ref, int level,
-                             uint64_t first_leaf) {
+void Database::VerifyTriePage(VerifyState& st, const PageRef& ref, int parent,
+                             uint64_t first_leaf, bool root) {
   if (!st.seen.insert(ref.offset).second) return;
   PageView view;
   Status s = store_->pages().Read(ref, PageKind::kIndirect, &st.buf, &view);
@@ -53,7 +53,10 @@ void Database::VerifyTriePage(VerifyState& st, const PageRef& ref, int level,
   const std::string payload = std::move(unpacked).value();
   auto page = IndirectPage::Parse(payload);
   if (!page.ok()) return st.Damage(ref.offset, std::string(page.status().message()));
-  if (page->level() != level) return st.Damage(ref.offset, "indirect page has the wrong level");
+  const int level = page->level();
+  if (root ? level != parent - 1 : level >= parent) {
+    return st.Damage(ref.offset, "indirect page has the wrong level");
+  }
   const uint64_t span = LeavesCovered(level - 1);
   for (size_t i = 0; i < page->size(); ++i) {
     auto child = page->child_at(i);
@@ -63,7 +66,7 @@ void Database::VerifyTriePage(VerifyState& st, const PageRef& ref, int level,
     }
     const uint64_t child_first = first_leaf + page->slot_at(i) * span;
     if (level > 1) {
-      VerifyTriePage(st, std::get<PageRef>(*child), level - 1, child_first);
+      VerifyTriePage(st, std::get<PageRef>(*child), level, child_first, false);
     } else {
       VerifyLeaf(st, std::get<LeafRef>(*child), child_first);
     }

@@ -95,6 +95,11 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
   counters.emplace_back("fragments_full", fragments_full_);
   counters.emplace_back("fragments_partial", fragments_partial_);
   counters.emplace_back("indirect_pages_written", indirect_written_);
+  counters.emplace_back("bytes_indirect", indirect_bytes_);
+  static constexpr const char* kLeafCounters[6] = {
+      "bytes_leaves_meta",        "bytes_leaves_inodes",     "bytes_leaves_maps",
+      "bytes_leaves_chunk_index", "bytes_leaves_chunk_log", "bytes_leaves_other"};
+  for (int k = 0; k < 6; ++k) counters.emplace_back(kLeafCounters[k], leaf_bytes_[k]);
   REVFS_ASSIGN_OR_RETURN(uint64_t number,
                          commit_->Finish(time_ns, std::move(message), root, std::move(counters),
                                          static_cast<uint32_t>(height)));
@@ -151,9 +156,20 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
       BasePage child_base;
       if (existing) {
         child_base.ref = std::get<PageRef>(*existing);
-        child_base.ref_level = base.ref_level == level ? level - 1 : base.ref_level;
+        if (base.ref_level == level) {
+          REVFS_ASSIGN_OR_RETURN(child_base.ref_level, PageLevel(child_base.ref, level));
+        } else {
+          child_base.ref_level = base.ref_level;  // the old, shorter trie under slot 0
+        }
       }
-      REVFS_ASSIGN_OR_RETURN(PageRef ref, Rebuild(level - 1, child_base, changed.subspan(i, j - i)));
+      // The child gets the smallest level that covers its leaves (path
+      // compression: engine/FORMAT.md, format 2).
+      int child_level = std::max(1, child_base.ref_level);
+      for (size_t k = i; k < j; ++k) {
+        while (!ChildCovers(changed[k].leaf, level, child_level)) ++child_level;
+      }
+      REVFS_ASSIGN_OR_RETURN(PageRef ref,
+                             Rebuild(child_level, child_base, changed.subspan(i, j - i)));
       set(slot, ref);
     }
     i = j;
@@ -165,7 +181,18 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
                          commit_->AppendPage(PageKind::kIndirect,
                                              PackRecordPage(builder.Finish(), PackLevel())));
   ++indirect_written_;
+  indirect_bytes_ += ref.size;
   return ref;
+}
+
+Result<int> WriteTrx::PageLevel(const PageRef& ref, int parent_level) {
+  REVFS_ASSIGN_OR_RETURN(PinnedView pinned, rs_->page_loader_->Indirect(ref));
+  REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
+  if (page.level() >= parent_level) {
+    return Status::Corruption("indirect page at offset " + std::to_string(ref.offset) +
+                              " has the wrong level");
+  }
+  return page.level();
 }
 
 Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
@@ -186,6 +213,7 @@ Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>&
   REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
+  leaf_bytes_[std::min<uint64_t>(leaf >> (60 - kLeafBits), 5)] += ref.size;
   LeafRef next;
   next.versions = plan.versions;
   next.chain.push_back({ref, revision()});

@@ -50,6 +50,21 @@ PageRef DecodePageRef(Decoder* in) {
   return ref;
 }
 
+void EncodeCompactPageRef(std::string* dst, const PageRef& ref) {
+  PutVarint64(dst, ref.offset);
+  PutVarint64(dst, ref.size);
+  PutFixed64(dst, ref.hash);
+}
+
+PageRef DecodeCompactPageRef(Decoder* in) {
+  PageRef ref;
+  ref.offset = in->Varint64();
+  const uint64_t size = in->Varint64();
+  ref.size = size > UINT32_MAX ? 0 : static_cast<uint32_t>(size);
+  ref.hash = in->U64();
+  return ref;
+}
+
 std::string EncodePage(PageKind kind, std::string_view payload, uint64_t* hash) {
   std::string page;
   page.reserve(kPageHeaderSize + payload.size());

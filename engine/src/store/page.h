@@ -43,6 +43,10 @@ inline constexpr uint32_t kMaxPagePayload = 16u << 20;
 inline constexpr size_t kEncodedPageRefSize = 20;
 void EncodePageRef(std::string* dst, const PageRef& ref);
 PageRef DecodePageRef(Decoder* in);
+// The compact encoding (format 2, record trie and inode records): offset
+// varint | size varint | checksum u64.
+void EncodeCompactPageRef(std::string* dst, const PageRef& ref);
+PageRef DecodeCompactPageRef(Decoder* in);
 
 // A decoded page: its kind and a view of its payload inside the buffer it was
 // read into (valid as long as that buffer).

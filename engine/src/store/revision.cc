@@ -2,12 +2,15 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+
 #include "util/coding.h"
 
 namespace revfs {
 namespace {
 constexpr size_t kMaxMessage = 64 * 1024;
 constexpr uint32_t kMaxCounters = 256;
+constexpr size_t kMaxCounterName = 255;
 }  // namespace
 
 uint64_t RevisionRoot::Counter(std::string_view name) const {
@@ -26,8 +29,9 @@ std::string EncodeRevisionRoot(const RevisionRoot& root) {
   PutFixed32(&s, root.trie_height);
   PutFixed32(&s, static_cast<uint32_t>(root.counters.size()));
   for (const auto& [name, value] : root.counters) {
-    PutBytes(&s, name);
-    PutFixed64(&s, value);
+    s.push_back(static_cast<char>(std::min<size_t>(name.size(), kMaxCounterName)));
+    s.append(name, 0, std::min<size_t>(name.size(), kMaxCounterName));
+    PutVarint64(&s, value);
   }
   return s;
 }
@@ -43,8 +47,8 @@ Result<RevisionRoot> DecodeRevisionRoot(std::string_view payload) {
   uint32_t n = in.U32();
   if (n > kMaxCounters) return Status::Corruption("revision root: too many counters");
   for (uint32_t i = 0; i < n && in.ok(); ++i) {
-    std::string name(in.Bytes(256));
-    uint64_t value = in.U64();
+    std::string name(in.ShortBytes());
+    uint64_t value = in.Varint64();
     root.counters.emplace_back(std::move(name), value);
   }
   if (!in.ok() || in.remaining() != 0) {

@@ -43,6 +43,7 @@ Result<PageRef> RevisionWriter::AppendPage(PageKind kind, std::string_view paylo
   REVFS_ASSIGN_OR_RETURN(PageRef ref, store_->pages_->Append(kind, payload));
   ++pages_written_;
   bytes_written_ += ref.size;
+  if (kind == PageKind::kChunk) chunk_bytes_ += ref.size;
   return ref;
 }
 
@@ -59,6 +60,7 @@ Result<uint64_t> RevisionWriter::Finish(
   root.counters = std::move(counters);
   root.counters.emplace_back("pages_written", pages_written_);
   root.counters.emplace_back("bytes_written", bytes_written_);
+  root.counters.emplace_back("bytes_chunks", chunk_bytes_);
   REVFS_ASSIGN_OR_RETURN(uint64_t rev, store_->FinishRevision(this, std::move(root)));
   finished_ = true;
   return rev;

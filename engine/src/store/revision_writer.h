@@ -31,8 +31,9 @@ class RevisionWriter {
   // Appends a page; it becomes durable and reachable only through Finish.
   Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
   // Makes the commit durable and visible as revision(). `time_ns` must not be
-  // earlier than the previous revision's time. Counters pages_written and
-  // bytes_written are added to `counters`.
+  // earlier than the previous revision's time. Counters pages_written,
+  // bytes_written (every page but the revision root) and bytes_chunks (the
+  // chunk pages among them) are added to `counters`.
   Result<uint64_t> Finish(int64_t time_ns, std::string message, PageRef trie_root,
                           std::vector<std::pair<std::string, uint64_t>> counters = {},
                           uint32_t trie_height = 0);
@@ -48,6 +49,7 @@ class RevisionWriter {
   const uint64_t revision_;
   uint64_t pages_written_ = 0;
   uint64_t bytes_written_ = 0;
+  uint64_t chunk_bytes_ = 0;  // of kChunk pages
   bool finished_ = false;
 };
 

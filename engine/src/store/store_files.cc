@@ -8,7 +8,7 @@ Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
   REVFS_ASSIGN_OR_RETURN(uint64_t pages_size, env->GetFileSize(StorePagesPath(dir)));
   REVFS_ASSIGN_OR_RETURN(uint64_t index_size, env->GetFileSize(StoreIndexPath(dir)));
   int best = -1;
-  bool newer_format = false;
+  bool other_format = false;
   for (int i = 0; i < kSuperblockSlots; ++i) {
     std::string& bytes = choice.slot_bytes[i];
     bytes.assign(kSuperblockSlotSize, '\0');
@@ -18,7 +18,7 @@ Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
     bytes.resize(got);
     auto sb = DecodeSuperblock(bytes);
     if (!sb.ok()) {
-      if (sb.status().code() == Status::Code::kNotSupported) newer_format = true;
+      if (sb.status().code() == Status::Code::kNotSupported) other_format = true;
       choice.slot_status[i] = sb.status();
       continue;
     }
@@ -34,7 +34,7 @@ Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
     }
   }
   if (best < 0) {
-    if (newer_format) return choice.slot_status[0].code() == Status::Code::kNotSupported
+    if (other_format) return choice.slot_status[0].code() == Status::Code::kNotSupported
                                  ? choice.slot_status[0].WithContext(dir)
                                  : choice.slot_status[1].WithContext(dir);
     return Status::Corruption(dir + ": superblock: no valid slot");

@@ -52,11 +52,15 @@ Result<Superblock> DecodeSuperblock(std::string_view slot) {
   Decoder in(slot.substr(sizeof(kMagic)));
   Superblock sb;
   sb.format_version = in.U32();
-  if (sb.format_version > kStoreFormatVersion) {
+  if (sb.format_version != kStoreFormatVersion) {
+    // Formats differ in how pages and records are laid out (engine/FORMAT.md):
+    // a store of another format is refused, never read as this one.
+    const bool newer = sb.format_version > kStoreFormatVersion;
     return Status::NotSupported(
-        "store format " + std::to_string(sb.format_version) +
-        " is newer than this program (supports up to " +
-        std::to_string(kStoreFormatVersion) + ")");
+        "store format " + std::to_string(sb.format_version) + " is " +
+        (newer ? "newer" : "older") + " than this program (format " +
+        std::to_string(kStoreFormatVersion) + ")" +
+        (newer ? "" : "; commit its trees into a new store"));
   }
   in.U32();
   sb.generation = in.U64();

@@ -1,6 +1,8 @@
 #include "tree/file_chunks.h"
 
 #include <algorithm>
+#include <any>
+#include <unordered_map>
 
 #include "content/chunk_loader.h"
 #include "tree/sorted_map.h"
@@ -50,6 +52,76 @@ std::string EncodeIndex(const std::vector<IndexEntry>& entries) {
   return s;
 }
 
+// The recent-chunk log (engine/FORMAT.md, format 2): the chunks stored by
+// the last commits, listed in records 4 << 60 | n (one leaf) rather than in
+// their buckets, so that a small commit writes one small record instead of a
+// fragment in each of several bucket leaves. When it holds kLogMaxEntries,
+// the next commit moves it into the buckets.
+constexpr size_t kLogMaxEntries = 128;
+constexpr uint64_t kLogRecords = 1024;
+
+struct ChunkLog {
+  std::vector<IndexEntry> entries;              // every logged entry
+  std::unordered_multimap<uint64_t, size_t> by_hash;  // hash.lo -> entries index
+  uint64_t next = 0;                 // the next record number
+  std::vector<IndexEntry> open;      // this transaction's last record
+  uint64_t open_number = UINT64_MAX; // its number
+};
+
+// Adds `e` to its bucket unless the bucket is full or holds it already.
+Status AddToBucket(WriteTrx& trx, const IndexEntry& e) {
+  const uint64_t key = kChunkIndexBase | ChunkBucket(e.hash);
+  REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
+  std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
+  if (entries.size() >= kMaxBucketEntries) return Status::OK();
+  for (const IndexEntry& old : entries) {
+    if (old.hash == e.hash && old.page == e.page) return Status::OK();
+  }
+  entries.push_back(e);
+  return trx.Put(key, EncodeIndex(entries));
+}
+
+// Returns this transaction's view of the log: read once, and emptied into
+// the buckets first when it is full.
+Result<ChunkLog*> LoadLog(WriteTrx& trx) {
+  if (auto* log = std::any_cast<ChunkLog>(&trx.extension())) return log;
+  ChunkLog log;
+  std::vector<uint64_t> numbers;
+  Status decode;
+  REVFS_RETURN_IF_ERROR(trx.base().Scan(
+      kChunkLogBase, kChunkLogBase | (kLogRecords - 1), [&](uint64_t key, std::string_view v) {
+        for (const IndexEntry& e : DecodeIndex(v)) log.entries.push_back(e);
+        numbers.push_back(key);
+        log.next = (key & (kLogRecords - 1)) + 1;
+        return true;
+      }));
+  if (log.entries.size() >= kLogMaxEntries || log.next >= kLogRecords) {
+    for (const IndexEntry& e : log.entries) REVFS_RETURN_IF_ERROR(AddToBucket(trx, e));
+    for (uint64_t key : numbers) REVFS_RETURN_IF_ERROR(trx.Delete(key));
+    log.entries.clear();
+    log.next = 0;
+  }
+  for (size_t i = 0; i < log.entries.size(); ++i) log.by_hash.emplace(log.entries[i].hash.lo, i);
+  trx.extension() = std::move(log);
+  return std::any_cast<ChunkLog>(&trx.extension());
+}
+
+// Lists `e` in the log, or in its bucket while the log is full.
+Status IndexNewChunk(WriteTrx& trx, ChunkLog* log, const IndexEntry& e) {
+  const bool new_record = log->open_number == UINT64_MAX || log->open.size() >= kMaxBucketEntries;
+  if (log->entries.size() >= kLogMaxEntries || (new_record && log->next >= kLogRecords)) {
+    return AddToBucket(trx, e);
+  }
+  if (new_record) {
+    log->open.clear();
+    log->open_number = log->next++;
+  }
+  log->open.push_back(e);
+  log->by_hash.emplace(e.hash.lo, log->entries.size());
+  log->entries.push_back(e);
+  return trx.Put(kChunkLogBase | log->open_number, EncodeIndex(log->open));
+}
+
 // Returns true if the chunk stored in `page` holds exactly `raw`.
 bool SameBytes(Database& rs, const IndexEntry& e, std::string_view raw) {
   auto stored = rs.chunk_loader().Chunk(e.hash, e.page, e.raw_size);
@@ -80,8 +152,11 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
   ref.length = static_cast<uint32_t>(chunk.raw.size());
   ref.hash = chunk.hash;
   const uint64_t key = kChunkIndexBase | ChunkBucket(ref.hash);
+  REVFS_ASSIGN_OR_RETURN(ChunkLog* log, LoadLog(trx));
   REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
   std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
+  auto logged = log->by_hash.equal_range(ref.hash.lo);
+  for (auto it = logged.first; it != logged.second; ++it) entries.push_back(log->entries[it->second]);
   for (const IndexEntry& e : entries) {
     if (e.hash == ref.hash && e.raw_size == chunk.raw.size() && SameBytes(rs, e, chunk.raw)) {
       ref.page = e.page;
@@ -105,10 +180,7 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
   ++stats->chunks_new;
   stats->bytes_new += chunk.raw.size();
   stats->bytes_stored += chunk.stored.size();
-  if (entries.size() < kMaxBucketEntries) {  // a full bucket indexes no more (no dedup there)
-    entries.push_back({ref.hash, ref.page, ref.length, ref.depth});
-    REVFS_RETURN_IF_ERROR(trx.Put(key, EncodeIndex(entries)));
-  }
+  REVFS_RETURN_IF_ERROR(IndexNewChunk(trx, log, {ref.hash, ref.page, ref.length, ref.depth}));
   return ref;
 }
 

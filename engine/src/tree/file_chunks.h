@@ -4,7 +4,9 @@
 //
 // A chunk is identified by the XXH3-128 of its bytes. The chunk index (record
 // 3 << 60 | top 16 bits of the hash) lists the chunks stored under that
-// prefix; a hash hit is reused only after its stored bytes compared equal
+// prefix, and the recent-chunk log (records 4 << 60 | n) the chunks of the
+// last commits, moved into their buckets every 128 entries (engine/FORMAT.md,
+// format 2); a hash hit is reused only after its stored bytes compared equal
 // (XXH3 is fast, not collision-proof). A file's chunk list is found by binary
 // search (inline list or the sorted map keyed by offset), so reading any
 // byte range costs O(log n) record loads plus the chunks it touches. Chunk

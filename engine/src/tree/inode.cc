@@ -10,7 +10,56 @@
 
 namespace revfs {
 namespace {
-constexpr uint8_t kInodeFormat = 1;
+// 2: the compact encoding of store format 2 (engine/FORMAT.md).
+constexpr uint8_t kInodeFormat = 2;
+
+void PutCompactChunk(std::string* dst, const ChunkRef& c) {
+  PutVarint64(dst, c.offset);
+  PutVarint64(dst, c.length);
+  dst->push_back(c.hole ? 1 : 0);
+  if (!c.hole) {
+    PutHash(dst, c.hash);
+    EncodeCompactPageRef(dst, c.page);
+    dst->push_back(static_cast<char>(c.depth));
+  }
+}
+
+ChunkRef GetCompactChunk(Decoder* in) {
+  ChunkRef c;
+  c.offset = in->Varint64();
+  const uint64_t length = in->Varint64();
+  c.length = length > UINT32_MAX ? 0 : static_cast<uint32_t>(length);
+  c.hole = in->U8() != 0;
+  if (!c.hole) {
+    c.hash = GetHash(in);
+    c.page = DecodeCompactPageRef(in);
+    c.depth = in->U8();
+  }
+  return c;
+}
+
+void PutCompactMapRoot(std::string* dst, const MapRoot& m) {
+  PutVarint64(dst, m.block);
+  if (m.block == 0) return;  // the empty map
+  dst->push_back(static_cast<char>(m.level));
+  PutHash(dst, m.hash);
+  PutVarint64(dst, m.count);
+}
+
+MapRoot GetCompactMapRoot(Decoder* in) {
+  MapRoot m;
+  m.block = in->Varint64();
+  if (m.block == 0) return m;
+  m.level = in->U8();
+  m.hash = GetHash(in);
+  m.count = in->Varint64();
+  return m;
+}
+
+uint32_t Get32(Decoder* in) {
+  const uint64_t v = in->Varint64();
+  return v > UINT32_MAX ? 0 : static_cast<uint32_t>(v);
+}
 }  // namespace
 
 const char* FileTypeName(FileType t) {
@@ -79,30 +128,32 @@ std::string EncodeInode(const Inode& n) {
   std::string s;
   s.push_back(static_cast<char>(kInodeFormat));
   s.push_back(static_cast<char>(n.type));
-  PutFixed32(&s, n.mode);
-  PutFixed32(&s, n.uid);
-  PutFixed32(&s, n.gid);
-  PutFixed32(&s, n.nlink);
-  PutFixed64(&s, n.rdev);
-  PutFixed64(&s, n.size);
-  PutFixed64(&s, static_cast<uint64_t>(n.atime_ns));
-  PutFixed64(&s, static_cast<uint64_t>(n.mtime_ns));
-  PutFixed64(&s, static_cast<uint64_t>(n.ctime_ns));
-  PutFixed64(&s, n.src_dev);
-  PutFixed64(&s, n.src_ino);
+  PutVarint64(&s, n.mode);
+  PutVarint64(&s, n.uid);
+  PutVarint64(&s, n.gid);
+  PutVarint64(&s, n.nlink);
+  PutVarint64(&s, n.rdev);
+  PutVarint64(&s, n.size);
+  PutVarint64(&s, ZigZag(n.mtime_ns));
+  PutVarint64(&s, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(n.atime_ns) -
+                                              static_cast<uint64_t>(n.mtime_ns))));
+  PutVarint64(&s, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(n.ctime_ns) -
+                                              static_cast<uint64_t>(n.mtime_ns))));
+  PutVarint64(&s, n.src_dev);
+  PutVarint64(&s, n.src_ino);
   PutHash(&s, n.identity);
-  PutBytes(&s, n.symlink);
-  PutFixed16(&s, static_cast<uint16_t>(n.xattrs.size()));
+  PutVarint64(&s, n.symlink.size());
+  s += n.symlink;
+  PutVarint64(&s, n.xattrs.size());
   for (const auto& [name, value] : n.xattrs) {
-    PutBytes(&s, name);
-    PutBytes(&s, value);
+    PutVarint64(&s, name.size());
+    s += name;
+    PutVarint64(&s, value.size());
+    s += value;
   }
-  EncodeMapRoot(&s, n.map);
-  PutFixed16(&s, static_cast<uint16_t>(n.chunks.size()));
-  for (const ChunkRef& c : n.chunks) {
-    PutFixed64(&s, c.offset);
-    EncodeChunkRef(&s, c);
-  }
+  PutCompactMapRoot(&s, n.map);
+  PutVarint64(&s, n.chunks.size());
+  for (const ChunkRef& c : n.chunks) PutCompactChunk(&s, c);
   return s;
 }
 
@@ -113,32 +164,33 @@ Result<Inode> DecodeInode(std::string_view bytes) {
   uint8_t type = in.U8();
   if (type < 1 || type > 7) return Status::Corruption("inode: unknown type");
   n.type = static_cast<FileType>(type);
-  n.mode = in.U32();
-  n.uid = in.U32();
-  n.gid = in.U32();
-  n.nlink = in.U32();
-  n.rdev = in.U64();
-  n.size = in.U64();
-  n.atime_ns = static_cast<int64_t>(in.U64());
-  n.mtime_ns = static_cast<int64_t>(in.U64());
-  n.ctime_ns = static_cast<int64_t>(in.U64());
-  n.src_dev = in.U64();
-  n.src_ino = in.U64();
+  n.mode = Get32(&in);
+  n.uid = Get32(&in);
+  n.gid = Get32(&in);
+  n.nlink = Get32(&in);
+  n.rdev = in.Varint64();
+  n.size = in.Varint64();
+  n.mtime_ns = UnZigZag(in.Varint64());
+  n.atime_ns = static_cast<int64_t>(static_cast<uint64_t>(n.mtime_ns) +
+                                    static_cast<uint64_t>(UnZigZag(in.Varint64())));
+  n.ctime_ns = static_cast<int64_t>(static_cast<uint64_t>(n.mtime_ns) +
+                                    static_cast<uint64_t>(UnZigZag(in.Varint64())));
+  n.src_dev = in.Varint64();
+  n.src_ino = in.Varint64();
   n.identity = GetHash(&in);
-  n.symlink = std::string(in.Bytes(4096));
-  uint16_t nx = in.U16();
-  for (uint16_t i = 0; i < nx && in.ok(); ++i) {
-    std::string name(in.Bytes(255));
-    std::string value(in.Bytes(kMaxRecordValue));
+  auto bytes_of = [&](size_t max) { return std::string(in.VarBytes(max)); };
+  n.symlink = bytes_of(4096);
+  const uint64_t nx = in.Varint64();
+  if (nx > kMaxRecordValue) return Status::Corruption("inode: malformed");
+  for (uint64_t i = 0; i < nx && in.ok(); ++i) {
+    std::string name = bytes_of(255);
+    std::string value = bytes_of(kMaxRecordValue);
     n.xattrs.emplace_back(std::move(name), std::move(value));
   }
-  n.map = DecodeMapRoot(&in);
-  uint16_t nc = in.U16();
+  n.map = GetCompactMapRoot(&in);
+  const uint64_t nc = in.Varint64();
   if (nc > kInlineChunks) return Status::Corruption("inode: too many inline chunks");
-  for (uint16_t i = 0; i < nc && in.ok(); ++i) {
-    uint64_t offset = in.U64();
-    n.chunks.push_back(DecodeChunkRef(&in, offset));
-  }
+  for (uint64_t i = 0; i < nc && in.ok(); ++i) n.chunks.push_back(GetCompactChunk(&in));
   if (!in.ok() || in.remaining() != 0) return Status::Corruption("inode: malformed");
   uint64_t prev_end = 0;
   for (const ChunkRef& c : n.chunks) {

@@ -31,6 +31,23 @@ inline void PutBytes(std::string* dst, std::string_view s) {
   dst->append(s);
 }
 
+// LEB128: 7 bits a byte, low bits first, the high bit set on all but the
+// last byte (at most 10 bytes for 64 bits).
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+// Zigzag: small negative and positive numbers as small unsigned ones.
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
 inline uint16_t DecodeFixed16(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
   return static_cast<uint16_t>(u[0] | (u[1] << 8));
@@ -88,6 +105,38 @@ class Decoder {
     if (!Need(8)) return 0;
     uint64_t v = DecodeFixed64(in_.data());
     in_.remove_prefix(8);
+    return v;
+  }
+  // Returns a LEB128 varint; fails on more than 10 bytes or past the end.
+  uint64_t Varint64() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (!Need(1)) return 0;
+      const uint8_t b = static_cast<uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
+  // Returns a byte string prefixed by a varint length of at most `max_len`.
+  std::string_view VarBytes(size_t max_len) {
+    const uint64_t n = Varint64();
+    if (!ok_ || n > max_len || !Need(n)) {
+      ok_ = false;
+      return {};
+    }
+    std::string_view v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return v;
+  }
+  // Returns a byte string prefixed by a u8 length.
+  std::string_view ShortBytes() {
+    const uint8_t n = U8();
+    if (!Need(n)) return {};
+    std::string_view v = in_.substr(0, n);
+    in_.remove_prefix(n);
     return v;
   }
   // Returns a length-prefixed byte string of at most `max_len` bytes; the

@@ -193,6 +193,30 @@ TEST_F(StoreTest, NewerFormatIsRecognized) {
   EXPECT_NE(store.status().message().find("newer than this program"), std::string_view::npos);
 }
 
+TEST_F(StoreTest, OlderFormatIsRefusedNotMisread) {
+  Superblock sb;
+  {
+    auto store = OpenStore(false);
+    sb = store->superblock();
+  }
+  // A store of format 1 (both slots): refused with both versions named.
+  sb.format_version = 1;
+  auto file = Env::Default()->NewRandomRWFile(store_path_ + "/superblock", false);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
+  auto store = Store::Open(store_path_, {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Status::Code::kNotSupported);
+  const std::string message(store.status().message());
+  EXPECT_NE(message.find(store_path_), std::string::npos) << message;
+  EXPECT_NE(message.find("store format 1 is older than this program (format " +
+                         std::to_string(kStoreFormatVersion) + ")"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+}
+
 TEST_F(StoreTest, MissingAndNonStorePathsAreClear) {
   auto missing = Store::Open(Path("nope"), {});
   EXPECT_TRUE(missing.status().IsNotFound());
