@@ -1,6 +1,9 @@
 // Reading a revision's directory tree: inodes, paths and directory listings.
 #include "revfs/tree.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "tree/sorted_map.h"
 
 namespace revfs {
@@ -14,6 +17,47 @@ Result<Inode> GetInode(ReadTrx& trx, uint64_t ino) {
   auto inode = DecodeInode(record->value());
   if (!inode.ok()) return inode.status().WithContext("inode " + std::to_string(ino));
   return inode;
+}
+
+std::vector<Result<Inode>> GetInodes(ReadTrx& trx, const std::vector<uint64_t>& inos) {
+  std::vector<Result<Inode>> out(inos.size(), Result<Inode>(Status::NotFound("inode not read")));
+  std::vector<size_t> order(inos.size());  // indexes of inos, by inode number
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return inos[a] < inos[b]; });
+  for (size_t begin = 0; begin < order.size();) {
+    // One run: sorted numbers no more than kInodeRunGap apart.
+    size_t end = begin + 1;
+    while (end < order.size() && inos[order[end]] - inos[order[end - 1]] <= kInodeRunGap) ++end;
+    const uint64_t first = inos[order[begin]], last = inos[order[end - 1]];
+    bool scanned = false;
+    if (end - begin > 1) {
+      size_t next = begin;  // the first of the run not yet matched
+      Status s = trx.Scan(kInodeBase | first, kInodeBase | last,
+                          [&](uint64_t key, std::string_view value) {
+                            const uint64_t ino = key & ~kInodeBase;
+                            while (next < end && inos[order[next]] < ino) ++next;  // not stored
+                            for (; next < end && inos[order[next]] == ino; ++next) {
+                              auto inode = DecodeInode(value);
+                              out[order[next]] =
+                                  inode.ok() ? std::move(inode)
+                                             : Result<Inode>(inode.status().WithContext(
+                                                   "inode " + std::to_string(ino)));
+                            }
+                            return next < end;
+                          });
+      scanned = s.ok();
+    }
+    for (size_t i = begin; i < end; ++i) {
+      if (!scanned) {
+        out[order[i]] = GetInode(trx, inos[order[i]]);
+      } else if (!out[order[i]].ok() && out[order[i]].status().IsNotFound()) {
+        out[order[i]] = Status::NotFound("inode " + std::to_string(inos[order[i]]) +
+                                         " not in revision " + std::to_string(trx.revision()));
+      }
+    }
+    begin = end;
+  }
+  return out;
 }
 
 Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std::string_view name) {

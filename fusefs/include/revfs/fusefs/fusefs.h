@@ -215,6 +215,9 @@ class RevFs {
   NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
   // The entry of inode `ino` of revision `rev` (counts a lookup).
   Result<EntryReply> ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino, ReadTrx& trx);
+  // The entry of inode `ino` of revision `rev`, read as `inode` (counts a
+  // lookup).
+  EntryReply EntryOfInode(uint64_t parent, uint64_t rev, uint64_t ino, const Inode& inode);
   // ReadDir of a revision's directory.
   Status ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
                       const std::function<bool(const DirItem&)>& fn);
