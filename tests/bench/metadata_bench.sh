@@ -69,9 +69,14 @@ walk_ls() { ls -lR "$1"; }
 
 remount
 remount_sq
-# What is timed must be the same tree: names, sizes, modes and mtimes of
-# every entry agree (times to the second: squashfs keeps no more).
-listing() { (cd "$1" && find . -printf '%p %s %m %TY%Tm%Td%TH%TM%TS\n' | sed 's/\.[0-9]*$//' | sort); }
+# What is timed must be the same tree: names, types, modes and mtimes of
+# every entry and the sizes of files agree (times to the second: squashfs
+# keeps no more; directory sizes differ by filesystem).
+listing() {
+  (cd "$1" && { find . -type f -printf '%p %y %s %m %TY%Tm%Td%TH%TM%TS\n'
+                find . ! -type f -printf '%p %y %m %TY%Tm%Td%TH%TM%TS\n'; } |
+     sed 's/\.[0-9]*$//' | sort)
+}
 listing "$work/src" > "$work/native.lst"
 for d in "$mnt/latest" "$sqmnt"; do
   listing "$d" | cmp -s - "$work/native.lst" || { echo "$d differs from the source tree" >&2; exit 1; }
