@@ -1,6 +1,7 @@
 // RevFs: listings of a revision's directories, read by position and resumed
 // through ListingCursors; readdirplus (a listing with each child looked up)
 // and ListDir over any directory.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,7 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
   // scan per run of neighbouring inode numbers, not a point read each),
   // then the replies. No child is searched for in the directory again.
   std::vector<DirItem> items;
+  items.reserve(std::min<size_t>(max_children, 1024) + kFirstEntryPosition);
   size_t children = 0;
   REVFS_RETURN_IF_ERROR(ReadDir(dir, offset, [&](const DirItem& item) {
     const bool dot = offset + items.size() < kFirstEntryPosition;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "tree/sorted_map.h"
 
@@ -20,7 +21,8 @@ Result<Inode> GetInode(ReadTrx& trx, uint64_t ino) {
 }
 
 std::vector<Result<Inode>> GetInodes(ReadTrx& trx, const std::vector<uint64_t>& inos) {
-  std::vector<Result<Inode>> out(inos.size(), Result<Inode>(Status::NotFound("inode not read")));
+  // Filled in inode-number order; an empty slot was not found.
+  std::vector<std::optional<Result<Inode>>> found(inos.size());
   std::vector<size_t> order(inos.size());  // indexes of inos, by inode number
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return inos[a] < inos[b]; });
@@ -38,24 +40,29 @@ std::vector<Result<Inode>> GetInodes(ReadTrx& trx, const std::vector<uint64_t>& 
                             while (next < end && inos[order[next]] < ino) ++next;  // not stored
                             for (; next < end && inos[order[next]] == ino; ++next) {
                               auto inode = DecodeInode(value);
-                              out[order[next]] =
-                                  inode.ok() ? std::move(inode)
-                                             : Result<Inode>(inode.status().WithContext(
-                                                   "inode " + std::to_string(ino)));
+                              if (!inode.ok()) {
+                                inode = inode.status().WithContext("inode " + std::to_string(ino));
+                              }
+                              found[order[next]] = std::move(inode);
                             }
                             return next < end;
                           });
       scanned = s.ok();
     }
-    for (size_t i = begin; i < end; ++i) {
-      if (!scanned) {
-        out[order[i]] = GetInode(trx, inos[order[i]]);
-      } else if (!out[order[i]].ok() && out[order[i]].status().IsNotFound()) {
-        out[order[i]] = Status::NotFound("inode " + std::to_string(inos[order[i]]) +
-                                         " not in revision " + std::to_string(trx.revision()));
-      }
+    if (!scanned) {  // one at a time, so that each gets its own error
+      for (size_t i = begin; i < end; ++i) found[order[i]] = GetInode(trx, inos[order[i]]);
     }
     begin = end;
+  }
+  std::vector<Result<Inode>> out;
+  out.reserve(inos.size());
+  for (size_t i = 0; i < inos.size(); ++i) {
+    if (found[i]) {
+      out.push_back(std::move(*found[i]));
+    } else {
+      out.push_back(Status::NotFound("inode " + std::to_string(inos[i]) + " not in revision " +
+                                     std::to_string(trx.revision())));
+    }
   }
   return out;
 }
