@@ -81,8 +81,13 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
     conn->want &= ~FUSE_CAP_POSIX_ACL;
   }
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, kMaxKernelReadahead);
-  // Symlinks are not cached in the page cache: latest changes its target.
-  conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
+  // Symlink targets are cached by the kernel: stored ones never change, and
+  // Serve's watcher drops the cached target of latest when a commit lands.
+  // Without this every path resolved through latest/ asks for its target
+  // again: ls -lR MOUNT/latest/ sent three readlinks per file.
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) {
+    conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  }
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;  // revisions never change
 }
