@@ -1,6 +1,8 @@
 // RevFs: listings of a revision's directories, read by position and resumed
 // through ListingCursors; readdirplus (a listing with each child looked up)
 // and ListDir over any directory.
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,8 +66,38 @@ Status RevFs::ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
 Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
     uint64_t dir, uint64_t offset, size_t max_children,
     const std::function<bool(const DirItem&, const EntryReply*)>& add) {
+  // One pass over the listing: the items of this reply first (at most
+  // max_children children), then their inodes in one batch (GetInodes: a
+  // scan per run of neighbouring inode numbers, not a point read each),
+  // then the replies. No child is searched for in the directory again.
+  std::vector<DirItem> items;
+  items.reserve(std::min<size_t>(max_children, 1024) + kFirstEntryPosition);
+  size_t children = 0;
+  REVFS_RETURN_IF_ERROR(ReadDir(dir, offset, [&](const DirItem& item) {
+    const bool dot = offset + items.size() < kFirstEntryPosition;
+    if (!dot && children == max_children) return false;
+    items.push_back(item);
+    if (!dot) ++children;
+    return true;
+  }));
+  std::vector<uint64_t> inos;  // the stored children's, in item order
+  std::unique_ptr<ReadTrx> trx;
+  uint64_t rev = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (offset + i >= kFirstEntryPosition && items[i].node_hint != 0) {
+      inos.push_back(items[i].node_hint);
+    }
+  }
+  std::vector<Result<Inode>> inodes;
+  if (!inos.empty()) {
+    REVFS_ASSIGN_OR_RETURN(Node node, nodes_->Get(dir));
+    rev = node.rev;
+    REVFS_ASSIGN_OR_RETURN(trx, db_->BeginRead(rev));
+    inodes = GetInodes(*trx, inos);
+  }
+
   std::vector<uint64_t> counted;
-  counted.reserve(max_children);  // so recording a lookup never throws
+  counted.reserve(items.size());  // so recording a lookup never throws
   struct GiveBack {
     RevFs* fs;
     std::vector<uint64_t>* nodes;
@@ -75,19 +107,34 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
       for (uint64_t node : *nodes) fs->Forget(node, 1);
     }
   } give_back{this, &counted};
-  REVFS_RETURN_IF_ERROR(ReadDir(dir, offset, [&](const DirItem& item) {
-    if (item.name == "." || item.name == "..") return add(item, nullptr);
-    if (counted.size() == max_children) return false;
-    auto entry = LookupListed(dir, item);
-    const bool looked_up = entry.ok() && entry->node != 0;
-    if (looked_up) counted.push_back(entry->node);
-    if (add(item, looked_up ? &*entry : nullptr)) return true;
+  size_t next_inode = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DirItem& item = items[i];
+    const uint64_t position = offset + i;
+    if (position < kFirstEntryPosition) {
+      if (!add(item, nullptr)) break;
+      continue;
+    }
+    std::optional<Result<EntryReply>> entry;
+    if (item.node_hint == 0) {
+      entry = LookupListed(dir, item);  // a fixed directory's child
+    } else if (const Result<Inode>& inode = inodes[next_inode++]; inode.ok()) {
+      entry = EntryOfInode(dir, rev, item.node_hint, *inode);
+    }
+    const bool looked_up = entry && entry->ok() && (*entry)->node != 0;
+    if (looked_up) counted.push_back((*entry)->node);
+    if (add(item, looked_up ? &**entry : nullptr)) continue;
     if (looked_up) {  // not taken: the lookup does not count
       counted.pop_back();
-      Forget(entry->node, 1);
+      Forget((*entry)->node, 1);
     }
-    return false;
-  }));
+    // The next reply resumes here: remember the name before it, so that it
+    // is not counted from the start.
+    if (i > 0 && position > kFirstEntryPosition) {
+      cursors_->Remember(dir, position, items[i - 1].name);
+    }
+    break;
+  }
   give_back.kept = true;
   return counted;
 }

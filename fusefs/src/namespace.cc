@@ -211,6 +211,12 @@ Result<EntryReply> RevFs::ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino
   // The child is read once: its attributes, and the first chunk of a small
   // file queued for decoding (it is likely read next).
   REVFS_ASSIGN_OR_RETURN(Inode child, GetInode(trx, ino));
+  EntryReply r = EntryOfInode(parent, rev, ino, child);
+  prefetcher_->AfterLookup(child, trx);
+  return r;
+}
+
+EntryReply RevFs::EntryOfInode(uint64_t parent, uint64_t rev, uint64_t ino, const Inode& inode) {
   EntryReply r;
   r.entry_timeout = options_.long_timeout;
   r.node = nodes_->Intern(Kind::kEntry, rev, ino, parent);
@@ -218,8 +224,7 @@ Result<EntryReply> RevFs::ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino
   n.kind = Kind::kEntry;
   n.rev = rev;
   n.ino = ino;
-  r.attr = AttrOfInode(n, r.node, child);
-  prefetcher_->AfterLookup(child, trx);
+  r.attr = AttrOfInode(n, r.node, inode);
   return r;
 }
 

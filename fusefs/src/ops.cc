@@ -81,8 +81,13 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
     conn->want &= ~FUSE_CAP_POSIX_ACL;
   }
   conn->max_readahead = std::min<unsigned>(conn->max_readahead, kMaxKernelReadahead);
-  // Symlinks are not cached in the page cache: latest changes its target.
-  conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
+  // Symlink targets are cached by the kernel: stored ones never change, and
+  // Serve's watcher drops the cached target of latest when a commit lands.
+  // Without this every path resolved through latest/ asks for its target
+  // again: ls -lR MOUNT/latest/ sent three readlinks per file.
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) {
+    conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  }
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;  // revisions never change
 }
@@ -148,7 +153,12 @@ constexpr size_t kMinDirentPlus = 128 + 24 + 8;
 void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*, bool plus) {
   Wall(req, kOpReaddir, [&] {
     RevFs* fs = Fs(req);
-    std::string buf(size, '\0');
+    // The reply is built in this thread's buffer: one allocation per thread,
+    // not a zero-filled one per request (replies are up to the kernel's
+    // getdents buffer, tens of KiB, and a walk sends two per directory).
+    thread_local std::vector<char> reply;
+    if (reply.size() < size) reply.resize(size);
+    char* const buf = reply.data();
     size_t used = 0;
     auto next = static_cast<off_t>(off);
     if (!plus) {
@@ -157,7 +167,7 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
         std::memset(&st, 0, sizeof(st));
         st.st_ino = item.st_ino;
         st.st_mode = item.type;
-        const size_t need = fuse_add_direntry(req, buf.data() + used, size - used,
+        const size_t need = fuse_add_direntry(req, buf + used, size - used,
                                               item.name.c_str(), &st, ++next);
         if (need > size - used) return false;
         used += need;
@@ -165,7 +175,7 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
       });
       // A listing that cannot be read whole fails whole: never a silent gap.
       if (!s.ok()) return ReplyError(req, s);
-      return static_cast<void>(fuse_reply_buf(req, buf.data(), used));
+      return static_cast<void>(fuse_reply_buf(req, buf, used));
     }
     auto counted = fs->ReadDirPlus(
         ino, static_cast<uint64_t>(off), size / kMinDirentPlus + 1,
@@ -177,14 +187,14 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
           // Without an entry (node 0) the kernel lists the name and makes no
           // dentry, so looking the child up asks again and gets the error.
           if (entry != nullptr) e = ToEntry(*entry);
-          const size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used,
+          const size_t need = fuse_add_direntry_plus(req, buf + used, size - used,
                                                      item.name.c_str(), &e, ++next);
           if (need > size - used) return false;
           used += need;
           return true;
         });
     if (!counted.ok()) return ReplyError(req, counted.status());
-    if (fuse_reply_buf(req, buf.data(), used) != 0) {
+    if (fuse_reply_buf(req, buf, used) != 0) {
       for (uint64_t node : *counted) fs->Forget(node, 1);  // the kernel never got them
     }
   });

@@ -14,6 +14,7 @@
 #include <memory>
 #include <utility>
 
+#include "node_table.h"
 #include "store_watch.h"
 
 namespace revfs::fusefs {
@@ -115,7 +116,10 @@ void Watcher::Start(RevFs& fs, fuse_session* se, int signal_fd) {
       try {
         if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
         fs.NoteStoreChanged();
-        if (!fs.no_opendir() || !fs.PollNewRevision()) continue;
+        if (!fs.PollNewRevision()) continue;
+        // latest's target, cached by the kernel (FUSE_CAP_CACHE_SYMLINKS).
+        (void)fuse_lowlevel_notify_inval_inode(se, kLatestNode, 0, 0);
+        if (!fs.no_opendir()) continue;
         for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
           (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
         }

@@ -64,6 +64,8 @@ struct RecordStats {
   uint64_t max_fragments_per_load = 0;
   uint64_t leaf_loads = 0;
   uint64_t read_trx_opened = 0;
+  uint64_t point_reads = 0;  // ReadTrx::Get calls: a walk down the trie each
+  uint64_t range_reads = 0;  // ReadTrx::Scan calls (over a non-empty trie)
   uint64_t commits = 0;
 };
 
@@ -158,6 +160,8 @@ class Database {
   std::array<std::atomic<uint64_t>, RecordStats::kHistogram> fragments_per_load_{};
   std::atomic<uint64_t> max_fragments_per_load_{0};
   std::atomic<uint64_t> read_trx_opened_{0};
+  std::atomic<uint64_t> point_reads_{0};
+  std::atomic<uint64_t> range_reads_{0};
   std::atomic<uint64_t> commits_{0};
   bool write_open_ = false;  // writer thread only
 };

@@ -145,6 +145,15 @@ Result<std::vector<std::string>> ReadExclusions(ReadTrx& trx);
 
 // Reading.
 Result<Inode> GetInode(ReadTrx& trx, uint64_t ino);
+// Reads the inodes `inos` (any order, repeats allowed) and returns them in
+// that order, each with its own error (NotFound, a record that does not
+// decode). Inodes of one directory are mostly neighbours in the key space,
+// so this makes one ordered ReadTrx::Scan per run of near numbers (gaps of
+// at most kInodeRunGap) instead of one point Get per inode: each record
+// leaf is reached once. A run whose scan fails is read again inode by
+// inode, so that one damaged record fails only its own inode.
+inline constexpr uint64_t kInodeRunGap = 64;
+std::vector<Result<Inode>> GetInodes(ReadTrx& trx, const std::vector<uint64_t>& inos);
 // Resolves a path ("" or "/" is the root) without following symlinks.
 Result<std::pair<uint64_t, Inode>> ResolvePath(ReadTrx& trx, std::string_view path);
 Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std::string_view name);

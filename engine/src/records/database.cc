@@ -129,6 +129,8 @@ RecordStats Database::stats() const {
   }
   s.max_fragments_per_load = max_fragments_per_load_.load(std::memory_order_relaxed);
   s.read_trx_opened = read_trx_opened_.load(std::memory_order_relaxed);
+  s.point_reads = point_reads_.load(std::memory_order_relaxed);
+  s.range_reads = range_reads_.load(std::memory_order_relaxed);
   s.commits = commits_.load(std::memory_order_relaxed);
   return s;
 }
@@ -146,6 +148,8 @@ std::string Database::StatsJson() const {
   }
   w.EndObject();
   w.Key("read_trx_opened").Uint(s.read_trx_opened);
+  w.Key("point_reads").Uint(s.point_reads);
+  w.Key("range_reads").Uint(s.range_reads);
   w.Key("commits").Uint(s.commits);
   w.EndObject();
   w.Key("memory").Raw(MemoryStatsJson());
@@ -200,6 +204,7 @@ Result<std::optional<LeafRef>> ReadTrx::FindLeaf(uint64_t leaf) {
 }
 
 Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
+  rs_->point_reads_.fetch_add(1, std::memory_order_relaxed);
   REVFS_ASSIGN_OR_RETURN(std::optional<LeafRef> leaf, FindLeaf(LeafOf(key)));
   if (!leaf) return std::optional<PinnedRecord>();
   size_t combined = 0;
@@ -214,6 +219,7 @@ Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
 Status ReadTrx::Scan(uint64_t first, uint64_t last,
                      const std::function<bool(uint64_t, std::string_view)>& fn) {
   if (trie_.height == 0 || first > last) return Status::OK();
+  rs_->range_reads_.fetch_add(1, std::memory_order_relaxed);
   bool stop = false;
   return ScanTriePage(trie_.root, static_cast<int>(trie_.height) + 1, 0, first, last, fn, &stop);
 }

@@ -1,6 +1,10 @@
 // Reading a revision's directory tree: inodes, paths and directory listings.
 #include "revfs/tree.h"
 
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
 #include "tree/sorted_map.h"
 
 namespace revfs {
@@ -14,6 +18,53 @@ Result<Inode> GetInode(ReadTrx& trx, uint64_t ino) {
   auto inode = DecodeInode(record->value());
   if (!inode.ok()) return inode.status().WithContext("inode " + std::to_string(ino));
   return inode;
+}
+
+std::vector<Result<Inode>> GetInodes(ReadTrx& trx, const std::vector<uint64_t>& inos) {
+  // Filled in inode-number order; an empty slot was not found.
+  std::vector<std::optional<Result<Inode>>> found(inos.size());
+  std::vector<size_t> order(inos.size());  // indexes of inos, by inode number
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return inos[a] < inos[b]; });
+  for (size_t begin = 0; begin < order.size();) {
+    // One run: sorted numbers no more than kInodeRunGap apart.
+    size_t end = begin + 1;
+    while (end < order.size() && inos[order[end]] - inos[order[end - 1]] <= kInodeRunGap) ++end;
+    const uint64_t first = inos[order[begin]], last = inos[order[end - 1]];
+    bool scanned = false;
+    if (end - begin > 1) {
+      size_t next = begin;  // the first of the run not yet matched
+      Status s = trx.Scan(kInodeBase | first, kInodeBase | last,
+                          [&](uint64_t key, std::string_view value) {
+                            const uint64_t ino = key & ~kInodeBase;
+                            while (next < end && inos[order[next]] < ino) ++next;  // not stored
+                            for (; next < end && inos[order[next]] == ino; ++next) {
+                              auto inode = DecodeInode(value);
+                              if (!inode.ok()) {
+                                inode = inode.status().WithContext("inode " + std::to_string(ino));
+                              }
+                              found[order[next]] = std::move(inode);
+                            }
+                            return next < end;
+                          });
+      scanned = s.ok();
+    }
+    if (!scanned) {  // one at a time, so that each gets its own error
+      for (size_t i = begin; i < end; ++i) found[order[i]] = GetInode(trx, inos[order[i]]);
+    }
+    begin = end;
+  }
+  std::vector<Result<Inode>> out;
+  out.reserve(inos.size());
+  for (size_t i = 0; i < inos.size(); ++i) {
+    if (found[i]) {
+      out.push_back(std::move(*found[i]));
+    } else {
+      out.push_back(Status::NotFound("inode " + std::to_string(inos[i]) + " not in revision " +
+                                     std::to_string(trx.revision())));
+    }
+  }
+  return out;
 }
 
 Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std::string_view name) {

@@ -133,7 +133,10 @@ class RevFs {
   // counted; null for "." and "..", and for a child that cannot be read
   // now: its name is listed all the same and looking it up gives the
   // error). add returns false when the reply is full (that item and its
-  // lookup are not taken). At most `max_children` children are looked up.
+  // lookup are not taken; the next call resumes there). At most
+  // `max_children` children are looked up, all from one pass over the
+  // listing and their inodes in one batch (GetInodes); no content is
+  // queued for prefetch (a listing is not a read).
   // Returns the nodes whose lookups the reply counted — the caller gives
   // them back if the reply never reaches the kernel; on an error or an
   // exception (thrown on) they are given back here.
@@ -215,6 +218,9 @@ class RevFs {
   NodeAttr AttrOfInode(const Node& node, uint64_t id, const Inode& inode) const;
   // The entry of inode `ino` of revision `rev` (counts a lookup).
   Result<EntryReply> ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino, ReadTrx& trx);
+  // The entry of inode `ino` of revision `rev`, read as `inode` (counts a
+  // lookup).
+  EntryReply EntryOfInode(uint64_t parent, uint64_t rev, uint64_t ino, const Inode& inode);
   // ReadDir of a revision's directory.
   Status ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
                       const std::function<bool(const DirItem&)>& fn);

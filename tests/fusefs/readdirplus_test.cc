@@ -1,0 +1,177 @@
+// Readdirplus answered from one pass over a directory: each reply carries
+// exactly the attributes a lookup of each child gives, read in one batch
+// (range reads of the record trie, not a point read per child), queues no
+// content prefetch (a listing is not a read), and a reply that stops early
+// resumes where it stopped.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "revfs/fusefs/fusefs.h"
+#include "revfs/tree.h"
+#include "support/engine_test.h"
+
+namespace revfs::fusefs {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+constexpr int kFiles = 300;
+
+class ReaddirplusTest : public testing::EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    const std::string src = Path("src");
+    std::filesystem::create_directories(src + "/dir/sub");
+    for (int i = 0; i < kFiles; ++i) {
+      const std::string name = src + "/dir/file-" + std::to_string(i);
+      std::ofstream(name) << std::string(static_cast<size_t>(i), 'x');
+      chmod(name.c_str(), i % 2 ? 0640 : 0755);
+    }
+    std::filesystem::create_symlink("file-1", src + "/dir/link");
+    rs_ = CreateStore("store", kT0);
+    ASSERT_TRUE(rs_);
+    CaptureOptions o;
+    o.time_ns = kT0 + 1;
+    ASSERT_TRUE(CaptureTree(*rs_, src, o).ok());
+  }
+  void ReleaseResources() override {
+    fs_.reset();
+    rs_.reset();
+  }
+  RevFs& Fs(unsigned prefetch_threads = 0) {
+    if (!fs_) {
+      FsOptions fo;
+      fo.prefetch_threads = prefetch_threads;
+      fs_ = std::make_unique<RevFs>(rs_.get(), fo);
+    }
+    return *fs_;
+  }
+  uint64_t Dir() {
+    auto revisions = Fs().Lookup(RevFs::kRootNode, "revisions");
+    auto rev = Fs().Lookup(revisions->node, "1");
+    auto dir = Fs().Lookup(rev->node, "dir");
+    EXPECT_TRUE(dir.ok() && dir->node != 0);
+    return dir->node;
+  }
+  uint64_t ChunksPrefetched() {
+    const std::string json = Fs().StatsJson();
+    return std::stoull(json.substr(json.find("\"chunks_prefetched\":") + 20));
+  }
+
+  std::unique_ptr<Database> rs_;
+  std::unique_ptr<RevFs> fs_;
+};
+
+struct Listed {
+  std::string name;
+  bool has_entry;
+  EntryReply entry;
+};
+
+// The whole listing through ReadDirPlus, in replies of at most `per_reply`
+// children, each reply refusing the item after `take` children (as a full
+// buffer does); every lookup counted is given back.
+std::vector<Listed> ListPlus(RevFs& fs, uint64_t dir, size_t per_reply, size_t take) {
+  std::vector<Listed> out;
+  uint64_t offset = 0;
+  while (true) {
+    size_t children = 0, taken = 0;
+    auto counted = fs.ReadDirPlus(dir, offset, per_reply, [&](const DirItem& item,
+                                                               const EntryReply* e) {
+      const bool dot = item.name == "." || item.name == "..";
+      if (!dot && children == take) return false;
+      if (!dot) ++children;
+      out.push_back({item.name, e != nullptr, e ? *e : EntryReply{}});
+      ++taken;
+      return true;
+    });
+    EXPECT_TRUE(counted.ok()) << counted.status().ToString();
+    if (!counted.ok() || taken == 0) return out;
+    EXPECT_EQ(counted->size(), children);
+    for (uint64_t node : *counted) fs.Forget(node, 1);
+    offset += taken;
+  }
+}
+
+TEST_F(ReaddirplusTest, CarriesExactlyTheChildrensAttributes) {
+  const uint64_t dir = Dir();
+  auto whole = Fs().ListDir(dir);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->size(), 2u + kFiles + 2u);  // dots, files, link, sub
+  // Replies of every size, and replies stopping short of what they read.
+  for (auto [per_reply, take] : {std::pair<size_t, size_t>{1000, 1000}, {64, 64}, {64, 13}, {7, 1}}) {
+    SCOPED_TRACE(std::to_string(per_reply) + "/" + std::to_string(take));
+    std::vector<Listed> plus = ListPlus(Fs(), dir, per_reply, take);
+    ASSERT_EQ(plus.size(), whole->size());
+    for (size_t i = 0; i < plus.size(); ++i) {
+      ASSERT_EQ(plus[i].name, (*whole)[i].name);
+      if (i < 2) {
+        EXPECT_FALSE(plus[i].has_entry);
+        continue;
+      }
+      ASSERT_TRUE(plus[i].has_entry) << plus[i].name;
+      auto looked = Fs().Lookup(dir, plus[i].name);
+      ASSERT_TRUE(looked.ok()) << plus[i].name;
+      const struct stat& a = plus[i].entry.attr.st;
+      const struct stat& b = looked->attr.st;
+      EXPECT_NE(plus[i].entry.node, 0u) << plus[i].name;
+      EXPECT_EQ(a.st_ino, b.st_ino) << plus[i].name;
+      EXPECT_EQ(a.st_ino, (*whole)[i].st_ino) << plus[i].name;
+      EXPECT_EQ(a.st_mode, b.st_mode) << plus[i].name;
+      EXPECT_EQ(a.st_size, b.st_size) << plus[i].name;
+      EXPECT_EQ(a.st_nlink, b.st_nlink) << plus[i].name;
+      EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << plus[i].name;
+      EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << plus[i].name;
+      EXPECT_EQ(plus[i].entry.entry_timeout, looked->entry_timeout) << plus[i].name;
+      EXPECT_EQ(plus[i].entry.attr.timeout, looked->attr.timeout) << plus[i].name;
+      Fs().Forget(looked->node, 1);
+    }
+    for (const Listed& l : plus) {  // the sizes the source had
+      if (l.name.rfind("file-", 0) == 0) {
+        EXPECT_EQ(l.entry.attr.st.st_size, std::stoi(l.name.substr(5))) << l.name;
+      }
+    }
+  }
+}
+
+TEST_F(ReaddirplusTest, ReadsTheChildrensInodesByRangeAndPrefetchesNothing) {
+  Fs(/*prefetch_threads=*/1);
+  const uint64_t dir = Dir();
+  const RecordStats before = rs_->stats();
+  const uint64_t prefetched = ChunksPrefetched();
+  std::vector<uint64_t> nodes;
+  auto counted = Fs().ReadDirPlus(dir, 0, 200, [](const DirItem&, const EntryReply*) { return true; });
+  ASSERT_TRUE(counted.ok());
+  ASSERT_EQ(counted->size(), 200u);
+  const RecordStats plus = rs_->stats();
+  // 200 children: a few range reads over their inodes; the point reads are
+  // the directory's own inode and its listing's blocks, not one per child.
+  EXPECT_GE(plus.range_reads - before.range_reads, 1u);
+  EXPECT_LE(plus.range_reads - before.range_reads, 3u);
+  const uint64_t plus_points = plus.point_reads - before.point_reads;
+  EXPECT_LT(plus_points, 40u);
+  EXPECT_EQ(ChunksPrefetched(), prefetched);  // a listing is not a read
+  // A lookup of each of them costs a point read per child at least (and
+  // queues the first chunk of each non-empty small file).
+  auto whole = Fs().ListDir(dir);
+  ASSERT_TRUE(whole.ok());
+  const RecordStats listed = rs_->stats();
+  for (size_t i = 2; i < 202; ++i) {
+    auto e = Fs().Lookup(dir, (*whole)[i].name);
+    ASSERT_TRUE(e.ok() && e->node != 0);
+    nodes.push_back(e->node);
+  }
+  EXPECT_GE(rs_->stats().point_reads - listed.point_reads, 200u);
+  EXPECT_GT(ChunksPrefetched(), prefetched);
+  for (uint64_t node : nodes) Fs().Forget(node, 1);
+  for (uint64_t node : *counted) Fs().Forget(node, 1);
+}
+
+}  // namespace
+}  // namespace revfs::fusefs
