@@ -48,7 +48,8 @@ std::string Random(size_t n, unsigned seed) {
 // two captures of one tree into two stores left out: inode records without
 // their access time (reading a source directory changes it) nor where their
 // chunks' pages lie (the revision before may differ in length: it holds
-// those access times), chunk index records without their values.
+// those access times), chunk index and recent-chunk log records without
+// their values (they name pages too).
 std::map<uint64_t, std::string> Records(Database& db, uint64_t rev) {
   std::map<uint64_t, std::string> out;
   auto trx = db.BeginRead(rev);
@@ -63,7 +64,7 @@ std::map<uint64_t, std::string> Records(Database& db, uint64_t rev) {
                       for (ChunkRef& c : inode->chunks) c.page = PageRef{};
                       value = EncodeInode(*inode);
                     }
-                  } else if (k >> 60 == kChunkIndexBase >> 60) {
+                  } else if (k >> 60 == kChunkIndexBase >> 60 || k >> 60 == kChunkLogBase >> 60) {
                     value.clear();
                   }
                   out.emplace(k, std::move(value));
