@@ -20,6 +20,7 @@
 #include <string>
 
 #include "cli.h"
+#include "daemon.h"
 #include "revfs/fusefs/fusefs.h"
 #include "revfs/pool_check.h"
 
@@ -195,36 +196,9 @@ int RunMount(const MountArgs& args) {
   auto db = Database::Open(store_path, ro);
   if (!db.ok()) return Fail(db.status());
 
-  int ready_fd = -1;
+  ReadyPipe ready;
   if (!args.foreground) {
-    int fds[2];
-    // Close-on-exec: a fusermount3 that libfuse runs and that stays
-    // (auto_unmount) must not hold the pipe open, or we would wait for it.
-    if (::pipe2(fds, O_CLOEXEC) != 0) return Fail("mount", "pipe failed");
-    pid_t pid = ::fork();
-    if (pid < 0) return Fail("mount", "fork failed");
-    if (pid > 0) {  // the parent: wait until the daemon says the mount answers
-      ::close(fds[1]);
-      std::string msg;
-      char buf[512];
-      ssize_t n;
-      while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
-      ::close(fds[0]);
-      if (msg == "OK") return kExitOk;
-      if (msg.empty()) return Fail("mount", "the daemon exited before mounting");
-      return Fail(Status::IOError(msg));
-    }
-    ::close(fds[0]);
-    ready_fd = fds[1];
-    ::setsid();
-    if (::chdir("/") != 0) {}
-    int null = ::open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      if (null > 2) ::close(null);
-    }
+    if (auto exit_code = Detach("mount", "mounting", &ready)) return *exit_code;
   }
   auto logger = args.foreground
                     ? spdlog::stderr_logger_mt("revfs")
@@ -260,12 +234,7 @@ int RunMount(const MountArgs& args) {
       } else {
         logger->error("{}", s.message());
       }
-      if (ready_fd >= 0) {
-        std::string msg = s.ok() ? "OK" : std::string(s.message());
-        if (::write(ready_fd, msg.data(), msg.size()) < 0) {}
-        ::close(ready_fd);
-        ready_fd = -1;
-      }
+      ready.Ready(s);
     };
     served = fusefs::Serve(fs, so);
   }  // RevFs gone: its prefetch and read-ahead threads are joined

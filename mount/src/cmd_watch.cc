@@ -34,6 +34,7 @@
 #include <string>
 
 #include "cli.h"
+#include "daemon.h"
 #include "revfs/tree.h"
 #include "source_watch.h"
 
@@ -164,45 +165,16 @@ int RunWatch(const WatchArgs& args) {
     if (!probe.ok()) return Fail(probe.status());
   }
 
-  int ready_fd = -1;
+  ReadyPipe ready_pipe;
   if (!args.foreground) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return Fail("watch", "pipe failed");
-    pid_t pid = ::fork();
-    if (pid < 0) return Fail("watch", "fork failed");
-    if (pid > 0) {  // the parent: wait until the first revision is made
-      ::close(fds[1]);
-      std::string msg;
-      char buf[512];
-      ssize_t n;
-      while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
-      ::close(fds[0]);
-      if (msg == "OK") return kExitOk;
-      if (msg.empty()) return Fail("watch", "the daemon exited before its first revision");
-      return Fail(Status::IOError(msg));
-    }
-    ::close(fds[0]);
-    ready_fd = fds[1];
-    ::setsid();
-    if (::chdir("/") != 0) {}
-    int null = ::open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      if (null > 2) ::close(null);
-    }
+    if (auto exit_code = Detach("watch", "its first revision", &ready_pipe)) return *exit_code;
   }
   auto log = args.foreground ? spdlog::stderr_logger_mt("revfs")
                              : spdlog::syslog_logger_mt("revfs", "revfs", LOG_PID, LOG_DAEMON);
   log->flush_on(spdlog::level::info);
   auto ready = [&](const Status& s) {
     if (!s.ok()) log->error("{}", s.message());
-    if (ready_fd < 0) return;
-    std::string msg = s.ok() ? "OK" : std::string(s.message());
-    if (::write(ready_fd, msg.data(), msg.size()) < 0) {}
-    ::close(ready_fd);
-    ready_fd = -1;
+    ready_pipe.Ready(s);
   };
 
   auto db = Database::Open(store_path, options);

@@ -23,9 +23,9 @@ SegmentAllocator* EngineTest::allocator() {
 }
 
 std::unique_ptr<Database> EngineTest::CreateStore(
-    const std::string& name, int64_t time_ns,
+    const std::string& name, int64_t time_ns, const StoreConfig& config,
     const std::function<void(DatabaseOptions*)>& tweak) {
-  Status created = Store::Create(Path(name), StoreConfig{}, {}, time_ns);
+  Status created = Store::Create(Path(name), config, {}, time_ns);
   EXPECT_TRUE(created.ok()) << created.ToString();
   if (!created.ok()) return nullptr;
   DatabaseOptions options;

@@ -44,6 +44,12 @@ class EngineTest : public ::testing::Test {
   // the options first. Null (and a failure) if that fails.
   std::unique_ptr<Database> CreateStore(
       const std::string& name, int64_t time_ns,
+      const std::function<void(DatabaseOptions*)>& tweak = {}) {
+    return CreateStore(name, time_ns, StoreConfig{}, tweak);
+  }
+  // The same, with the store's `config` (versioning approach ...).
+  std::unique_ptr<Database> CreateStore(
+      const std::string& name, int64_t time_ns, const StoreConfig& config,
       const std::function<void(DatabaseOptions*)>& tweak = {});
 
  private:

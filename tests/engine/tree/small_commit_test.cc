@@ -39,13 +39,8 @@ class SmallCommitTest : public testing::EngineTest,
     src_ = Path("src");
     StoreConfig config;
     config.versioning = GetParam();
-    ASSERT_TRUE(Store::Create(Path("store"), config, {}, kT0).ok());
-    DatabaseOptions options;
-    options.store = StoreOptions{nullptr, true};
-    options.memory.shared_allocator = allocator();
-    auto rs = Database::Open(Path("store"), options);
-    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-    rs_ = std::move(rs).value();
+    rs_ = CreateStore("store", kT0, config);
+    ASSERT_TRUE(rs_);
   }
   void ReleaseResources() override { rs_.reset(); }
 

@@ -33,13 +33,8 @@ class WatchedCaptureTest : public EngineTest {
     EngineTest::SetUp();
     src_ = Path("src");
     fs::create_directory(src_);
-    ASSERT_TRUE(Store::Create(Path("store"), StoreConfig{}, {}, kT0).ok());
-    DatabaseOptions options;
-    options.store = StoreOptions{nullptr, true};
-    options.memory.shared_allocator = allocator();
-    auto rs = Database::Open(Path("store"), options);
-    ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-    rs_ = std::move(rs).value();
+    rs_ = CreateStore("store", kT0);
+    ASSERT_TRUE(rs_);
   }
   void ReleaseResources() override { rs_.reset(); }
 
