@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -256,48 +257,61 @@ Status SourceWatch::ReadFanotify(SourceChanges* out) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "fanotify");
     }
-    const auto* ev = reinterpret_cast<const struct fanotify_event_metadata*>(buf);
-    for (; FAN_EVENT_OK(ev, n); ev = FAN_EVENT_NEXT(ev, n)) {
-      if (ev->mask & FAN_Q_OVERFLOW) {
+    // Records are 4-byte aligned at most (their lengths are not multiples
+    // of 8): every header is copied out before it is read.
+    const size_t got = static_cast<size_t>(n);
+    for (size_t off = 0; off + sizeof(struct fanotify_event_metadata) <= got;) {
+      struct fanotify_event_metadata ev;
+      std::memcpy(&ev, buf + off, sizeof(ev));
+      if (ev.event_len < sizeof(ev) || ev.metadata_len > ev.event_len ||
+          off + ev.event_len > got) {
+        break;
+      }
+      const char* base = buf + off;
+      off += ev.event_len;
+      if (ev.mask & FAN_Q_OVERFLOW) {
         out->full = true;
         out->why = "the event queue overflowed";
         continue;
       }
       // A directory moved or gone: cached paths may be stale.
-      if ((ev->mask & FAN_ONDIR) &&
-          (ev->mask & (FAN_MOVED_FROM | FAN_MOVED_TO | FAN_DELETE | FAN_DELETE_SELF |
-                       FAN_MOVE_SELF))) {
+      if ((ev.mask & FAN_ONDIR) &&
+          (ev.mask & (FAN_MOVED_FROM | FAN_MOVED_TO | FAN_DELETE | FAN_DELETE_SELF |
+                      FAN_MOVE_SELF))) {
         handle_cache_.clear();
       }
-      const char* info = reinterpret_cast<const char*>(ev) + ev->metadata_len;
-      const char* end = reinterpret_cast<const char*>(ev) + ev->event_len;
-      while (info + sizeof(struct fanotify_event_info_header) <= end) {
-        const auto* hdr = reinterpret_cast<const struct fanotify_event_info_header*>(info);
-        if (hdr->len == 0) break;
-        if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
-            hdr->info_type == FAN_EVENT_INFO_TYPE_DFID) {
-          const auto* fid = reinterpret_cast<const struct fanotify_event_info_fid*>(info);
-          const auto* fh = reinterpret_cast<const struct file_handle*>(fid->handle);
-          const std::string handle(reinterpret_cast<const char*>(fh),
-                                   sizeof(struct file_handle) + fh->handle_bytes);
-          std::string rel;
-          if (HandlePath(handle, &rel)) {
-            ++out->events;
-            const char* name = hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME
-                                   ? reinterpret_cast<const char*>(fh->f_handle) + fh->handle_bytes
-                                   : ".";
-            const bool named = std::strcmp(name, ".") != 0;
-            if (!named || (ev->mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO))) {
-              out->changed.dirs.insert(rel);
-            } else {
-              out->changed.entries.insert(Join(rel, name));
-            }
-            if (named && (ev->mask & FAN_ONDIR) && (ev->mask & (FAN_CREATE | FAN_MOVED_TO))) {
-              out->changed.subtrees.insert(Join(rel, name));
-            }
-          }
+      for (size_t i = ev.metadata_len;
+           i + sizeof(struct fanotify_event_info_header) <= ev.event_len;) {
+        struct fanotify_event_info_header hdr;
+        std::memcpy(&hdr, base + i, sizeof(hdr));
+        if (hdr.len == 0 || i + hdr.len > ev.event_len) break;
+        const char* info = base + i;
+        i += hdr.len;
+        if (hdr.info_type != FAN_EVENT_INFO_TYPE_DFID_NAME &&
+            hdr.info_type != FAN_EVENT_INFO_TYPE_DFID) {
+          continue;
         }
-        info += hdr->len;
+        const size_t fh_at = offsetof(struct fanotify_event_info_fid, handle);
+        if (fh_at + sizeof(struct file_handle) > hdr.len) continue;
+        struct file_handle fh;
+        std::memcpy(&fh, info + fh_at, sizeof(fh));
+        if (fh_at + sizeof(fh) + fh.handle_bytes > hdr.len) continue;
+        const std::string handle(info + fh_at, sizeof(fh) + fh.handle_bytes);
+        std::string rel;
+        if (!HandlePath(handle, &rel)) continue;
+        ++out->events;
+        const char* name = hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME
+                               ? info + fh_at + sizeof(fh) + fh.handle_bytes
+                               : ".";
+        const bool named = std::strcmp(name, ".") != 0;
+        if (!named || (ev.mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO))) {
+          out->changed.dirs.insert(rel);
+        } else {
+          out->changed.entries.insert(Join(rel, name));
+        }
+        if (named && (ev.mask & FAN_ONDIR) && (ev.mask & (FAN_CREATE | FAN_MOVED_TO))) {
+          out->changed.subtrees.insert(Join(rel, name));
+        }
       }
     }
   }
