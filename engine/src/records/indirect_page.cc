@@ -78,9 +78,8 @@ Result<IndirectChild> IndirectPage::child_at(size_t i) const {
     return IndirectChild(ref);
   }
   LeafRef leaf;
-  const uint64_t versions = in.Varint64();
-  if (versions > UINT32_MAX) return Status::Corruption("indirect page: bad version count");
-  leaf.versions = static_cast<uint32_t>(versions);
+  leaf.versions = in.Varint32();
+  if (!in.ok()) return Status::Corruption("indirect page: bad version count");
   uint8_t n = in.U8();
   if (n == 0 || n > kMaxChain) return Status::Corruption("indirect page: bad fragment chain");
   leaf.chain.resize(n);

@@ -59,8 +59,7 @@ void EncodeCompactPageRef(std::string* dst, const PageRef& ref) {
 PageRef DecodeCompactPageRef(Decoder* in) {
   PageRef ref;
   ref.offset = in->Varint64();
-  const uint64_t size = in->Varint64();
-  ref.size = size > UINT32_MAX ? 0 : static_cast<uint32_t>(size);
+  ref.size = in->Varint32();
   ref.hash = in->U64();
   return ref;
 }

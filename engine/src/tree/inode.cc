@@ -27,8 +27,7 @@ void PutCompactChunk(std::string* dst, const ChunkRef& c) {
 ChunkRef GetCompactChunk(Decoder* in) {
   ChunkRef c;
   c.offset = in->Varint64();
-  const uint64_t length = in->Varint64();
-  c.length = length > UINT32_MAX ? 0 : static_cast<uint32_t>(length);
+  c.length = in->Varint32();
   c.hole = in->U8() != 0;
   if (!c.hole) {
     c.hash = GetHash(in);
@@ -54,11 +53,6 @@ MapRoot GetCompactMapRoot(Decoder* in) {
   m.hash = GetHash(in);
   m.count = in->Varint64();
   return m;
-}
-
-uint32_t Get32(Decoder* in) {
-  const uint64_t v = in->Varint64();
-  return v > UINT32_MAX ? 0 : static_cast<uint32_t>(v);
 }
 }  // namespace
 
@@ -164,10 +158,10 @@ Result<Inode> DecodeInode(std::string_view bytes) {
   uint8_t type = in.U8();
   if (type < 1 || type > 7) return Status::Corruption("inode: unknown type");
   n.type = static_cast<FileType>(type);
-  n.mode = Get32(&in);
-  n.uid = Get32(&in);
-  n.gid = Get32(&in);
-  n.nlink = Get32(&in);
+  n.mode = in.Varint32();
+  n.uid = in.Varint32();
+  n.gid = in.Varint32();
+  n.nlink = in.Varint32();
   n.rdev = in.Varint64();
   n.size = in.Varint64();
   n.mtime_ns = UnZigZag(in.Varint64());

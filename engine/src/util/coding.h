@@ -120,29 +120,24 @@ class Decoder {
     ok_ = false;
     return 0;
   }
+  // Returns a varint that must fit 32 bits; fails on a larger one.
+  uint32_t Varint32() {
+    const uint64_t v = Varint64();
+    if (v > UINT32_MAX) ok_ = false;
+    return ok_ ? static_cast<uint32_t>(v) : 0;
+  }
   // Returns a byte string prefixed by a varint length of at most `max_len`.
-  std::string_view VarBytes(size_t max_len) {
-    const uint64_t n = Varint64();
-    if (!ok_ || n > max_len || !Need(n)) {
-      ok_ = false;
-      return {};
-    }
-    std::string_view v = in_.substr(0, n);
-    in_.remove_prefix(n);
-    return v;
-  }
+  std::string_view VarBytes(size_t max_len) { return Take(Varint64(), max_len); }
   // Returns a byte string prefixed by a u8 length.
-  std::string_view ShortBytes() {
-    const uint8_t n = U8();
-    if (!Need(n)) return {};
-    std::string_view v = in_.substr(0, n);
-    in_.remove_prefix(n);
-    return v;
-  }
+  std::string_view ShortBytes() { return Take(U8(), SIZE_MAX); }
   // Returns a length-prefixed byte string of at most `max_len` bytes; the
   // view points into the input and is valid as long as the input is.
-  std::string_view Bytes(size_t max_len = SIZE_MAX) {
-    uint32_t n = U32();
+  std::string_view Bytes(size_t max_len = SIZE_MAX) { return Take(U32(), max_len); }
+
+ private:
+  // The next `n` bytes (a length just read), failing past `max_len` or the
+  // end, or if the length's own read failed.
+  std::string_view Take(uint64_t n, size_t max_len) {
     if (!ok_ || n > max_len || !Need(n)) {
       ok_ = false;
       return {};
@@ -151,8 +146,6 @@ class Decoder {
     in_.remove_prefix(n);
     return v;
   }
-
- private:
   bool Need(size_t n) {
     if (!ok_ || in_.size() < n) ok_ = false;
     return ok_;
