@@ -41,8 +41,7 @@ for p in git zstd tar coreutils time; do
 done
 if ((${#need[@]})); then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
 
-cmake -S "$root" -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DREVFS_BUILD_TESTS=ON >/dev/null
-cmake --build build/bench -j "$(nproc)" --target revfs history_gen tree_gen >/dev/null
+build_bench "$root" revfs history_gen tree_gen
 revfs=$root/build/bench/mount/revfs
 gen=$root/build/bench/tests/bench/history_gen
 tree_gen=$root/build/bench/tests/bench/tree_gen

@@ -33,3 +33,12 @@ op_count() { sed -n "s/.*\"$2\":{\"count\":\([0-9]*\).*/\1/p" <<< "$1"; }
 measured_on() {
   echo "Measured on commit $(git -C "$1" rev-parse --short HEAD)$(git -C "$1" diff --quiet HEAD -- engine fusefs mount || echo ' with uncommitted changes')."
 }
+
+# build_bench ROOT TARGET...: the Release build of ROOT in ROOT/build/bench
+# that the benchmarks time, with only TARGETs built.
+build_bench() {
+  local root=$1
+  shift
+  cmake -S "$root" -B "$root/build/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+    cmake --build "$root/build/bench" -j "$(nproc)" --target "$@" >/dev/null
+}

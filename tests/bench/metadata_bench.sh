@@ -21,8 +21,7 @@ files=${2:-200000}
 dirs=${3:-2000}
 
 tests/install_deps.sh squashfs-tools squashfuse
-cmake -S "$root" -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/bench -j "$(nproc)" --target revfs tree_gen >/dev/null
+build_bench "$root" revfs tree_gen
 revfs=$root/build/bench/mount/revfs
 gen=$root/build/bench/tests/bench/tree_gen
 

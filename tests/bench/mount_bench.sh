@@ -17,8 +17,7 @@ root=$(pwd)
 runs=${1:-3}
 
 tests/install_deps.sh
-cmake -S "$root" -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/bench -j "$(nproc)" --target revfs history_gen >/dev/null
+build_bench "$root" revfs history_gen
 revfs=$root/build/bench/mount/revfs
 gen=$root/build/bench/tests/bench/history_gen
 

@@ -24,8 +24,7 @@ count=${1:-2000}
 approaches=${2:-"sliding full incremental differential"}
 
 if [[ -z ${REVFS:-} || -z ${TREE_GEN:-} ]]; then
-  cmake -S "$root" -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DREVFS_BUILD_TESTS=ON >/dev/null
-  cmake --build build/bench -j "$(nproc)" --target revfs tree_gen >/dev/null
+  build_bench "$root" revfs tree_gen
 fi
 revfs=${REVFS:-$root/build/bench/mount/revfs}
 gen=${TREE_GEN:-$root/build/bench/tests/bench/tree_gen}

@@ -19,11 +19,7 @@ runs=${1:-3}
 debounce=${2:-0.5}
 files=${3:-200000}
 
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-cmake -S "$root" -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DREVFS_BUILD_TESTS=ON \
-  "${launcher[@]}" >/dev/null
-nice cmake --build build/bench -j "$(nproc)" --target revfs tree_gen >/dev/null
+build_bench "$root" revfs tree_gen
 revfs=$root/build/bench/mount/revfs
 gen=$root/build/bench/tests/bench/tree_gen
 
