@@ -71,6 +71,7 @@ struct RecordStats {
 
 class ReadTrx;
 class WriteTrx;
+class WriteSpill;  // engine-private (records/write_spill.h)
 
 class Database {
  public:
@@ -217,7 +218,17 @@ class WriteTrx {
   Status Delete(uint64_t key);
   // Returns the record as this transaction sees it (its own changes first).
   Result<std::optional<std::string>> Get(uint64_t key);
-  size_t pending() const { return changes_.size(); }
+  // The number of changed records held in memory plus the leaves whose
+  // changes were parked on disk: 0 when nothing changed.
+  size_t pending() const;
+  // Bounds the record changes held in memory (values plus about 80 bytes
+  // of bookkeeping per record): past `bytes`, the changes of every leaf are
+  // parked in a scratch file (records/write_spill.h) and read back leaf by
+  // leaf when Commit writes it (or when Get asks for one of them, which may
+  // exceed the budget by that one leaf until the next Put or Delete).
+  // Default kDefaultSpillBudget.
+  static constexpr size_t kDefaultSpillBudget = size_t{32} << 20;
+  void set_spill_budget(size_t bytes) { spill_budget_ = bytes; }
   // The revision this transaction builds on, for reading unchanged state.
   ReadTrx& base() { return *base_; }
   // Appends a page that records of this transaction will reference (content
@@ -244,12 +255,25 @@ class WriteTrx {
   Result<int> PageLevel(const PageRef& ref, int parent_level);
   Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                             std::span<const SlotChange> changes);
+  // Parks every change held in memory once they exceed the budget.
+  Status MaybeSpill();
+  // Brings `leaf`'s parked changes back into changes_.
+  Status Unspill(uint64_t leaf);
+  // Removes and returns `leaf`'s changes (parked ones included), by slot.
+  Result<std::vector<SlotChange>> TakeLeafChanges(uint64_t leaf);
   // The zstd level record pages are packed with (0: uncompressed).
   int PackLevel() const;
 
   Database* const rs_;
   std::unique_ptr<ReadTrx> base_;
   std::map<uint64_t, std::optional<std::string>> changes_;  // key -> value/tombstone
+  size_t pending_bytes_ = 0;  // what changes_ holds, as set_spill_budget counts it
+  size_t spill_budget_ = kDefaultSpillBudget;
+  std::unique_ptr<WriteSpill> spill_;  // created at the first spill
+  uint64_t spills_ = 0;
+  uint64_t pending_peak_ = 0;
+  uint64_t puts_ = 0;
+  uint64_t deletes_ = 0;
   std::unique_ptr<RevisionWriter> commit_;
   std::any extension_;
   uint64_t fragments_full_ = 0;

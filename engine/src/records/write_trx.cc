@@ -9,13 +9,13 @@
 #include "records/page_loader.h"
 #include "records/record_page.h"
 #include "records/versioning.h"
+#include "records/write_spill.h"
 #include "store/revision_writer.h"
 
 namespace revfs {
 
 struct WriteTrx::Changed {
   uint64_t leaf;
-  std::vector<SlotChange> changes;  // ascending slots
 };
 
 // A page of the base revision's record trie: `ref` at `ref_level`, seen
@@ -28,6 +28,9 @@ struct WriteTrx::BasePage {
 
 namespace {
 const std::string kEmptyCombined(4, '\0');
+// What set_spill_budget counts per record besides its value: the map node
+// and the key.
+constexpr size_t kEntryOverhead = 80;
 }  // namespace
 
 WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
@@ -51,18 +54,90 @@ Status WriteTrx::Put(uint64_t key, std::string_view value) {
                                    " bytes exceeds the maximum of " +
                                    std::to_string(kMaxRecordValue));
   }
-  changes_[key] = std::string(value);
-  return Status::OK();
+  auto [it, inserted] = changes_.try_emplace(key);
+  if (inserted) {
+    pending_bytes_ += kEntryOverhead;
+  } else if (it->second) {
+    pending_bytes_ -= it->second->size();
+  }
+  it->second = std::string(value);
+  pending_bytes_ += value.size();
+  return MaybeSpill();
 }
 
 Status WriteTrx::Delete(uint64_t key) {
   if (done_) return Status::InvalidArgument("write transaction already committed");
-  changes_[key] = std::nullopt;
+  auto [it, inserted] = changes_.try_emplace(key);
+  if (inserted) {
+    pending_bytes_ += kEntryOverhead;
+  } else if (it->second) {
+    pending_bytes_ -= it->second->size();
+  }
+  it->second = std::nullopt;
+  return MaybeSpill();
+}
+
+size_t WriteTrx::pending() const {
+  return changes_.size() + (spill_ ? spill_->Leaves().size() : 0);
+}
+
+Status WriteTrx::MaybeSpill() {
+  pending_peak_ = std::max<uint64_t>(pending_peak_, pending_bytes_);
+  if (pending_bytes_ <= spill_budget_) return Status::OK();
+  if (!spill_) spill_ = std::make_unique<WriteSpill>(rs_->store_->env(), rs_->store_->path());
+  for (auto first = changes_.begin(); first != changes_.end();) {
+    const uint64_t leaf = LeafOf(first->first);
+    auto last = changes_.lower_bound((leaf + 1) << kLeafBits);
+    REVFS_RETURN_IF_ERROR(spill_->Put(leaf, first, last));
+    first = last;
+  }
+  changes_.clear();
+  pending_bytes_ = 0;
+  ++spills_;
   return Status::OK();
+}
+
+Status WriteTrx::Unspill(uint64_t leaf) {
+  if (!spill_ || !spill_->Has(leaf)) return Status::OK();
+  const auto first = changes_.lower_bound(leaf << kLeafBits);
+  const auto last = changes_.lower_bound((leaf + 1) << kLeafBits);
+  size_t before = 0;
+  for (auto it = first; it != last; ++it) {
+    before += kEntryOverhead + (it->second ? it->second->size() : 0);
+  }
+  REVFS_RETURN_IF_ERROR(spill_->TakeInto(leaf, &changes_));
+  size_t after = 0;
+  for (auto it = changes_.lower_bound(leaf << kLeafBits),
+            end = changes_.lower_bound((leaf + 1) << kLeafBits);
+       it != end; ++it) {
+    after += kEntryOverhead + (it->second ? it->second->size() : 0);
+  }
+  // Not spilled again before the next Put or Delete: the caller reads it
+  // now. So memory stays within the budget plus one leaf.
+  pending_bytes_ += after - before;
+  pending_peak_ = std::max<uint64_t>(pending_peak_, pending_bytes_);
+  return Status::OK();
+}
+
+Result<std::vector<SlotChange>> WriteTrx::TakeLeafChanges(uint64_t leaf) {
+  if (spill_ && spill_->Has(leaf)) REVFS_RETURN_IF_ERROR(spill_->TakeInto(leaf, &changes_));
+  std::vector<SlotChange> changes;
+  const auto first = changes_.lower_bound(leaf << kLeafBits);
+  const auto last = changes_.lower_bound((leaf + 1) << kLeafBits);
+  for (auto it = first; it != last; ++it) {
+    (it->second ? puts_ : deletes_) += 1;
+    changes.push_back({SlotOf(it->first), std::move(it->second)});
+  }
+  changes_.erase(first, last);
+  return changes;
 }
 
 Result<std::optional<std::string>> WriteTrx::Get(uint64_t key) {
   auto it = changes_.find(key);
+  if (it == changes_.end() && spill_ && spill_->Has(LeafOf(key))) {
+    REVFS_RETURN_IF_ERROR(Unspill(LeafOf(key)));
+    it = changes_.find(key);
+  }
   if (it != changes_.end()) return it->second;
   REVFS_ASSIGN_OR_RETURN(auto record, base_->Get(key));
   if (!record) return std::optional<std::string>();
@@ -72,15 +147,17 @@ Result<std::optional<std::string>> WriteTrx::Get(uint64_t key) {
 Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
                                   std::vector<std::pair<std::string, uint64_t>> counters) {
   if (done_) return Status::InvalidArgument("write transaction already committed");
-  std::vector<Changed> changed;
-  uint64_t puts = 0, deletes = 0;
-  for (auto& [key, value] : changes_) {
-    if (changed.empty() || changed.back().leaf != LeafOf(key)) {
-      changed.push_back({LeafOf(key), {}});
-    }
-    (value ? puts : deletes) += 1;
-    changed.back().changes.push_back({SlotOf(key), value});
+  // The changed leaves, ascending; their changes are taken (from memory
+  // and the spill file) one leaf at a time as each is written.
+  std::vector<uint64_t> leaves = spill_ ? spill_->Leaves() : std::vector<uint64_t>{};
+  for (const auto& entry : changes_) {
+    if (leaves.empty() || leaves.back() != LeafOf(entry.first)) leaves.push_back(LeafOf(entry.first));
   }
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  std::vector<Changed> changed;
+  changed.reserve(leaves.size());
+  for (uint64_t leaf : leaves) changed.push_back({leaf});
   const Database::TrieInfo& base = base_->trie_;
   PageRef root = base.root;
   int height = static_cast<int>(base.height);
@@ -89,8 +166,11 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
     REVFS_ASSIGN_OR_RETURN(root, Rebuild(height, BasePage{base.root, static_cast<int>(base.height)},
                                          changed));
   }
-  counters.emplace_back("records_put", puts);
-  counters.emplace_back("records_deleted", deletes);
+  counters.emplace_back("records_put", puts_);
+  counters.emplace_back("records_deleted", deletes_);
+  counters.emplace_back("records_pending_peak", pending_peak_);
+  counters.emplace_back("records_spills", spills_);
+  counters.emplace_back("bytes_spilled", spill_ ? spill_->bytes_written() : 0);
   counters.emplace_back("leaves_written", changed.size());
   counters.emplace_back("fragments_full", fragments_full_);
   counters.emplace_back("fragments_partial", fragments_partial_);
@@ -105,6 +185,7 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
                                          static_cast<uint32_t>(height)));
   done_ = true;
   changes_.clear();
+  spill_.reset();
   rs_->commits_.fetch_add(1, std::memory_order_relaxed);
   return number;
 }
@@ -150,7 +231,8 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
     if (level == 1) {
       std::optional<LeafRef> prev;
       if (existing) prev = std::get<LeafRef>(*existing);
-      REVFS_ASSIGN_OR_RETURN(LeafRef leaf, WriteLeaf(changed[i].leaf, prev, changed[i].changes));
+      REVFS_ASSIGN_OR_RETURN(std::vector<SlotChange> changes, TakeLeafChanges(changed[i].leaf));
+      REVFS_ASSIGN_OR_RETURN(LeafRef leaf, WriteLeaf(changed[i].leaf, prev, changes));
       set(slot, std::move(leaf));
     } else {
       BasePage child_base;
