@@ -73,7 +73,9 @@ void Store::VerifySegments(uint64_t pages_end, VerifyReport* report) const {
     segments.erase(last);
   }
   std::string buf;
-  for (const auto& [n, packed] : segments) {
+  for (const auto& [number, is_packed] : segments) {
+    const uint32_t n = number;  // (lambdas cannot capture a binding in C++20)
+    const bool packed = is_packed;
     const std::string file = "segments/" + (packed ? PackedSegmentName(n) : SegmentName(n));
     auto damage = [&](uint64_t offset, std::string what) {
       report->damage.push_back({std::nullopt, file, offset, std::move(what)});
