@@ -16,6 +16,7 @@ Command AddInitCommand(CLI::App& app) {
     uint32_t window = 4;
     uint32_t full_dump_every = 16;
     std::string compression = "zstd:3";
+    std::string segment_size = "128MiB";
     std::string time;
   };
   auto args = std::make_shared<Args>();
@@ -34,6 +35,10 @@ Command AddInitCommand(CLI::App& app) {
   cmd->add_option("--compression", args->compression,
                   "Content compression: none, zstd or zstd:LEVEL (1..19)")
       ->capture_default_str();
+  cmd->add_option("--segment-size", args->segment_size,
+                  "Size at which the page log starts a new segment file: bytes or a number "
+                  "with K, M, G or T (64KiB..1TiB); prune rewrites whole segments")
+      ->capture_default_str();
   cmd->add_option("--time", args->time,
                   "Time of revision 0, ISO-8601 (default: now); commits may not be earlier "
                   "(importing an older history needs an older start)");
@@ -45,6 +50,7 @@ Command AddInitCommand(CLI::App& app) {
     config.window = args->window;
     config.full_dump_every = args->full_dump_every;
     Status s = ParseCompression(args->compression, &config);
+    if (s.ok()) s = ParseSegmentSize(args->segment_size, &config);
     if (s.ok()) s = config.Validate();
     if (!s.ok()) return Fail(s);
     int64_t created = NowNanos();
@@ -55,9 +61,10 @@ Command AddInitCommand(CLI::App& app) {
     }
     s = Store::Create(args->store, config, StoreOptions{}, created);
     if (!s.ok()) return Fail(s.WithContext("init"));
-    std::printf("initialized store %s (versioning %s, compression %s)\n",
+    std::printf("initialized store %s (versioning %s, compression %s, segment size %s)\n",
                 args->store.c_str(), VersioningName(config.versioning),
-                CompressionName(config.compression, config.compression_level).c_str());
+                CompressionName(config.compression, config.compression_level).c_str(),
+                SegmentSizeName(config.segment_size).c_str());
     return kExitOk;
   }};
 }

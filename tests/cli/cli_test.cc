@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -139,6 +140,11 @@ TEST_F(CliTest, BadInputs) {
   ExpectOneLineError(Revfs("init " + Path("x") + " --window 1"), "window: 1 is out of range");
   ExpectOneLineError(Revfs("init " + Path("x") + " --versioning weird"), "weird");
   ExpectOneLineError(Revfs("init " + Path("x") + " --compression lz4"), "lz4");
+  ExpectOneLineError(Revfs("init " + Path("x") + " --segment-size 32K"),
+                     "segment-size: '32K' is out of range 64KiB..1TiB");
+  ExpectOneLineError(Revfs("init " + Path("x") + " --segment-size 2T"), "out of range");
+  ExpectOneLineError(Revfs("init " + Path("x") + " --segment-size lots"), "'lots' is not a size");
+  EXPECT_FALSE(std::filesystem::exists(Path("x")));
   ExpectOneLineError(Revfs("init " + Path("no/such/parent/x")), "no such directory");
 }
 
@@ -187,6 +193,51 @@ TEST_F(CliTest, OlderStoreFormat) {
   ExpectOneLineError(Revfs("mount " + store + " " + Path("mnt")), expected);
 }
 
+TEST_F(CliTest, Format2StoreIsRefusedWithTheUpgradeCommand) {
+  // A format-2 store as that program left it: the page log in STORE/pages.
+  std::string store = Path("store");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  Superblock sb = (*Store::Open(store, {}))->superblock();
+  sb.format_version = 2;
+  auto file = Env::Default()->NewRandomRWFile(store + "/superblock", false);
+  ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
+  std::filesystem::rename(store + "/segments/0000000000", store + "/pages");
+  std::filesystem::remove(store + "/segments");
+  const std::string expected = store + ": store format 2 is older than this program (format 3)" +
+                               "; run `revfs upgrade " + store + "`";
+  ExpectOneLineError(Revfs("log " + store), expected);
+  ExpectOneLineError(Revfs("verify " + store), expected);
+  ASSERT_EQ(std::system(("mkdir -p " + Path("src")).c_str()), 0);
+  ExpectOneLineError(Revfs("commit " + store + " " + Path("src")), expected);
+  ASSERT_EQ(std::system(("mkdir -p " + Path("mnt")).c_str()), 0);
+  ExpectOneLineError(Revfs("mount " + store + " " + Path("mnt")), expected);
+}
+
+TEST_F(CliTest, InitSegmentSizeRollsTheLog) {
+  std::string store = Path("store");
+  CliRun init = Revfs("init " + store + " --segment-size 64KiB");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(init.out.find("segment size 64KiB"), std::string::npos) << init.out;
+  EXPECT_EQ((*Store::Open(store, {}))->config().segment_size, 64u << 10);
+  ASSERT_EQ(std::system(("mkdir -p " + Path("src") + " && head -c 300000 /dev/urandom > " +
+                         Path("src/big") + " && seq 20000 > " + Path("src/text"))
+                            .c_str()),
+            0);
+  ASSERT_EQ(Revfs("commit " + store + " " + Path("src")).exit_code, 0);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(store + "/segments")) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_GE(files, 3);
+  CliRun verify = Revfs("verify " + store);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  CliRun cat = Revfs("cat " + store + " 1 big");
+  ASSERT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_TRUE(cat.out == ReadAll(Path("src/big"))) << "cat differs from the source";
+}
+
 TEST_F(CliTest, CorruptStore) {
   std::string store = Path("store");
   ASSERT_EQ(Revfs("init " + store).exit_code, 0);
@@ -194,7 +245,7 @@ TEST_F(CliTest, CorruptStore) {
     auto s = Store::Open(store, StoreOptions{nullptr, true});
     ASSERT_TRUE(CommitPages(s->get(), 3, (*s)->superblock().created_ns + 1).ok());
   }
-  FlipByte(store + "/pages", 200);
+  FlipByte(store + "/segments/0000000000", 200);
   CliRun verify = Revfs("verify " + store);
   ExpectOneLineError(verify, "damaged");
   EXPECT_NE(verify.out.find("damaged: "), std::string::npos) << verify.out;

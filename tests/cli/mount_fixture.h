@@ -241,7 +241,7 @@ class MountTest : public EngineTest {
     auto file = ResolvePath(**trx, path);
     ASSERT_TRUE(file.ok()) << file.status().ToString();
     const PageRef& page = file->second.chunks.at(0).page;
-    FlipByte(store_ + "/pages", page.offset + page.size - 5);
+    FlipByte(store_ + "/segments/0000000000", page.offset + page.size - 5);
   }
 
   // Records the source as the next revision and keeps a copy of it.

@@ -18,7 +18,7 @@ for rev in 1 2 3; do
   "$revfs" commit "$work/store" "$work/src" >/dev/null
   cp -a "$work/src" "$work/ref/$rev"
 done
-files=(pages revisions superblock)
+files=(segments/0000000000 revisions superblock)
 RANDOM=11
 verify_caught=0 exact=0 errors=0 wrong=0 crashes=0 mounts=0 exact_mnt=0 errors_mnt=0 gone_mnt=0
 for ((i = 1; i <= flips; i++)); do

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace revfs::testing {
 namespace {
@@ -15,6 +16,17 @@ std::string ParentDir(const std::string& path) {
   std::filesystem::path p = std::filesystem::path(path).lexically_normal();
   if (!p.has_filename()) p = p.parent_path();  // "dir/" names dir
   return p.parent_path().string();
+}
+
+// Returns a file's bytes (empty when it cannot be read).
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void Spill(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 std::string Normal(const std::string& path) {
@@ -110,7 +122,7 @@ uint64_t FaultInjectionEnv::Count(Op op) const {
 
 void FaultInjectionEnv::ResetCounts() {
   std::lock_guard lock(mu_);
-  for (int i = 0; i < 3; ++i) counts_[i] = fail_at_[i] = 0;
+  for (int i = 0; i < kOps; ++i) counts_[i] = fail_at_[i] = 0;
 }
 
 bool FaultInjectionEnv::fired() const {
@@ -178,9 +190,10 @@ Result<std::unique_ptr<RandomRWFile>> FaultInjectionEnv::NewRandomRWFile(
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
   bool torn = false;
   REVFS_RETURN_IF_ERROR(BeforeOp(Op::kRename, &torn));
+  // A file the rename replaces comes back if the rename is undone.
+  const bool replaced = !target()->IsDirectory(to) && target()->FileExists(to);
+  std::string old_content = replaced ? Slurp(to) : std::string();
   REVFS_RETURN_IF_ERROR(target()->RenameFile(from, to));
-  // Replacing an existing file is not modelled (the old one would come
-  // back): the engine renames only into free names.
   std::lock_guard lock(mu_);
   // Entries made inside a renamed directory move with it: their names are
   // still not durable until that directory (under its new name) is synced.
@@ -200,7 +213,23 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
       synced_size_.erase(path);
     }
   }
-  unsynced_entries_.push_back({ParentDir(to), t, f});
+  unsynced_entries_.push_back({ParentDir(to), t, f, false, replaced, std::move(old_content)});
+  return Status::OK();
+}
+
+Status FaultInjectionEnv::RemoveFile(const std::string& path) {
+  bool torn = false;
+  REVFS_RETURN_IF_ERROR(BeforeOp(Op::kRemove, &torn));
+  std::string content = Slurp(path);
+  REVFS_RETURN_IF_ERROR(target()->RemoveFile(path));
+  std::lock_guard lock(mu_);
+  // What comes back after a crash is what was durable of it.
+  auto synced = synced_size_.find(path);
+  if (synced != synced_size_.end()) {
+    if (content.size() > synced->second) content.resize(synced->second);
+    synced_size_.erase(synced);
+  }
+  unsynced_entries_.push_back({ParentDir(path), Normal(path), "", true, false, std::move(content)});
   return Status::OK();
 }
 
@@ -249,8 +278,11 @@ Status FaultInjectionEnv::DropUnsyncedData() {
   // disappears (with what was put inside it).
   for (auto it = unsynced_entries_.rbegin(); it != unsynced_entries_.rend(); ++it) {
     std::error_code ec;
-    if (!it->from.empty()) {
+    if (it->removed) {
+      Spill(it->path, it->old_content);
+    } else if (!it->from.empty()) {
       if (std::filesystem::exists(it->path, ec)) std::filesystem::rename(it->path, it->from, ec);
+      if (!ec && it->replaced) Spill(it->path, it->old_content);
     } else {
       std::filesystem::remove_all(it->path, ec);
     }

@@ -6,8 +6,11 @@
 // crash — the created entry disappears, the rename reverts — as on a
 // filesystem that journals data before metadata it was not asked to sync.
 //
+// A removed file whose directory was not synced since comes back, and so
+// does a file a rename replaced.
+//
 // Counting is by operation kind: every Append/Write is a write, every
-// Sync/SyncDir a sync, every RenameFile a rename. A failing write may write
+// Sync/SyncDir a sync, every RenameFile a rename, every RemoveFile a remove. A failing write may write
 // the first half of its data first (a torn write), as a real disk can.
 //
 // Thread-safe (one mutex), though the engine's writer is single-threaded.
@@ -26,7 +29,7 @@ namespace revfs::testing {
 
 class FaultInjectionEnv : public EnvWrapper {
  public:
-  enum class Op { kWrite, kSync, kRename };
+  enum class Op { kWrite, kSync, kRename, kRemove };
 
   FaultInjectionEnv() : EnvWrapper(Env::Default()) {}
 
@@ -51,6 +54,7 @@ class FaultInjectionEnv : public EnvWrapper {
                                                         bool create) override;
   Status CreateDir(const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
+  Status RemoveFile(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
   Status Truncate(const std::string& path, uint64_t size) override;
 
@@ -66,22 +70,27 @@ class FaultInjectionEnv : public EnvWrapper {
     std::string old_bytes;
   };
 
-  // A directory entry made and not yet durable: `path` created (from
-  // empty), or renamed from `from` to `path`.
+  // A directory entry changed and not yet durable: `path` created (from
+  // empty), renamed from `from` to `path` (replacing a file of
+  // `old_content` when `replaced`), or removed (holding `old_content`).
   struct UnsyncedEntry {
     std::string dir;   // the parent whose SyncDir makes it durable
     std::string path;
-    std::string from;  // empty for a creation
+    std::string from;  // empty for a creation or removal
+    bool removed = false;
+    bool replaced = false;
+    std::string old_content;
   };
   // Records that `path` was created, if it did not exist before.
   void RecordCreated(const std::string& path, bool existed);
 
   mutable std::mutex mu_;
   std::vector<UnsyncedEntry> unsynced_entries_;  // oldest first
-  uint64_t counts_[3] = {0, 0, 0};
-  uint64_t fail_at_[3] = {0, 0, 0};
-  Status fail_status_[3];
-  bool torn_[3] = {false, false, false};
+  static constexpr int kOps = 4;
+  uint64_t counts_[kOps] = {0, 0, 0, 0};
+  uint64_t fail_at_[kOps] = {0, 0, 0, 0};
+  Status fail_status_[kOps];
+  bool torn_[kOps] = {false, false, false, false};
   bool fired_ = false;
   std::map<std::string, uint64_t> synced_size_;                // appendable files
   std::map<std::string, std::vector<UndoWrite>> unsynced_rw_;  // positional files

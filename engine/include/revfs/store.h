@@ -1,6 +1,7 @@
 // Store: an on-disk revfs store — the append-only page log, the revisions
 // index and the superblock, in one directory:
-//   STORE/pages       append-only pages (never overwritten)
+//   STORE/segments/   the page log: segment files of pages, never
+//                     overwritten (%010u; %010u.packed once pruned)
 //   STORE/revisions   one checksummed entry per revision
 //   STORE/superblock  two alternating slots naming the latest revision
 //   STORE/LOCK        flock()ed by the single writer
@@ -13,13 +14,15 @@
 //
 // Thread safety: every const method may be called from any number of threads,
 // also while the writer commits (readers see a revision only once its
-// superblock slot is durable). BeginRevision/RevisionWriter belong to one writer thread,
-// and only one writer (process) holds a store at a time.
+// superblock slot is durable), and so may Refresh. BeginRevision/
+// RevisionWriter and PackSegments belong to one writer thread, and only one
+// writer (process) holds a store at a time.
 #ifndef REVFS_STORE_H_
 #define REVFS_STORE_H_
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,8 +45,10 @@ class RandomRWFile;
 class RevisionWriter;
 class WritableFile;
 
-// Names a page of the log: its offset, total size (header + payload) and
-// checksum, so a page that is intact but not the one referenced is caught.
+// Names a page of the log: its offset (the page's logical address: segment
+// offset >> 40, byte offset & (2^40 - 1) of it), total size (header +
+// payload) and checksum, so a page that is intact but not the one
+// referenced is caught.
 // Encoding and page format: engine/src/store/page.h.
 struct PageRef {
   uint64_t offset = 0;
@@ -79,7 +84,7 @@ struct RevisionEntry {
 
 // The on-disk format this program reads and writes (engine/FORMAT.md has
 // every version); a store of any other format is refused.
-inline constexpr uint32_t kStoreFormatVersion = 2;
+inline constexpr uint32_t kStoreFormatVersion = 3;
 
 // The superblock in force: the store's one mutable structure, naming the
 // latest revision and the committed ends of the files. Slot format:
@@ -88,12 +93,39 @@ struct Superblock {
   uint32_t format_version = kStoreFormatVersion;
   uint64_t generation = 0;       // bumped by every commit
   uint64_t latest_revision = 0;  // revisions 0..latest exist
-  uint64_t pages_end = 0;        // committed length of STORE/pages
+  uint64_t pages_end = 0;        // logical end of the committed pages
   uint64_t index_end = 0;        // committed length of STORE/revisions
   PageRef latest_root;           // revision root of latest_revision
   int64_t created_ns = 0;
   std::array<uint8_t, 16> store_id{};
   StoreConfig config;
+};
+
+// The pages prune keeps, by segment: for each segment number, the address
+// and size of every live page in it (Store::PackSegments).
+struct LiveSet {
+  std::map<uint32_t, std::map<uint64_t, uint32_t>> segments;
+
+  // Adds the page `ref` names.
+  void Add(const PageRef& ref) {
+    segments[static_cast<uint32_t>(ref.offset >> 40)][ref.offset] = ref.size;
+  }
+};
+
+struct PackOptions {
+  // A segment is packed when its dead bytes exceed this percentage of the
+  // bytes it stores.
+  uint32_t max_unused_percent = 10;
+};
+
+// What PackSegments did.
+struct PackReport {
+  uint64_t segments_packed = 0;
+  uint64_t segments_deleted = 0;     // held nothing live
+  uint64_t leftovers_removed = 0;    // plain files already packed, temp files
+  uint64_t bytes_before = 0;         // stored in the segments looked at
+  uint64_t bytes_after = 0;
+  std::map<uint32_t, uint64_t> live_bytes;  // per segment kept
 };
 
 struct StoreOptions {
@@ -105,7 +137,10 @@ struct StoreOptions {
 struct VerifyReport {
   struct Damage {
     std::optional<uint64_t> revision;  // the revision affected, when known
-    std::string file;                  // "pages", "revisions", "superblock"
+    // "pages" (a page found by reference), "segments/0000000003" or
+    // "segments/0000000003.packed" (found scanning that file), "revisions",
+    // "superblock"
+    std::string file;
     uint64_t offset = 0;
     std::string what;
   };
@@ -139,6 +174,10 @@ class Store {
 
   // Picks up revisions committed by another process since Open or the last
   // Refresh. Cheap when nothing changed (reads the two superblock slots).
+  // On a new superblock generation it also drops the handles of segment
+  // files that prune has since packed, replaced or deleted, so that later
+  // reads open the new files; a read under way keeps reading through the
+  // descriptor it holds (an unlinked file stays readable while open).
   Status Refresh();
 
   // Returns revision `number`'s index entry: NotFound past the latest,
@@ -156,8 +195,21 @@ class Store {
   Result<std::unique_ptr<RevisionWriter>> BeginRevision();
 
   // Checks every superblock slot, index entry, revision root and page of the
-  // log, and records what is damaged in `report`.
+  // log (every segment: a plain one page header by page header, a packed one
+  // its table checksum and each page), and records what is damaged in
+  // `report`.
   Status Verify(VerifyReport* report) const;
+
+  // Prune's storage step (engine/FORMAT.md, "Prune"): for each segment
+  // older than the newest, unlinks it when `live` names no page in it, and
+  // packs it (copies its live pages into %010u.packed, at their addresses)
+  // when its dead bytes exceed options.max_unused_percent; removes plain
+  // files already packed and temporary files left by a crash. Every live
+  // page stays readable at every moment, and a crash at any step leaves a
+  // store that a rerun finishes. Corruption (and nothing touched for that
+  // segment) when `live` names a page the segment does not hold intact.
+  // Needs the writer lock and no commit in progress.
+  Status PackSegments(const LiveSet& live, const PackOptions& options, PackReport* report);
 
  private:
   friend class RevisionWriter;
@@ -170,7 +222,9 @@ class Store {
   Status PrepareAppend();
   Result<uint64_t> FinishRevision(RevisionWriter* commit, RevisionRoot root);
   Status WriteSuperblock(const Superblock& next);
-  void VerifyPagesScan(uint64_t end, VerifyReport* report) const;
+  void VerifySegments(uint64_t pages_end, VerifyReport* report) const;
+  Status PackSegment(uint32_t segment, const std::map<uint64_t, uint32_t>& live,
+                     const PackOptions& options, PackReport* report);
 
   const std::string path_;
   Env* const env_;

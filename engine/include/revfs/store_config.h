@@ -1,6 +1,7 @@
 // StoreConfig: the choices made once at `revfs init` and kept in the store
-// (in its superblock): the versioning approach and its window, and how
-// content is compressed; with their names as the command line spells them.
+// (in its superblock): the versioning approach and its window, how content
+// is compressed and how big a segment of the page log grows; with their
+// names as the command line spells them.
 //
 // Thread safety: value types and free functions.
 #ifndef REVFS_STORE_CONFIG_H_
@@ -34,6 +35,13 @@ struct StoreConfig {
   uint32_t full_dump_every = 16;  // incremental/differential
   Compression compression = Compression::kZstd;
   int32_t compression_level = 3;
+  // The page log rolls to a new segment file when the next page would take
+  // the current one past this (engine/FORMAT.md, "Segments").
+  uint64_t segment_size = kDefaultSegmentSize;
+
+  static constexpr uint64_t kDefaultSegmentSize = 128ull << 20;
+  static constexpr uint64_t kMinSegmentSize = 64ull << 10;
+  static constexpr uint64_t kMaxSegmentSize = 1ull << 40;
 
   // Returns InvalidArgument naming the field that is out of range.
   Status Validate() const;
@@ -45,6 +53,12 @@ Result<Versioning> ParseVersioning(std::string_view name);
 std::string CompressionName(Compression c, int level);
 // Parses "none", "zstd" or "zstd:LEVEL" into `config`.
 Status ParseCompression(std::string_view text, StoreConfig* config);
+// Parses a segment size: bytes, or a number with a suffix K, M, G or T
+// (powers of 1024, an optional "iB"), into `config->segment_size`, and
+// checks its range.
+Status ParseSegmentSize(std::string_view text, StoreConfig* config);
+// Returns a size the way ParseSegmentSize reads it ("128MiB", "65536").
+std::string SegmentSizeName(uint64_t bytes);
 
 }  // namespace revfs
 

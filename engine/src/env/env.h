@@ -1,10 +1,10 @@
 // Env: the seam between the engine and the operating system for the
 // store's files, after LevelDB's Env. Every operation on a store's files
 // (open, pread, O_DIRECT read, append, fdatasync, positional write,
-// truncate, rename, remove, mkdir, directory sync, size, lock) and the
-// clock that stamps commits go through it, so tests can fail the Nth write
-// or sync, drop everything not yet synced (a simulated crash), or flip
-// bytes on disk. errno from those calls becomes a Status here.
+// truncate, rename, remove, mkdir, directory sync and listing, size, lock)
+// and the clock that stamps commits go through it, so tests can fail the
+// Nth write or sync, drop everything not yet synced (a simulated crash), or
+// flip bytes on disk. errno from those calls becomes a Status here.
 //
 // Two kinds of system call stay outside it, on purpose:
 // - A capture's reads of the source directory (tree/capture.cc,
@@ -108,6 +108,9 @@ class Env {
   // Makes a directory's entries (created or renamed files) durable.
   virtual Status SyncDir(const std::string& path) = 0;
   virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
+  // Returns the names (not paths) of the entries of directory `path`,
+  // without "." and "..", in no particular order.
+  virtual Result<std::vector<std::string>> GetChildren(const std::string& path) = 0;
   virtual bool FileExists(const std::string& path) = 0;
   virtual bool IsDirectory(const std::string& path) = 0;
   // Takes an exclusive lock on `path` (created if needed) without waiting;
@@ -150,6 +153,9 @@ class EnvWrapper : public Env {
   Status SyncDir(const std::string& p) override { return target_->SyncDir(p); }
   Result<uint64_t> GetFileSize(const std::string& p) override {
     return target_->GetFileSize(p);
+  }
+  Result<std::vector<std::string>> GetChildren(const std::string& p) override {
+    return target_->GetChildren(p);
   }
   bool FileExists(const std::string& p) override { return target_->FileExists(p); }
   bool IsDirectory(const std::string& p) override { return target_->IsDirectory(p); }

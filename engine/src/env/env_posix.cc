@@ -224,6 +224,16 @@ class PosixEnv final : public Env {
     if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, path);
     return static_cast<uint64_t>(st.st_size);
   }
+  Result<std::vector<std::string>> GetChildren(const std::string& path) override {
+    std::vector<std::string> names;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(path, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      names.push_back(it->path().filename().string());
+    }
+    if (ec) return Status::FromErrno(ec.value(), path);
+    return names;
+  }
   bool FileExists(const std::string& path) override {
     return ::access(path.c_str(), F_OK) == 0;
   }

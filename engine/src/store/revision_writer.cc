@@ -15,7 +15,7 @@ namespace revfs {
 
 Status Store::PrepareAppend() {
   Superblock sb = superblock();
-  REVFS_RETURN_IF_ERROR(pages_->ResetForAppend(sb.pages_end));
+  REVFS_RETURN_IF_ERROR(pages_->ResetForAppend(sb.pages_end, sb.config.segment_size));
   index_writer_.reset();
   const std::string index_path = StoreIndexPath(path_);
   REVFS_ASSIGN_OR_RETURN(uint64_t index_size, env_->GetFileSize(index_path));

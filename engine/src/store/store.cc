@@ -1,5 +1,6 @@
 // Store: creating, opening and reading a store. Commit lives in
-// store_commit.cc, verification in store_verify.cc.
+// revision_writer.cc, verification in store_verify.cc, packing segments in
+// store_pack.cc.
 #include "revfs/store.h"
 
 #include <algorithm>
@@ -39,7 +40,10 @@ Status Store::Create(const std::string& path, const StoreConfig& config,
   if (env->FileExists(tmp)) REVFS_RETURN_IF_ERROR(env->RemoveDirRecursively(tmp));
   REVFS_RETURN_IF_ERROR(env->CreateDir(tmp));
   auto build = [&]() -> Status {
-    REVFS_ASSIGN_OR_RETURN(auto pages, env->NewAppendableFile(StorePagesPath(tmp)));
+    const std::string segments = StoreSegmentsPath(tmp);
+    REVFS_RETURN_IF_ERROR(env->CreateDir(segments));
+    REVFS_ASSIGN_OR_RETURN(auto pages,
+                           env->NewAppendableFile(segments + "/" + SegmentName(0)));
     RevisionRoot root;
     root.number = 0;
     root.time_ns = time_ns;
@@ -49,6 +53,7 @@ Status Store::Create(const std::string& path, const StoreConfig& config,
     REVFS_RETURN_IF_ERROR(pages->Append(page));
     REVFS_RETURN_IF_ERROR(pages->Sync());
     REVFS_RETURN_IF_ERROR(pages->Close());
+    REVFS_RETURN_IF_ERROR(env->SyncDir(segments));
 
     RevisionEntry entry{0, time_ns, PageRef{0, static_cast<uint32_t>(page.size()), hash}};
     REVFS_ASSIGN_OR_RETURN(auto index, env->NewAppendableFile(StoreIndexPath(tmp)));
@@ -111,7 +116,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
     }
     store->lock_ = std::move(lock).value();
   }
-  REVFS_ASSIGN_OR_RETURN(store->pages_, PageLog::Open(env, StorePagesPath(path)));
+  REVFS_ASSIGN_OR_RETURN(store->pages_, PageLog::Open(env, StoreSegmentsPath(path)));
   REVFS_ASSIGN_OR_RETURN(store->index_reader_,
                          env->NewRandomAccessFile(StoreIndexPath(path)));
   REVFS_ASSIGN_OR_RETURN(store->superblock_reader_,
@@ -189,6 +194,9 @@ Status Store::Refresh() {
   std::vector<RevisionEntry> entries;
   std::vector<bool> damaged;
   REVFS_RETURN_IF_ERROR(LoadIndex(choice.sb, &entries, &damaged));
+  // Segments prune packed or deleted since they were opened are opened
+  // again by the next read; reads under way keep their descriptors.
+  pages_->Reload();
   WriterMutexLock lock(&state_->mu);
   if (choice.sb.generation > state_->sb.generation) {  // re-check: another Refresh may have won
     state_->sb = choice.sb;

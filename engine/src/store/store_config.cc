@@ -30,6 +30,10 @@ Status StoreConfig::Validate() const {
                                    std::to_string(compression_level) +
                                    " is out of range 1..19");
   }
+  if (segment_size < kMinSegmentSize || segment_size > kMaxSegmentSize) {
+    return Status::InvalidArgument("segment-size: " + std::to_string(segment_size) +
+                                   " bytes is out of range 64KiB..1TiB");
+  }
   return Status::OK();
 }
 
@@ -79,6 +83,55 @@ Status ParseCompression(std::string_view text, StoreConfig* config) {
   }
   return Status::InvalidArgument("compression: '" + std::string(text) +
                                  "' is not none, zstd or zstd:LEVEL");
+}
+
+Status ParseSegmentSize(std::string_view text, StoreConfig* config) {
+  const auto bad = [&] {
+    return Status::InvalidArgument("segment-size: '" + std::string(text) +
+                                   "' is not a size (bytes, or a number with K, M, G or T)");
+  };
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end == text.data()) return bad();
+  std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+  if (unit.size() == 3 && unit.substr(1) == "iB") unit = unit.substr(0, 1);
+  int shift = 0;
+  if (unit.empty()) {
+    shift = 0;
+  } else if (unit == "K" || unit == "k") {
+    shift = 10;
+  } else if (unit == "M" || unit == "m") {
+    shift = 20;
+  } else if (unit == "G" || unit == "g") {
+    shift = 30;
+  } else if (unit == "T" || unit == "t") {
+    shift = 40;
+  } else {
+    return bad();
+  }
+  if (shift > 0 && n > (UINT64_MAX >> shift)) {
+    return Status::InvalidArgument("segment-size: '" + std::string(text) +
+                                   "' is out of range 64KiB..1TiB");
+  }
+  StoreConfig next = *config;
+  next.segment_size = n << shift;
+  if (next.segment_size < StoreConfig::kMinSegmentSize ||
+      next.segment_size > StoreConfig::kMaxSegmentSize) {
+    return Status::InvalidArgument("segment-size: '" + std::string(text) +
+                                   "' is out of range 64KiB..1TiB");
+  }
+  config->segment_size = next.segment_size;
+  return Status::OK();
+}
+
+std::string SegmentSizeName(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (u < 4 && bytes != 0 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++u;
+  }
+  return std::to_string(bytes) + kUnits[u];
 }
 
 }  // namespace revfs

@@ -1,11 +1,24 @@
 #include "store/store_files.h"
 
+#include "store/segment_file.h"
+
 namespace revfs {
+namespace {
+
+// Returns whether the segment holding the page that ends at `pages_end` is
+// on disk and long enough. (The newest segment is never packed.)
+bool PagesEndFits(Env* env, const std::string& dir, uint64_t pages_end) {
+  if (pages_end == 0) return false;
+  const uint32_t last = SegmentOf(pages_end - 1);
+  auto size = env->GetFileSize(StoreSegmentsPath(dir) + "/" + SegmentName(last));
+  return size.ok() && *size >= pages_end - SegmentBase(last);
+}
+
+}  // namespace
 
 Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
                                     const RandomAccessFile& file) {
   SlotChoice choice;
-  REVFS_ASSIGN_OR_RETURN(uint64_t pages_size, env->GetFileSize(StorePagesPath(dir)));
   REVFS_ASSIGN_OR_RETURN(uint64_t index_size, env->GetFileSize(StoreIndexPath(dir)));
   int best = -1;
   bool other_format = false;
@@ -16,13 +29,13 @@ Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
     REVFS_RETURN_IF_ERROR(file.Read(i * kSuperblockSlotSize, bytes.size(),
                                     bytes.data(), &got));
     bytes.resize(got);
-    auto sb = DecodeSuperblock(bytes);
+    auto sb = DecodeSuperblock(bytes, dir);
     if (!sb.ok()) {
       if (sb.status().code() == Status::Code::kNotSupported) other_format = true;
       choice.slot_status[i] = sb.status();
       continue;
     }
-    if (sb->pages_end > pages_size || sb->index_end > index_size ||
+    if (!PagesEndFits(env, dir, sb->pages_end) || sb->index_end > index_size ||
         sb->index_end != (sb->latest_revision + 1) * kRevisionEntrySize) {
       choice.slot_status[i] =
           Status::Corruption("superblock slot points past the end of the store files");

@@ -12,7 +12,7 @@
 
 namespace revfs {
 
-inline std::string StorePagesPath(const std::string& dir) { return dir + "/pages"; }
+inline std::string StoreSegmentsPath(const std::string& dir) { return dir + "/segments"; }
 inline std::string StoreIndexPath(const std::string& dir) { return dir + "/revisions"; }
 inline std::string StoreSuperblockPath(const std::string& dir) {
   return dir + "/superblock";
@@ -27,7 +27,8 @@ struct SlotChoice {
 };
 
 // Reads both slots and picks the valid one with the highest generation whose
-// ends fit the files on disk. NotSupported for a store of a newer format,
+// ends fit the files on disk (the revisions index, and the segment holding
+// the last committed page). NotSupported for a store of another format,
 // Corruption when no slot is usable.
 Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
                                     const RandomAccessFile& file);

@@ -30,12 +30,13 @@ std::string EncodeSuperblock(const Superblock& sb) {
   PutFixed32(&s, static_cast<uint32_t>(sb.config.compression_level));
   PutFixed32(&s, sb.config.window);
   PutFixed32(&s, sb.config.full_dump_every);
+  PutFixed64(&s, sb.config.segment_size);
   s.resize(kChecksumOffset, '\0');
   PutFixed64(&s, XXH3_64bits(s.data(), kChecksumOffset));
   return s;
 }
 
-Result<Superblock> DecodeSuperblock(std::string_view slot) {
+Result<Superblock> DecodeSuperblock(std::string_view slot, std::string_view store) {
   if (slot.size() != kSuperblockSlotSize) {
     return Status::Corruption("superblock slot is truncated");
   }
@@ -60,7 +61,9 @@ Result<Superblock> DecodeSuperblock(std::string_view slot) {
         "store format " + std::to_string(sb.format_version) + " is " +
         (newer ? "newer" : "older") + " than this program (format " +
         std::to_string(kStoreFormatVersion) + ")" +
-        (newer ? "" : "; commit its trees into a new store"));
+        (newer                   ? ""
+         : sb.format_version == 2 ? "; run `revfs upgrade " + std::string(store) + "`"
+                                  : "; commit its trees into a new store"));
   }
   in.U32();
   sb.generation = in.U64();
@@ -75,6 +78,7 @@ Result<Superblock> DecodeSuperblock(std::string_view slot) {
   sb.config.compression_level = static_cast<int32_t>(in.U32());
   sb.config.window = in.U32();
   sb.config.full_dump_every = in.U32();
+  sb.config.segment_size = in.U64();
   if (!in.ok()) return Status::Corruption("superblock slot is truncated");
   Status valid = sb.config.Validate();
   if (!valid.ok()) {

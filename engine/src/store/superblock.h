@@ -28,8 +28,10 @@ inline constexpr int kSuperblockSlots = 2;
 std::string EncodeSuperblock(const Superblock& sb);
 
 // Decodes one slot image. NotFound if the slot is empty (all zero),
-// Corruption if damaged, NotSupported if written by a newer format version.
-Result<Superblock> DecodeSuperblock(std::string_view slot);
+// Corruption if damaged, NotSupported if written by another format version
+// (the message names `store` where it advises a command).
+Result<Superblock> DecodeSuperblock(std::string_view slot,
+                                    std::string_view store = "STORE");
 
 }  // namespace revfs
 

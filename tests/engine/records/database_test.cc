@@ -230,7 +230,7 @@ TEST_P(DatabaseTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
   ASSERT_TRUE(page.ok());
   PageRef target = std::get<LeafRef>(*page->child_at(*page->Find(1))).chain.front().page;
   rs_.reset();
-  FlipByte(path_ + "/pages", target.offset + target.size / 2);
+  FlipByte(path_ + "/segments/0000000000", target.offset + target.size / 2);
   Reopen();
   VerifyReport report;
   ASSERT_TRUE(rs_->Verify(&report).ok());

@@ -132,11 +132,11 @@ TEST_F(ReadPathTest, CorruptFragmentAtEachPositionLeavesNoPins) {
   for (int i = 0; i < kWindow; ++i) {
     SCOPED_TRACE("fragment " + std::to_string(i));
     const PageRef& page = chain_[i].page;
-    FlipByte(path_ + "/pages", page.offset + page.size - 2);
+    FlipByte(path_ + "/segments/0000000000", page.offset + page.size - 2);
     Status s = ColdRead();
     EXPECT_TRUE(s.IsCorruption()) << s.ToString();
     ExpectNothingHeld(allocator());
-    FlipByte(path_ + "/pages", page.offset + page.size - 2);
+    FlipByte(path_ + "/segments/0000000000", page.offset + page.size - 2);
   }
   EXPECT_TRUE(ColdRead().ok());
 }

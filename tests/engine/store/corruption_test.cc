@@ -45,7 +45,7 @@ class CorruptionTest : public EngineTest {
 TEST_F(CorruptionTest, EveryByteOfAPageIsProtected) {
   const auto& [ref, content] = history_[1].pages[1];
   for (uint64_t i = 0; i < ref.size; ++i) {
-    FlipByte(path_ + "/pages", ref.offset + i);
+    FlipByte(path_ + "/segments/0000000000", ref.offset + i);
     auto store = Open();
     std::string buf;
     PageView view;
@@ -64,7 +64,7 @@ TEST_F(CorruptionTest, EveryByteOfAPageIsProtected) {
     ASSERT_TRUE(store->Verify(&report).ok());
     ASSERT_FALSE(report.clean()) << "byte " << i;
     EXPECT_EQ(report.damage.front().offset, ref.offset);
-    FlipByte(path_ + "/pages", ref.offset + i);  // repair for the next round
+    FlipByte(path_ + "/segments/0000000000", ref.offset + i);  // repair for the next round
   }
   auto store = Open();
   VerifyReport report;
@@ -76,7 +76,7 @@ TEST_F(CorruptionTest, DamagedRevisionRootIsReportedWithItsRevision) {
   auto store = Open();
   RevisionEntry entry = *store->GetRevision(2);
   store.reset();
-  FlipByte(path_ + "/pages", entry.root.offset + entry.root.size - 3);
+  FlipByte(path_ + "/segments/0000000000", entry.root.offset + entry.root.size - 3);
   store = Open();
   EXPECT_TRUE(store->ReadRevisionRoot(2).status().IsCorruption());
   EXPECT_TRUE(store->ReadRevisionRoot(1).ok());
@@ -145,8 +145,8 @@ TEST_F(CorruptionTest, BothSlotsDamagedIsACleanError) {
 }
 
 TEST_F(CorruptionTest, TruncatedPagesFileIsDetected) {
-  auto size = Env::Default()->GetFileSize(path_ + "/pages");
-  ASSERT_TRUE(Env::Default()->Truncate(path_ + "/pages", *size - 10).ok());
+  auto size = Env::Default()->GetFileSize(path_ + "/segments/0000000000");
+  ASSERT_TRUE(Env::Default()->Truncate(path_ + "/segments/0000000000", *size - 10).ok());
   // The latest slot now points past the end of the log; the older slot does
   // not, so the store opens one revision back with everything in it intact.
   auto store = Store::Open(path_, {});

@@ -159,14 +159,14 @@ TEST_F(StoreTest, TrailingBytesAreIgnoredAndTruncated) {
     auto store = OpenStore(true);
     ASSERT_TRUE(CommitPages(store.get(), 1, kT0 + kSecond).ok());
   }
-  uint64_t size = *Env::Default()->GetFileSize(store_path_ + "/pages");
+  uint64_t size = *Env::Default()->GetFileSize(store_path_ + "/segments/0000000000");
   {
-    auto garbage = Env::Default()->NewAppendableFile(store_path_ + "/pages");
+    auto garbage = Env::Default()->NewAppendableFile(store_path_ + "/segments/0000000000");
     ASSERT_TRUE((*garbage)->Append(std::string(1000, 'x')).ok());
   }
   auto store = OpenStore(true);
   EXPECT_EQ(store->latest_revision(), 1u);
-  EXPECT_EQ(*Env::Default()->GetFileSize(store_path_ + "/pages"), size);
+  EXPECT_EQ(*Env::Default()->GetFileSize(store_path_ + "/segments/0000000000"), size);
   VerifyReport report;
   ASSERT_TRUE(store->Verify(&report).ok());
   EXPECT_TRUE(report.clean());
@@ -215,6 +215,32 @@ TEST_F(StoreTest, OlderFormatIsRefusedNotMisread) {
             std::string::npos)
       << message;
   EXPECT_EQ(message.find('\n'), std::string::npos);
+}
+
+TEST_F(StoreTest, Format2StoreIsRefusedWithTheUpgradeCommand) {
+  Superblock sb;
+  {
+    auto store = OpenStore(false);
+    sb = store->superblock();
+  }
+  // Laid out as format 2 was: STORE/pages, no segments directory.
+  sb.format_version = 2;
+  auto file = Env::Default()->NewRandomRWFile(store_path_ + "/superblock", false);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE(Env::Default()
+                  ->RenameFile(store_path_ + "/segments/0000000000", store_path_ + "/pages")
+                  .ok());
+  ASSERT_TRUE(Env::Default()->RemoveDirRecursively(store_path_ + "/segments").ok());
+  for (bool writable : {false, true}) {
+    auto store = Store::Open(store_path_, StoreOptions{nullptr, writable});
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), Status::Code::kNotSupported);
+    EXPECT_EQ(std::string(store.status().message()),
+              store_path_ + ": store format 2 is older than this program (format 3); run "
+                            "`revfs upgrade " + store_path_ + "`");
+  }
 }
 
 TEST_F(StoreTest, MissingAndNonStorePathsAreClear) {

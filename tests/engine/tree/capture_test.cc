@@ -430,7 +430,7 @@ TEST_F(CaptureTest, DamagedRawChunkIsAnErrorNotWrongBytes) {
     chunk = file->second.chunks[0];
   }
   rs_.reset();
-  FlipByte(Path("store") + "/pages", chunk.page.offset + chunk.page.size - 100);
+  FlipByte(Path("store") + "/segments/0000000000", chunk.page.offset + chunk.page.size - 100);
   Open();
   auto pin = rs_->chunk_loader().Chunk(chunk.hash, chunk.page, chunk.length);
   ASSERT_FALSE(pin.ok());
