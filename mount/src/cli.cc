@@ -37,6 +37,9 @@ Result<uint64_t> ResolveRevision(Database& db, std::string_view name) {
     return Status::NotFound("revision " + std::string(name) + " does not exist (latest is " +
                             std::to_string(latest) + ")");
   }
+  if (db.store().IsForgotten(n)) {
+    return Status::NotFound("revision " + std::string(name) + " was forgotten");
+  }
   return n;
 }
 

@@ -40,6 +40,9 @@ Command AddCatCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);
 Command AddMountCommand(CLI::App& app);
 Command AddWatchCommand(CLI::App& app);
+Command AddForgetCommand(CLI::App& app);
+Command AddHoldCommand(CLI::App& app);
+Command AddReleaseCommand(CLI::App& app);
 
 // --exclude PATTERN (repeatable) and --exclude-from FILE (repeatable), as
 // commit and watch share them.

@@ -1,5 +1,6 @@
-// revfs log STORE [--json]: lists every revision with its time, message and
-// counters, and the store's configuration. JSON also says how each revision
+// revfs log STORE [--json]: lists every kept revision (forgotten ones are
+// skipped) with its time, message, counters and hold, and the store's
+// configuration. JSON also says how each revision
 // was made ("made": full_scan, watched, fallback — from the counter
 // capture_mode) and the exclusion patterns it was captured with.
 #include <cstdio>
@@ -27,11 +28,16 @@ void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots,
   w.Key("full_dump_every").Uint(c.full_dump_every);
   w.Key("compression").String(CompressionName(c.compression, c.compression_level));
   w.Key("latest").Uint(store.latest_revision());
+  w.Key("forgotten").Uint(store.retention().ForgottenCount());
+  const std::vector<RevisionHold> holds = store.Holds();
   w.Key("revisions").BeginArray();
   for (size_t i = 0; i < roots.size(); ++i) {
     const RevisionRoot& r = roots[i];
     w.BeginObject();
     w.Key("revision").Uint(r.number);
+    for (const RevisionHold& h : holds) {
+      if (h.revision == r.number) w.Key("hold").String(h.tag);
+    }
     w.Key("time").String(FormatTime(r.time_ns, true));
     w.Key("time_ns").Int(r.time_ns);
     w.Key("message").String(r.message);
@@ -62,15 +68,25 @@ void PrintText(const Store& store, const std::vector<RevisionRoot>& roots) {
               store.path().c_str(), store.superblock().format_version,
               approach.c_str(),
               CompressionName(c.compression, c.compression_level).c_str());
+  const RetentionState retention = store.retention();
+  if (!retention.forgotten.empty() || !retention.holds.empty()) {
+    std::printf("%llu revisions forgotten, %zu held\n",
+                static_cast<unsigned long long>(retention.ForgottenCount()),
+                retention.holds.size());
+  }
   std::printf("%8s  %-20s  %8s  %12s  %12s  %12s  %s\n", "REV", "TIME", "FILES", "ADDED",
               "STORED", "WRITTEN", "MESSAGE");
   for (const RevisionRoot& r : roots) {
+    std::string message = r.message;
+    if (const RevisionHold* h = retention.HoldOf(r.number)) {
+      message = "[held" + (h->tag.empty() ? "" : ": " + h->tag) + "] " + message;
+    }
     std::printf("%8llu  %-20s  %8llu  %12llu  %12llu  %12llu  %s\n",
                 static_cast<unsigned long long>(r.number), FormatTime(r.time_ns).c_str(),
                 static_cast<unsigned long long>(r.Counter("files")),
                 static_cast<unsigned long long>(r.Counter("bytes_added")),
                 static_cast<unsigned long long>(r.Counter("bytes_stored")),
-                static_cast<unsigned long long>(r.Counter("bytes_written")), r.message.c_str());
+                static_cast<unsigned long long>(r.Counter("bytes_written")), message.c_str());
   }
 }
 
@@ -89,7 +105,7 @@ Command AddLogCommand(CLI::App& app) {
     auto store = Store::Open(args->store, StoreOptions{});
     if (!store.ok()) return Fail(store.status());
     std::vector<RevisionRoot> roots;
-    for (uint64_t n = 0; n <= (*store)->latest_revision(); ++n) {
+    for (uint64_t n : (*store)->KeptRevisions()) {
       auto root = (*store)->ReadRevisionRoot(n);
       if (!root.ok()) return Fail(root.status().WithContext("revision " + std::to_string(n)));
       roots.push_back(std::move(root).value());

@@ -80,6 +80,9 @@ int Main(int argc, char** argv) {
       AddDiffCommand(app),
       AddMountCommand(app),
       AddWatchCommand(app),
+      AddForgetCommand(app),
+      AddHoldCommand(app),
+      AddReleaseCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {

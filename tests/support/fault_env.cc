@@ -161,7 +161,7 @@ void FaultInjectionEnv::RecordRWSynced(const std::string& path) {
 void FaultInjectionEnv::RecordCreated(const std::string& path, bool existed) {
   if (existed) return;
   std::lock_guard lock(mu_);
-  unsynced_entries_.push_back({ParentDir(path), Normal(path), ""});
+  unsynced_entries_.push_back({ParentDir(path), Normal(path), "", false, false, ""});
 }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(

@@ -99,6 +99,45 @@ struct Superblock {
   int64_t created_ns = 0;
   std::array<uint8_t, 16> store_id{};
   StoreConfig config;
+  // The retention page in force (forgotten revisions, holds); null when
+  // nothing was ever forgotten or held (engine/FORMAT.md, format 3).
+  PageRef retention;
+};
+
+// A hold: revision `revision` is protected from forget until released.
+struct RevisionHold {
+  uint64_t revision = 0;
+  std::string tag;  // at most kMaxHoldTag bytes; may be empty
+  bool operator==(const RevisionHold&) const = default;
+};
+inline constexpr size_t kMaxHoldTag = 255;
+
+// What the retention page in force says: the forgotten revisions, the holds
+// and the last prune's bookkeeping. Encoding: engine/src/store/retention.h.
+struct RetentionState {
+  struct Range {
+    uint64_t first = 0;
+    uint64_t count = 0;
+    bool operator==(const Range&) const = default;
+  };
+  struct SegmentLive {
+    uint64_t segment = 0;
+    uint64_t live_bytes = 0;
+    bool operator==(const SegmentLive&) const = default;
+  };
+  std::vector<Range> forgotten;        // sorted, disjoint, non-adjacent
+  std::vector<RevisionHold> holds;     // sorted by revision, unique
+  std::vector<SegmentLive> segments;   // sorted by segment (the last prune)
+
+  bool IsForgotten(uint64_t revision) const;
+  // Returns the hold on `revision`, or null.
+  const RevisionHold* HoldOf(uint64_t revision) const;
+  // Returns the newest revision <= `revision` not forgotten, or nullopt.
+  std::optional<uint64_t> KeptAtOrBefore(uint64_t revision) const;
+  // Adds `revisions` (any order, duplicates allowed) to the forgotten ranges.
+  void AddForgotten(const std::vector<uint64_t>& revisions);
+  uint64_t ForgottenCount() const;
+  bool operator==(const RetentionState&) const = default;
 };
 
 // The pages prune keeps, by segment: for each segment number, the address
@@ -189,6 +228,31 @@ class Store {
   // Reads and checks revision `number`'s root page.
   Result<RevisionRoot> ReadRevisionRoot(uint64_t number) const;
 
+  // Retention (store/store_retention.cc). A forgotten revision keeps its
+  // number and index entry but reads as NotFound everywhere; the latest
+  // revision and held ones are never forgotten. Forget, Hold and Release
+  // each append a retention page, sync it and write the next superblock
+  // slot: one atomic, durable switch, like a commit, under the writer lock
+  // (ReadOnly unless opened writable, Busy while a commit is in progress).
+  //
+  // Forgets `revisions`: InvalidArgument naming the first that is the
+  // latest or held, NotFound naming the first that does not exist or is
+  // already forgotten; nothing is forgotten then.
+  Status Forget(const std::vector<uint64_t>& revisions);
+  // Holds revision `revision` with `tag` (replacing the tag of an existing
+  // hold): NotFound if it does not exist or is forgotten, InvalidArgument if
+  // the tag is longer than kMaxHoldTag.
+  Status Hold(uint64_t revision, std::string tag);
+  // Releases the hold on `revision`: NotFound if it is not held.
+  Status Release(uint64_t revision);
+  bool IsForgotten(uint64_t revision) const;
+  // Returns the revisions not forgotten, ascending (the latest is last).
+  std::vector<uint64_t> KeptRevisions() const;
+  // Returns the holds, by revision.
+  std::vector<RevisionHold> Holds() const;
+  // Returns the retention state in force (a copy).
+  RetentionState retention() const;
+
   // Starts the next commit (RevisionWriter is engine-private: the Database's
   // WriteTrx uses it). ReadOnly unless opened writable; Busy while another
   // RevisionWriter of this store is alive.
@@ -225,6 +289,9 @@ class Store {
   void VerifySegments(uint64_t pages_end, VerifyReport* report) const;
   Status PackSegment(uint32_t segment, const std::map<uint64_t, uint32_t>& live,
                      const PackOptions& options, PackReport* report);
+  Status LoadRetention(const Superblock& sb, RetentionState* out) const;
+  // Appends `next` as the retention page and switches the superblock to it.
+  Status SwitchRetention(const RetentionState& next);
 
   const std::string path_;
   Env* const env_;

@@ -72,6 +72,9 @@ Status CheckPoolReturned(Database& db) {
 }
 
 Result<Database::TrieInfo> Database::GetTrie(uint64_t number) {
+  // A cached root stays cached after its revision is forgotten; the store
+  // says whether it may still be read.
+  if (store_->IsForgotten(number)) REVFS_RETURN_IF_ERROR(store_->GetRevision(number).status());
   {
     ReaderMutexLock lock(&tries_->mu);
     auto it = tries_->map.find(number);

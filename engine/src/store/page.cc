@@ -32,6 +32,7 @@ const char* PageKindName(PageKind kind) {
     case PageKind::kLeafFragment: return "leaf-fragment";
     case PageKind::kChunk: return "chunk";
     case PageKind::kOpaque: return "opaque";
+    case PageKind::kRetention: return "retention";
   }
   return "unknown";
 }

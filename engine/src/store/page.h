@@ -26,8 +26,9 @@ enum class PageKind : uint8_t {
   kLeafFragment = 3,
   kChunk = 4,
   kOpaque = 5,  // a payload the store does not interpret (tests, metadata)
+  kRetention = 6,  // forgotten revisions, holds, prune bookkeeping
 };
-constexpr uint8_t kMaxPageKind = 5;
+constexpr uint8_t kMaxPageKind = 6;
 
 const char* PageKindName(PageKind kind);
 

@@ -135,12 +135,15 @@ Status Store::LoadState(bool writer) {
   std::vector<RevisionEntry> entries;
   std::vector<bool> damaged;
   REVFS_RETURN_IF_ERROR(LoadIndex(choice.sb, &entries, &damaged));
+  RetentionState retention;
+  REVFS_RETURN_IF_ERROR(LoadRetention(choice.sb, &retention));
   {
     WriterMutexLock lock(&state_->mu);
     state_->sb = choice.sb;
     config_ = choice.sb.config;
     state_->index = std::move(entries);
     state_->index_damaged = std::move(damaged);
+    state_->retention = std::move(retention);
   }
   if (writer) REVFS_RETURN_IF_ERROR(PrepareAppend());
   return Status::OK();
@@ -197,11 +200,15 @@ Status Store::Refresh() {
   // Segments prune packed or deleted since they were opened are opened
   // again by the next read; reads under way keep their descriptors.
   pages_->Reload();
+  // A forget, hold or release switches only the retention page.
+  RetentionState retention;
+  REVFS_RETURN_IF_ERROR(LoadRetention(choice.sb, &retention));
   WriterMutexLock lock(&state_->mu);
   if (choice.sb.generation > state_->sb.generation) {  // re-check: another Refresh may have won
     state_->sb = choice.sb;
     state_->index = std::move(entries);
     state_->index_damaged = std::move(damaged);
+    state_->retention = std::move(retention);
   }
   return Status::OK();
 }
@@ -212,6 +219,9 @@ Result<RevisionEntry> Store::GetRevision(uint64_t number) const {
     return Status::NotFound("revision " + std::to_string(number) +
                             " does not exist (latest is " +
                             std::to_string(state_->sb.latest_revision) + ")");
+  }
+  if (state_->retention.IsForgotten(number)) {
+    return Status::NotFound("revision " + std::to_string(number) + " was forgotten");
   }
   if (state_->index_damaged[number]) {
     return Status::Corruption(StoreIndexPath(path_) + ": entry of revision " +
@@ -225,10 +235,15 @@ Result<uint64_t> Store::RevisionAt(int64_t time_ns) const {
   auto it = std::upper_bound(
       state_->index.begin(), state_->index.end(), time_ns,
       [](int64_t t, const RevisionEntry& e) { return t < e.time_ns; });
-  if (it == state_->index.begin()) {
-    return Status::NotFound("no revision at or before that time (revision 0 is younger)");
+  std::optional<uint64_t> kept;
+  if (it != state_->index.begin()) {
+    kept = state_->retention.KeptAtOrBefore(
+        static_cast<uint64_t>(std::prev(it) - state_->index.begin()));
   }
-  return static_cast<uint64_t>(std::prev(it) - state_->index.begin());
+  if (!kept) {
+    return Status::NotFound("no kept revision at or before that time (the oldest is younger)");
+  }
+  return *kept;
 }
 
 Result<RevisionRoot> Store::ReadRevisionRoot(uint64_t number) const {

@@ -19,6 +19,7 @@ struct Store::State {
   Superblock sb GUARDED_BY(mu);
   std::vector<RevisionEntry> index GUARDED_BY(mu);  // entries 0..latest
   std::vector<bool> index_damaged GUARDED_BY(mu);
+  RetentionState retention GUARDED_BY(mu);  // what sb.retention names
 };
 
 }  // namespace revfs

@@ -23,7 +23,16 @@ Status Store::Verify(VerifyReport* report) const {
     }
   }
   const Superblock sb = superblock();
+  if (!sb.retention.IsNull()) {
+    RetentionState retention;
+    Status s = LoadRetention(sb, &retention);
+    if (!s.ok()) {
+      report->damage.push_back({std::nullopt, "pages", sb.retention.offset,
+                                std::string(s.message())});
+    }
+  }
   for (uint64_t n = 0; n <= sb.latest_revision; ++n) {
+    if (IsForgotten(n)) continue;  // its pages may be pruned
     ++report->revisions_checked;
     auto entry = GetRevision(n);
     if (!entry.ok()) {

@@ -31,6 +31,7 @@ std::string EncodeSuperblock(const Superblock& sb) {
   PutFixed32(&s, sb.config.window);
   PutFixed32(&s, sb.config.full_dump_every);
   PutFixed64(&s, sb.config.segment_size);
+  EncodePageRef(&s, sb.retention);
   s.resize(kChecksumOffset, '\0');
   PutFixed64(&s, XXH3_64bits(s.data(), kChecksumOffset));
   return s;
@@ -79,6 +80,7 @@ Result<Superblock> DecodeSuperblock(std::string_view slot, std::string_view stor
   sb.config.window = in.U32();
   sb.config.full_dump_every = in.U32();
   sb.config.segment_size = in.U64();
+  sb.retention = DecodePageRef(&in);  // zero (null) in slots written before it
   if (!in.ok()) return Status::Corruption("superblock slot is truncated");
   Status valid = sb.config.Validate();
   if (!valid.ok()) {

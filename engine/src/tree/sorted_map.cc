@@ -315,4 +315,26 @@ Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
   return Status::OK();
 }
 
+Status MapWalk(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
+               const std::function<bool(uint64_t id)>& enter,
+               const std::function<void(std::string_view, std::string_view)>& fn) {
+  if (root.empty()) return Status::OK();
+  std::vector<std::pair<uint64_t, int>> stack = {{root.block, root.level}};
+  Block block;
+  while (!stack.empty()) {
+    auto [id, level] = stack.back();
+    stack.pop_back();
+    if (!enter(id)) continue;
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, &block));
+    for (const BlockEntry& e : block.entries) {
+      if (level == 0) {
+        fn(e.key, e.value);
+      } else {
+        stack.emplace_back(e.child, level - 1);
+      }
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace revfs

@@ -346,7 +346,9 @@ TEST_P(DatabaseTest, SpilledChangesCommitExactlyAndMemoryStaysInBudget) {
         ASSERT_TRUE(got.ok()) << got.status().ToString();
         auto it = model.find(probe);
         ASSERT_EQ(got->has_value(), it != model.end()) << "key " << probe;
-        if (it != model.end()) ASSERT_EQ(**got, it->second) << "key " << probe;
+        if (it != model.end()) {
+          ASSERT_EQ(**got, it->second) << "key " << probe;
+        }
       }
     }
     ASSERT_GT((*trx)->pending(), 0u);

@@ -111,7 +111,9 @@ class PackTest : public EngineTest {
       Status s = store.pages().Read(p.ref, PageKind::kOpaque, &buf, &view);
       if (p.live) {
         EXPECT_TRUE(s.ok()) << s.ToString();
-        if (s.ok()) EXPECT_TRUE(view.payload == p.content) << "page at " << p.ref.offset;
+        if (s.ok()) {
+          EXPECT_TRUE(view.payload == p.content) << "page at " << p.ref.offset;
+        }
         EXPECT_TRUE(store.pages().Contains(p.ref));
       } else if (!s.ok()) {
         EXPECT_TRUE(s.IsCorruption()) << s.ToString();
@@ -155,7 +157,9 @@ TEST_F(PackTest, LivePagesStayDeadOnesArePrunedAndSpaceComesBack) {
   for (uint32_t n = 0; n < newest; ++n) {
     const bool packed = std::filesystem::exists(dir + PackedSegmentName(n));
     packed_files += packed;
-    if (packed) EXPECT_FALSE(std::filesystem::exists(dir + SegmentName(n))) << n;
+    if (packed) {
+      EXPECT_FALSE(std::filesystem::exists(dir + SegmentName(n))) << n;
+    }
   }
   EXPECT_EQ(packed_files, static_cast<int>(report.segments_packed));
   EXPECT_TRUE(std::filesystem::exists(dir + SegmentName(newest)));
