@@ -116,9 +116,17 @@ void Watcher::Start(RevFs& fs, fuse_session* se, int signal_fd) {
       try {
         if (!polling && !(n > 0 && (p[1].revents & POLLIN) && store_watch->Drain())) continue;
         fs.NoteStoreChanged();
-        if (!fs.PollNewRevision()) continue;
+        const bool new_revision = fs.PollNewRevision();
+        const std::vector<uint64_t> forgotten = fs.PollForgotten();
+        if (!new_revision && forgotten.empty()) continue;
         // latest's target, cached by the kernel (FUSE_CAP_CACHE_SYMLINKS).
-        (void)fuse_lowlevel_notify_inval_inode(se, kLatestNode, 0, 0);
+        if (new_revision) (void)fuse_lowlevel_notify_inval_inode(se, kLatestNode, 0, 0);
+        // revisions/N of a forgotten revision, cached for long_timeout.
+        for (uint64_t r : forgotten) {
+          const std::string name = std::to_string(r);
+          (void)fuse_lowlevel_notify_inval_entry(se, RevFs::kRevisionsNode, name.data(),
+                                                 name.size());
+        }
         if (!fs.no_opendir()) continue;
         for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
           (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);

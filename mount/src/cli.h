@@ -43,6 +43,7 @@ Command AddWatchCommand(CLI::App& app);
 Command AddForgetCommand(CLI::App& app);
 Command AddHoldCommand(CLI::App& app);
 Command AddReleaseCommand(CLI::App& app);
+Command AddPruneCommand(CLI::App& app);
 
 // --exclude PATTERN (repeatable) and --exclude-from FILE (repeatable), as
 // commit and watch share them.

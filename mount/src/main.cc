@@ -83,6 +83,7 @@ int Main(int argc, char** argv) {
       AddForgetCommand(app),
       AddHoldCommand(app),
       AddReleaseCommand(app),
+      AddPruneCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {

@@ -108,6 +108,27 @@ struct Liveness {
 // of the kept revisions. Reads through `db`'s loaders (its caches).
 Result<Liveness> ComputeLiveness(Database& db, const std::vector<uint64_t>& kept);
 
+struct PruneOptions {
+  uint32_t max_unused_percent = 10;  // 0..100 (PackOptions)
+  bool dry_run = false;              // decide and report; change nothing
+};
+struct PruneReport {
+  Liveness live;    // what the kept revisions reach (pages cleared)
+  PackReport pack;  // what was (or would be) packed and deleted
+  uint64_t kept_revisions = 0;
+  uint64_t forgotten_revisions = 0;
+  uint64_t store_bytes_before = 0;  // every segment file's size
+  uint64_t store_bytes_after = 0;   // the same after prune (as estimated, if dry)
+};
+
+// Prune (engine/FORMAT.md, "Prune"): computes the liveness of the kept
+// revisions, packs or deletes the segments holding dead pages
+// (Store::PackSegments) and records the live bytes per segment in the next
+// retention page. `db` must be open writable unless dry_run (the writer
+// lock is what excludes commits); a crash at any step leaves every kept
+// revision readable, and running Prune again finishes the work.
+Result<PruneReport> Prune(Database& db, const PruneOptions& options);
+
 }  // namespace revfs
 
 #endif  // REVFS_RETENTION_H_

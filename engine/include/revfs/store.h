@@ -155,6 +155,8 @@ struct PackOptions {
   // A segment is packed when its dead bytes exceed this percentage of the
   // bytes it stores.
   uint32_t max_unused_percent = 10;
+  // Decide and report as if packing, but write, rename and unlink nothing.
+  bool dry_run = false;
 };
 
 // What PackSegments did.
@@ -274,6 +276,10 @@ class Store {
   // segment) when `live` names a page the segment does not hold intact.
   // Needs the writer lock and no commit in progress.
   Status PackSegments(const LiveSet& live, const PackOptions& options, PackReport* report);
+  // Records the live bytes per segment that a prune left (the retention
+  // page's bookkeeping: dead bytes awaiting prune are what a segment stores
+  // beyond them). The same durable switch as Forget's.
+  Status RecordPrune(const std::map<uint32_t, uint64_t>& live_bytes);
 
  private:
   friend class RevisionWriter;

@@ -18,7 +18,9 @@ namespace revfs {
 
 Status Store::PackSegments(const LiveSet& live, const PackOptions& options,
                            PackReport* report) {
-  if (!lock_) return Status::ReadOnly(path_ + ": store was opened read-only");
+  if (!lock_ && !options.dry_run) {
+    return Status::ReadOnly(path_ + ": store was opened read-only");
+  }
   if (writer_open_) return Status::Busy(path_ + ": a commit is in progress");
   if (options.max_unused_percent > 100) {
     return Status::InvalidArgument("max-unused: " + std::to_string(options.max_unused_percent) +
@@ -26,7 +28,7 @@ Status Store::PackSegments(const LiveSet& live, const PackOptions& options,
   }
   // Bytes past the committed end (a failed commit) are dropped first, so
   // that the newest segment is the one the superblock names.
-  if (dirty_ || !index_writer_) REVFS_RETURN_IF_ERROR(PrepareAppend());
+  if (!options.dry_run && (dirty_ || !index_writer_)) REVFS_RETURN_IF_ERROR(PrepareAppend());
   const Superblock sb = superblock();
   const uint32_t newest = SegmentOf(sb.pages_end - 1);
   const std::string dir = StoreSegmentsPath(path_);
@@ -38,7 +40,7 @@ Status Store::PackSegments(const LiveSet& live, const PackOptions& options,
     SegmentFileKind kind;
     if (!ParseSegmentName(name, &n, &kind) || n >= newest) continue;
     if (kind == SegmentFileKind::kTemp) {  // a crashed pack's
-      REVFS_RETURN_IF_ERROR(env_->RemoveFile(dir + "/" + name));
+      if (!options.dry_run) REVFS_RETURN_IF_ERROR(env_->RemoveFile(dir + "/" + name));
       ++report->leftovers_removed;
       removed = true;
       continue;
@@ -77,20 +79,22 @@ Status Store::PackSegment(uint32_t n, const std::map<uint64_t, uint32_t>& live,
 
   auto unlink_plain_leftover = [&]() -> Status {
     if (!seg->packed || !env_->FileExists(plain)) return Status::OK();
+    ++report->leftovers_removed;
+    if (options.dry_run) return Status::OK();
     // The packed file's name must be durable before the plain one goes.
     REVFS_RETURN_IF_ERROR(env_->SyncDir(dir));
     REVFS_RETURN_IF_ERROR(env_->RemoveFile(plain));
     REVFS_RETURN_IF_ERROR(env_->SyncDir(dir));
-    ++report->leftovers_removed;
     return Status::OK();
   };
 
   if (live.empty()) {
+    ++report->segments_deleted;
+    if (options.dry_run) return Status::OK();
     if (seg->packed) REVFS_RETURN_IF_ERROR(env_->RemoveFile(packed));
     if (env_->FileExists(plain)) REVFS_RETURN_IF_ERROR(env_->RemoveFile(plain));
     REVFS_RETURN_IF_ERROR(env_->SyncDir(dir));
     pages_->Forget(n);
-    ++report->segments_deleted;
     return Status::OK();
   }
   report->live_bytes[n] = live_bytes;
@@ -101,6 +105,11 @@ Status Store::PackSegment(uint32_t n, const std::map<uint64_t, uint32_t>& live,
     return Status::OK();
   }
 
+  if (options.dry_run) {
+    ++report->segments_packed;
+    report->bytes_after += live_bytes;
+    return Status::OK();
+  }
   // Read every live page and check it before anything is written: a page
   // named live that this segment does not hold intact stops the pack.
   std::vector<uint64_t> addresses;

@@ -88,6 +88,13 @@ Status Store::Forget(const std::vector<uint64_t>& revisions) {
   return SwitchRetention(next);
 }
 
+Status Store::RecordPrune(const std::map<uint32_t, uint64_t>& live_bytes) {
+  RetentionState next = retention();
+  next.segments.clear();
+  for (const auto& [segment, bytes] : live_bytes) next.segments.push_back({segment, bytes});
+  return SwitchRetention(next);
+}
+
 Status Store::Hold(uint64_t revision, std::string tag) {
   if (!lock_) return Status::ReadOnly(path_ + ": store was opened read-only");
   if (tag.size() > kMaxHoldTag) {

@@ -179,6 +179,10 @@ class RevFs {
   bool posix_acl() const { return options_.posix_acl; }
   // Returns true once per new latest revision seen since the last call.
   bool PollNewRevision();
+  // Returns the revisions forgotten since the last call (after
+  // PollNewRevision has refreshed the store), so that the kernel's cached
+  // entries of revisions/ can be dropped. Serve's watcher thread only.
+  std::vector<uint64_t> PollForgotten();
   // Tells that the store's superblock may have changed (Serve's watcher,
   // woken by inotify or a poll tick). From the first call on, a request
   // reads the superblock only if such a notice came since the last read,
@@ -239,6 +243,7 @@ class RevFs {
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
+  RetentionState seen_retention_;  // PollForgotten's: the watcher thread only
   // NoteStoreChanged's count, and the count the last good refresh followed.
   std::atomic<bool> change_driven_{false};
   std::atomic<uint64_t> store_changes_{0};

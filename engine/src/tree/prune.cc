@@ -1,0 +1,64 @@
+// Prune (revfs/retention.h): liveness, then the store's packing step, then
+// the bookkeeping. The order is the crash argument of engine/FORMAT.md,
+// "Prune": liveness only reads; PackSegments keeps every live address
+// readable at every moment; RecordPrune is one durable switch whose loss
+// costs nothing but a stale figure, which the next prune rewrites.
+#include <string>
+
+#include "revfs/database.h"
+#include "revfs/retention.h"
+#include "revfs/store.h"
+#include "store/segment_file.h"
+#include "store/store_files.h"
+
+namespace revfs {
+namespace {
+
+// The bytes of every segment file (plain, packed, or a crashed pack's
+// temporary) under the store.
+Result<uint64_t> SegmentBytes(Env* env, const std::string& store) {
+  const std::string dir = StoreSegmentsPath(store);
+  REVFS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->GetChildren(dir));
+  uint64_t total = 0;
+  for (const std::string& name : names) {
+    uint32_t n = 0;
+    SegmentFileKind kind;
+    if (!ParseSegmentName(name, &n, &kind)) continue;
+    REVFS_ASSIGN_OR_RETURN(uint64_t size, env->GetFileSize(dir + "/" + name));
+    total += size;
+  }
+  return total;
+}
+
+}  // namespace
+
+Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
+  if (options.max_unused_percent > 100) {
+    return Status::InvalidArgument("max-unused: " + std::to_string(options.max_unused_percent) +
+                                   " is not a percentage (0 to 100)");
+  }
+  Store& store = db.store();
+  PruneReport report;
+  const std::vector<uint64_t> kept = store.KeptRevisions();
+  report.kept_revisions = kept.size();
+  report.forgotten_revisions = store.latest_revision() + 1 - kept.size();
+  REVFS_ASSIGN_OR_RETURN(report.store_bytes_before, SegmentBytes(store.env(), store.path()));
+  REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, kept));
+  PackOptions pack;
+  pack.max_unused_percent = options.max_unused_percent;
+  pack.dry_run = options.dry_run;
+  REVFS_RETURN_IF_ERROR(store.PackSegments(live.BySegment(), pack, &report.pack));
+  live.pages.clear();
+  live.pages.shrink_to_fit();
+  report.live = std::move(live);
+  if (options.dry_run) {
+    report.store_bytes_after =
+        report.store_bytes_before - report.pack.bytes_before + report.pack.bytes_after;
+    return report;
+  }
+  REVFS_RETURN_IF_ERROR(store.RecordPrune(report.pack.live_bytes));
+  REVFS_ASSIGN_OR_RETURN(report.store_bytes_after, SegmentBytes(store.env(), store.path()));
+  return report;
+}
+
+}  // namespace revfs

@@ -1,0 +1,87 @@
+// revfs prune: gives back the space of what only forgotten revisions used
+// (revfs/retention.h Prune; engine/FORMAT.md, "Prune").
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli.h"
+#include "revfs/json.h"
+#include "revfs/retention.h"
+
+namespace revfs::cli {
+namespace {
+
+struct PruneArgs {
+  std::string store;
+  int max_unused = 10;
+  bool dry_run = false;
+  bool json = false;
+};
+
+double MiB(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+int RunPrune(const PruneArgs& a) {
+  if (a.max_unused < 0 || a.max_unused > 100) {
+    return Fail("--max-unused", std::to_string(a.max_unused) + " is not a percentage (0 to 100)");
+  }
+  DatabaseOptions o;
+  o.store = StoreOptions{nullptr, !a.dry_run};
+  auto db = Database::Open(a.store, o);
+  if (!db.ok()) return Fail(db.status());
+  PruneOptions options;
+  options.max_unused_percent = static_cast<uint32_t>(a.max_unused);
+  options.dry_run = a.dry_run;
+  auto r = Prune(**db, options);
+  if (!r.ok()) return Fail(r.status().WithContext("prune " + a.store));
+  const PackReport& p = r->pack;
+  if (a.json) {
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("dry_run").Bool(a.dry_run);
+    w.Key("kept_revisions").Uint(r->kept_revisions);
+    w.Key("forgotten_revisions").Uint(r->forgotten_revisions);
+    w.Key("live_bytes").Uint(r->live.live_bytes);
+    w.Key("segments_packed").Uint(p.segments_packed);
+    w.Key("segments_deleted").Uint(p.segments_deleted);
+    w.Key("leftovers_removed").Uint(p.leftovers_removed);
+    w.Key("store_bytes_before").Uint(r->store_bytes_before);
+    w.Key("store_bytes_after").Uint(r->store_bytes_after);
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return kExitOk;
+  }
+  if (a.dry_run) {
+    std::printf("would pack %llu segment%s and delete %llu: %.1f MiB -> %.1f MiB (%llu "
+                "revisions kept, %llu forgotten)\n",
+                static_cast<unsigned long long>(p.segments_packed),
+                p.segments_packed == 1 ? "" : "s",
+                static_cast<unsigned long long>(p.segments_deleted), MiB(r->store_bytes_before),
+                MiB(r->store_bytes_after), static_cast<unsigned long long>(r->kept_revisions),
+                static_cast<unsigned long long>(r->forgotten_revisions));
+    return kExitOk;
+  }
+  std::printf("packed %llu segment%s, deleted %llu: %.1f MiB -> %.1f MiB (%llu revisions kept, "
+              "%llu forgotten)\n",
+              static_cast<unsigned long long>(p.segments_packed), p.segments_packed == 1 ? "" : "s",
+              static_cast<unsigned long long>(p.segments_deleted), MiB(r->store_bytes_before),
+              MiB(r->store_bytes_after), static_cast<unsigned long long>(r->kept_revisions),
+              static_cast<unsigned long long>(r->forgotten_revisions));
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddPruneCommand(CLI::App& app) {
+  auto a = std::make_shared<PruneArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("prune", "Give back the space only forgotten revisions used");
+  cmd->add_option("STORE", a->store, "The store")->required();
+  cmd->add_option("--max-unused", a->max_unused,
+                  "Leave a segment as it is while at most PERCENT of it is dead (default 10)")
+      ->type_name("PERCENT");
+  cmd->add_flag("--dry-run", a->dry_run, "Print what would be packed and deleted; change nothing");
+  cmd->add_flag("--json", a->json, "Print one JSON document");
+  return {cmd, [a] { return RunPrune(*a); }};
+}
+
+}  // namespace revfs::cli

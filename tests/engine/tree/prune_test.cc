@@ -1,0 +1,149 @@
+// Prune over real trees, per versioning approach: after forget and prune
+// every kept revision equals its source (before and after reopening, and
+// after more commits and a second round), every forgotten one is gone, the
+// segment files really shrink, verify is clean, a dry run changes nothing
+// and predicts what the real run does, and a prune with nothing to do
+// touches nothing.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "engine/tree/retention_fixture.h"
+
+namespace revfs::testing {
+namespace {
+
+// Every file under STORE/segments: name -> size.
+std::map<std::string, uint64_t> SegmentFiles(const std::string& store) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& de : fs::directory_iterator(store + "/segments")) {
+    out[de.path().filename().string()] = de.file_size();
+  }
+  return out;
+}
+
+uint64_t Total(const std::map<std::string, uint64_t>& files) {
+  uint64_t sum = 0;
+  for (const auto& [name, size] : files) sum += size;
+  return sum;
+}
+
+class PruneTest : public RetentionTreeTest, public ::testing::WithParamInterface<Versioning> {
+ protected:
+  void SetUp() override {
+    RetentionTreeTest::SetUp();
+    StoreConfig config;
+    config.versioning = GetParam();
+    config.window = 3;
+    config.full_dump_every = 4;
+    config.segment_size = 256 << 10;
+    Make(config);
+  }
+
+  // Commits revision `r`; a forgotten-to-be revision also gets a file of
+  // random bytes of its own, which only it references.
+  void CommitWithOwnFile(int r, bool own) {
+    for (const auto& de : fs::directory_iterator(src_)) {
+      if (de.path().filename().string().starts_with("own-")) fs::remove(de.path());
+    }
+    if (own) Write("own-" + std::to_string(r), RandomBytes(300 << 10, 1000 + r));
+    ASSERT_NO_FATAL_FAILURE(CommitRevision(r, 2u << 20));
+  }
+
+  void ExpectKeptExactAndForgottenGone(const std::set<uint64_t>& forgotten) {
+    for (uint64_t r : db_->store().KeptRevisions()) {
+      if (r == 0) continue;
+      EXPECT_EQ(Stored(r), sources_[r]) << "revision " << r;
+    }
+    for (uint64_t r : forgotten) {
+      auto trx = db_->BeginRead(r);
+      EXPECT_TRUE(!trx.ok() && trx.status().IsNotFound()) << "revision " << r;
+    }
+    VerifyReport report;
+    ASSERT_TRUE(db_->store().Verify(&report).ok());
+    for (const auto& d : report.damage) ADD_FAILURE() << d.file << " " << d.offset << " " << d.what;
+  }
+
+  Result<PruneReport> RunPrune(uint32_t max_unused, bool dry_run = false) {
+    PruneOptions o;
+    o.max_unused_percent = max_unused;
+    o.dry_run = dry_run;
+    return Prune(*db_, o);
+  }
+};
+
+TEST_P(PruneTest, KeptRevisionsStayExactAndTheSpaceComesBack) {
+  const std::set<uint64_t> forget = {1, 2, 4, 5, 7, 9, 10};
+  for (int r = 1; r <= 12; ++r) ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, forget.count(r)));
+  ASSERT_TRUE(db_->store().Forget({forget.begin(), forget.end()}).ok());
+
+  // A dry run decides what the real run does and changes nothing.
+  const auto files_before = SegmentFiles(Path("store"));
+  auto dry = RunPrune(0, true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(SegmentFiles(Path("store")), files_before);
+  EXPECT_GT(dry->pack.segments_packed + dry->pack.segments_deleted, 0u);
+
+  auto pruned = RunPrune(0);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(pruned->pack.segments_packed, dry->pack.segments_packed);
+  EXPECT_EQ(pruned->pack.segments_deleted, dry->pack.segments_deleted);
+  EXPECT_EQ(pruned->kept_revisions, 6u);
+  EXPECT_EQ(pruned->forgotten_revisions, 7u);
+  const auto files_after = SegmentFiles(Path("store"));
+  EXPECT_EQ(pruned->store_bytes_before, Total(files_before));
+  EXPECT_EQ(pruned->store_bytes_after, Total(files_after));
+  // The forgotten revisions' own files were 7 x 300 KiB of random bytes.
+  EXPECT_LT(Total(files_after) + 7 * (280 << 10), Total(files_before))
+      << "before " << Total(files_before) << ", after " << Total(files_after);
+  size_t packed = 0;
+  for (const auto& [name, size] : files_after) packed += name.ends_with(".packed");
+  EXPECT_EQ(packed, pruned->pack.segments_packed);
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forget));
+
+  // The bookkeeping is durable, and a second prune has nothing to do.
+  Open(nullptr);
+  const RetentionState st = db_->store().retention();
+  ASSERT_EQ(st.segments.size(), pruned->pack.live_bytes.size());
+  for (const auto& s : st.segments) {
+    EXPECT_EQ(s.live_bytes, pruned->pack.live_bytes.at(static_cast<uint32_t>(s.segment)));
+  }
+  auto again = RunPrune(0);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->pack.segments_packed + again->pack.segments_deleted, 0u);
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forget));
+
+  // Commits go on after prune (dedup against an index that names pruned
+  // chunks must store them anew), and a second round forgets more.
+  std::set<uint64_t> forget2 = forget;
+  for (int r = 13; r <= 16; ++r) ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, r < 16));
+  ASSERT_TRUE(db_->store().Forget({3, 13, 14}).ok());
+  forget2.insert({3, 13, 14});
+  auto second = RunPrune(0);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_GT(second->pack.segments_packed + second->pack.segments_deleted, 0u);
+  Open(nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forget2));
+}
+
+TEST_P(PruneTest, MaxUnusedLeavesMostlyLiveSegmentsAlone) {
+  for (int r = 1; r <= 6; ++r) ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, r == 2));
+  ASSERT_TRUE(db_->store().Forget({2}).ok());
+  auto all = RunPrune(100, true);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->pack.segments_packed, 0u) << "100 % unused allowed: nothing is packed";
+  auto some = RunPrune(0, true);
+  ASSERT_TRUE(some.ok());
+  EXPECT_GT(some->pack.segments_packed + some->pack.segments_deleted, 0u);
+  auto bad = RunPrune(101);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status().ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Approaches, PruneTest,
+                         ::testing::Values(Versioning::kFull, Versioning::kIncremental,
+                                           Versioning::kDifferential, Versioning::kSliding),
+                         [](const auto& info) { return std::string(VersioningName(info.param)); });
+
+}  // namespace
+}  // namespace revfs::testing
