@@ -44,6 +44,7 @@ Command AddForgetCommand(CLI::App& app);
 Command AddHoldCommand(CLI::App& app);
 Command AddReleaseCommand(CLI::App& app);
 Command AddPruneCommand(CLI::App& app);
+Command AddUpgradeCommand(CLI::App& app);
 
 // --exclude PATTERN (repeatable) and --exclude-from FILE (repeatable), as
 // commit and watch share them.

@@ -1,4 +1,5 @@
 // revfs init STORE: makes a new store holding revision 0, the empty tree.
+// revfs upgrade STORE: turns a store of the previous format into this one.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -65,6 +66,28 @@ Command AddInitCommand(CLI::App& app) {
                 args->store.c_str(), VersioningName(config.versioning),
                 CompressionName(config.compression, config.compression_level).c_str(),
                 SegmentSizeName(config.segment_size).c_str());
+    return kExitOk;
+  }};
+}
+
+Command AddUpgradeCommand(CLI::App& app) {
+  auto store = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "upgrade", "Turn a store of format 2 into format " + std::to_string(kStoreFormatVersion));
+  cmd->add_option("STORE", *store, "The store")->required();
+  return {cmd, [store] {
+    UpgradeReport report;
+    Status s = Store::Upgrade(*store, StoreOptions{}, &report);
+    if (!s.ok()) return Fail(s.WithContext("upgrade"));
+    if (report.from_format == kStoreFormatVersion) {
+      std::printf("%s is already of format %u; nothing to do\n", store->c_str(),
+                  kStoreFormatVersion);
+    } else {
+      std::printf("upgraded %s from format %u to %u (%llu revisions, %.1f MiB of pages)\n",
+                  store->c_str(), report.from_format, kStoreFormatVersion,
+                  static_cast<unsigned long long>(report.revisions),
+                  static_cast<double>(report.page_bytes) / (1 << 20));
+    }
     return kExitOk;
   }};
 }

@@ -84,6 +84,7 @@ int Main(int argc, char** argv) {
       AddHoldCommand(app),
       AddReleaseCommand(app),
       AddPruneCommand(app),
+      AddUpgradeCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {

@@ -214,6 +214,64 @@ TEST_F(CliTest, Format2StoreIsRefusedWithTheUpgradeCommand) {
   ExpectOneLineError(Revfs("mount " + store + " " + Path("mnt")), expected);
 }
 
+// A format-2 store as that program left it: the page log in STORE/pages,
+// zeros where format 3 keeps the segment size and the retention page.
+void MakeFormat2(const std::string& store) {
+  Superblock sb = (*Store::Open(store, {}))->superblock();
+  sb.format_version = 2;
+  sb.config.segment_size = 0;
+  sb.retention = PageRef{};
+  auto file = Env::Default()->NewRandomRWFile(store + "/superblock", false);
+  ASSERT_TRUE((*file)->Write(0, EncodeSuperblock(sb)).ok());
+  ASSERT_TRUE((*file)->Write(kSuperblockSlotSize, EncodeSuperblock(sb)).ok());
+  std::filesystem::rename(store + "/segments/0000000000", store + "/pages");
+  std::filesystem::remove(store + "/segments");
+}
+
+TEST_F(CliTest, UpgradeTurnsAFormat2StoreIntoThisFormatAndIsRestartable) {
+  const std::string store = Path("store"), src = Path("src");
+  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
+  ASSERT_EQ(std::system(("mkdir -p " + src + " && seq 5000 > " + src + "/a").c_str()), 0);
+  ASSERT_EQ(Revfs("commit " + store + " " + src).exit_code, 0);
+  ASSERT_EQ(std::system(("echo two > " + src + "/b").c_str()), 0);
+  ASSERT_EQ(Revfs("commit " + store + " " + src).exit_code, 0);
+  const std::string before = Revfs("cat " + store + " 1 a").out;
+  ASSERT_FALSE(before.empty());
+  ASSERT_NO_FATAL_FAILURE(MakeFormat2(store));
+  EXPECT_EQ(Revfs("log " + store).exit_code, 1);
+
+  // Killed after the rename, before the superblock: still refused as
+  // format 2, and a rerun finishes.
+  std::filesystem::create_directory(store + "/segments");
+  std::filesystem::rename(store + "/pages", store + "/segments/0000000000");
+  EXPECT_EQ(Revfs("log " + store).exit_code, 1);
+  CliRun up = Revfs("upgrade " + store);
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("from format 2 to 3 (3 revisions"), std::string::npos) << up.out;
+  EXPECT_EQ(Revfs("cat " + store + " 1 a").out, before);
+  EXPECT_EQ(Revfs("cat " + store + " 2 b").out, "two\n");
+  CliRun verify = Revfs("verify " + store);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  ASSERT_EQ(std::system(("echo three > " + src + "/c").c_str()), 0);
+  ASSERT_EQ(Revfs("commit " + store + " " + src).exit_code, 0);
+  EXPECT_EQ(Revfs("cat " + store + " 3 c").out, "three\n");
+  EXPECT_EQ(Revfs("log " + store).exit_code, 0);
+  CliRun again = Revfs("upgrade " + store);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.out.find("already of format 3"), std::string::npos) << again.out;
+
+  // The whole way in one run, from the layout format 2 left.
+  const std::string other = Path("other");
+  ASSERT_EQ(Revfs("init " + other).exit_code, 0);
+  ASSERT_EQ(Revfs("commit " + other + " " + src).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(MakeFormat2(other));
+  ASSERT_EQ(Revfs("upgrade " + other).exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(other + "/pages"));
+  EXPECT_EQ(Revfs("cat " + other + " 1 c").out, "three\n");
+
+  ExpectOneLineError(Revfs("upgrade " + Path("nostore")), "nostore");
+}
+
 TEST_F(CliTest, InitSegmentSizeRollsTheLog) {
   std::string store = Path("store");
   CliRun init = Revfs("init " + store + " --segment-size 64KiB");

@@ -191,6 +191,13 @@ struct VerifyReport {
   bool clean() const { return damage.empty(); }
 };
 
+// What Store::Upgrade did.
+struct UpgradeReport {
+  uint32_t from_format = 0;    // 2, or kStoreFormatVersion if nothing was to do
+  uint64_t revisions = 0;      // latest revision + 1
+  uint64_t page_bytes = 0;     // the page log, now segment 0
+};
+
 class Store {
  public:
   // Makes a new store at `path` holding revision 0, the empty tree, committed
@@ -201,6 +208,15 @@ class Store {
 
   static Result<std::unique_ptr<Store>> Open(const std::string& path,
                                              const StoreOptions& options);
+
+  // Turns a format-2 store into this format in place (engine/FORMAT.md,
+  // "Upgrade from format 2"): STORE/pages becomes segment 0, then the next
+  // superblock slot is written as format 3. Takes the writer lock (Busy if
+  // held). Restartable: a crash between the two steps leaves a store that
+  // is refused as format 2 and that a rerun finishes; a store already of
+  // this format is left as it is. NotSupported for any other format.
+  static Status Upgrade(const std::string& path, const StoreOptions& options,
+                        UpgradeReport* report);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

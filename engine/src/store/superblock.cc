@@ -37,7 +37,11 @@ std::string EncodeSuperblock(const Superblock& sb) {
   return s;
 }
 
-Result<Superblock> DecodeSuperblock(std::string_view slot, std::string_view store) {
+namespace {
+
+// Checks the slot's size, emptiness, checksum and magic; returns a decoder
+// positioned at the format version.
+Result<Decoder> OpenSlot(std::string_view slot) {
   if (slot.size() != kSuperblockSlotSize) {
     return Status::Corruption("superblock slot is truncated");
   }
@@ -51,21 +55,14 @@ Result<Superblock> DecodeSuperblock(std::string_view slot, std::string_view stor
   if (slot.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
     return Status::Corruption("superblock slot has a bad magic number");
   }
-  Decoder in(slot.substr(sizeof(kMagic)));
+  return Decoder(slot.substr(sizeof(kMagic)));
+}
+
+// Decodes what follows the format version (the same layout in formats 2
+// and 3; format 2 left the segment size and the retention page zero).
+Result<Superblock> DecodeFields(Decoder& in, uint32_t version) {
   Superblock sb;
-  sb.format_version = in.U32();
-  if (sb.format_version != kStoreFormatVersion) {
-    // Formats differ in how pages and records are laid out (engine/FORMAT.md):
-    // a store of another format is refused, never read as this one.
-    const bool newer = sb.format_version > kStoreFormatVersion;
-    return Status::NotSupported(
-        "store format " + std::to_string(sb.format_version) + " is " +
-        (newer ? "newer" : "older") + " than this program (format " +
-        std::to_string(kStoreFormatVersion) + ")" +
-        (newer                   ? ""
-         : sb.format_version == 2 ? "; run `revfs upgrade " + std::string(store) + "`"
-                                  : "; commit its trees into a new store"));
-  }
+  sb.format_version = version;
   in.U32();
   sb.generation = in.U64();
   sb.latest_revision = in.U64();
@@ -82,12 +79,45 @@ Result<Superblock> DecodeSuperblock(std::string_view slot, std::string_view stor
   sb.config.segment_size = in.U64();
   sb.retention = DecodePageRef(&in);  // zero (null) in slots written before it
   if (!in.ok()) return Status::Corruption("superblock slot is truncated");
+  if (version == 2) {
+    sb.config.segment_size = StoreConfig::kDefaultSegmentSize;
+    sb.retention = PageRef{};
+  }
   Status valid = sb.config.Validate();
   if (!valid.ok()) {
     return Status::Corruption("superblock slot has an invalid configuration: " +
                               std::string(valid.message()));
   }
   return sb;
+}
+
+}  // namespace
+
+Result<Superblock> DecodeSuperblock(std::string_view slot, std::string_view store) {
+  REVFS_ASSIGN_OR_RETURN(Decoder in, OpenSlot(slot));
+  const uint32_t version = in.U32();
+  if (version != kStoreFormatVersion) {
+    // Formats differ in how pages and records are laid out (engine/FORMAT.md):
+    // a store of another format is refused, never read as this one.
+    const bool newer = version > kStoreFormatVersion;
+    return Status::NotSupported(
+        "store format " + std::to_string(version) + " is " + (newer ? "newer" : "older") +
+        " than this program (format " + std::to_string(kStoreFormatVersion) + ")" +
+        (newer          ? ""
+         : version == 2 ? "; run `revfs upgrade " + std::string(store) + "`"
+                        : "; commit its trees into a new store"));
+  }
+  return DecodeFields(in, version);
+}
+
+Result<Superblock> DecodeSuperblockForUpgrade(std::string_view slot) {
+  REVFS_ASSIGN_OR_RETURN(Decoder in, OpenSlot(slot));
+  const uint32_t version = in.U32();
+  if (version != 2 && version != kStoreFormatVersion) {
+    return Status::NotSupported("store format " + std::to_string(version) +
+                                " cannot be upgraded by this program (it upgrades format 2)");
+  }
+  return DecodeFields(in, version);
 }
 
 }  // namespace revfs

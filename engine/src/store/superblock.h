@@ -33,6 +33,12 @@ std::string EncodeSuperblock(const Superblock& sb);
 Result<Superblock> DecodeSuperblock(std::string_view slot,
                                     std::string_view store = "STORE");
 
+// Decodes a slot of format 2 or of this format, for `revfs upgrade`: a
+// format-2 slot (sb.format_version 2) holds zeros where format 3 added the
+// segment size and the retention page, and reads as the default segment
+// size and no retention page.
+Result<Superblock> DecodeSuperblockForUpgrade(std::string_view slot);
+
 }  // namespace revfs
 
 #endif  // REVFS_STORE_SUPERBLOCK_H_
