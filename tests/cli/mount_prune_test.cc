@@ -69,11 +69,11 @@ TEST_F(MountPruneTest, ReadersOfKeptRevisionsReadRightWhileForgetAndPruneRun) {
   std::atomic<bool> stop{false};
   std::atomic<int> rounds{0}, wrong{0};
   std::vector<std::thread> readers;
-  for (int t = 0; t < 2; ++t) {
+  for (int t = 0; t < 8; ++t) {  // 8 readers over the 5 kept revisions
     readers.emplace_back([&, t] {
       while (!stop.load()) {
-        for (int r = 2 + t * 2; r <= 10; r += 4) {
-          if (!RevisionReadsRight(r)) ++wrong;
+        for (int i = 0; i < 5; ++i) {
+          if (!RevisionReadsRight(2 + 2 * ((t + i) % 5))) ++wrong;
         }
         ++rounds;
       }
@@ -85,7 +85,7 @@ TEST_F(MountPruneTest, ReadersOfKeptRevisionsReadRightWhileForgetAndPruneRun) {
   EXPECT_EQ(prune.code, 0) << prune.out;
   EXPECT_NE(prune.out.find("revisions kept"), std::string::npos) << prune.out;
   const int during = rounds.load();
-  while (rounds.load() < during + 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (rounds.load() < during + 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(wrong.load(), 0) << "of " << rounds.load() << " rounds of reads";

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prune under SIGKILL: a history in small segments (64 KiB), revisions
-# forgotten round by round, and each round's `revfs prune` killed at a
-# random moment, then run again to the end. After every kill `revfs verify`
+# forgotten round by round (each `revfs forget` killed at a random moment),
+# and each round's `revfs prune` killed ten times at random moments, then
+# run again to the end (12 rounds: about 100 kills). After every kill `revfs verify`
 # must be clean; after every round every kept revision must read back
 # through a fresh mount byte-identical to the tree it was made from, the
 # forgotten ones must be gone, and the store's segment files must have
@@ -41,7 +42,7 @@ commit_some() {
 
 kept=(0)
 mkdir "$copies/0"  # revision 0: the empty tree
-kills=0 mid_prune=0 shrunk=0
+kills=0 mid_prune=0 shrunk=0 forget_kills=0
 for ((round = 1; round <= rounds; round++)); do
   first=$next
   commit_some 8
@@ -53,26 +54,52 @@ for ((round = 1; round <= rounds; round++)); do
   done
   kept=("${keep[@]}")
   if ((${#forget[@]} > 0)); then
-    "$revfs" forget "$store" "${forget[@]}" > "$work/out" 2>&1 ||
-      fail "forget ${forget[*]}: $(cat "$work/out")"
+    # forget, killed at a random moment: afterwards the store holds the old
+    # retention state or the new one, never anything else.
+    "$revfs" forget "$store" "${forget[@]}" > "$work/out" 2>&1 &
+    pid=$!
+    sleep "$(printf '0.%03d' $((RANDOM % 5)))"
+    kill -9 "$pid" 2>/dev/null || true
+    rc=0
+    { wait "$pid"; } 2>/dev/null || rc=$?
+    ((rc == 137)) && forget_kills=$((forget_kills + 1))
+    ((rc == 0 || rc == 137)) || fail "forget ${forget[*]}: $(cat "$work/out")"
+    timeout 120 "$revfs" verify "$store" > "$work/verify" 2>&1 ||
+      fail "verify after the forget kill in round $round: $(cat "$work/verify")"
+    # All of them forgotten or none: the switch is one superblock write.
+    listed=0
+    for r in "${forget[@]}"; do
+      timeout 60 "$revfs" ls "$store" "$r" > /dev/null 2>&1 && listed=$((listed + 1))
+    done
+    if ((listed == ${#forget[@]})); then
+      "$revfs" forget "$store" "${forget[@]}" > "$work/out" 2>&1 ||
+        fail "forget ${forget[*]} after a kill: $(cat "$work/out")"
+    elif ((listed != 0)); then
+      fail "round $round: a killed forget left $listed of ${#forget[@]} revisions"
+    fi
     for r in "${forget[@]}"; do rm -rf "${copies:?}/$r"; done
   fi
 
-  before=$(segment_bytes) names_before=$(segment_names)
-  "$revfs" prune "$store" --max-unused 0 > "$work/out" 2>&1 &
-  pid=$!
-  sleep "$(printf '0.%03d' $((RANDOM % 60)))"
-  kill -9 "$pid" 2>/dev/null || true
-  rc=0
-  { wait "$pid"; } 2>/dev/null || rc=$?
-  if ((rc == 137)); then
-    kills=$((kills + 1))
-    [[ $(segment_names) != "$names_before" ]] && mid_prune=$((mid_prune + 1))
-  else
-    ((rc == 0)) || fail "prune in round $round: $(cat "$work/out")"
-  fi
-  timeout 120 "$revfs" verify "$store" > "$work/verify" 2>&1 ||
-    fail "verify after the kill in round $round: $(cat "$work/verify")"
+  # Prune, killed again and again at random moments (each kill lands in a
+  # run that resumes what the killed ones left), verify clean after each.
+  before=$(segment_bytes)
+  for ((attempt = 0; attempt < 10; attempt++)); do
+    names_before=$(segment_names)
+    "$revfs" prune "$store" --max-unused 0 > "$work/out" 2>&1 &
+    pid=$!
+    sleep "$(printf '0.%03d' $((RANDOM % 15)))"
+    kill -9 "$pid" 2>/dev/null || true
+    rc=0
+    { wait "$pid"; } 2>/dev/null || rc=$?
+    if ((rc == 137)); then
+      kills=$((kills + 1))
+      [[ $(segment_names) != "$names_before" ]] && mid_prune=$((mid_prune + 1))
+    else
+      ((rc == 0)) || fail "prune in round $round: $(cat "$work/out")"
+    fi
+    timeout 120 "$revfs" verify "$store" > "$work/verify" 2>&1 ||
+      fail "verify after prune kill $kills (round $round): $(cat "$work/verify")"
+  done
   # The second prune finishes the work; a third finds nothing to do.
   timeout 120 "$revfs" prune "$store" --max-unused 0 > "$work/out" 2>&1 ||
     fail "prune after the kill in round $round: $(cat "$work/out")"
@@ -96,7 +123,8 @@ for ((round = 1; round <= rounds; round++)); do
   done
   fusermount3 -u "$mnt"
 done
-echo "prune crash: $rounds rounds, $kills prunes killed ($mid_prune after changing segment files), store shrank in $shrunk rounds; ${#kept[@]} kept revisions read back exact"
+echo "prune crash: $rounds rounds, $kills prunes killed ($mid_prune after changing segment files), $forget_kills forgets killed, store shrank in $shrunk rounds; ${#kept[@]} kept revisions read back exact"
 # Kills that all land before prune touches a file prove nothing.
-((mid_prune * 4 >= rounds)) || fail "only $mid_prune of $rounds prunes killed mid-work (want 25 %)"
+((kills >= 80)) || fail "only $kills prunes were killed (want 80 of $((rounds * 10)))"
+((mid_prune * 4 >= rounds)) || fail "only $mid_prune prunes killed after changing segment files"
 ((shrunk * 2 >= rounds)) || fail "the store shrank in only $shrunk of $rounds rounds"
