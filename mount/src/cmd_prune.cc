@@ -44,6 +44,7 @@ int RunPrune(const PruneArgs& a) {
     w.Key("segments_packed").Uint(p.segments_packed);
     w.Key("segments_deleted").Uint(p.segments_deleted);
     w.Key("leftovers_removed").Uint(p.leftovers_removed);
+    w.Key("bytes_copied").Uint(p.bytes_copied);
     w.Key("store_bytes_before").Uint(r->store_bytes_before);
     w.Key("store_bytes_after").Uint(r->store_bytes_after);
     w.EndObject();

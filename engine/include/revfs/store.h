@@ -166,6 +166,7 @@ struct PackReport {
   uint64_t leftovers_removed = 0;    // plain files already packed, temp files
   uint64_t bytes_before = 0;         // stored in the segments looked at
   uint64_t bytes_after = 0;
+  uint64_t bytes_copied = 0;         // live pages written into packed files
   std::map<uint32_t, uint64_t> live_bytes;  // per segment kept
 };
 

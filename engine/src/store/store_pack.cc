@@ -105,6 +105,7 @@ Status Store::PackSegment(uint32_t n, const std::map<uint64_t, uint32_t>& live,
     return Status::OK();
   }
 
+  report->bytes_copied += live_bytes;
   if (options.dry_run) {
     ++report->segments_packed;
     report->bytes_after += live_bytes;
