@@ -99,7 +99,7 @@ Status RevFs::Read(uint64_t id, uint64_t fh, uint64_t offset, size_t size,
     // Logged once per file; the reader gets EIO, the rest of the mount goes
     // on. A handle names the file by its size and identity, a node by its
     // stored inode number.
-    damage_log_->Once(node.rev, inode.identity.lo, [&] {
+    damage_log_->Once(node.rev, inode.identity.Word(1), [&] {
       if (auto log = spdlog::get("revfs")) {
         if (handle != nullptr) {
           log->error("revision {}: file of {} bytes (identity {}): {}", node.rev, inode.size,

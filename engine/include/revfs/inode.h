@@ -64,7 +64,7 @@ std::optional<FileType> FileTypeOf(uint32_t st_mode);
 struct MapRoot {
   uint64_t block = 0;  // the top block; 0: the empty map
   uint8_t level = 0;
-  Hash128 hash;       // Merkle hash of the whole map
+  Digest256 hash;       // Merkle hash of the whole map
   uint64_t count = 0;  // entries
   bool empty() const { return block == 0; }
   bool operator==(const MapRoot&) const = default;
@@ -75,7 +75,7 @@ struct ChunkRef {
   uint64_t offset = 0;  // in the file
   uint32_t length = 0;
   bool hole = false;    // a run of zeros not stored
-  Hash128 hash;         // of the raw bytes
+  Digest256 hash;         // of the raw bytes
   PageRef page;         // the chunk page (not for holes)
   uint8_t depth = 0;    // delta chain length below this chunk (0: whole)
 };
@@ -99,7 +99,7 @@ struct Inode {
   uint64_t size = 0;
   int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
   uint64_t src_dev = 0, src_ino = 0;  // the source file, for change detection
-  Hash128 identity;
+  Digest256 identity;
   std::string symlink;
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
   // Content: directories and long files use `map`; short files `chunks`.
@@ -124,7 +124,7 @@ std::string CheckTreeRecord(uint64_t key, std::string_view value);
 struct DirEntry {
   uint64_t ino = 0;
   FileType type = FileType::kRegular;
-  Hash128 identity;
+  Digest256 identity;
 };
 std::string EncodeDirEntry(const DirEntry& e);
 Result<DirEntry> DecodeDirEntry(std::string_view bytes);
@@ -142,7 +142,7 @@ std::string EncodeTreeMeta(const TreeMeta& m);
 Result<TreeMeta> DecodeTreeMeta(std::string_view bytes);
 
 // Computes the identity of `inode` from its metadata and content.
-Hash128 ComputeIdentity(const Inode& inode, const Hash128& content);
+Digest256 ComputeIdentity(const Inode& inode, const Digest256& content);
 
 }  // namespace revfs
 

@@ -397,7 +397,7 @@ Status TreeCapture::ProcessOther(int dirfd, const std::string& name, const std::
     inode.symlink = std::move(target);
   }
   ReadXattrs(path, &inode);
-  inode.identity = ComputeIdentity(inode, Hash128{});
+  inode.identity = ComputeIdentity(inode, Digest256{});
   bool recorded = false;
   REVFS_RETURN_IF_ERROR(WriteInode(ino, &inode, path, &recorded));
   if (!recorded) return Status::OK();

@@ -70,14 +70,15 @@ ChunkPipeline::TestHooks& ChunkPipeline::test_hooks() {
 ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<ChunkRef>& base) {
   ChunkJob job;
   if (base && !base->hole && base->length == raw.size()) {
-    const Hash128 hash = HashBytes(raw);
-    if (hash == base->hash) {
-      auto stored = db.chunk_loader().Chunk(base->hash, base->page, base->length);
-      if (stored.ok() && stored->bytes() == raw) {
-        job.same = *base;  // the raw bytes are not needed any more
-        job.chunk.hash = hash;
-        return job;
-      }
+    // The same SHA-256 is the same bytes: nothing is read back, but the
+    // previous version's page must still be stored (prune may have packed
+    // it away with a forgotten revision).
+    const Digest256 hash = HashBytes(raw);
+    if (hash == base->hash && base->depth <= kMaxDeltaDepth &&
+        ChunkPresent(db, base->page, base->depth)) {
+      job.same = *base;  // the raw bytes are not needed any more
+      job.chunk.hash = hash;
+      return job;
     }
   }
   job.chunk = PrepareChunk(db, std::move(raw), base);
@@ -351,7 +352,7 @@ Status ChunkPipeline::StoreSlot(ChunkSlot& slot) {
 }
 
 Result<ChunkRef> ChunkPipeline::StoreJob(ChunkJob& job, uint64_t offset) {
-  if (job.same) {  // the chunk of the previous version, bytes compared
+  if (job.same) {  // the chunk of the previous version, same SHA-256
     ChunkRef ref = *job.same;
     ref.offset = offset;
     ++stats_->chunks_reused;

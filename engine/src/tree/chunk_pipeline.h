@@ -15,9 +15,9 @@
 //   buffer of the chunker's maximum chunk size (never zeroed, never
 //   reallocated), while the workers hash and compress the chunks cut.
 // A chunk equal to the chunk at its offset in the file's previous version
-// (same hash and length, bytes compared) is taken as that chunk: no
-// compression and no chunk index lookup (an unpacked copy of an unchanged
-// file costs its read and hash).
+// (same SHA-256 and length, its pages still stored) is taken as that chunk:
+// no compression, no chunk index lookup and no read-back (an unpacked copy
+// of an unchanged file costs its read and hash).
 //
 // Memory bound: the raw bytes read (or about to be read by a queued small
 // file) and not yet stored are counted in in_flight(); ReadFile keeps it

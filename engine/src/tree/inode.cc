@@ -10,8 +10,9 @@
 
 namespace revfs {
 namespace {
-// 2: the compact encoding of store format 2 (engine/FORMAT.md).
-constexpr uint8_t kInodeFormat = 2;
+// 3: the compact encoding of store format 2 with 32-byte SHA-256
+// identities (format 3, engine/FORMAT.md).
+constexpr uint8_t kInodeFormat = 3;
 
 void PutCompactChunk(std::string* dst, const ChunkRef& c) {
   PutVarint64(dst, c.offset);
@@ -252,7 +253,7 @@ Result<TreeMeta> DecodeTreeMeta(std::string_view bytes) {
   return m;
 }
 
-Hash128 ComputeIdentity(const Inode& n, const Hash128& content) {
+Digest256 ComputeIdentity(const Inode& n, const Digest256& content) {
   Hasher h;
   h.UpdateU64(static_cast<uint64_t>(n.type));
   h.UpdateU64(n.mode);

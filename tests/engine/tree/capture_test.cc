@@ -36,7 +36,7 @@ struct Entry {
   uint64_t size = 0, rdev = 0;
   int64_t mtime_ns = 0;
   std::string link;
-  Hash128 content;
+  Digest256 content;
   std::vector<std::pair<std::string, std::string>> xattrs;
   bool operator==(const Entry&) const = default;
 };
@@ -49,7 +49,7 @@ std::string Describe(const Entry& e) {
          " content " + e.content.ToHex() + " xattrs " + std::to_string(e.xattrs.size());
 }
 
-Hash128 HashFile(const std::string& path) {
+Digest256 HashFile(const std::string& path) {
   Hasher h;
   int fd = ::open(path.c_str(), O_RDONLY);
   std::string buf(1 << 20, '\0');
@@ -279,8 +279,8 @@ TEST_F(CaptureTest, EveryKindRoundTripsOverTwentyRevisions) {
     Manifest want = expected[rev - 1];
     Manifest got = ReadRevision(rev, hash_big);
     if (!hash_big) {
-      want["/sparse"].content = Hash128{};
-      got["/sparse"].content = Hash128{};
+      want["/sparse"].content = Digest256{};
+      got["/sparse"].content = Digest256{};
     }
     ASSERT_EQ(got.size(), want.size()) << "revision " << rev;
     for (const auto& [path, e] : want) {
