@@ -247,5 +247,52 @@ TEST_F(IdentityTest, ChunkIndexEntryOfAPrunedPageIsAMiss) {
   EXPECT_TRUE(verify.damage.empty()) << verify.damage.front().what;
 }
 
+// A delta chunk whose page is still stored but whose base prune packed
+// away is a miss too: the chain is checked, not just the chunk's own page.
+// Layout (64 KiB segments): a's first version alone in its segment, its
+// delta next to a big file that stays live, so that only the base's
+// segment is packed.
+TEST_F(IdentityTest, DeltaWhoseBaseWasPrunedIsAMiss) {
+  StoreConfig config;
+  config.segment_size = 64 << 10;
+  ASSERT_NO_FATAL_FAILURE(Make(config));
+  const std::string base = RandomBytes(9, 40 << 10), big = RandomBytes(10, 48 << 10);
+  std::string edited = base;
+  for (size_t i = 0; i < 16; ++i) edited[1000 + i * 7] ^= 0x5a;
+  WriteFile(src_ + "/f", base);
+  const CaptureSummary r1 = Commit();
+  const ChunkRef first = InodeAt(r1.revision, "/f").chunks.at(0);
+  WriteFile(src_ + "/a_big", big);
+  WriteFile(src_ + "/f", edited);
+  const CaptureSummary r2 = Commit();
+  const ChunkRef delta = InodeAt(r2.revision, "/f").chunks.at(0);
+  const ChunkRef live = InodeAt(r2.revision, "/a_big").chunks.at(0);
+  ASSERT_EQ(delta.depth, 1) << "the edit is stored as a delta";
+  ASSERT_EQ(delta.page.offset >> 40, live.page.offset >> 40) << "delta next to the big file";
+  ASSERT_NE(delta.page.offset >> 40, first.page.offset >> 40) << "base in a segment of its own";
+  fs::remove(src_ + "/f");
+  const CaptureSummary r3 = Commit();
+
+  ASSERT_TRUE(db_->store().Forget({r1.revision, r2.revision}).ok());
+  auto alive = ComputeLiveness(*db_, db_->store().KeptRevisions());
+  ASSERT_TRUE(alive.ok()) << alive.status().ToString();
+  PackReport report;
+  ASSERT_TRUE(db_->store().PackSegments(alive->BySegment(), PackOptions{50}, &report).ok());
+  ASSERT_TRUE(db_->store().pages().Contains(delta.page)) << "the delta's segment is not packed";
+  ASSERT_FALSE(db_->store().pages().Contains(first.page)) << "its base's segment is";
+  EXPECT_FALSE(ChunkPresent(*db_, delta.page, delta.depth));
+  EXPECT_TRUE(ChunkPresent(*db_, live.page, live.depth));
+
+  Reopen();
+  WriteFile(src_ + "/f", edited);
+  const CaptureSummary r4 = Commit();
+  EXPECT_EQ(r4.content.chunks_new, 1u) << "the logged delta has lost its base";
+  EXPECT_EQ(r4.content.chunks_reused, 0u);
+  Reopen();
+  ExpectContents(r4.revision, "/f", edited);
+  ExpectContents(r4.revision, "/a_big", big);
+  EXPECT_GT(r3.revision, 0u);
+}
+
 }  // namespace
 }  // namespace revfs::testing
