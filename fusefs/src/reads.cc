@@ -168,7 +168,7 @@ Result<std::vector<std::pair<std::string, std::string>>> RevFs::Xattrs(uint64_t 
   }
   REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
-  return inode.xattrs;
+  return LoadXattrs(*db_, *trx, inode);  // a blob's chunks come through the chunk cache
 }
 
 void RevFs::SetKernelCacheFill(KernelCacheFill fill) {

@@ -10,8 +10,9 @@
 
 namespace revfs {
 namespace {
-// 2: the compact encoding of store format 2 (engine/FORMAT.md).
-constexpr uint8_t kInodeFormat = 2;
+// 2: the compact encoding of store format 2; 3: format 3, whose
+// attributes may be a blob (engine/FORMAT.md). Both are read.
+constexpr uint8_t kInodeFormat = 3;
 
 void PutCompactChunk(std::string* dst, const ChunkRef& c) {
   PutVarint64(dst, c.offset);
@@ -54,7 +55,90 @@ MapRoot GetCompactMapRoot(Decoder* in) {
   m.count = in->Varint64();
   return m;
 }
+
+void PutXattrPairs(std::string* dst, const XattrList& xattrs) {
+  for (const auto& [name, value] : xattrs) {
+    PutVarint64(dst, name.size());
+    *dst += name;
+    PutVarint64(dst, value.size());
+    *dst += value;
+  }
+}
+
+// Reads `count` pairs, values up to `max_value` bytes; checks the order
+// (strictly ascending names) only when `sorted`.
+Status GetXattrPairs(Decoder* in, uint64_t count, size_t max_value, bool sorted,
+                     XattrList* out) {
+  if (count > in->remaining() / 2) return Status::Corruption("extended attributes: malformed");
+  for (uint64_t i = 0; i < count && in->ok(); ++i) {
+    std::string name(in->VarBytes(kMaxXattrName));
+    std::string value(in->VarBytes(max_value));
+    if (sorted && !out->empty() && out->back().first >= name) {
+      return Status::Corruption("extended attributes: names out of order");
+    }
+    out->emplace_back(std::move(name), std::move(value));
+  }
+  if (!in->ok()) return Status::Corruption("extended attributes: malformed");
+  return Status::OK();
+}
+
+// The attribute section of a format-3 record: x = count << 1 | blob, then
+// the pairs (inline) or the blob's reference.
+void PutXattrSection(std::string* dst, const Inode& n) {
+  if (!n.xattr_blob) {
+    PutVarint64(dst, n.xattrs.size() << 1);
+    PutXattrPairs(dst, n.xattrs);
+    return;
+  }
+  const XattrBlob& b = *n.xattr_blob;
+  PutVarint64(dst, b.count << 1 | 1);
+  PutVarint64(dst, b.size);
+  PutHash(dst, b.hash);
+  PutCompactMapRoot(dst, b.map);
+  PutVarint64(dst, b.chunks.size());
+  for (const ChunkRef& c : b.chunks) PutCompactChunk(dst, c);
+}
+
+Status GetXattrSection(Decoder* in, uint8_t format, Inode* n) {
+  const uint64_t x = in->Varint64();
+  if (format == 2) return GetXattrPairs(in, x, kMaxRecordValue, false, &n->xattrs);
+  if ((x & 1) == 0) return GetXattrPairs(in, x >> 1, kMaxRecordValue, false, &n->xattrs);
+  XattrBlob b;
+  b.count = x >> 1;
+  b.size = in->Varint64();
+  b.hash = GetHash(in);
+  b.map = GetCompactMapRoot(in);
+  const uint64_t nc = in->Varint64();
+  if (nc > kInlineChunks) return Status::Corruption("extended attributes: too many chunks");
+  for (uint64_t i = 0; i < nc && in->ok(); ++i) b.chunks.push_back(GetCompactChunk(in));
+  if (!in->ok()) return Status::Corruption("extended attributes: malformed");
+  if (b.count == 0 || b.size == 0 || b.count > b.size / 2 ||
+      b.map.empty() == b.chunks.empty()) {
+    return Status::Corruption("extended attributes: malformed blob reference");
+  }
+  uint64_t prev_end = 0;
+  for (const ChunkRef& c : b.chunks) {
+    if (c.hole) return Status::Corruption("extended attributes: a hole in the blob");
+    REVFS_RETURN_IF_ERROR(CheckChunkGeometry(c, prev_end, b.size).WithContext("extended attributes"));
+    prev_end = c.offset + c.length;
+  }
+  n->xattr_blob = std::move(b);
+  return Status::OK();
+}
 }  // namespace
+
+void EncodeXattrList(std::string* dst, const XattrList& xattrs) {
+  PutVarint64(dst, xattrs.size());
+  PutXattrPairs(dst, xattrs);
+}
+
+Result<XattrList> DecodeXattrList(std::string_view bytes) {
+  Decoder in(bytes);
+  XattrList out;
+  REVFS_RETURN_IF_ERROR(GetXattrPairs(&in, in.Varint64(), kMaxXattrValue, true, &out));
+  if (in.remaining() != 0) return Status::Corruption("extended attributes: malformed");
+  return out;
+}
 
 const char* FileTypeName(FileType t) {
   switch (t) {
@@ -138,13 +222,7 @@ std::string EncodeInode(const Inode& n) {
   PutHash(&s, n.identity);
   PutVarint64(&s, n.symlink.size());
   s += n.symlink;
-  PutVarint64(&s, n.xattrs.size());
-  for (const auto& [name, value] : n.xattrs) {
-    PutVarint64(&s, name.size());
-    s += name;
-    PutVarint64(&s, value.size());
-    s += value;
-  }
+  PutXattrSection(&s, n);
   PutCompactMapRoot(&s, n.map);
   PutVarint64(&s, n.chunks.size());
   for (const ChunkRef& c : n.chunks) PutCompactChunk(&s, c);
@@ -154,7 +232,8 @@ std::string EncodeInode(const Inode& n) {
 Result<Inode> DecodeInode(std::string_view bytes) {
   Decoder in(bytes);
   Inode n;
-  if (in.U8() != kInodeFormat) return Status::Corruption("inode: unknown format");
+  const uint8_t format = in.U8();
+  if (format != 2 && format != kInodeFormat) return Status::Corruption("inode: unknown format");
   uint8_t type = in.U8();
   if (type < 1 || type > 7) return Status::Corruption("inode: unknown type");
   n.type = static_cast<FileType>(type);
@@ -174,13 +253,7 @@ Result<Inode> DecodeInode(std::string_view bytes) {
   n.identity = GetHash(&in);
   auto bytes_of = [&](size_t max) { return std::string(in.VarBytes(max)); };
   n.symlink = bytes_of(4096);
-  const uint64_t nx = in.Varint64();
-  if (nx > kMaxRecordValue) return Status::Corruption("inode: malformed");
-  for (uint64_t i = 0; i < nx && in.ok(); ++i) {
-    std::string name = bytes_of(255);
-    std::string value = bytes_of(kMaxRecordValue);
-    n.xattrs.emplace_back(std::move(name), std::move(value));
-  }
+  if (Status s = GetXattrSection(&in, format, &n); !s.ok()) return s.WithContext("inode");
   n.map = GetCompactMapRoot(&in);
   const uint64_t nc = in.Varint64();
   if (nc > kInlineChunks) return Status::Corruption("inode: too many inline chunks");
