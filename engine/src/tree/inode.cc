@@ -119,7 +119,8 @@ Status GetXattrSection(Decoder* in, uint8_t format, Inode* n) {
   uint64_t prev_end = 0;
   for (const ChunkRef& c : b.chunks) {
     if (c.hole) return Status::Corruption("extended attributes: a hole in the blob");
-    REVFS_RETURN_IF_ERROR(CheckChunkGeometry(c, prev_end, b.size).WithContext("extended attributes"));
+    Status s = CheckChunkGeometry(c, prev_end, b.size);
+    if (!s.ok()) return s.WithContext("extended attributes");
     prev_end = c.offset + c.length;
   }
   n->xattr_blob = std::move(b);

@@ -296,5 +296,35 @@ TEST_F(XattrBlobTest, AttributeListEncodingIsCheckedOnDecode) {
   EXPECT_TRUE(DecodeXattrList(bytes.substr(0, bytes.size() - 1)).status().IsCorruption());
 }
 
+// Records of format byte 2 (a plain count before inline attributes) still
+// decode as they were written; the same count under byte 3 would name a
+// blob.
+TEST(XattrRecordTest, FormatTwoRecordsKeepTheirMeaning) {
+  Inode without;
+  without.mode = 0100644;
+  Inode with = without;
+  with.xattrs = {{"user.a", "1"}};
+  const std::string a = EncodeInode(without), b = EncodeInode(with);
+  ASSERT_EQ(a[0], 3);
+  size_t p = 0;
+  while (p < a.size() && a[p] == b[p]) ++p;
+  ASSERT_LT(p, a.size());
+  ASSERT_EQ(a[p], 0);  // no attributes
+  ASSERT_EQ(b[p], 2);  // one attribute, inline: 1 << 1
+  std::string v2 = b;
+  v2[0] = 2;
+  v2[p] = 1;  // format 2: the plain count
+  auto decoded = DecodeInode(v2);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->xattrs, with.xattrs);
+  EXPECT_FALSE(decoded->xattr_blob.has_value());
+  std::string v3 = v2;
+  v3[0] = 3;  // count 1 under byte 3: a blob reference, which this is not
+  EXPECT_TRUE(DecodeInode(v3).status().IsCorruption());
+  std::string v4 = b;
+  v4[0] = 4;
+  EXPECT_TRUE(DecodeInode(v4).status().IsCorruption());
+}
+
 }  // namespace
 }  // namespace revfs::testing
