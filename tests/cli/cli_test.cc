@@ -296,7 +296,7 @@ TEST_F(CliTest, CommitLsCatDiffRoundTrip) {
       << lj.out;
   EXPECT_NE(lj.out.find("\"size\":14,"), std::string::npos) << lj.out;
   EXPECT_NE(lj.out.find("\"type\":\"symlink\""), std::string::npos) << lj.out;
-  EXPECT_NE(lj.out.find("\"target\":\"a.txt\"}]"), std::string::npos) << lj.out;
+  EXPECT_NE(lj.out.find("\"target\":\"a.txt\",\"xattrs\":{}}]"), std::string::npos) << lj.out;
   EXPECT_EQ(Revfs("ls --json " + store + " 1 d/b").out.rfind("[{\"name\":\"d/b\",", 0), 0u);
   CliRun text = Revfs("log " + store);
   EXPECT_NE(text.out.find("FILES         ADDED        STORED"), std::string::npos) << text.out;

@@ -1,7 +1,6 @@
 #include "tree/chunk_pipeline.h"
 
 #include <fcntl.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "content/chunk_loader.h"
 #include "revfs/time_util.h"
+#include "tree/xattr_blob.h"
 #include "util/hash.h"
 
 namespace revfs {
@@ -25,39 +25,6 @@ constexpr uint32_t kMaxHolePiece = 1u << 30;
 bool SameStat(const struct stat& a, const struct stat& b) {
   return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
          NanosFromTimespec(a.st_mtim) == NanosFromTimespec(b.st_mtim);
-}
-
-// Reads the extended attributes of the open file `fd`, sorted by name
-// (the same as TreeCapture::ReadXattrs reads by path).
-void ReadXattrsFd(int fd, std::vector<std::pair<std::string, std::string>>* out) {
-  char small[256];
-  ssize_t n = ::flistxattr(fd, small, sizeof(small));
-  std::string names;
-  if (n < 0 && errno == ERANGE) {
-    n = ::flistxattr(fd, nullptr, 0);
-    if (n <= 0) return;
-    names.resize(static_cast<size_t>(n));
-    n = ::flistxattr(fd, names.data(), names.size());
-    if (n <= 0) return;
-    names.resize(static_cast<size_t>(n));
-  } else if (n > 0) {
-    names.assign(small, static_cast<size_t>(n));
-  } else {
-    return;  // none (the common case: one call), or unsupported
-  }
-  for (size_t pos = 0; pos < names.size();) {
-    std::string name(names.c_str() + pos);
-    pos += name.size() + 1;
-    if (name.empty()) continue;
-    ssize_t len = ::fgetxattr(fd, name.c_str(), nullptr, 0);
-    if (len < 0) continue;
-    std::string value(static_cast<size_t>(len), '\0');
-    len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
-    if (len < 0) continue;
-    value.resize(static_cast<size_t>(len));
-    out->emplace_back(std::move(name), std::move(value));
-  }
-  std::sort(out->begin(), out->end());
 }
 
 }  // namespace
@@ -140,7 +107,7 @@ void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* f, const Uni
     }
     before = f->after;
   }
-  ReadXattrsFd(fd.get(), &f->xattrs);
+  f->xattr_errno = ReadFdXattrs(fd.get(), &f->xattrs);
   if (raw.empty()) return;
   f->chunk = PrepareChunkJob(db, std::move(raw), f->old);
 }

@@ -94,6 +94,7 @@ struct SmallFile {
   bool redo = false;  // it grew past a small file while read: read it again
   struct stat after{};
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
+  int xattr_errno = 0;  // reading them failed (ReadSourceXattrs)
   std::optional<ChunkJob> chunk;  // none for an empty file
 };
 

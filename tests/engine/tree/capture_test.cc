@@ -120,7 +120,9 @@ void ReadBack(Database& rs, ReadTrx& trx, const Inode& dir, const std::string& r
     e.rdev = n.rdev;
     e.mtime_ns = n.mtime_ns;
     e.link = n.symlink;
-    e.xattrs = n.xattrs;
+    auto xattrs = LoadXattrs(rs, trx, n);
+    ASSERT_TRUE(xattrs.ok()) << xattrs.status().ToString();
+    e.xattrs = *xattrs;
     if (e.type == 'f' && (hash_big || n.size < (64u << 20))) {
       Hasher h;
       ASSERT_TRUE(ReadFile(rs, trx, n, 0, n.size, [&](std::string_view piece) {

@@ -1,7 +1,8 @@
 // Identity no input can fool (engine/FORMAT.md, format 3): reuse decisions
 // are made on whole SHA-256 digests, never on the shorter keys they are
 // looked up by, and a chunk index entry naming a page prune removed is a
-// miss, not a reference to a missing page.
+// miss, not a reference to a missing page. Extended-attribute blobs are
+// chunks like any other and follow the same rule.
 //
 // The seam. XXH3-128 identities could be made to collide on purpose, which
 // is why the old code read every dedup hit back. A SHA-256 collision cannot
@@ -18,6 +19,7 @@
 // them; shortening the digest itself instead would only show that a short
 // digest is unsafe, which is why the old code needed its read-back.
 #include <gtest/gtest.h>
+#include <sys/xattr.h>
 
 #include <filesystem>
 #include <fstream>
@@ -29,6 +31,7 @@
 #include "revfs/tree.h"
 #include "store/page_log.h"
 #include "support/engine_test.h"
+#include "support/xattr_source.h"
 #include "tree/file_chunks.h"
 #include "util/hash.h"
 
@@ -199,6 +202,56 @@ TEST_F(IdentityTest, ChunksWithCollidingLookupKeysKeepTheirOwnBytes) {
   ExpectContents(r2.revision, "/a", a);
   ExpectContents(r2.revision, "/b", b);
   ExpectContents(r3.revision, "/c", b);
+}
+
+// An extended-attribute blob's chunk is stored and found like any chunk:
+// one whose digest shares an 8-bit lookup key with a file's chunk (found by
+// brute force) is stored as its own, the same attributes on another file
+// reuse it, and each reads back its own bytes.
+TEST_F(IdentityTest, AttributeBlobsWithCollidingLookupKeysKeepTheirOwnBytes) {
+  ShortLookupKeys seam(8);
+  ASSERT_NO_FATAL_FAILURE(Make());
+  XattrSourceDir source(Path("xsrc"));
+  ASSERT_TRUE(source.ok()) << source.why();
+  src_ = source.path();
+  const std::string a = RandomBytes(1, 8192);
+  const uint64_t key = LookupKey(HashBytes(a));
+  std::string value;
+  for (uint64_t seed = 2; seed < 5000 && value.empty(); ++seed) {
+    std::string v = RandomBytes(seed, 6000), blob;
+    EncodeXattrList(&blob, {{"user.big", v}});
+    if (LookupKey(HashBytes(blob)) == key) value = std::move(v);
+  }
+  ASSERT_FALSE(value.empty()) << "no blob shares the file's shortened key";
+  auto tag = [&](const std::string& path) {
+    WriteFile(src_ + path, "");
+    return ::setxattr((src_ + path).c_str(), "user.big", value.data(), value.size(), 0);
+  };
+
+  WriteFile(src_ + "/a", a);
+  const CaptureSummary r1 = Commit();
+  EXPECT_EQ(r1.content.chunks_new, 1u);
+  ASSERT_EQ(tag("/x"), 0);
+  const CaptureSummary r2 = Commit();
+  EXPECT_EQ(r2.content.chunks_new, 1u) << "the blob shares a's lookup key, not its bytes";
+  EXPECT_EQ(r2.content.chunks_reused, 0u);
+  ASSERT_EQ(tag("/y"), 0);  // the same attributes: the blob's chunk reused
+  const CaptureSummary r3 = Commit();
+  EXPECT_EQ(r3.content.chunks_new, 0u);
+  EXPECT_EQ(r3.content.chunks_reused, 1u);
+
+  Reopen();
+  ExpectContents(r3.revision, "/a", a);
+  for (const char* path : {"/x", "/y"}) {
+    const Inode n = InodeAt(r3.revision, path);
+    ASSERT_TRUE(n.xattr_blob.has_value()) << path;
+    EXPECT_EQ(n.xattr_blob->chunks.size(), 1u) << path;
+    auto trx = db_->BeginRead(r3.revision);
+    ASSERT_TRUE(trx.ok()) << trx.status().ToString();
+    auto list = LoadXattrs(*db_, **trx, n);
+    ASSERT_TRUE(list.ok()) << path << ": " << list.status().ToString();
+    EXPECT_TRUE(*list == (XattrList{{"user.big", value}})) << path;
+  }
 }
 
 // A chunk whose page prune packed away is still named by the chunk index:
