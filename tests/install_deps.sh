@@ -7,8 +7,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libfuse3-dev fuse3 libspdlog-dev libxxhash-dev libcli11-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  util-linux diffutils attr acl findutils procps
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  util-linux diffutils attr acl libcap2-bin findutils procps
   "$@"
 )
 

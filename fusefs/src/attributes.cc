@@ -28,10 +28,10 @@ constexpr uint64_t kStatBlockUnit = 512;
 
 }  // namespace
 
-ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& identity,
+ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Digest256& identity,
               bool unique_ino) {
   if (unique_ino || type == FileType::kDirectory) return Mix(Mix(rev) ^ ino) | kHashedIno;
-  return Mix(identity.lo ^ Mix(identity.hi ^ Mix(ino))) | kHashedIno;
+  return Mix(identity.Word(1) ^ Mix(identity.Word(0) ^ Mix(ino))) | kHashedIno;
 }
 
 ino_t RevRootStIno(uint64_t rev) { return Mix(Mix(rev) ^ kRevRootTag) | kHashedIno; }

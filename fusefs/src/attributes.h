@@ -30,7 +30,7 @@ namespace revfs::fusefs {
 inline constexpr off_t kDirectorySize = 4096;
 
 // st_ino of a store entry of revision `rev` (see above).
-ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Hash128& identity,
+ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Digest256& identity,
               bool unique_ino);
 // st_ino of revisions/REV and of an at/ link to revision REV: one formula
 // each for stat and the listings (d_ino must equal st_ino).

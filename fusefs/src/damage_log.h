@@ -1,5 +1,5 @@
 // DamageLog: the files whose damage a read has logged, as (revision,
-// identity.lo), so that a damaged file is logged once however often it is
+// identity.Word(1)), so that a damaged file is logged once however often it is
 // read; the reader gets EIO each time.
 //
 // Thread safety: Once may be called from any thread; one mutex guards the

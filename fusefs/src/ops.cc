@@ -275,13 +275,16 @@ void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     }
     auto xattrs = Fs(req)->Xattrs(ino);
     if (!xattrs.ok()) return ReplyError(req, xattrs.status());
-    for (const auto& [n, v] : *xattrs) {
-      if (n != name) continue;
-      if (size == 0) return static_cast<void>(fuse_reply_xattr(req, v.size()));
-      if (size < v.size()) return static_cast<void>(fuse_reply_err(req, ERANGE));
-      return static_cast<void>(fuse_reply_buf(req, v.data(), v.size()));
+    const XattrList& list = **xattrs;  // sorted by name
+    auto it = std::lower_bound(list.begin(), list.end(), std::string_view(name),
+                               [](const auto& x, std::string_view n) { return x.first < n; });
+    if (it == list.end() || it->first != name) {
+      return static_cast<void>(fuse_reply_err(req, ENODATA));
     }
-    fuse_reply_err(req, ENODATA);
+    const std::string& v = it->second;
+    if (size == 0) return static_cast<void>(fuse_reply_xattr(req, v.size()));
+    if (size < v.size()) return static_cast<void>(fuse_reply_err(req, ERANGE));
+    fuse_reply_buf(req, v.data(), v.size());
   });
 }
 
@@ -297,7 +300,7 @@ void OnListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     // holding it does not.
     const bool privileged = fuse_req_ctx(req)->uid == 0;
     std::string names;
-    for (const auto& [n, v] : *xattrs) {
+    for (const auto& [n, v] : **xattrs) {
       if (!privileged && n.rfind(kTrustedPrefix, 0) == 0) continue;
       names.append(n).push_back('\0');
     }

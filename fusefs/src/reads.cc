@@ -15,6 +15,7 @@
 #include "node_table.h"
 #include "prefetcher.h"
 #include "revfs/fusefs/fusefs.h"
+#include "xattr_cache.h"
 
 namespace revfs::fusefs {
 
@@ -99,7 +100,7 @@ Status RevFs::Read(uint64_t id, uint64_t fh, uint64_t offset, size_t size,
     // Logged once per file; the reader gets EIO, the rest of the mount goes
     // on. A handle names the file by its size and identity, a node by its
     // stored inode number.
-    damage_log_->Once(node.rev, inode.identity.lo, [&] {
+    damage_log_->Once(node.rev, inode.identity.Word(1), [&] {
       if (auto log = spdlog::get("revfs")) {
         if (handle != nullptr) {
           log->error("revision {}: file of {} bytes (identity {}): {}", node.rev, inode.size,
@@ -158,17 +159,21 @@ Result<int64_t> RevFs::SeekDataOrHole(uint64_t id, uint64_t offset, int whence) 
   return found;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> RevFs::Xattrs(uint64_t id) {
+Result<std::shared_ptr<const XattrList>> RevFs::Xattrs(uint64_t id) {
+  static const auto kNone = std::make_shared<const XattrList>();
   REVFS_ASSIGN_OR_RETURN(Node node, nodes_->Get(id));
-  if (node.kind != Kind::kEntry && node.kind != Kind::kRevRoot) {
-    return std::vector<std::pair<std::string, std::string>>();
-  }
-  if (node.kind == Kind::kRevRoot && node.rev == 0) {
-    return std::vector<std::pair<std::string, std::string>>();
-  }
+  if (node.kind != Kind::kEntry && node.kind != Kind::kRevRoot) return kNone;
+  if (node.kind == Kind::kRevRoot && node.rev == 0) return kNone;
   REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode inode, InodeOf(node, *trx));
-  return inode.xattrs;
+  if (!inode.xattr_blob) return std::make_shared<const XattrList>(std::move(inode.xattrs));
+  const XattrBlob& blob = *inode.xattr_blob;
+  if (auto cached = xattr_cache_->Get(blob.size, blob.hash)) return cached;
+  // Its chunks come through the chunk cache.
+  REVFS_ASSIGN_OR_RETURN(XattrList list, LoadXattrs(*db_, *trx, inode));
+  auto shared = std::make_shared<const XattrList>(std::move(list));
+  xattr_cache_->Put(blob.size, blob.hash, shared);
+  return shared;
 }
 
 void RevFs::SetKernelCacheFill(KernelCacheFill fill) {

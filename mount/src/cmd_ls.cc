@@ -1,5 +1,6 @@
 // revfs ls STORE REV [PATH] [-l] [--json]: lists a directory of a revision
-// (names only, `ls -l`-like lines, or every stored attribute as JSON); for
+// (names only, `ls -l`-like lines, or every stored attribute as JSON,
+// extended attributes included); for
 // any other entry, that entry alone.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -49,8 +50,11 @@ void PrintLong(const Inode& n, std::string_view name) {
   std::printf("\n");
 }
 
-// One entry of `ls --json`: every stored attribute.
-void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
+// One entry of `ls --json`: every stored attribute, extended attributes
+// included (read from their blob if they have one).
+Status EntryJson(JsonWriter& w, Database& db, ReadTrx& trx, const Inode& n,
+                 std::string_view name) {
+  REVFS_ASSIGN_OR_RETURN(XattrList xattrs, LoadXattrs(db, trx, n));
   w.BeginObject();
   w.NamedString("name", name);
   w.Key("type").String(FileTypeName(n.type));
@@ -66,7 +70,12 @@ void EntryJson(JsonWriter& w, const Inode& n, std::string_view name) {
     w.Key("rdev_major").Uint(major(n.rdev));
     w.Key("rdev_minor").Uint(minor(n.rdev));
   }
+  // name -> value in base64: values are bytes (ACLs, capabilities).
+  w.Key("xattrs").BeginObject();
+  for (const auto& [xname, value] : xattrs) w.Key(xname).String(Base64(value));
   w.EndObject();
+  w.EndObject();
+  return Status::OK();
 }
 
 }  // namespace
@@ -83,7 +92,8 @@ Command AddLsCommand(CLI::App& app) {
   cmd->add_option("PATH", args->path, "Path inside the revision (default: its root)");
   cmd->add_flag("-l", args->long_format, "Mode, links, owner, group, size, mtime, name");
   cmd->add_flag("--json", args->json,
-                "A JSON array of entries: name, type, mode, nlink, uid, gid, size, mtime");
+                "A JSON array of entries: name, type, mode, nlink, uid, gid, size, "
+                "mtime, xattrs (name: base64 value)");
   return {cmd, [args] {
     auto o = OpenRevision(args->store, args->rev);
     if (!o.ok()) return Fail(o.status());
@@ -96,7 +106,8 @@ Command AddLsCommand(CLI::App& app) {
       w.BeginArray();
       Status error;
       if (inode.type != FileType::kDirectory) {
-        EntryJson(w, inode, args->path);
+        error = EntryJson(w, *o->db, trx, inode, args->path);
+        if (!error.ok()) return Fail(error.WithContext(args->path));
       } else {
         Status s = ListDirectory(trx, inode, "", [&](std::string_view name, const DirEntry& e) {
           auto child = GetInode(trx, e.ino);
@@ -104,8 +115,9 @@ Command AddLsCommand(CLI::App& app) {
             error = child.status();
             return false;
           }
-          EntryJson(w, *child, name);
-          return true;
+          error = EntryJson(w, *o->db, trx, *child, name);
+          if (!error.ok()) error = error.WithContext(std::string(name));
+          return error.ok();
         });
         if (!s.ok()) return Fail(s);
         if (!error.ok()) return Fail(error);

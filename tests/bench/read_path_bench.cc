@@ -120,7 +120,7 @@ void ChunkDecode(benchmark::State& state, const char* which) {
   ChunkFixture& f = Chunks();
   const ChunkRef c = f.chunks.at(which);
   // The delta's base stays cached: only the delta itself is decoded.
-  const Key128 key{c.hash.hi, c.hash.lo};
+  const Key128 key{c.hash.Word(0), c.hash.Word(1)};
   for (auto _ : state) {
     f.rs->chunk_loader().cache().Erase(key);
     auto pin = f.rs->chunk_loader().Chunk(c.hash, c.page, c.length);

@@ -1,5 +1,6 @@
-// Fuzzes record decoding: inodes, directory entries, tree metadata, revision
-// roots and index entries, chunk and page references, tree roots.
+// Fuzzes record decoding: inodes, attribute lists, directory entries, tree
+// metadata, revision roots and index entries, chunk and page references,
+// tree roots.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -13,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace revfs;
   std::string_view in(reinterpret_cast<const char*>(data), size);
   (void)DecodeInode(in);
+  (void)DecodeXattrList(in);
   (void)DecodeDirEntry(in);
   (void)DecodeTreeMeta(in);
   (void)DecodeRevisionRoot(in);

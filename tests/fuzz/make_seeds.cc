@@ -66,6 +66,19 @@ int main(int argc, char** argv) {
   c.length = 12345;
   file.chunks = {c};
   Put(out / "fuzz_record", "inode_file", EncodeInode(file));
+  Inode blob = file;  // attributes too large for the record: a blob reference
+  blob.xattrs.clear();
+  XattrBlob x;
+  x.size = 70000;
+  x.count = 2;
+  ChunkRef bc;
+  bc.length = 70000;
+  x.chunks = {bc};
+  blob.xattr_blob = x;
+  Put(out / "fuzz_record", "inode_xattr_blob", EncodeInode(blob));
+  std::string list;
+  EncodeXattrList(&list, file.xattrs);
+  Put(out / "fuzz_record", "xattr_list", list);
   Inode link;
   link.type = FileType::kSymlink;
   link.mode = 0120777;

@@ -110,7 +110,7 @@ class Database {
   // Decodes content chunk `hash` (stored in `page`, `raw_size` bytes) into
   // the chunk cache, unpinned at once, for a reader to find there
   // (prefetchers); its error, if any, is met again by that reader.
-  Status PrefetchChunk(const Hash128& hash, const PageRef& page, uint32_t raw_size);
+  Status PrefetchChunk(const Digest256& hash, const PageRef& page, uint32_t raw_size);
   // Marks the calling thread, for the rest of its life, as a background
   // thread (a prefetcher at idle priority): a reader never waits for a
   // chunk decode such a thread started, it decodes alongside. Call it first

@@ -12,7 +12,8 @@
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times
 // with nanoseconds, nlink, rdev), the symlink target, the extended
-// attributes, and the content: for a directory the sorted map of its
+// attributes (inline while the record fits, else a reference to a blob
+// stored as chunks: XattrBlob), and the content: for a directory the sorted map of its
 // entries (name -> DirEntry); for a regular file its chunk list, inline when
 // short and a sorted map (keyed by big-endian file offset) when long. Each
 // inode also carries its content identity: a hash of its metadata and content
@@ -64,7 +65,7 @@ std::optional<FileType> FileTypeOf(uint32_t st_mode);
 struct MapRoot {
   uint64_t block = 0;  // the top block; 0: the empty map
   uint8_t level = 0;
-  Hash128 hash;       // Merkle hash of the whole map
+  Digest256 hash;       // Merkle hash of the whole map
   uint64_t count = 0;  // entries
   bool empty() const { return block == 0; }
   bool operator==(const MapRoot&) const = default;
@@ -75,7 +76,7 @@ struct ChunkRef {
   uint64_t offset = 0;  // in the file
   uint32_t length = 0;
   bool hole = false;    // a run of zeros not stored
-  Hash128 hash;         // of the raw bytes
+  Digest256 hash;         // of the raw bytes
   PageRef page;         // the chunk page (not for holes)
   uint8_t depth = 0;    // delta chain length below this chunk (0: whole)
 };
@@ -90,6 +91,30 @@ ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset);
 // read path slices chunks by these numbers.
 Status CheckChunkGeometry(const ChunkRef& c, uint64_t prev_end, uint64_t file_size);
 
+// Extended attributes too large for their inode record: the list
+// (EncodeXattrList) stored as chunks like file content, read on demand
+// (LoadXattrs, revfs/tree.h). `size` bytes, cut into `chunks` (offsets in
+// the blob) or, past kInlineChunks, a sorted map like a long file's.
+struct XattrBlob {
+  uint64_t size = 0;
+  uint64_t count = 0;  // attributes in the list
+  Digest256 hash;      // HashBytes (SHA-256) of the list's bytes
+  MapRoot map;
+  std::vector<ChunkRef> chunks;
+};
+
+// Limits of Linux (XATTR_NAME_MAX, XATTR_SIZE_MAX).
+inline constexpr size_t kMaxXattrName = 255;
+inline constexpr size_t kMaxXattrValue = 65536;
+using XattrList = std::vector<std::pair<std::string, std::string>>;  // sorted by name
+
+// The encoding of an attribute list, inline in a record or as a blob:
+// count varint | count x { name length varint | name | value length varint |
+// value }.
+void EncodeXattrList(std::string* dst, const XattrList& xattrs);
+// Decodes a whole blob; Corruption if malformed, unsorted or past the limits.
+Result<XattrList> DecodeXattrList(std::string_view bytes);
+
 struct Inode {
   FileType type = FileType::kRegular;
   uint32_t mode = 0;  // full st_mode
@@ -99,9 +124,12 @@ struct Inode {
   uint64_t size = 0;
   int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
   uint64_t src_dev = 0, src_ino = 0;  // the source file, for change detection
-  Hash128 identity;
+  Digest256 identity;
   std::string symlink;
-  std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
+  // Sorted by name. Empty when the attributes are in `xattr_blob` (a
+  // decoded record does not load them).
+  XattrList xattrs;
+  std::optional<XattrBlob> xattr_blob;
   // Content: directories and long files use `map`; short files `chunks`.
   MapRoot map;
   std::vector<ChunkRef> chunks;
@@ -124,7 +152,7 @@ std::string CheckTreeRecord(uint64_t key, std::string_view value);
 struct DirEntry {
   uint64_t ino = 0;
   FileType type = FileType::kRegular;
-  Hash128 identity;
+  Digest256 identity;
 };
 std::string EncodeDirEntry(const DirEntry& e);
 Result<DirEntry> DecodeDirEntry(std::string_view bytes);
@@ -142,7 +170,7 @@ std::string EncodeTreeMeta(const TreeMeta& m);
 Result<TreeMeta> DecodeTreeMeta(std::string_view bytes);
 
 // Computes the identity of `inode` from its metadata and content.
-Hash128 ComputeIdentity(const Inode& inode, const Hash128& content);
+Digest256 ComputeIdentity(const Inode& inode, const Digest256& content);
 
 }  // namespace revfs
 

@@ -51,10 +51,10 @@ struct MemoryOptions {
   std::function<void(size_t)> combine_hook;
   // Tests: runs when a chunk is missed in its cache, before its decode is
   // registered (may block).
-  std::function<void(const Hash128&)> chunk_miss_hook;
+  std::function<void(const Digest256&)> chunk_miss_hook;
   // Tests: runs as a chunk decode starts, before its page is read (may
   // block).
-  std::function<void(const Hash128&)> chunk_decode_hook;
+  std::function<void(const Digest256&)> chunk_decode_hook;
 };
 
 namespace internal {

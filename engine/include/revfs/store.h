@@ -157,6 +157,9 @@ struct PackOptions {
   uint32_t max_unused_percent = 10;
   // Decide and report as if packing, but write, rename and unlink nothing.
   bool dry_run = false;
+  // Also decide for the newest segment (a dry run of a prune that would
+  // seal it first; see Store::SealNewestSegment).
+  bool include_newest = false;
 };
 
 // What PackSegments did.
@@ -215,7 +218,9 @@ class Store {
   // superblock slot is written as format 3. Takes the writer lock (Busy if
   // held). Restartable: a crash between the two steps leaves a store that
   // is refused as format 2 and that a rerun finishes; a store already of
-  // this format is left as it is. NotSupported for any other format.
+  // this format is left as it is. NotSupported for any other format, and
+  // (for now) for a format-2 store holding any revision past 0, left
+  // untouched: its chunks carry 16-byte identities (engine/FORMAT.md).
   static Status Upgrade(const std::string& path, const StoreOptions& options,
                         UpgradeReport* report);
   ~Store();
@@ -293,6 +298,10 @@ class Store {
   // segment) when `live` names a page the segment does not hold intact.
   // Needs the writer lock and no commit in progress.
   Status PackSegments(const LiveSet& live, const PackOptions& options, PackReport* report);
+  // Makes the next page go to a new segment, so that the one appended to
+  // until now may be packed: writes the retention page in force again there
+  // and switches the superblock to it (durable, like Forget). Writer lock.
+  Status SealNewestSegment();
   // Records the live bytes per segment that a prune left (the retention
   // page's bookkeeping: dead bytes awaiting prune are what a segment stores
   // beyond them). The same durable switch as Forget's.

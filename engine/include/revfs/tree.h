@@ -162,6 +162,11 @@ Result<std::optional<DirEntry>> LookupEntry(ReadTrx& trx, const Inode& dir, std:
 Status ListDirectory(ReadTrx& trx, const Inode& dir, std::string_view after,
                      const std::function<bool(std::string_view, const DirEntry&)>& fn);
 
+// Returns the extended attributes of `inode`, sorted by name: its inline
+// list, or its blob (XattrBlob) read and decoded; Corruption if the blob's
+// bytes do not match its size, hash or count.
+Result<XattrList> LoadXattrs(Database& rs, ReadTrx& trx, const Inode& inode);
+
 // Calls fn for each chunk (or hole) of `file` that ends after `from`, in
 // offset order, until it returns false.
 Status ForEachChunk(ReadTrx& trx, const Inode& file, uint64_t from,

@@ -28,9 +28,9 @@ ChunkLoader::ChunkLoader(const PageLog* log, SegmentAllocator* allocator,
 
 ChunkLoader::~ChunkLoader() = default;
 
-Result<PinnedView> ChunkLoader::Chunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
+Result<PinnedView> ChunkLoader::Chunk(const Digest256& hash, const PageRef& ref, uint32_t raw_size,
                                      int depth) {
-  const Key128 key{hash.hi, hash.lo};
+  const Key128 key{hash.Word(0), hash.Word(1)};
   if (auto hit = cache_->Lookup(key)) return ChunkHit(std::move(*hit), ref, raw_size);
   // Only a thread holding no decode of its own waits (a base of a delta is
   // decoded by whoever needs it), so waits never form a cycle, whatever a
@@ -107,9 +107,9 @@ Result<PinnedView> ChunkLoader::ChunkHit(Pinned hit, const PageRef& ref, uint32_
   return std::move(hit).ToView();
 }
 
-Result<PinnedView> ChunkLoader::DecodeChunk(const Hash128& hash, const PageRef& ref,
+Result<PinnedView> ChunkLoader::DecodeChunk(const Digest256& hash, const PageRef& ref,
                                            uint32_t raw_size, int depth) {
-  const Key128 key{hash.hi, hash.lo};
+  const Key128 key{hash.Word(0), hash.Word(1)};
   if (options_.decode_hook) options_.decode_hook(hash);
   if (ref.size < kPageHeaderSize || ref.size > kMaxSegmentSize || raw_size > kMaxSegmentSize) {
     return Status::Corruption(log_->path() + ": chunk page at offset " +

@@ -17,8 +17,8 @@
 //
 // Memory: segments come from the allocator given (the Database's one,
 // shared with the PageLoader), which must outlive the ChunkLoader; its one
-// cache ("chunks", by 128-bit content hash) is a reclaimer of that
-// allocator.
+// cache ("chunks", by the first 128 bits of the chunk's SHA-256) is a
+// reclaimer of that allocator.
 //
 // Thread safety: all methods are thread-safe. A chunk is decoded by one
 // thread at a time (single flight), except that a reader never waits for a
@@ -47,10 +47,10 @@ struct ChunkLoaderOptions {
   size_t cache_bytes = 64u << 20;
   // Tests: runs in Chunk between a cache miss and registering the decode
   // (may block).
-  std::function<void(const Hash128&)> miss_hook;
+  std::function<void(const Digest256&)> miss_hook;
   // Tests: runs as a chunk decode starts, before its page is read (may
   // block).
-  std::function<void(const Hash128&)> decode_hook;
+  std::function<void(const Digest256&)> decode_hook;
 };
 
 // Chunk pages at least this large are read bypassing the OS page cache.
@@ -76,7 +76,7 @@ class ChunkLoader {
   // decodes the chunk alongside, so an idle-priority prefetcher never makes
   // a reader wait for a CPU it cannot get. `depth` is the delta chain walked
   // so far (callers pass 0).
-  Result<PinnedView> Chunk(const Hash128& hash, const PageRef& page, uint32_t raw_size,
+  Result<PinnedView> Chunk(const Digest256& hash, const PageRef& page, uint32_t raw_size,
                            int depth = 0) EXCLUDES(decoding_mu_);
 
   // Marks the calling thread, for the rest of its life, as a background
@@ -103,7 +103,7 @@ class ChunkLoader {
   // `raw_size` bytes its reference `ref` says.
   Result<PinnedView> ChunkHit(Pinned hit, const PageRef& ref, uint32_t raw_size);
   // Reads and decodes chunk `hash` (a cache miss) and caches it.
-  Result<PinnedView> DecodeChunk(const Hash128& hash, const PageRef& ref, uint32_t raw_size,
+  Result<PinnedView> DecodeChunk(const Digest256& hash, const PageRef& ref, uint32_t raw_size,
                                  int depth) EXCLUDES(decoding_mu_);
 
   const PageLog* const log_;

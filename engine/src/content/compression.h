@@ -37,14 +37,14 @@ std::string CompressChunk(const StoreConfig& config, std::string_view raw,
 Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* dst,
                        size_t raw_size, std::string_view base = {});
 
-// A chunk page's payload: encoding u8 | raw size u32 | XXH3-128 of the raw
-// bytes | for kZstdDelta: the base chunk's hash, page and size | the stored
-// bytes.
+// A chunk page's payload: encoding u8 | raw size u32 | SHA-256 of the raw
+// bytes (32) | for kZstdDelta: the base chunk's SHA-256, page and size | the
+// stored bytes.
 struct ChunkPageHeader {
   ChunkEncoding encoding = ChunkEncoding::kRaw;
   uint32_t raw_size = 0;
-  Hash128 hash;
-  Hash128 base_hash;
+  Digest256 hash;
+  Digest256 base_hash;
   PageRef base_page;
   uint32_t base_size = 0;
 };

@@ -51,7 +51,7 @@ Database::Database(std::unique_ptr<Store> store)
 
 Database::~Database() = default;
 
-Status Database::PrefetchChunk(const Hash128& hash, const PageRef& page, uint32_t raw_size) {
+Status Database::PrefetchChunk(const Digest256& hash, const PageRef& page, uint32_t raw_size) {
   return chunk_loader_->Chunk(hash, page, raw_size).status();
 }
 

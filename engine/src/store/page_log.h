@@ -100,6 +100,9 @@ class PageLog {
   Status ResetForAppend(uint64_t committed_end, uint64_t segment_size);
   // Writer: appends a page; durable only after Sync.
   Result<PageRef> Append(PageKind kind, std::string_view payload);
+  // Writer: the next Append starts a new segment (if the current one holds
+  // anything), as if the current one were full.
+  void RollBeforeNextAppend() { roll_next_ = true; }
   // Writer: makes every appended page, and every segment file created,
   // durable.
   Status Sync();
@@ -126,6 +129,7 @@ class PageLog {
 
   // Writer state (writer thread only).
   uint64_t segment_size_ = 0;
+  bool roll_next_ = false;
   uint32_t append_segment_ = 0;
   std::unique_ptr<WritableFile> writer_;  // null until ResetForAppend
   bool dir_dirty_ = false;  // a segment file was created since the last Sync

@@ -39,6 +39,7 @@ Status PageLog::ResetForAppend(uint64_t committed_end, uint64_t segment_size) {
   REVFS_ASSIGN_OR_RETURN(writer_, env_->NewAppendableFile(path));
   append_segment_ = last;
   segment_size_ = segment_size;
+  roll_next_ = false;
   return Status::OK();
 }
 
@@ -53,7 +54,8 @@ Result<PageRef> PageLog::Append(PageKind kind, std::string_view payload) {
   std::string page = EncodePage(kind, payload, &ref.hash);
   ref.size = static_cast<uint32_t>(page.size());
   const uint64_t used = writer_->Size();
-  if (used > 0 && (used + page.size() > segment_size_ || used + page.size() > kSegmentSpan)) {
+  if (used > 0 && (roll_next_ || used + page.size() > segment_size_ ||
+                   used + page.size() > kSegmentSpan)) {
     // Roll over: the pages of the full segment are made durable now (its
     // writer is closed), the new file's name at the next Sync.
     REVFS_RETURN_IF_ERROR(writer_->Sync());
@@ -67,6 +69,7 @@ Result<PageRef> PageLog::Append(PageKind kind, std::string_view payload) {
     // one starts with ResetForAppend from the committed end.
     REVFS_ASSIGN_OR_RETURN(writer_, env_->NewAppendableFile(path));
     append_segment_ = next;
+    roll_next_ = false;
     dir_dirty_ = true;
     Forget(next);
   }

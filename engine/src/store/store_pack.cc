@@ -38,7 +38,8 @@ Status Store::PackSegments(const LiveSet& live, const PackOptions& options,
   for (const std::string& name : names) {
     uint32_t n = 0;
     SegmentFileKind kind;
-    if (!ParseSegmentName(name, &n, &kind) || n >= newest) continue;
+    if (!ParseSegmentName(name, &n, &kind) || n > newest) continue;
+    if (n == newest && !options.include_newest) continue;
     if (kind == SegmentFileKind::kTemp) {  // a crashed pack's
       if (!options.dry_run) REVFS_RETURN_IF_ERROR(env_->RemoveFile(dir + "/" + name));
       ++report->leftovers_removed;

@@ -88,6 +88,17 @@ Status Store::Forget(const std::vector<uint64_t>& revisions) {
   return SwitchRetention(next);
 }
 
+Status Store::SealNewestSegment() {
+  if (!lock_) return Status::ReadOnly(path_ + ": store was opened read-only");
+  if (writer_open_) return Status::Busy(path_ + ": a commit is in progress");
+  if (dirty_ || !index_writer_) REVFS_RETURN_IF_ERROR(PrepareAppend());
+  pages_->RollBeforeNextAppend();
+  // Twice: both superblock slots then end in the new segment, so the older
+  // one stays a valid fallback once the sealed segment is packed.
+  REVFS_RETURN_IF_ERROR(SwitchRetention(retention()));
+  return SwitchRetention(retention());
+}
+
 Status Store::RecordPrune(const std::map<uint32_t, uint64_t>& live_bytes) {
   RetentionState next = retention();
   next.segments.clear();

@@ -69,6 +69,15 @@ Status Store::Upgrade(const std::string& path, const StoreOptions& options,
     return file->Sync();
   };
   if (sb.format_version == kStoreFormatVersion) return rewrite_other();
+  // Format 2's chunk pages and chunk index carry 16-byte identities that
+  // this program does not decode (engine/FORMAT.md): a store with content
+  // is left as it is, still readable by the format-2 program.
+  if (sb.latest_revision > 0) {
+    return Status::NotSupported(
+        path + ": upgrading a format-2 store that holds revisions (latest " +
+        std::to_string(sb.latest_revision) +
+        ") is not supported yet: its chunks use 16-byte identities; the store is unchanged");
+  }
 
   const std::string segments = StoreSegmentsPath(path);
   const std::string pages = path + "/pages";

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "revfs/time_util.h"
 #include "records/record_page.h"
 #include "tree/sorted_map.h"
+#include "tree/xattr_blob.h"
 #include "util/fd.h"
 
 namespace revfs {
@@ -23,7 +23,8 @@ int64_t Nanos(const struct timespec& ts) { return NanosFromTimespec(ts); }
 
 TreeCapture::TreeCapture(Database& db, WriteTrx& trx, const CaptureOptions& options,
                          TreeMeta meta, CaptureSummary* summary)
-    : trx_(trx),
+    : db_(db),
+      trx_(trx),
       base_(trx.base()),
       options_(options),
       meta_(meta),
@@ -330,6 +331,7 @@ Result<std::optional<DirEntry>> TreeCapture::FinishFile(PendingFile& file) {
     } else {
       FillMetadata(f->after, FileType::kRegular, &inode);
       inode.xattrs = std::move(f->xattrs);
+      if (f->xattr_errno != 0) ReportXattrError(file.path, f->xattr_errno);
     }
     file.small.reset();
   }
@@ -397,7 +399,7 @@ Status TreeCapture::ProcessOther(int dirfd, const std::string& name, const std::
     inode.symlink = std::move(target);
   }
   ReadXattrs(path, &inode);
-  inode.identity = ComputeIdentity(inode, Hash128{});
+  inode.identity = ComputeIdentity(inode, Digest256{});
   bool recorded = false;
   REVFS_RETURN_IF_ERROR(WriteInode(ino, &inode, path, &recorded));
   if (!recorded) return Status::OK();
@@ -422,41 +424,41 @@ void TreeCapture::FillMetadata(const struct stat& st, FileType type, Inode* inod
 }
 
 void TreeCapture::ReadXattrs(const std::string& path, Inode* inode) {
-  ssize_t n = ::llistxattr(path.c_str(), nullptr, 0);
-  if (n <= 0) return;
-  std::string names(static_cast<size_t>(n), '\0');
-  n = ::llistxattr(path.c_str(), names.data(), names.size());
-  if (n <= 0) return;
-  names.resize(static_cast<size_t>(n));
-  for (size_t pos = 0; pos < names.size();) {
-    std::string name(names.c_str() + pos);
-    pos += name.size() + 1;
-    if (name.empty()) continue;
-    ssize_t len = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
-    if (len < 0) continue;
-    std::string value(static_cast<size_t>(len), '\0');
-    len = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
-    if (len < 0) continue;
-    value.resize(static_cast<size_t>(len));
-    inode->xattrs.emplace_back(std::move(name), std::move(value));
-  }
-  std::sort(inode->xattrs.begin(), inode->xattrs.end());
+  if (const int err = ReadPathXattrs(path, &inode->xattrs); err != 0) ReportXattrError(path, err);
+}
+
+void TreeCapture::ReportXattrError(const std::string& path, int err) {
+  // Recorded all the same (without them), as a stat-able entry is worth
+  // more than none; reported so that the loss is seen.
+  (void)Skip(path, Status::FromErrno(err, path + ": extended attributes unreadable; recorded "
+                                                 "without them"));
 }
 
 Status TreeCapture::WriteInode(uint64_t ino, Inode* inode, const std::string& path,
                                bool* recorded) {
   std::string bytes = EncodeInode(*inode);
+  REVFS_ASSIGN_OR_RETURN(auto existing, base_.Get(kInodeBase | ino));
+  // The base version's attribute blob map: reused by a new blob map, else
+  // deleted.
+  MapRoot old_blob_map;
+  if (existing && existing->value() != bytes) {
+    auto old = DecodeInode(existing->value());
+    if (old.ok() && old->xattr_blob) old_blob_map = old->xattr_blob->map;
+  }
   if (bytes.size() > kMaxRecordValue && !inode->xattrs.empty()) {
+    REVFS_ASSIGN_OR_RETURN(
+        inode->xattr_blob,
+        StoreXattrBlob(trx_, db_, inode->xattrs, old_blob_map,
+                       [this] { return meta_.next_block++; }, &summary_->content));
     inode->xattrs.clear();
-    REVFS_RETURN_IF_ERROR(
-        Skip(path, Status::NotSupported(path + ": extended attributes too large; recorded without them")));
+    if (!inode->xattr_blob->map.empty()) old_blob_map = MapRoot{};  // reused or deleted
     bytes = EncodeInode(*inode);
   }
   if (bytes.size() > kMaxRecordValue) {
     return Skip(path, Status::NotSupported(path + ": metadata too large to record"));
   }
+  REVFS_RETURN_IF_ERROR(DeleteMap(old_blob_map));
   *recorded = true;
-  REVFS_ASSIGN_OR_RETURN(auto existing, base_.Get(kInodeBase | ino));
   if (existing && existing->value() == bytes) return Status::OK();
   return trx_.Put(kInodeBase | ino, bytes);
 }
@@ -487,6 +489,7 @@ Status TreeCapture::RemoveUnused() {
       }));
     }
     REVFS_RETURN_IF_ERROR(DeleteMap(inode->map));
+    if (inode->xattr_blob) REVFS_RETURN_IF_ERROR(DeleteMap(inode->xattr_blob->map));
     REVFS_RETURN_IF_ERROR(trx_.Delete(kInodeBase | ino));
   }
   return Status::OK();

@@ -24,8 +24,10 @@
 //   is read); a hard-linked file is finished at once, and its other names
 //   (same device and inode number) reuse its entry.
 // - Symlinks keep their target, FIFOs, devices and sockets their metadata;
-//   every entry keeps its extended attributes (without them if they do not
-//   fit one record).
+//   every entry keeps its extended attributes, whatever their size: inline
+//   in its inode record while they fit, else as a blob of chunks
+//   (tree/xattr_blob.h). Attributes that cannot be read are reported
+//   (on_skip) and the entry recorded without them.
 // - A finished directory or file becomes an inode record, written only if
 //   its bytes differ from the base revision's, and an entry of its parent's
 //   sorted map; its identity hashes its metadata and content, so unchanged
@@ -187,14 +189,18 @@ class TreeCapture {
 
   void FillMetadata(const struct stat& st, FileType type, Inode* inode);
   void ReadXattrs(const std::string& path, Inode* inode);
-  // Writes `inode` unless the stored record already has these bytes;
-  // `*recorded` is false if it had to be skipped.
+  // Reports (on_skip) that the attributes of `path` could not be read.
+  void ReportXattrError(const std::string& path, int err);
+  // Writes `inode` unless the stored record already has these bytes, its
+  // attributes as a blob if they do not fit the record; `*recorded` is
+  // false if it had to be skipped.
   Status WriteInode(uint64_t ino, Inode* inode, const std::string& path, bool* recorded);
   // Deletes every block of the sorted map at `root` of the base revision.
   Status DeleteMap(const MapRoot& root);
   // Deletes the inodes left in removed_ that no entry uses any more.
   Status RemoveUnused();
 
+  Database& db_;
   WriteTrx& trx_;
   ReadTrx& base_;
   const CaptureOptions& options_;

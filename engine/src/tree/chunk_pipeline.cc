@@ -1,7 +1,6 @@
 #include "tree/chunk_pipeline.h"
 
 #include <fcntl.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "content/chunk_loader.h"
 #include "revfs/time_util.h"
+#include "tree/xattr_blob.h"
 #include "util/hash.h"
 
 namespace revfs {
@@ -27,39 +27,6 @@ bool SameStat(const struct stat& a, const struct stat& b) {
          NanosFromTimespec(a.st_mtim) == NanosFromTimespec(b.st_mtim);
 }
 
-// Reads the extended attributes of the open file `fd`, sorted by name
-// (the same as TreeCapture::ReadXattrs reads by path).
-void ReadXattrsFd(int fd, std::vector<std::pair<std::string, std::string>>* out) {
-  char small[256];
-  ssize_t n = ::flistxattr(fd, small, sizeof(small));
-  std::string names;
-  if (n < 0 && errno == ERANGE) {
-    n = ::flistxattr(fd, nullptr, 0);
-    if (n <= 0) return;
-    names.resize(static_cast<size_t>(n));
-    n = ::flistxattr(fd, names.data(), names.size());
-    if (n <= 0) return;
-    names.resize(static_cast<size_t>(n));
-  } else if (n > 0) {
-    names.assign(small, static_cast<size_t>(n));
-  } else {
-    return;  // none (the common case: one call), or unsupported
-  }
-  for (size_t pos = 0; pos < names.size();) {
-    std::string name(names.c_str() + pos);
-    pos += name.size() + 1;
-    if (name.empty()) continue;
-    ssize_t len = ::fgetxattr(fd, name.c_str(), nullptr, 0);
-    if (len < 0) continue;
-    std::string value(static_cast<size_t>(len), '\0');
-    len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
-    if (len < 0) continue;
-    value.resize(static_cast<size_t>(len));
-    out->emplace_back(std::move(name), std::move(value));
-  }
-  std::sort(out->begin(), out->end());
-}
-
 }  // namespace
 
 ChunkPipeline::TestHooks& ChunkPipeline::test_hooks() {
@@ -70,14 +37,15 @@ ChunkPipeline::TestHooks& ChunkPipeline::test_hooks() {
 ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<ChunkRef>& base) {
   ChunkJob job;
   if (base && !base->hole && base->length == raw.size()) {
-    const Hash128 hash = HashBytes(raw);
-    if (hash == base->hash) {
-      auto stored = db.chunk_loader().Chunk(base->hash, base->page, base->length);
-      if (stored.ok() && stored->bytes() == raw) {
-        job.same = *base;  // the raw bytes are not needed any more
-        job.chunk.hash = hash;
-        return job;
-      }
+    // The same SHA-256 is the same bytes: nothing is read back, but the
+    // previous version's page must still be stored (prune may have packed
+    // it away with a forgotten revision).
+    const Digest256 hash = HashBytes(raw);
+    if (hash == base->hash && base->depth <= kMaxDeltaDepth &&
+        ChunkPresent(db, base->page, base->depth)) {
+      job.same = *base;  // the raw bytes are not needed any more
+      job.chunk.hash = hash;
+      return job;
     }
   }
   job.chunk = PrepareChunk(db, std::move(raw), base);
@@ -139,7 +107,7 @@ void ReadSmallFile(Database& db, const Chunker& chunker, SmallFile* f, const Uni
     }
     before = f->after;
   }
-  ReadXattrsFd(fd.get(), &f->xattrs);
+  f->xattr_errno = ReadFdXattrs(fd.get(), &f->xattrs);
   if (raw.empty()) return;
   f->chunk = PrepareChunkJob(db, std::move(raw), f->old);
 }
@@ -351,7 +319,7 @@ Status ChunkPipeline::StoreSlot(ChunkSlot& slot) {
 }
 
 Result<ChunkRef> ChunkPipeline::StoreJob(ChunkJob& job, uint64_t offset) {
-  if (job.same) {  // the chunk of the previous version, bytes compared
+  if (job.same) {  // the chunk of the previous version, same SHA-256
     ChunkRef ref = *job.same;
     ref.offset = offset;
     ++stats_->chunks_reused;

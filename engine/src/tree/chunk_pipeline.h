@@ -15,9 +15,9 @@
 //   buffer of the chunker's maximum chunk size (never zeroed, never
 //   reallocated), while the workers hash and compress the chunks cut.
 // A chunk equal to the chunk at its offset in the file's previous version
-// (same hash and length, bytes compared) is taken as that chunk: no
-// compression and no chunk index lookup (an unpacked copy of an unchanged
-// file costs its read and hash).
+// (same SHA-256 and length, its pages still stored) is taken as that chunk:
+// no compression, no chunk index lookup and no read-back (an unpacked copy
+// of an unchanged file costs its read and hash).
 //
 // Memory bound: the raw bytes read (or about to be read by a queued small
 // file) and not yet stored are counted in in_flight(); ReadFile keeps it
@@ -94,6 +94,7 @@ struct SmallFile {
   bool redo = false;  // it grew past a small file while read: read it again
   struct stat after{};
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
+  int xattr_errno = 0;  // reading them failed (ReadSourceXattrs)
   std::optional<ChunkJob> chunk;  // none for an empty file
 };
 

@@ -1,5 +1,7 @@
 #include "revfs/diff.h"
 
+#include "tree/xattr_blob.h"
+
 namespace revfs {
 namespace {
 
@@ -10,7 +12,7 @@ struct Differ {
 
   static bool SameMetadata(const Inode& x, const Inode& y) {
     return x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtime_ns == y.mtime_ns &&
-           x.xattrs == y.xattrs && x.rdev == y.rdev;
+           SameXattrs(x, y) && x.rdev == y.rdev;
   }
 
   Status SameContent(const Inode& x, const Inode& y, bool* same) {

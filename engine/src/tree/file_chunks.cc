@@ -5,6 +5,8 @@
 #include <unordered_map>
 
 #include "content/chunk_loader.h"
+#include "records/record_page.h"
+#include "store/page_log.h"
 #include "tree/sorted_map.h"
 #include "util/hash.h"
 
@@ -15,11 +17,15 @@ namespace {
 // buckets are dense keys: a commit's new chunks touch at most 64 leaves and
 // one short path of indirect pages, instead of a path per chunk.
 constexpr int kBucketBits = 16;
-constexpr size_t kMaxBucketEntries = 88;  // 88 x 45 bytes fit one record
-uint64_t ChunkBucket(const Hash128& h) { return h.hi >> (64 - kBucketBits); }
+// An entry is 57 bytes (digest 32, PageRef 20, raw size 4, depth 1); after
+// the count byte, 69 fit one record of kMaxRecordValue (3,968) bytes.
+constexpr size_t kIndexEntrySize = kDigestSize + 20 + 4 + 1;
+constexpr size_t kMaxBucketEntries = (kMaxRecordValue - 1) / kIndexEntrySize;
+static_assert(kMaxBucketEntries == 69);
+uint64_t ChunkBucket(const Digest256& h) { return LookupKey(h) >> (64 - kBucketBits); }
 
 struct IndexEntry {
-  Hash128 hash;
+  Digest256 hash;
   PageRef page;
   uint32_t raw_size = 0;
   uint8_t depth = 0;
@@ -62,7 +68,7 @@ constexpr uint64_t kLogRecords = 1024;
 
 struct ChunkLog {
   std::vector<IndexEntry> entries;              // every logged entry
-  std::unordered_multimap<uint64_t, size_t> by_hash;  // hash.lo -> entries index
+  std::unordered_multimap<uint64_t, size_t> by_hash;  // LookupKey -> entries index
   uint64_t next = 0;                 // the next record number
   std::vector<IndexEntry> open;      // this transaction's last record
   uint64_t open_number = UINT64_MAX; // its number
@@ -101,7 +107,9 @@ Result<ChunkLog*> LoadLog(WriteTrx& trx) {
     log.entries.clear();
     log.next = 0;
   }
-  for (size_t i = 0; i < log.entries.size(); ++i) log.by_hash.emplace(log.entries[i].hash.lo, i);
+  for (size_t i = 0; i < log.entries.size(); ++i) {
+    log.by_hash.emplace(LookupKey(log.entries[i].hash), i);
+  }
   trx.extension() = std::move(log);
   return std::any_cast<ChunkLog>(&trx.extension());
 }
@@ -117,18 +125,33 @@ Status IndexNewChunk(WriteTrx& trx, ChunkLog* log, const IndexEntry& e) {
     log->open_number = log->next++;
   }
   log->open.push_back(e);
-  log->by_hash.emplace(e.hash.lo, log->entries.size());
+  log->by_hash.emplace(LookupKey(e.hash), log->entries.size());
   log->entries.push_back(e);
   return trx.Put(kChunkLogBase | log->open_number, EncodeIndex(log->open));
 }
 
-// Returns true if the chunk stored in `page` holds exactly `raw`.
-bool SameBytes(Database& rs, const IndexEntry& e, std::string_view raw) {
-  auto stored = rs.chunk_loader().Chunk(e.hash, e.page, e.raw_size);
-  return stored.ok() && stored->bytes() == raw;
-}
-
 }  // namespace
+
+bool ChunkPresent(Database& rs, const PageRef& page, uint8_t depth) {
+  const PageLog& pages = rs.store().pages();
+  PageRef at = page;
+  for (int i = 0; i <= depth; ++i) {
+    if (!pages.Contains(at)) return false;
+    if (i == depth) break;
+    // A delta: its page names its base. Any failure to read it is a miss.
+    std::string buf;
+    PageView view;
+    ChunkPageHeader header;
+    std::string_view body;
+    if (!pages.Read(at, PageKind::kChunk, &buf, &view).ok() ||
+        !DecodeChunkPage(view.payload, &header, &body).ok() ||
+        header.encoding != ChunkEncoding::kZstdDelta) {
+      return false;
+    }
+    at = header.base_page;
+  }
+  return true;
+}
 
 PreparedChunk PrepareChunk(Database& rs, std::string raw, const std::optional<ChunkRef>& base) {
   PreparedChunk c;
@@ -155,10 +178,14 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
   REVFS_ASSIGN_OR_RETURN(ChunkLog* log, LoadLog(trx));
   REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
   std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
-  auto logged = log->by_hash.equal_range(ref.hash.lo);
+  auto logged = log->by_hash.equal_range(LookupKey(ref.hash));
   for (auto it = logged.first; it != logged.second; ++it) entries.push_back(log->entries[it->second]);
+  // The lookup found candidates; the whole SHA-256 decides, and the bytes
+  // are not read back. An entry is a hint: it may name a page prune has
+  // removed (or a delta whose base it removed), which is a miss.
   for (const IndexEntry& e : entries) {
-    if (e.hash == ref.hash && e.raw_size == chunk.raw.size() && SameBytes(rs, e, chunk.raw)) {
+    if (e.hash == ref.hash && e.raw_size == chunk.raw.size() &&
+        e.depth <= kMaxDeltaDepth && ChunkPresent(rs, e.page, e.depth)) {
       ref.page = e.page;
       ref.depth = e.depth;
       ++stats->chunks_reused;

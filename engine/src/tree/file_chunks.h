@@ -2,16 +2,16 @@
 // here), and reading byte ranges (ForEachChunk, ReadFile, ReadFilePinned:
 // declared in revfs/tree.h); both in file_chunks.cc.
 //
-// A chunk is identified by the XXH3-128 of its bytes. The chunk index (record
-// 3 << 60 | top 16 bits of the hash) lists the chunks stored under that
+// A chunk is identified by the SHA-256 of its bytes. The chunk index (record
+// 3 << 60 | top 16 bits of its LookupKey) lists the chunks stored under that
 // prefix, and the recent-chunk log (records 4 << 60 | n) the chunks of the
 // last commits, moved into their buckets every 128 entries (engine/FORMAT.md,
-// format 2); a hash hit is reused only after its stored bytes compared equal
-// (XXH3 is fast, not collision-proof). A file's chunk list is found by binary
-// search (inline list or the sorted map keyed by offset), so reading any
-// byte range costs O(log n) record loads plus the chunks it touches. Chunk
-// bytes, for reads and for the compare, come from the Database's ChunkLoader
-// (content/chunk_loader.h).
+// formats 2 and 3); an entry with the same whole digest is reused without
+// reading its bytes back, once its page (and a delta's bases) are still
+// stored. A file's chunk list is found by binary search (inline list or the
+// sorted map keyed by offset), so reading any byte range costs O(log n)
+// record loads plus the chunks it touches. Chunk bytes come from the
+// Database's ChunkLoader (content/chunk_loader.h).
 //
 // Thread safety: PrepareChunk may run on any thread; StorePrepared and
 // StoreChunk belong to the writer thread.
@@ -33,7 +33,7 @@ namespace revfs {
 // half of storing and may run on any thread.
 struct PreparedChunk {
   std::string raw;
-  Hash128 hash;
+  Digest256 hash;
   ChunkEncoding encoding = ChunkEncoding::kRaw;
   std::string stored;
   std::optional<ChunkRef> base;  // for kZstdDelta: the chunk compressed against
@@ -42,6 +42,12 @@ struct PreparedChunk {
 // file's previous version) when that is shallow enough and saves space.
 PreparedChunk PrepareChunk(Database& rs, std::string raw,
                            const std::optional<ChunkRef>& base = std::nullopt);
+
+// Returns whether the chunk page `page` is still stored and, for a delta
+// (`depth` > 0), each base below it: prune may have removed any of them
+// (its chunk index entries are hints). Reads the header of each delta page;
+// a page that cannot be read counts as missing.
+bool ChunkPresent(Database& rs, const PageRef& page, uint8_t depth);
 
 // Stores a prepared chunk (at `offset` in its file) unless an identical chunk
 // is stored; returns its reference. Writer thread only.

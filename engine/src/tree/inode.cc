@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include "records/record_page.h"
 #include "store/page.h"
 #include "tree/sorted_map.h"
@@ -10,8 +12,10 @@
 
 namespace revfs {
 namespace {
-// 2: the compact encoding of store format 2 (engine/FORMAT.md).
-constexpr uint8_t kInodeFormat = 2;
+// 3: format 3 (engine/FORMAT.md): 32-byte SHA-256 identities, attributes
+// inline or a blob. 2: the compact encoding of store format 2 (16-byte
+// identities, a plain attribute count), still read.
+constexpr uint8_t kInodeFormat = 3;
 
 void PutCompactChunk(std::string* dst, const ChunkRef& c) {
   PutVarint64(dst, c.offset);
@@ -24,13 +28,24 @@ void PutCompactChunk(std::string* dst, const ChunkRef& c) {
   }
 }
 
-ChunkRef GetCompactChunk(Decoder* in) {
+// A digest of a record of `format`: 32 bytes, or the 16 of format byte 2,
+// kept in the first 16 bytes of a Digest256 (the rest zero, so it equals
+// no SHA-256 a format-3 writer computes: a reuse lookup misses it).
+Digest256 GetDigest(Decoder* in, uint8_t format) {
+  if (format != 2) return GetHash(in);
+  Digest256 h;
+  std::string_view b = in->Fixed(16);
+  if (b.size() == 16) std::memcpy(h.bytes.data(), b.data(), 16);
+  return h;
+}
+
+ChunkRef GetCompactChunk(Decoder* in, uint8_t format) {
   ChunkRef c;
   c.offset = in->Varint64();
   c.length = in->Varint32();
   c.hole = in->U8() != 0;
   if (!c.hole) {
-    c.hash = GetHash(in);
+    c.hash = GetDigest(in, format);
     c.page = DecodeCompactPageRef(in);
     c.depth = in->U8();
   }
@@ -45,16 +60,100 @@ void PutCompactMapRoot(std::string* dst, const MapRoot& m) {
   PutVarint64(dst, m.count);
 }
 
-MapRoot GetCompactMapRoot(Decoder* in) {
+MapRoot GetCompactMapRoot(Decoder* in, uint8_t format) {
   MapRoot m;
   m.block = in->Varint64();
   if (m.block == 0) return m;
   m.level = in->U8();
-  m.hash = GetHash(in);
+  m.hash = GetDigest(in, format);
   m.count = in->Varint64();
   return m;
 }
+
+void PutXattrPairs(std::string* dst, const XattrList& xattrs) {
+  for (const auto& [name, value] : xattrs) {
+    PutVarint64(dst, name.size());
+    *dst += name;
+    PutVarint64(dst, value.size());
+    *dst += value;
+  }
+}
+
+// Reads `count` pairs, values up to `max_value` bytes; checks the order
+// (strictly ascending names) only when `sorted`.
+Status GetXattrPairs(Decoder* in, uint64_t count, size_t max_value, bool sorted,
+                     XattrList* out) {
+  if (count > in->remaining() / 2) return Status::Corruption("extended attributes: malformed");
+  for (uint64_t i = 0; i < count && in->ok(); ++i) {
+    std::string name(in->VarBytes(kMaxXattrName));
+    std::string value(in->VarBytes(max_value));
+    if (sorted && !out->empty() && out->back().first >= name) {
+      return Status::Corruption("extended attributes: names out of order");
+    }
+    out->emplace_back(std::move(name), std::move(value));
+  }
+  if (!in->ok()) return Status::Corruption("extended attributes: malformed");
+  return Status::OK();
+}
+
+// The attribute section of a format-3 record: x = count << 1 | blob, then
+// the pairs (inline) or the blob's reference.
+void PutXattrSection(std::string* dst, const Inode& n) {
+  if (!n.xattr_blob) {
+    PutVarint64(dst, n.xattrs.size() << 1);
+    PutXattrPairs(dst, n.xattrs);
+    return;
+  }
+  const XattrBlob& b = *n.xattr_blob;
+  PutVarint64(dst, b.count << 1 | 1);
+  PutVarint64(dst, b.size);
+  PutHash(dst, b.hash);
+  PutCompactMapRoot(dst, b.map);
+  PutVarint64(dst, b.chunks.size());
+  for (const ChunkRef& c : b.chunks) PutCompactChunk(dst, c);
+}
+
+Status GetXattrSection(Decoder* in, uint8_t format, Inode* n) {
+  const uint64_t x = in->Varint64();
+  if (format == 2) return GetXattrPairs(in, x, kMaxRecordValue, false, &n->xattrs);
+  if ((x & 1) == 0) return GetXattrPairs(in, x >> 1, kMaxRecordValue, false, &n->xattrs);
+  XattrBlob b;
+  b.count = x >> 1;
+  b.size = in->Varint64();
+  b.hash = GetHash(in);
+  b.map = GetCompactMapRoot(in, format);
+  const uint64_t nc = in->Varint64();
+  if (nc > kInlineChunks) return Status::Corruption("extended attributes: too many chunks");
+  for (uint64_t i = 0; i < nc && in->ok(); ++i) b.chunks.push_back(GetCompactChunk(in, format));
+  if (!in->ok()) return Status::Corruption("extended attributes: malformed");
+  if (b.count == 0 || b.size == 0 || b.count > b.size / 2 ||
+      b.map.empty() == b.chunks.empty()) {
+    return Status::Corruption("extended attributes: malformed blob reference");
+  }
+  uint64_t prev_end = 0;
+  for (const ChunkRef& c : b.chunks) {
+    if (c.hole) return Status::Corruption("extended attributes: a hole in the blob");
+    Status s = CheckChunkGeometry(c, prev_end, b.size);
+    if (!s.ok()) return s.WithContext("extended attributes");
+    prev_end = c.offset + c.length;
+  }
+  n->xattr_blob = std::move(b);
+  return Status::OK();
+}
 }  // namespace
+
+void EncodeXattrList(std::string* dst, const XattrList& xattrs) {
+  PutVarint64(dst, xattrs.size());
+  PutXattrPairs(dst, xattrs);
+}
+
+Result<XattrList> DecodeXattrList(std::string_view bytes) {
+  Decoder in(bytes);
+  XattrList out;
+  REVFS_RETURN_IF_ERROR(GetXattrPairs(&in, in.Varint64(), kMaxXattrValue, true, &out));
+  if (in.remaining() != 0) return Status::Corruption("extended attributes: malformed");
+  return out;
+}
 
 const char* FileTypeName(FileType t) {
   switch (t) {
@@ -138,13 +237,7 @@ std::string EncodeInode(const Inode& n) {
   PutHash(&s, n.identity);
   PutVarint64(&s, n.symlink.size());
   s += n.symlink;
-  PutVarint64(&s, n.xattrs.size());
-  for (const auto& [name, value] : n.xattrs) {
-    PutVarint64(&s, name.size());
-    s += name;
-    PutVarint64(&s, value.size());
-    s += value;
-  }
+  PutXattrSection(&s, n);
   PutCompactMapRoot(&s, n.map);
   PutVarint64(&s, n.chunks.size());
   for (const ChunkRef& c : n.chunks) PutCompactChunk(&s, c);
@@ -154,7 +247,8 @@ std::string EncodeInode(const Inode& n) {
 Result<Inode> DecodeInode(std::string_view bytes) {
   Decoder in(bytes);
   Inode n;
-  if (in.U8() != kInodeFormat) return Status::Corruption("inode: unknown format");
+  const uint8_t format = in.U8();
+  if (format != 2 && format != kInodeFormat) return Status::Corruption("inode: unknown format");
   uint8_t type = in.U8();
   if (type < 1 || type > 7) return Status::Corruption("inode: unknown type");
   n.type = static_cast<FileType>(type);
@@ -171,20 +265,14 @@ Result<Inode> DecodeInode(std::string_view bytes) {
                                     static_cast<uint64_t>(UnZigZag(in.Varint64())));
   n.src_dev = in.Varint64();
   n.src_ino = in.Varint64();
-  n.identity = GetHash(&in);
+  n.identity = GetDigest(&in, format);
   auto bytes_of = [&](size_t max) { return std::string(in.VarBytes(max)); };
   n.symlink = bytes_of(4096);
-  const uint64_t nx = in.Varint64();
-  if (nx > kMaxRecordValue) return Status::Corruption("inode: malformed");
-  for (uint64_t i = 0; i < nx && in.ok(); ++i) {
-    std::string name = bytes_of(255);
-    std::string value = bytes_of(kMaxRecordValue);
-    n.xattrs.emplace_back(std::move(name), std::move(value));
-  }
-  n.map = GetCompactMapRoot(&in);
+  if (Status s = GetXattrSection(&in, format, &n); !s.ok()) return s.WithContext("inode");
+  n.map = GetCompactMapRoot(&in, format);
   const uint64_t nc = in.Varint64();
   if (nc > kInlineChunks) return Status::Corruption("inode: too many inline chunks");
-  for (uint64_t i = 0; i < nc && in.ok(); ++i) n.chunks.push_back(GetCompactChunk(&in));
+  for (uint64_t i = 0; i < nc && in.ok(); ++i) n.chunks.push_back(GetCompactChunk(&in, format));
   if (!in.ok() || in.remaining() != 0) return Status::Corruption("inode: malformed");
   uint64_t prev_end = 0;
   for (const ChunkRef& c : n.chunks) {
@@ -252,7 +340,7 @@ Result<TreeMeta> DecodeTreeMeta(std::string_view bytes) {
   return m;
 }
 
-Hash128 ComputeIdentity(const Inode& n, const Hash128& content) {
+Digest256 ComputeIdentity(const Inode& n, const Digest256& content) {
   Hasher h;
   h.UpdateU64(static_cast<uint64_t>(n.type));
   h.UpdateU64(n.mode);

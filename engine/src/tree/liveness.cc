@@ -6,7 +6,8 @@
 // its newest fragment, which is written together with the whole chain) is
 // the same subtree and is skipped. A new leaf marks its whole chain and
 // scans its combined records: inode records name chunk pages (inline chunk
-// lists) and chunk-list sorted maps, walked block by block (a block id names
+// lists, of content or of an extended-attribute blob) and chunk-list sorted
+// maps, walked block by block (a block id names
 // the same bytes in every revision, so each block is entered once); a delta
 // chunk's page names its base, marked transitively. Chunk index records
 // (kinds 3, 4) are hints, not references: they keep nothing alive.
@@ -112,6 +113,10 @@ class LivenessWalk {
       auto inode = DecodeInode(records.at(r).value);
       if (!inode.ok()) {
         return inode.status().WithContext("inode record " + std::to_string(key & ~kInodeBase));
+      }
+      if (const auto& blob = inode->xattr_blob) {  // any type may have one
+        for (const ChunkRef& c : blob->chunks) REVFS_RETURN_IF_ERROR(Chunk(c));
+        REVFS_RETURN_IF_ERROR(ChunkList(blob->map));
       }
       if (inode->type != FileType::kRegular) continue;
       for (const ChunkRef& c : inode->chunks) REVFS_RETURN_IF_ERROR(Chunk(c));

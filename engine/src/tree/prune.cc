@@ -3,6 +3,7 @@
 // "Prune": liveness only reads; PackSegments keeps every live address
 // readable at every moment; RecordPrune is one durable switch whose loss
 // costs nothing but a stale figure, which the next prune rewrites.
+#include <algorithm>
 #include <string>
 
 #include "revfs/database.h"
@@ -47,7 +48,29 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   PackOptions pack;
   pack.max_unused_percent = options.max_unused_percent;
   pack.dry_run = options.dry_run;
-  REVFS_RETURN_IF_ERROR(store.PackSegments(live.BySegment(), pack, &report.pack));
+  const LiveSet set = live.BySegment();
+  // The segment appended to is packed too when it is dead enough: sealed
+  // first (the next page goes to a new segment), so that a small store,
+  // all in one segment, gives its space back as a big one does.
+  const uint64_t end = store.superblock().pages_end;
+  const uint32_t newest = SegmentOf(end - 1);
+  const uint64_t committed = end - SegmentBase(newest);
+  uint64_t newest_live = 0;
+  if (auto it = set.segments.find(newest); it != set.segments.end()) {
+    for (const auto& [address, size] : it->second) newest_live += size;
+  }
+  const uint64_t newest_dead = committed > newest_live ? committed - newest_live : 0;
+  // Not for a few dead pages (the retention pages each prune writes): only
+  // when an eighth of a segment (at most 1 MiB) would come back.
+  const uint64_t worth = std::min<uint64_t>(store.config().segment_size / 8, 1 << 20);
+  if (newest_dead >= worth && newest_dead * 100 > committed * options.max_unused_percent) {
+    if (options.dry_run) {
+      pack.include_newest = true;
+    } else {
+      REVFS_RETURN_IF_ERROR(store.SealNewestSegment());
+    }
+  }
+  REVFS_RETURN_IF_ERROR(store.PackSegments(set, pack, &report.pack));
   live.pages.clear();
   live.pages.shrink_to_fit();
   report.live = std::move(live);

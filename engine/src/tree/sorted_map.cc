@@ -14,7 +14,7 @@ struct BlockEntry {
   std::string_view key;
   std::string_view value;  // level 0
   uint64_t child = 0;      // level > 0
-  Hash128 hash;
+  Digest256 hash;
   uint64_t below = 0;
 };
 
@@ -122,7 +122,7 @@ SortedMapWriter::SortedMapWriter(WriteTrx* trx, uint64_t key_base,
 Status SortedMapWriter::LoadOld() {
   loaded_ = true;
   if (old_.empty()) return Status::OK();
-  known_[old_.hash] = Known{old_.block, old_.level};
+  known_.emplace(LookupKey(old_.hash), Known{old_.hash, old_.block, old_.level});
   old_ids_.insert(old_.block);
   std::vector<std::pair<uint64_t, int>> stack = {{old_.block, old_.level}};
   Block block;
@@ -132,7 +132,7 @@ Status SortedMapWriter::LoadOld() {
     if (level == 0) continue;
     REVFS_RETURN_IF_ERROR(LoadBlock(trx_->base(), key_base_, id, level, &block));
     for (const BlockEntry& e : block.entries) {
-      known_[e.hash] = Known{e.child, static_cast<uint8_t>(level - 1)};
+      known_.emplace(LookupKey(e.hash), Known{e.hash, e.child, static_cast<uint8_t>(level - 1)});
       old_ids_.insert(e.child);
       stack.emplace_back(e.child, level - 1);
     }
@@ -178,11 +178,13 @@ Status SortedMapWriter::EmitBlock(size_t level) {
   bytes.push_back(static_cast<char>(level));
   PutFixed16(&bytes, levels_[level].count);
   bytes += levels_[level].buf;
-  const Hash128 hash = HashBytes(bytes);
-  uint64_t id;
-  auto it = known_.find(hash);
-  if (it != known_.end() && it->second.level == level) {
-    id = it->second.id;
+  const Digest256 hash = HashBytes(bytes);
+  uint64_t id = 0;
+  auto candidates = known_.equal_range(LookupKey(hash));
+  for (auto it = candidates.first; it != candidates.second && id == 0; ++it) {
+    if (it->second.hash == hash && it->second.level == level) id = it->second.id;
+  }
+  if (id != 0) {
     kept_ids_.insert(id);
     ++reused_;
   } else {

@@ -6,10 +6,11 @@
 // below it. Block boundaries are content defined (a hash of each entry's
 // key decides where a block ends, like a Merkle search tree), so inserting
 // or removing one entry changes only the block it lands in and the path
-// above it: every other block has the same bytes, hence the same XXH3-128
-// hash, and keeps its record across revisions. Entries of upper levels
-// carry their child block's hash, so the root hash identifies the whole map
-// (the Merkle identity of a directory).
+// above it: every other block has the same bytes, hence the same SHA-256,
+// and keeps its record across revisions (a block is reused on an equal
+// digest alone, no byte comparison). Entries of upper levels carry their
+// child block's digest, so the root digest identifies the whole map (the
+// Merkle identity of a directory).
 //
 // Lookups, floor searches and seeks cost one record load per level:
 // O(log n).
@@ -44,7 +45,7 @@ inline constexpr size_t kMaxMapValue = 1024;
 
 // MapRoot (a map's root block, level, Merkle hash and entry count) is
 // defined in revfs/inode.h: inodes hold one.
-inline constexpr size_t kEncodedMapRootSize = 8 + 1 + kHash128Size + 8;
+inline constexpr size_t kEncodedMapRootSize = 8 + 1 + kDigestSize + 8;
 void EncodeMapRoot(std::string* dst, const MapRoot& root);
 MapRoot DecodeMapRoot(Decoder* in);
 
@@ -74,11 +75,9 @@ class SortedMapWriter {
     uint64_t emitted = 0;
   };
   struct Known {
+    Digest256 hash;
     uint64_t id;
     uint8_t level;
-  };
-  struct HashKey {
-    size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ h.hi); }
   };
 
   Status LoadOld();
@@ -91,7 +90,9 @@ class SortedMapWriter {
   std::function<uint64_t()> next_id_;
   const MapRoot old_;
   bool loaded_ = false;
-  std::unordered_map<Hash128, Known, HashKey> known_;  // old blocks by hash
+  // The old blocks by LookupKey of their SHA-256: candidates, of which one
+  // is reused only when its whole digest and level are equal.
+  std::unordered_multimap<uint64_t, Known> known_;
   std::unordered_set<uint64_t> old_ids_, kept_ids_;
   std::vector<Level> levels_;
   std::string last_key_;

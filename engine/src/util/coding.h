@@ -133,6 +133,8 @@ class Decoder {
   // Returns a length-prefixed byte string of at most `max_len` bytes; the
   // view points into the input and is valid as long as the input is.
   std::string_view Bytes(size_t max_len = SIZE_MAX) { return Take(U32(), max_len); }
+  // Returns the next `n` bytes (a fixed-size field such as a digest).
+  std::string_view Fixed(size_t n) { return Take(n, SIZE_MAX); }
 
  private:
   // The next `n` bytes (a length just read), failing past `max_len` or the

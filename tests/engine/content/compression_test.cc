@@ -89,8 +89,8 @@ TEST(CompressionTest, ChunkPageHeaderRoundTrips) {
   ChunkPageHeader h;
   h.encoding = ChunkEncoding::kZstdDelta;
   h.raw_size = 1234;
-  h.hash = Hash128{1, 2};
-  h.base_hash = Hash128{3, 4};
+  h.hash = Digest256::FromWords(1, 2);
+  h.base_hash = Digest256::FromWords(3, 4);
   h.base_page = PageRef{100, 200, 300};
   h.base_size = 999;
   std::string page = EncodeChunkPage(h, "body");

@@ -56,10 +56,10 @@ class ChunkDecodeTest : public EngineTest {
     DatabaseOptions options;
     options.store.writable = true;
     options.memory.shared_allocator = allocator();
-    options.memory.chunk_miss_hook = [this](const Hash128&) {
+    options.memory.chunk_miss_hook = [this](const Digest256&) {
       if (on_miss_) on_miss_();
     };
-    options.memory.chunk_decode_hook = [this](const Hash128&) {
+    options.memory.chunk_decode_hook = [this](const Digest256&) {
       if (on_decode_) on_decode_();
     };
     auto rs = Database::Open(path, options);
@@ -94,7 +94,7 @@ class ChunkDecodeTest : public EngineTest {
 
   std::unique_ptr<Database> rs_;
   std::string raw_;
-  Hash128 hash_;
+  Digest256 hash_;
   PageRef page_;
   std::function<void()> on_miss_;
   std::function<void()> on_decode_;

@@ -24,7 +24,7 @@ constexpr size_t kChunk = 4u << 20;
 
 struct StoredChunk {
   std::string raw;
-  Hash128 hash;
+  Digest256 hash;
   PageRef page;
 };
 

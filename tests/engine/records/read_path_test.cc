@@ -183,7 +183,7 @@ PageRef AppendChunk(Database& rs, const std::string& raw) {
 TEST_F(ReadPathTest, CachedChunkOfAnotherSizeThanReferencedIsCorruption) {
   const std::string raw(10000, 'c');
   const PageRef page = AppendChunk(*rs_, raw);
-  const Hash128 hash = HashBytes(raw);
+  const Digest256 hash = HashBytes(raw);
   rs_->ClearCaches();
   EXPECT_TRUE(rs_->chunk_loader().Chunk(hash, page, raw.size() + 1).status().IsCorruption());
   {

@@ -18,7 +18,7 @@ ChunkRef Stored(uint64_t offset, uint32_t length) {
   ChunkRef c;
   c.offset = offset;
   c.length = length;
-  c.hash = Hash128{offset + 1, length};
+  c.hash = Digest256::FromWords(offset + 1, length);
   c.page = PageRef{4096 * (offset + 1), length + 64, 7};
   return c;
 }

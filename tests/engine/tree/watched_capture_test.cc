@@ -25,7 +25,7 @@ constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 // path -> "type mode size mtime nlink content-hash", plus hard link groups.
 using Listing = std::map<std::string, std::string>;
 
-std::string Hex(const Hash128& h) { return h.ToHex(); }
+std::string Hex(const Digest256& h) { return h.ToHex(); }
 
 class WatchedCaptureTest : public EngineTest {
  protected:

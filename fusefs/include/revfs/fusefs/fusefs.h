@@ -95,6 +95,7 @@ struct DirItem {
 };
 
 class DamageLog;
+class XattrCache;
 class NodeTable;
 class Prefetcher;
 class ListingCursors;
@@ -188,7 +189,9 @@ class RevFs {
   // reads the superblock only if such a notice came since the last read,
   // instead of on every request; the request after a notice sees the commit.
   void NoteStoreChanged();
-  Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t node);
+  // Returns the extended attributes of `node`, sorted by name; those kept
+  // in a blob are read once and then served from a small cache.
+  Result<std::shared_ptr<const XattrList>> Xattrs(uint64_t node);
   // Sets where directory read-ahead puts file content (see
   // FsOptions::dir_readahead_bytes); none until set.
   void SetKernelCacheFill(KernelCacheFill fill);
@@ -237,6 +240,7 @@ class RevFs {
   const std::unique_ptr<ListingCursors> cursors_;
   const std::unique_ptr<OpStats> op_stats_;
   const std::unique_ptr<DamageLog> damage_log_;  // files whose damage was logged
+  const std::unique_ptr<XattrCache> xattr_cache_;  // lists read from blobs
   // Last: its threads use the node table, so they are stopped first.
   const std::unique_ptr<Prefetcher> prefetcher_;
   std::atomic<uint64_t> handles_open_{0};
