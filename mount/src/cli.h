@@ -56,6 +56,14 @@ void AddExcludeOptions(CLI::App* cmd, ExcludeArgs* args);
 // --exclude patterns (later lines decide, as in gitignore).
 Result<std::vector<std::string>> LoadExcludes(const ExcludeArgs& args);
 
+// Options to open a store: a writer takes the store's lock (Busy while
+// another holds it); otherwise it is only read.
+inline DatabaseOptions StoreOpenOptions(bool writable) {
+  DatabaseOptions o;
+  o.store = StoreOptions{nullptr, writable};
+  return o;
+}
+
 // Resolves a revision name: a number, "latest", or "@" + ISO-8601 time (the
 // newest revision at or before it).
 Result<uint64_t> ResolveRevision(Database& db, std::string_view name);

@@ -24,9 +24,7 @@ int RunPrune(const PruneArgs& a) {
   if (a.max_unused < 0 || a.max_unused > 100) {
     return Fail("--max-unused", std::to_string(a.max_unused) + " is not a percentage (0 to 100)");
   }
-  DatabaseOptions o;
-  o.store = StoreOptions{nullptr, !a.dry_run};
-  auto db = Database::Open(a.store, o);
+  auto db = Database::Open(a.store, StoreOpenOptions(!a.dry_run));
   if (!db.ok()) return Fail(db.status());
   PruneOptions options;
   options.max_unused_percent = static_cast<uint32_t>(a.max_unused);

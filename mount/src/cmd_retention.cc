@@ -22,13 +22,6 @@
 namespace revfs::cli {
 namespace {
 
-// A writer takes the store's lock; a dry run reads only.
-DatabaseOptions OpenOptions(bool writable) {
-  DatabaseOptions o;
-  o.store = StoreOptions{nullptr, writable};
-  return o;
-}
-
 // Parses --keep-NAME's value: a whole number 1..kMaxKeep.
 Result<uint64_t> ParseKeep(const std::string& name, const std::string& text) {
   uint64_t n = 0;
@@ -70,7 +63,7 @@ int RunForget(const ForgetArgs& a) {
   if (a.revisions.empty() && policy->empty()) {
     return Fail("forget", "name revisions or a --keep-* policy (nothing would be forgotten)");
   }
-  auto db = Database::Open(a.store, OpenOptions(!a.dry_run));
+  auto db = Database::Open(a.store, StoreOpenOptions(!a.dry_run));
   if (!db.ok()) return Fail(db.status());
   Store& store = (*db)->store();
   std::set<uint64_t> forget;
@@ -182,7 +175,7 @@ Command AddHoldCommand(CLI::App& app) {
   cmd->add_option("--tag", a->tag, "A name for the hold (at most 255 bytes)")
       ->type_name("NAME");
   return {cmd, [a] {
-    auto db = Database::Open(a->store, OpenOptions(true));
+    auto db = Database::Open(a->store, StoreOpenOptions(true));
     if (!db.ok()) return Fail(db.status());
     auto n = ResolveRevision(**db, a->rev);
     if (!n.ok()) return Fail(n.status());
@@ -203,7 +196,7 @@ Command AddReleaseCommand(CLI::App& app) {
   cmd->add_option("STORE", a->store, "The store")->required();
   cmd->add_option("REV", a->rev, "The revision (number, latest or @TIME)")->required();
   return {cmd, [a] {
-    auto db = Database::Open(a->store, OpenOptions(true));
+    auto db = Database::Open(a->store, StoreOpenOptions(true));
     if (!db.ok()) return Fail(db.status());
     auto n = ResolveRevision(**db, a->rev);
     if (!n.ok()) return Fail(n.status());
