@@ -100,13 +100,19 @@ for ((round = 1; round <= rounds; round++)); do
     timeout 120 "$revfs" verify "$store" > "$work/verify" 2>&1 ||
       fail "verify after prune kill $kills (round $round): $(cat "$work/verify")"
   done
-  # The second prune finishes the work; a third finds nothing to do.
+  # The next prune finishes the work. Every prune supersedes the retention
+  # page before it: when that page sits in an older segment (64 KiB segments
+  # fill often), the run after packs that segment, and no other work is
+  # left. So within two more runs a prune finds nothing to do.
   timeout 120 "$revfs" prune "$store" --max-unused 0 > "$work/out" 2>&1 ||
     fail "prune after the kill in round $round: $(cat "$work/out")"
-  timeout 120 "$revfs" prune "$store" --max-unused 0 --json > "$work/out" 2>&1 ||
-    fail "third prune in round $round: $(cat "$work/out")"
-  grep -q '"segments_packed":0,"segments_deleted":0' "$work/out" ||
-    fail "a third prune still found work in round $round: $(cat "$work/out")"
+  idle=0
+  for ((extra = 1; extra <= 2 && idle == 0; extra++)); do
+    timeout 120 "$revfs" prune "$store" --max-unused 0 --json > "$work/out" 2>&1 ||
+      fail "prune $extra after the finishing one in round $round: $(cat "$work/out")"
+    grep -q '"segments_packed":0,"segments_deleted":0' "$work/out" && idle=1
+  done
+  ((idle)) || fail "prunes never reach a fixed point in round $round: $(cat "$work/out")"
   after=$(segment_bytes)
   ((after < before)) && shrunk=$((shrunk + 1))
   timeout 120 "$revfs" verify "$store" > "$work/verify" 2>&1 ||
