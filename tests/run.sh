@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds revfs and runs every test: once as built for users (RelWithDebInfo),
-# once under AddressSanitizer + UndefinedBehaviorSanitizer, and the
-# concurrency tests under ThreadSanitizer, then the libFuzzer targets for a
-# bounded time each (FUZZ_SECONDS, default 45). Before the sanitizer passes,
-# a clang build checks the locking annotations (-Wthread-safety, as errors)
-# and runs nothing. Exits non-zero on any failure.
+# Builds revfs and runs every test: the system tests against the build
+# users get (RelWithDebInfo), the unit tests under AddressSanitizer +
+# UndefinedBehaviorSanitizer (clang; the same build checks the locking
+# annotations and holds the libFuzzer targets), the concurrency unit tests
+# under ThreadSanitizer, then the libFuzzer targets for a bounded time each
+# (FUZZ_SECONDS, default 45). Exits non-zero on any failure.
 #
 #   tests/run.sh            all passes
-#   tests/run.sh --quick    the plain pass only
+#   tests/run.sh --quick    every test, plain build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +34,9 @@ pass() {  # name, build dir, cmake args..., -- ctest args...
   ctest_args=("$@")
   echo "=== $name: configure and build ($dir)"
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}" >/dev/null
-  cmake --build "$dir" -j "$jobs"
+  # $targets (when set) limits the build to what the pass runs.
+  # shellcheck disable=SC2086
+  cmake --build "$dir" -j "$jobs" ${targets:+--target $targets}
   echo "=== $name: test"
   local log=$dir/ctest.log rc=0
   (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}") 2>&1 | tee "$log" || rc=$?
@@ -58,21 +60,30 @@ pass() {  # name, build dir, cmake args..., -- ctest args...
   fi
 }
 
-pass "plain" build/plain
-if ((quick == 0)); then
-  # Compile only, unoptimized and without debug info to stay cheap: the
-  # program and the engine and fusefs test binaries (a template's members,
-  # SegmentCache's, are checked only where they are used, some only by those
-  # tests); the CLI tests hold no locks and are left out.
-  echo "=== clang thread-safety: build only (build/clang-check)"
-  cmake -S "$root" -B build/clang-check -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 \
-    -DCMAKE_CXX_COMPILER=clang++-14 -DREVFS_BUILD_BENCH=OFF -DREVFS_WERROR_THREAD_SAFETY=ON >/dev/null
-  cmake --build build/clang-check -j "$jobs" --target revfs engine_tests fusefs_tests
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    pass "asan+ubsan" build/asan -DREVFS_SANITIZE=address -DREVFS_BUILD_BENCH=OFF
-  TSAN_OPTIONS=halt_on_error=1 \
-    pass "tsan" build/tsan -DREVFS_SANITIZE=thread -DREVFS_BUILD_BENCH=OFF -- -R 'Concurren|Thread|DirReadAhead|Parallel|Sigterm|MountDaemon'
-  echo "=== fuzz"
-  tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
+if ((quick == 1)); then
+  pass "plain" build/plain -DREVFS_TESTS=all
+  echo "=== all test passes succeeded"
+  exit 0
 fi
+# Every test runs once, where it finds the most: the system tests (the
+# revfs binary as users run it: command-line and mount tests, the SIGKILL
+# loops, the corruption campaign, the soak) against the plain build; the
+# unit tests (engine_tests, fusefs_tests, in process) built by clang under
+# ASan+UBSan, a build that also checks the locking annotations
+# (-Wthread-safety as errors) and holds the libFuzzer targets; the
+# concurrency unit tests again under TSan. The sanitizer builds are -O1
+# with line tables only (stack traces keep their lines, the build is
+# cheaper), and each builds only what it runs.
+targets="" pass "plain (system tests)" build/plain -DREVFS_TESTS=system -DREVFS_BUILD_BENCH=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  targets="engine_tests fusefs_tests fuzz_page fuzz_combine fuzz_record fuzz_superblock" \
+  pass "asan+ubsan (unit tests; clang, thread-safety checked)" build/asan -DREVFS_TESTS=unit \
+  -DREVFS_SANITIZE=address -DREVFS_FUZZ=ON -DREVFS_BUILD_BENCH=OFF -DREVFS_WERROR_THREAD_SAFETY=ON \
+  -DCMAKE_CXX_COMPILER=clang++-14 "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only"
+TSAN_OPTIONS=halt_on_error=1 targets="engine_tests fusefs_tests" \
+  pass "tsan (concurrency unit tests)" build/tsan -DREVFS_TESTS=unit -DREVFS_SANITIZE=thread \
+  -DREVFS_BUILD_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
+  -- -R 'Concurren|Thread|DirReadAhead|Parallel|Sigterm|MountDaemon'
+echo "=== fuzz"
+tests/fuzz/run.sh "${FUZZ_SECONDS:-45}" build/asan
 echo "=== all test passes succeeded"
