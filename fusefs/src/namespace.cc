@@ -9,6 +9,7 @@
 
 #include "attributes.h"
 #include "damage_log.h"
+#include "space_cache.h"
 #include "xattr_cache.h"
 #include "listing_cursors.h"
 #include "node_table.h"
@@ -47,6 +48,7 @@ RevFs::RevFs(Database* db, FsOptions options)
       op_stats_(std::make_unique<OpStats>()),
       damage_log_(std::make_unique<DamageLog>()),
       xattr_cache_(std::make_unique<XattrCache>()),
+      space_cache_(std::make_unique<SpaceCache>()),
       prefetcher_(std::make_unique<Prefetcher>(db, nodes_.get(), options_)) {}
 
 RevFs::~RevFs() = default;  // prefetcher_ first: its threads are joined

@@ -2,6 +2,7 @@
 #include "node_table.h"
 #include "op_stats.h"
 #include "prefetcher.h"
+#include "space_cache.h"
 #include "revfs/fusefs/fusefs.h"
 #include "revfs/json.h"
 
@@ -26,6 +27,25 @@ std::string RevFs::StatsJson() const {
   w.Key("dirs_read_ahead").Uint(ahead.dirs_read_ahead);
   w.Key("files_read_ahead").Uint(ahead.files_read_ahead);
   w.Key("bytes_read_ahead").Uint(ahead.bytes_read_ahead);
+  // Where the store's space goes, as of the generation the daemon last saw.
+  w.Key("space").BeginObject();
+  auto space = space_cache_->Get(*db_);
+  if (!space.ok()) {
+    w.Key("error").String(space.status().ToString());
+  } else {
+    const SpaceReport& r = **space;
+    w.Key("store_bytes").Uint(r.store_bytes);
+    w.Key("live_bytes").Uint(r.live_bytes);
+    w.Key("shared_bytes").Uint(r.shared_bytes);
+    w.Key("alone_bytes").Uint(r.alone_bytes);
+    w.Key("dead_bytes").Uint(r.dead_bytes);
+    w.Key("revisions").BeginObject();
+    for (const RevisionSpace& rev : r.revisions) {
+      w.Key(std::to_string(rev.revision)).Uint(rev.alone_bytes);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
   w.Key("ops").BeginObject();
   for (int i = 0; i < kOpCount; ++i) {
     w.Key(kOpNames[i]).BeginObject();

@@ -2,13 +2,16 @@
 // skipped) with its time, message, counters and hold, and the store's
 // configuration. JSON also says how each revision
 // was made ("made": full_scan, watched, fallback — from the counter
-// capture_mode) and the exclusion patterns it was captured with.
+// capture_mode), the exclusion patterns it was captured with, and where the
+// space goes: the bytes each revision alone reaches, the bytes shared, the
+// dead bytes awaiting prune (a walk of every distinct page: ComputeSpace).
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "cli.h"
 #include "revfs/json.h"
+#include "revfs/retention.h"
 #include "revfs/store.h"
 #include "revfs/time_util.h"
 #include "revfs/tree.h"
@@ -17,7 +20,8 @@ namespace revfs::cli {
 namespace {
 
 void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots,
-               const std::vector<std::vector<std::string>>& exclusions) {
+               const std::vector<std::vector<std::string>>& exclusions,
+               const SpaceReport& space) {
   const StoreConfig& c = store.config();
   JsonWriter w;
   w.BeginObject();
@@ -29,6 +33,14 @@ void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots,
   w.Key("compression").String(CompressionName(c.compression, c.compression_level));
   w.Key("latest").Uint(store.latest_revision());
   w.Key("forgotten").Uint(store.retention().ForgottenCount());
+  w.Key("space").BeginObject();
+  w.Key("store_bytes").Uint(space.store_bytes);
+  w.Key("live_bytes").Uint(space.live_bytes);
+  w.Key("shared_bytes").Uint(space.shared_bytes);
+  w.Key("alone_bytes").Uint(space.alone_bytes);
+  w.Key("bookkeeping_bytes").Uint(space.bookkeeping_bytes);
+  w.Key("dead_bytes").Uint(space.dead_bytes);
+  w.EndObject();
   const std::vector<RevisionHold> holds = store.Holds();
   w.Key("revisions").BeginArray();
   for (size_t i = 0; i < roots.size(); ++i) {
@@ -41,6 +53,7 @@ void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots,
     w.Key("time").String(FormatTime(r.time_ns, true));
     w.Key("time_ns").Int(r.time_ns);
     w.Key("message").String(r.message);
+    w.Key("alone_bytes").Uint(space.revisions[i].alone_bytes);
     const char* made = CaptureModeName(r.Counter("capture_mode"));
     if (*made != '\0') w.Key("made").String(made);
     w.Key("exclude").BeginArray();
@@ -121,7 +134,17 @@ Command AddLogCommand(CLI::App& app) {
         if (!ex.ok()) return Fail(ex.status().WithContext("revision " + std::to_string(r.number)));
         exclusions.push_back(std::move(ex).value());
       }
-      PrintJson(**store, roots, exclusions);
+      auto space = ComputeSpace(**db);
+      if (!space.ok()) return Fail(space.status());
+      // Two opens of the store: a forget in between is told, not mixed up.
+      bool same = space->revisions.size() == roots.size();
+      for (size_t i = 0; same && i < roots.size(); ++i) {
+        same = space->revisions[i].revision == roots[i].number;
+      }
+      if (!same) {
+        return Fail(Status::Busy(args->store + ": revisions changed while reading; try again"));
+      }
+      PrintJson(**store, roots, exclusions, *space);
     } else {
       PrintText(**store, roots);
     }

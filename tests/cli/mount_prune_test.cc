@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/mount_fixture.h"
+#include "support/json_number.h"
 
 namespace revfs::testing {
 namespace {
@@ -111,6 +112,36 @@ TEST_F(MountPruneTest, ReadersOfKeptRevisionsReadRightWhileForgetAndPruneRun) {
   EXPECT_EQ(Sh("test -e " + mnt_ + "/revisions/3").code, 1);
   ShResult verify = Sh(std::string(REVFS_BINARY) + " verify " + store_);
   EXPECT_EQ(verify.code, 0) << verify.out;
+}
+
+TEST_F(MountPruneTest, StatsSayWhereTheSpaceGoesAsLogDoes) {
+  if (!Mount()) return;
+  auto space = [&](const std::string& json, const std::string& key) {
+    return JsonNumber(json, key, json.find("\"space\""));
+  };
+  const std::string stats = Bytes(mnt_ + "/.revfs/stats");
+  const std::string log = Sh(std::string(REVFS_BINARY) + " log " + store_ + " --json").out;
+  for (const char* key : {"store_bytes", "live_bytes", "shared_bytes", "alone_bytes", "dead_bytes"}) {
+    EXPECT_EQ(space(stats, key), space(log, key)) << key << "\n" << stats << "\n" << log;
+  }
+  EXPECT_GE(JsonNumber(stats, "3", stats.find("\"space\"")), 120000);  // its own file
+
+  // Forgotten while mounted: the daemon's next stats count 3's bytes dead;
+  // pruned, they are gone.
+  const long long dead = space(stats, "dead_bytes");
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " forget " + store_ + " 3").code, 0);
+  long long now = dead;
+  for (int i = 0; i < 200 && now < dead + 120000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    now = space(Bytes(mnt_ + "/.revfs/stats"), "dead_bytes");
+  }
+  EXPECT_GE(now, dead + 120000);
+  ASSERT_EQ(Sh(std::string(REVFS_BINARY) + " prune " + store_ + " --max-unused 0").code, 0);
+  for (int i = 0; i < 200 && now >= dead + 120000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    now = space(Bytes(mnt_ + "/.revfs/stats"), "dead_bytes");
+  }
+  EXPECT_LT(now, dead + 120000);
 }
 
 TEST_F(MountPruneTest, PruneAndAWriterExcludeEachOtherWithOneLine) {

@@ -108,6 +108,35 @@ struct Liveness {
 // of the kept revisions. Reads through `db`'s loaders (its caches).
 Result<Liveness> ComputeLiveness(Database& db, const std::vector<uint64_t>& kept);
 
+// Where the space of a store goes (`revfs log --json`, `.revfs/stats`).
+struct RevisionSpace {
+  uint64_t revision = 0;
+  // The bytes of the pages this kept revision alone reaches: what forgetting
+  // it (and nothing else) and pruning would give back.
+  uint64_t alone_bytes = 0;
+};
+struct SpaceReport {
+  std::vector<RevisionSpace> revisions;  // every kept revision, ascending
+  uint64_t live_bytes = 0;         // alone + shared + bookkeeping
+  uint64_t alone_bytes = 0;        // the sum over revisions
+  uint64_t shared_bytes = 0;       // pages two or more kept revisions reach
+  uint64_t bookkeeping_bytes = 0;  // the retention page in force
+  uint64_t store_bytes = 0;        // every segment file's size
+  uint64_t dead_bytes = 0;         // store - live: what prune can give back
+};
+// The ComputeLiveness walk over every kept revision, noting which revision
+// reaches each page; a page met again by another revision is shared, with
+// everything below it. Same cost as ComputeLiveness (each distinct page
+// read once), plus an edge in memory per page reference met.
+Result<SpaceReport> ComputeSpace(Database& db);
+
+// The last prune recorded the live bytes of every segment it kept. Since
+// then forget can only take pages away and commits append to newer
+// segments, so no such segment may hold more live bytes now: more means
+// pages the accounting (and so the next prune's decision) does not know.
+// Adds one damage entry per such segment (a liveness walk).
+Status VerifyRecordedLiveBytes(Database& db, VerifyReport* report);
+
 struct PruneOptions {
   uint32_t max_unused_percent = 10;  // 0..100 (PackOptions)
   bool dry_run = false;              // decide and report; change nothing

@@ -16,6 +16,20 @@ bool PagesEndFits(Env* env, const std::string& dir, uint64_t pages_end) {
 
 }  // namespace
 
+Result<uint64_t> SegmentFilesBytes(Env* env, const std::string& dir) {
+  const std::string segments = StoreSegmentsPath(dir);
+  REVFS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->GetChildren(segments));
+  uint64_t total = 0;
+  for (const std::string& name : names) {
+    uint32_t n = 0;
+    SegmentFileKind kind;
+    if (!ParseSegmentName(name, &n, &kind)) continue;
+    REVFS_ASSIGN_OR_RETURN(uint64_t size, env->GetFileSize(segments + "/" + name));
+    total += size;
+  }
+  return total;
+}
+
 Result<SlotChoice> ChooseSuperblock(Env* env, const std::string& dir,
                                     const RandomAccessFile& file) {
   SlotChoice choice;

@@ -19,6 +19,10 @@ inline std::string StoreSuperblockPath(const std::string& dir) {
 }
 inline std::string StoreLockPath(const std::string& dir) { return dir + "/LOCK"; }
 
+// The bytes of every segment file (plain, packed, or a crashed pack's
+// temporary) under the store `dir`: what the pages take on disk.
+Result<uint64_t> SegmentFilesBytes(Env* env, const std::string& dir);
+
 struct SlotChoice {
   Superblock sb;
   int slot = 0;

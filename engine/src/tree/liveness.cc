@@ -13,7 +13,6 @@
 // (kinds 3, 4) are hints, not references: they keep nothing alive.
 #include <algorithm>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "content/compression.h"
 #include "records/indirect_page.h"
@@ -23,53 +22,143 @@
 #include "revfs/inode.h"
 #include "revfs/retention.h"
 #include "store/page_log.h"
+#include "store/segment_file.h"
+#include "store/store_files.h"
 #include "tree/sorted_map.h"
 
 namespace revfs {
 namespace {
 
+// Every page (and chunk-list map block) the walk reaches is a node, with
+// the kept revision that reached it first. With sharing tracked, every time
+// a node is reached, by whom is an edge: a node reached by a second kept
+// revision is shared, and so is everything below it (the walk does not
+// descend into what it met before, so that is propagated over the edges
+// once the walk is done). A page no other kept revision reaches is that
+// revision's alone.
 class LivenessWalk {
  public:
-  explicit LivenessWalk(Database& db) : db_(db) {}
+  LivenessWalk(Database& db, bool track_sharing) : db_(db), track_(track_sharing) {}
 
   Status Revision(uint64_t number) {
+    rev_ = number;
     REVFS_ASSIGN_OR_RETURN(RevisionEntry entry, db_.store().GetRevision(number));
-    if (Mark(entry.root)) ++out_.revision_roots;
+    bool fresh = false;
+    const uint32_t root_node = Reach(entry.root, kNoNode, &fresh);
+    if (fresh) ++out_.revision_roots;
     REVFS_ASSIGN_OR_RETURN(RevisionRoot root, db_.store().ReadRevisionRoot(number));
     if (root.trie_root.IsNull()) return Status::OK();
     if (root.trie_height < 1 || root.trie_height > kMaxTrieHeight) {
       return Status::Corruption("revision " + std::to_string(number) +
                                 ": record trie has an impossible height");
     }
-    if (!Mark(root.trie_root)) return Status::OK();  // the whole trie is shared
+    const uint32_t trie = Reach(root.trie_root, root_node, &fresh);
+    if (!fresh) return Status::OK();  // the whole trie is shared
     ++out_.indirect_pages;
     REVFS_ASSIGN_OR_RETURN(trx_, db_.BeginRead(number));
-    Status s = TriePage(root.trie_root, 0);
+    Status s = TriePage(root.trie_root, 0, trie);
     if (!s.ok()) return s.WithContext("revision " + std::to_string(number));
     return Status::OK();
   }
 
-  void MarkRef(const PageRef& ref) { Mark(ref); }
+  // Store bookkeeping (the retention page): live, but no revision's.
+  void MarkBookkeeping(const PageRef& ref) {
+    rev_ = kNoRevision;
+    bool fresh = false;
+    Reach(ref, kNoNode, &fresh);
+  }
 
   Liveness Finish() {
     out_.pages.reserve(live_.size());
-    for (const auto& [offset, size] : live_) out_.pages.push_back({offset, size});
+    for (const auto& [offset, node] : live_) out_.pages.push_back({offset, nodes_[node].size});
     std::sort(out_.pages.begin(), out_.pages.end(),
               [](const LivePage& a, const LivePage& b) { return a.offset < b.offset; });
     for (const LivePage& p : out_.pages) out_.live_bytes += p.size;
     return std::move(out_);
   }
 
- private:
-  // Adds `ref` to the live set; returns whether it was new.
-  bool Mark(const PageRef& ref) {
-    if (ref.IsNull()) return false;
-    return live_.emplace(ref.offset, ref.size).second;
+  // With sharing tracked: spreads "shared" down the edges, then sums the
+  // bytes of the pages each revision alone reaches.
+  void SumSpace(SpaceReport* space) {
+    std::vector<uint32_t> first(nodes_.size() + 1, 0);  // children by parent (CSR)
+    for (const auto& [parent, child] : edges_) ++first[parent + 1];
+    for (size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
+    std::vector<uint32_t> children(edges_.size());
+    std::vector<uint32_t> fill(first.begin(), first.end() - 1);
+    for (const auto& [parent, child] : edges_) children[fill[parent]++] = child;
+    edges_.clear();
+    edges_.shrink_to_fit();
+    std::vector<uint32_t> queue;
+    for (uint32_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].shared) queue.push_back(i);
+    }
+    while (!queue.empty()) {
+      const uint32_t n = queue.back();
+      queue.pop_back();
+      for (uint32_t c = first[n]; c < first[n + 1]; ++c) {
+        Node& child = nodes_[children[c]];
+        if (!child.shared) {
+          child.shared = true;
+          queue.push_back(children[c]);
+        }
+      }
+    }
+    std::unordered_map<uint64_t, uint64_t> alone;
+    for (const Node& n : nodes_) {
+      if (n.first == kNoRevision) {
+        space->bookkeeping_bytes += n.size;
+      } else if (n.shared) {
+        space->shared_bytes += n.size;
+      } else {
+        alone[n.first] += n.size;
+        space->alone_bytes += n.size;
+      }
+    }
+    for (RevisionSpace& r : space->revisions) r.alone_bytes = alone[r.revision];
   }
 
-  // Walks indirect page `ref` (already marked), whose first leaf is
-  // `first_leaf`.
-  Status TriePage(const PageRef& ref, uint64_t first_leaf) {
+ private:
+  static constexpr uint32_t kNoNode = ~uint32_t{0};
+  static constexpr uint64_t kNoRevision = ~uint64_t{0};
+
+  struct Node {
+    uint64_t first;  // the revision that reached it first
+    uint32_t size;   // 0 for a leaf reference or map block (no bytes of its own)
+    bool shared;     // a second revision reaches it (or, after SumSpace, something above it)
+  };
+
+  // Reaches `ref` from node `parent`: adds it to the live set if new
+  // (*fresh), notes who reached it; returns its node (kNoNode for null).
+  uint32_t Reach(const PageRef& ref, uint32_t parent, bool* fresh) {
+    *fresh = false;
+    if (ref.IsNull()) return kNoNode;
+    auto [it, added] = live_.try_emplace(ref.offset, static_cast<uint32_t>(nodes_.size()));
+    if (added) nodes_.push_back({rev_, ref.size, false});
+    *fresh = added;
+    return Reached(it->second, parent);
+  }
+
+  // Reaches the node `key` names in `index` (a leaf reference or a map
+  // block: nodes of no bytes of their own) from node `parent`; sets *fresh
+  // if it is new.
+  uint32_t ReachNamed(std::unordered_map<uint64_t, uint32_t>& index, uint64_t key,
+                      uint32_t parent, bool* fresh) {
+    auto [it, added] = index.try_emplace(key, static_cast<uint32_t>(nodes_.size()));
+    if (added) nodes_.push_back({rev_, 0, false});
+    *fresh = added;
+    return Reached(it->second, parent);
+  }
+
+  uint32_t Reached(uint32_t node, uint32_t parent) {
+    if (!track_) return node;
+    if (nodes_[node].first != rev_) nodes_[node].shared = true;
+    if (parent != kNoNode) edges_.emplace_back(parent, node);
+    return node;
+  }
+
+  // Walks indirect page `ref` (already marked, node `node`), whose first
+  // leaf is `first_leaf`.
+  Status TriePage(const PageRef& ref, uint64_t first_leaf, uint32_t node) {
     REVFS_ASSIGN_OR_RETURN(PinnedView pinned, db_.page_loader().Indirect(ref));
     REVFS_ASSIGN_OR_RETURN(IndirectPage page, IndirectPage::Parse(pinned.bytes()));
     const int level = page.level();
@@ -80,28 +169,37 @@ class LivenessWalk {
       REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(i));
       if (const PageRef* p = std::get_if<PageRef>(&child)) {
         if (level < 2) return Status::Corruption("level-1 page names an indirect page");
-        if (!Mark(*p)) {
+        bool fresh = false;
+        const uint32_t below = Reach(*p, node, &fresh);
+        if (!fresh) {
           ++out_.shared_indirect_skipped;
           continue;
         }
         ++out_.indirect_pages;
-        REVFS_RETURN_IF_ERROR(TriePage(*p, child_first));
+        REVFS_RETURN_IF_ERROR(TriePage(*p, child_first, below));
         continue;
       }
       if (level != 1) return Status::Corruption("indirect page above level 1 names a leaf");
-      REVFS_RETURN_IF_ERROR(Leaf(std::get<LeafRef>(child), child_first));
+      REVFS_RETURN_IF_ERROR(Leaf(std::get<LeafRef>(child), child_first, node));
     }
     return Status::OK();
   }
 
-  Status Leaf(const LeafRef& leaf, uint64_t number) {
+  // A leaf reference (named by its newest fragment) is a node of its own:
+  // its fragments and everything its combined records name hang below it.
+  // (A fragment is also in later chains, whose records may no longer name
+  // what this one's do.)
+  Status Leaf(const LeafRef& leaf, uint64_t number, uint32_t parent) {
     if (leaf.chain.empty()) return Status::Corruption("leaf reference without fragments");
-    if (!leaves_.insert(leaf.chain.front().page.offset).second) {
+    bool fresh = false;
+    const uint32_t node = ReachNamed(leaves_, leaf.chain.front().page.offset, parent, &fresh);
+    if (!fresh) {
       ++out_.shared_leaves_skipped;
       return Status::OK();
     }
     for (const FragmentRef& f : leaf.chain) {
-      if (Mark(f.page)) ++out_.fragments;
+      Reach(f.page, node, &fresh);
+      if (fresh) ++out_.fragments;
     }
     const uint64_t kind = (number << kLeafBits) >> 60;
     if (kind != (kInodeBase >> 60)) return Status::OK();  // only inodes name pages
@@ -115,21 +213,26 @@ class LivenessWalk {
         return inode.status().WithContext("inode record " + std::to_string(key & ~kInodeBase));
       }
       if (const auto& blob = inode->xattr_blob) {  // any type may have one
-        for (const ChunkRef& c : blob->chunks) REVFS_RETURN_IF_ERROR(Chunk(c));
-        REVFS_RETURN_IF_ERROR(ChunkList(blob->map));
+        for (const ChunkRef& c : blob->chunks) REVFS_RETURN_IF_ERROR(Chunk(c, node));
+        REVFS_RETURN_IF_ERROR(ChunkList(blob->map, node));
       }
       if (inode->type != FileType::kRegular) continue;
-      for (const ChunkRef& c : inode->chunks) REVFS_RETURN_IF_ERROR(Chunk(c));
-      REVFS_RETURN_IF_ERROR(ChunkList(inode->map));
+      for (const ChunkRef& c : inode->chunks) REVFS_RETURN_IF_ERROR(Chunk(c, node));
+      REVFS_RETURN_IF_ERROR(ChunkList(inode->map, node));
     }
     return Status::OK();
   }
 
-  Status ChunkList(const MapRoot& map) {
+  // A block's node hangs below the block naming it (the root block below
+  // `parent`); the chunks of a level-0 block below that block.
+  Status ChunkList(const MapRoot& map, uint32_t parent) {
     Status decode_error;
     REVFS_RETURN_IF_ERROR(MapWalk(
-        *trx_, kMapBlockBase, map, [&](uint64_t id) {
-          const bool fresh = blocks_.insert(id).second;
+        *trx_, kMapBlockBase, map, [&](uint64_t id, uint64_t parent_block) {
+          const uint32_t above =
+              parent_block == kNoParentBlock ? parent : blocks_.at(parent_block);
+          bool fresh = false;
+          block_ = ReachNamed(blocks_, id, above, &fresh);
           if (!fresh) ++out_.shared_blocks_skipped;
           return fresh && decode_error.ok();
         },
@@ -139,18 +242,20 @@ class LivenessWalk {
           if (!in.ok()) {
             decode_error = Status::Corruption("chunk list: malformed entry");
           } else if (decode_error.ok()) {
-            decode_error = Chunk(c);
+            decode_error = Chunk(c, block_);
           }
         }));
     return decode_error;
   }
 
-  Status Chunk(const ChunkRef& c) {
+  // A delta's base hangs below the delta.
+  Status Chunk(const ChunkRef& c, uint32_t parent) {
     if (c.hole || c.page.IsNull()) return Status::OK();
     PageRef ref = c.page;
     bool delta = c.depth > 0;
     bool base = false;
-    while (Mark(ref)) {
+    bool fresh = false;
+    while ((parent = Reach(ref, parent, &fresh)), fresh) {
       ++(base ? out_.delta_bases : out_.chunks);
       if (!delta) break;
       // A delta names its base in its header: read it to keep the base.
@@ -171,9 +276,14 @@ class LivenessWalk {
 
   Database& db_;
   std::unique_ptr<ReadTrx> trx_;
-  std::unordered_map<uint64_t, uint32_t> live_;  // offset -> size
-  std::unordered_set<uint64_t> leaves_;  // newest fragment offsets
-  std::unordered_set<uint64_t> blocks_;  // chunk-list map block ids
+  const bool track_;
+  uint64_t rev_ = kNoRevision;  // the revision being walked
+  std::vector<Node> nodes_;
+  std::vector<std::pair<uint32_t, uint32_t>> edges_;  // (parent, child), tracked only
+  std::unordered_map<uint64_t, uint32_t> live_;    // page offset -> node
+  std::unordered_map<uint64_t, uint32_t> leaves_;  // newest fragment offset -> node
+  std::unordered_map<uint64_t, uint32_t> blocks_;  // chunk-list map block id -> node
+  uint32_t block_ = kNoNode;                       // the block entered last
   Liveness out_;
 };
 
@@ -192,10 +302,46 @@ LiveSet Liveness::BySegment() const {
 }
 
 Result<Liveness> ComputeLiveness(Database& db, const std::vector<uint64_t>& kept) {
-  LivenessWalk walk(db);
+  LivenessWalk walk(db, /*track_sharing=*/false);
   for (uint64_t n : kept) REVFS_RETURN_IF_ERROR(walk.Revision(n));
-  walk.MarkRef(db.store().superblock().retention);
+  walk.MarkBookkeeping(db.store().superblock().retention);
   return walk.Finish();
+}
+
+Result<SpaceReport> ComputeSpace(Database& db) {
+  const std::vector<uint64_t> kept = db.store().KeptRevisions();
+  LivenessWalk walk(db, /*track_sharing=*/true);
+  for (uint64_t n : kept) REVFS_RETURN_IF_ERROR(walk.Revision(n));
+  walk.MarkBookkeeping(db.store().superblock().retention);
+  SpaceReport space;
+  for (uint64_t n : kept) space.revisions.push_back({n, 0});
+  space.live_bytes = walk.Finish().live_bytes;
+  walk.SumSpace(&space);
+  REVFS_ASSIGN_OR_RETURN(space.store_bytes,
+                         SegmentFilesBytes(db.store().env(), db.store().path()));
+  space.dead_bytes = space.store_bytes > space.live_bytes ? space.store_bytes - space.live_bytes : 0;
+  return space;
+}
+
+Status VerifyRecordedLiveBytes(Database& db, VerifyReport* report) {
+  const RetentionState retention = db.store().retention();
+  if (retention.segments.empty()) return Status::OK();
+  REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, db.store().KeptRevisions()));
+  const LiveSet set = live.BySegment();
+  for (const RetentionState::SegmentLive& recorded : retention.segments) {
+    uint64_t now = 0;
+    if (auto it = set.segments.find(static_cast<uint32_t>(recorded.segment));
+        it != set.segments.end()) {
+      for (const auto& [address, size] : it->second) now += size;
+    }
+    if (now > recorded.live_bytes) {
+      report->damage.push_back(
+          {std::nullopt, "segments/" + SegmentName(static_cast<uint32_t>(recorded.segment)), 0,
+           std::to_string(now) + " live bytes, more than the " +
+               std::to_string(recorded.live_bytes) + " the last prune recorded"});
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace revfs

@@ -4,7 +4,6 @@
 // readable at every moment; RecordPrune is one durable switch whose loss
 // costs nothing but a stale figure, which the next prune rewrites.
 #include <algorithm>
-#include <string>
 
 #include "revfs/database.h"
 #include "revfs/retention.h"
@@ -13,25 +12,6 @@
 #include "store/store_files.h"
 
 namespace revfs {
-namespace {
-
-// The bytes of every segment file (plain, packed, or a crashed pack's
-// temporary) under the store.
-Result<uint64_t> SegmentBytes(Env* env, const std::string& store) {
-  const std::string dir = StoreSegmentsPath(store);
-  REVFS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->GetChildren(dir));
-  uint64_t total = 0;
-  for (const std::string& name : names) {
-    uint32_t n = 0;
-    SegmentFileKind kind;
-    if (!ParseSegmentName(name, &n, &kind)) continue;
-    REVFS_ASSIGN_OR_RETURN(uint64_t size, env->GetFileSize(dir + "/" + name));
-    total += size;
-  }
-  return total;
-}
-
-}  // namespace
 
 Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   if (options.max_unused_percent > 100) {
@@ -43,7 +23,7 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   const std::vector<uint64_t> kept = store.KeptRevisions();
   report.kept_revisions = kept.size();
   report.forgotten_revisions = store.latest_revision() + 1 - kept.size();
-  REVFS_ASSIGN_OR_RETURN(report.store_bytes_before, SegmentBytes(store.env(), store.path()));
+  REVFS_ASSIGN_OR_RETURN(report.store_bytes_before, SegmentFilesBytes(store.env(), store.path()));
   REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, kept));
   PackOptions pack;
   pack.max_unused_percent = options.max_unused_percent;
@@ -80,7 +60,7 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
     return report;
   }
   REVFS_RETURN_IF_ERROR(store.RecordPrune(report.pack.live_bytes));
-  REVFS_ASSIGN_OR_RETURN(report.store_bytes_after, SegmentBytes(store.env(), store.path()));
+  REVFS_ASSIGN_OR_RETURN(report.store_bytes_after, SegmentFilesBytes(store.env(), store.path()));
   return report;
 }
 

@@ -318,21 +318,25 @@ Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
 }
 
 Status MapWalk(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
-               const std::function<bool(uint64_t id)>& enter,
+               const std::function<bool(uint64_t id, uint64_t parent)>& enter,
                const std::function<void(std::string_view, std::string_view)>& fn) {
   if (root.empty()) return Status::OK();
-  std::vector<std::pair<uint64_t, int>> stack = {{root.block, root.level}};
+  struct Pending {
+    uint64_t id, parent;
+    int level;
+  };
+  std::vector<Pending> stack = {{root.block, kNoParentBlock, root.level}};
   Block block;
   while (!stack.empty()) {
-    auto [id, level] = stack.back();
+    const Pending next = stack.back();
     stack.pop_back();
-    if (!enter(id)) continue;
-    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, &block));
+    if (!enter(next.id, next.parent)) continue;
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, next.id, next.level, &block));
     for (const BlockEntry& e : block.entries) {
-      if (level == 0) {
+      if (next.level == 0) {
         fn(e.key, e.value);
       } else {
-        stack.emplace_back(e.child, level - 1);
+        stack.push_back({e.child, next.id, next.level - 1});
       }
     }
   }

@@ -115,12 +115,14 @@ Status MapScan(ReadTrx& trx, uint64_t key_base, const MapRoot& root, std::string
 // Calls fn(id) for every block id of the map (verification, deletion).
 Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
                  const std::function<void(uint64_t id)>& fn);
-// Walks the map top down, entering a block only when `enter(id)` returns
-// true (a block id names the same bytes in every revision, so a walker over
-// many revisions enters each once), and calls fn(key, value) for the
-// entries of every level-0 block entered (liveness).
+// Walks the map top down, entering a block only when `enter(id, parent)`
+// returns true (a block id names the same bytes in every revision, so a
+// walker over many revisions enters each once; `parent` is the id of the
+// block naming it, kNoParentBlock for the root), and calls fn(key, value)
+// for the entries of a level-0 block right after entering it (liveness).
+inline constexpr uint64_t kNoParentBlock = ~uint64_t{0};
 Status MapWalk(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
-               const std::function<bool(uint64_t id)>& enter,
+               const std::function<bool(uint64_t id, uint64_t parent)>& enter,
                const std::function<void(std::string_view, std::string_view)>& fn);
 
 }  // namespace revfs

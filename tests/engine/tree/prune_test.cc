@@ -1,4 +1,5 @@
-// Prune over real trees, per versioning approach: after forget and prune
+// Prune over real trees, per versioning approach (and the 200-revision
+// model of forget by policies and numbers): after forget and prune
 // every kept revision equals its source (before and after reopening, and
 // after more commits and a second round), every forgotten one is gone, the
 // segment files really shrink, verify is clean, a dry run changes nothing
@@ -42,12 +43,12 @@ class PruneTest : public RetentionTreeTest, public ::testing::WithParamInterface
 
   // Commits revision `r`; a forgotten-to-be revision also gets a file of
   // random bytes of its own, which only it references.
-  void CommitWithOwnFile(int r, bool own) {
+  void CommitWithOwnFile(int r, bool own, size_t big_size = 2u << 20) {
     for (const auto& de : fs::directory_iterator(src_)) {
       if (de.path().filename().string().starts_with("own-")) fs::remove(de.path());
     }
     if (own) Write("own-" + std::to_string(r), RandomBytes(300 << 10, 1000 + r));
-    ASSERT_NO_FATAL_FAILURE(CommitRevision(r, 2u << 20));
+    ASSERT_NO_FATAL_FAILURE(CommitRevision(r, big_size));
   }
 
   void ExpectKeptExactAndForgottenGone(const std::set<uint64_t>& forgotten) {
@@ -124,6 +125,70 @@ TEST_P(PruneTest, KeptRevisionsStayExactAndTheSpaceComesBack) {
   EXPECT_GT(second->pack.segments_packed + second->pack.segments_deleted, 0u);
   Open(nullptr);
   ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forget2));
+}
+
+// The model: 200 revisions (every file kind; a fifth with a file of their
+// own), a hold, forget by restic-style policies and by number in two rounds
+// with commits between, prune after each, reopen: every kept revision equals
+// its source, bytes and metadata; every forgotten one is gone from every
+// engine interface (revisions, reads, at-time lookups); verify and the
+// prune's recorded accounting are clean.
+TEST_P(PruneTest, ModelTwoHundredRevisionsForgetByPoliciesAndNumbersThenPrune) {
+  constexpr int kRevisions = 200;
+  int r = 1;
+  for (; r <= kRevisions - 20; ++r) {
+    ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, r % 5 == 0, 256 << 10));
+  }
+  ASSERT_TRUE(db_->store().Hold(17, "release-1").ok());
+  std::set<uint64_t> forgotten;
+  auto forget_by = [&](const RetentionPolicy& policy, std::vector<uint64_t> also) {
+    std::vector<RevisionTime> times;
+    for (uint64_t n : db_->store().KeptRevisions()) {
+      times.push_back({n, db_->store().GetRevision(n)->time_ns});
+    }
+    PolicyDecision d = ApplyRetentionPolicy(times, policy, {17});
+    ASSERT_FALSE(d.forget.empty());
+    EXPECT_TRUE(std::count(d.keep.begin(), d.keep.end(), 17u));
+    ASSERT_TRUE(db_->store().Forget(d.forget).ok());
+    ASSERT_TRUE(db_->store().Forget(also).ok());
+    forgotten.insert(d.forget.begin(), d.forget.end());
+    forgotten.insert(also.begin(), also.end());
+  };
+  // Commits every 7 h: 180 revisions span 52 days.
+  RetentionPolicy first;
+  first.last = 10;
+  first.daily = 14;
+  first.weekly = 4;
+  first.monthly = 2;
+  ASSERT_NO_FATAL_FAILURE(forget_by(first, {kRevisions - 25, kRevisions - 24}));
+  auto one = RunPrune(0);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_GT(one->pack.segments_packed + one->pack.segments_deleted, 0u);
+  for (; r <= kRevisions; ++r) ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, r % 5 == 0, 256 << 10));
+  RetentionPolicy second;
+  second.within = CalendarDuration{0, 0, 4, 0};
+  second.monthly = 3;
+  ASSERT_NO_FATAL_FAILURE(forget_by(second, {kRevisions - 1}));
+  auto two = RunPrune(10);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+
+  Open(nullptr);
+  const std::vector<uint64_t> kept = db_->store().KeptRevisions();
+  EXPECT_EQ(kept.size() + forgotten.size(), kRevisions + 1u);
+  EXPECT_GT(forgotten.size(), 150u);
+  EXPECT_TRUE(std::count(kept.begin(), kept.end(), 17u));
+  EXPECT_EQ(kept.back(), static_cast<uint64_t>(kRevisions));
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forgotten));
+  for (uint64_t f : forgotten) {
+    EXPECT_TRUE(db_->store().GetRevision(f).status().IsNotFound()) << f;
+    auto at = db_->store().RevisionAt(kT0 + static_cast<int64_t>(f) * 7 * kHour);
+    if (at.ok()) {
+      EXPECT_FALSE(forgotten.count(*at)) << "at the time of revision " << f;
+    }
+  }
+  VerifyReport accounting;
+  ASSERT_TRUE(VerifyRecordedLiveBytes(*db_, &accounting).ok());
+  EXPECT_TRUE(accounting.clean()) << accounting.damage.front().what;
 }
 
 TEST_P(PruneTest, MaxUnusedLeavesMostlyLiveSegmentsAlone) {

@@ -4,7 +4,8 @@
 //   MOUNT/latest -> revisions/N     follows new commits
 //   MOUNT/revisions/0 ... N/        each revision's whole tree
 //   MOUNT/at/<ISO-8601 time>        -> ../revisions/N, the revision current then
-//   MOUNT/.revfs/stats              JSON counters of the running daemon
+//   MOUNT/.revfs/stats              JSON counters of the running daemon and
+//                                   where the store's space goes
 //
 // Each FUSE operation has a handler that calls one function of this class
 // returning a Status or Result and makes exactly one reply; the handlers keep
@@ -96,6 +97,7 @@ struct DirItem {
 
 class DamageLog;
 class XattrCache;
+class SpaceCache;
 class NodeTable;
 class Prefetcher;
 class ListingCursors;
@@ -241,6 +243,7 @@ class RevFs {
   const std::unique_ptr<OpStats> op_stats_;
   const std::unique_ptr<DamageLog> damage_log_;  // files whose damage was logged
   const std::unique_ptr<XattrCache> xattr_cache_;  // lists read from blobs
+  const std::unique_ptr<SpaceCache> space_cache_;  // .revfs/stats' space
   // Last: its threads use the node table, so they are stopped first.
   const std::unique_ptr<Prefetcher> prefetcher_;
   std::atomic<uint64_t> handles_open_{0};
