@@ -45,6 +45,14 @@ int RunPrune(const PruneArgs& a) {
     w.Key("bytes_copied").Uint(p.bytes_copied);
     w.Key("store_bytes_before").Uint(r->store_bytes_before);
     w.Key("store_bytes_after").Uint(r->store_bytes_after);
+    // What the live bytes are (a delta base: a chunk only live deltas need).
+    w.Key("live").BeginObject();
+    w.Key("revision_roots").Uint(r->live.revision_root_bytes);
+    w.Key("indirect_pages").Uint(r->live.indirect_bytes);
+    w.Key("fragments").Uint(r->live.fragment_bytes);
+    w.Key("chunks").Uint(r->live.chunk_bytes);
+    w.Key("delta_bases").Uint(r->live.delta_base_bytes);
+    w.EndObject();
     w.EndObject();
     std::printf("%s\n", w.str().c_str());
     return kExitOk;

@@ -68,6 +68,7 @@ for ((run = 1; run <= runs; run++)); do
   for k in "${kept[@]}"; do "$revfs" commit "$work/s/fresh" "$work/trees/$k" >/dev/null; done
   add fresh_commit $(($(ms) - a))
   sz[fresh]=$(size_of "$work/s/fresh")
+  "$revfs" prune "$work/s/fresh" --dry-run --json > "$work/fresh.json"
   # restic
   restic -q -r "$work/s/restic" init >/dev/null
   for ((k = 1; k <= n; k++)); do
@@ -95,6 +96,9 @@ for ((run = 1; run <= runs; run++)); do
 done
 
 med() { median ${t[$1]}; }
+# The bytes of one kind of live page in a prune --json report.
+live_of() { grep -o "\"live\":{[^}]*}" "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2 || true; }
+kib() { if [[ -n ${1:-} ]]; then echo "$(($1 / 1024)) KiB"; else echo n/a; fi; }
 out=tests/bench/results/prune.md
 mkdir -p tests/bench/results
 {
@@ -111,5 +115,14 @@ mkdir -p tests/bench/results
   echo "| borg delete + compact | $(fmt_mib "${sz[borg_after]}") MiB | $(ratio "${sz[borg_after]}" "${sz[fresh]}") | $(med borg_prune) | $(ratio "$(med borg_prune)" "$(med fresh_commit)") |"
   echo
   echo "revfs prune copied $(fmt_mib "${sz[revfs_copied]}") MiB of live pages."
+  echo
+  echo "Where the live bytes of each revfs store go (prune --json's \`live\`; a delta"
+  echo "base is a chunk that only live deltas need, no kept revision names it):"
+  echo
+  echo "| live bytes | after forget + prune | fresh store of the kept trees |"
+  echo "|---|---|---|"
+  for kind in revision_roots indirect_pages fragments chunks delta_bases; do
+    echo "| $kind | $(kib "$(live_of "$work/prune.json" "$kind")") | $(kib "$(live_of "$work/fresh.json" "$kind")") |"
+  done
 } > "$out"
 cat "$out"

@@ -86,9 +86,13 @@ struct LivePage {
 struct Liveness {
   std::vector<LivePage> pages;  // sorted by offset, unique
   uint64_t live_bytes = 0;      // sum of pages[i].size
-  // Pages by what they are.
+  // Pages by what they are (what they were first reached as), and their
+  // bytes: a delta base is a chunk a live delta needs but no kept revision
+  // names itself.
   uint64_t revision_roots = 0, indirect_pages = 0, fragments = 0, chunks = 0,
            delta_bases = 0;
+  uint64_t revision_root_bytes = 0, indirect_bytes = 0, fragment_bytes = 0, chunk_bytes = 0,
+           delta_base_bytes = 0;
   // Walk counters: indirect pages, leaf references and map blocks met
   // again and skipped.
   uint64_t shared_indirect_skipped = 0, shared_leaves_skipped = 0, shared_blocks_skipped = 0;

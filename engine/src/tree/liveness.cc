@@ -45,7 +45,7 @@ class LivenessWalk {
     REVFS_ASSIGN_OR_RETURN(RevisionEntry entry, db_.store().GetRevision(number));
     bool fresh = false;
     const uint32_t root_node = Reach(entry.root, kNoNode, &fresh);
-    if (fresh) ++out_.revision_roots;
+    if (fresh) Count(out_.revision_roots, out_.revision_root_bytes, entry.root);
     REVFS_ASSIGN_OR_RETURN(RevisionRoot root, db_.store().ReadRevisionRoot(number));
     if (root.trie_root.IsNull()) return Status::OK();
     if (root.trie_height < 1 || root.trie_height > kMaxTrieHeight) {
@@ -54,7 +54,7 @@ class LivenessWalk {
     }
     const uint32_t trie = Reach(root.trie_root, root_node, &fresh);
     if (!fresh) return Status::OK();  // the whole trie is shared
-    ++out_.indirect_pages;
+    Count(out_.indirect_pages, out_.indirect_bytes, root.trie_root);
     REVFS_ASSIGN_OR_RETURN(trx_, db_.BeginRead(number));
     Status s = TriePage(root.trie_root, 0, trie);
     if (!s.ok()) return s.WithContext("revision " + std::to_string(number));
@@ -127,6 +127,11 @@ class LivenessWalk {
     bool shared;     // a second revision reaches it (or, after SumSpace, something above it)
   };
 
+  static void Count(uint64_t& pages, uint64_t& bytes, const PageRef& ref) {
+    ++pages;
+    bytes += ref.size;
+  }
+
   // Reaches `ref` from node `parent`: adds it to the live set if new
   // (*fresh), notes who reached it; returns its node (kNoNode for null).
   uint32_t Reach(const PageRef& ref, uint32_t parent, bool* fresh) {
@@ -175,7 +180,7 @@ class LivenessWalk {
           ++out_.shared_indirect_skipped;
           continue;
         }
-        ++out_.indirect_pages;
+        Count(out_.indirect_pages, out_.indirect_bytes, *p);
         REVFS_RETURN_IF_ERROR(TriePage(*p, child_first, below));
         continue;
       }
@@ -199,7 +204,7 @@ class LivenessWalk {
     }
     for (const FragmentRef& f : leaf.chain) {
       Reach(f.page, node, &fresh);
-      if (fresh) ++out_.fragments;
+      if (fresh) Count(out_.fragments, out_.fragment_bytes, f.page);
     }
     const uint64_t kind = (number << kLeafBits) >> 60;
     if (kind != (kInodeBase >> 60)) return Status::OK();  // only inodes name pages
@@ -256,7 +261,11 @@ class LivenessWalk {
     bool base = false;
     bool fresh = false;
     while ((parent = Reach(ref, parent, &fresh)), fresh) {
-      ++(base ? out_.delta_bases : out_.chunks);
+      if (base) {
+        Count(out_.delta_bases, out_.delta_base_bytes, ref);
+      } else {
+        Count(out_.chunks, out_.chunk_bytes, ref);
+      }
       if (!delta) break;
       // A delta names its base in its header: read it to keep the base.
       std::string buf;

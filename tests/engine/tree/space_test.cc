@@ -49,6 +49,12 @@ class SpaceTest : public RetentionTreeTest, public ::testing::WithParamInterface
     ASSERT_EQ(space.revisions.size(), kept.size());
     const uint64_t live = LiveBytes(kept);
     EXPECT_EQ(space.live_bytes, live);
+    // The live bytes by kind add up to the same (and the retention page).
+    auto by_kind = ComputeLiveness(*db_, kept);
+    ASSERT_TRUE(by_kind.ok());
+    EXPECT_EQ(by_kind->revision_root_bytes + by_kind->indirect_bytes + by_kind->fragment_bytes +
+                  by_kind->chunk_bytes + by_kind->delta_base_bytes + space.bookkeeping_bytes,
+              live);
     EXPECT_EQ(space.live_bytes, space.alone_bytes + space.shared_bytes + space.bookkeeping_bytes);
     uint64_t sum = 0;
     for (size_t i = 0; i < kept.size(); ++i) {
