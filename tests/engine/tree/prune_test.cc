@@ -33,12 +33,7 @@ class PruneTest : public RetentionTreeTest, public ::testing::WithParamInterface
  protected:
   void SetUp() override {
     RetentionTreeTest::SetUp();
-    StoreConfig config;
-    config.versioning = GetParam();
-    config.window = 3;
-    config.full_dump_every = 4;
-    config.segment_size = 256 << 10;
-    Make(config);
+    MakeSmallSegments(GetParam());
   }
 
   // Commits revision `r`; a forgotten-to-be revision also gets a file of

@@ -147,6 +147,16 @@ class RetentionTreeTest : public EngineTest {
     ASSERT_TRUE(Store::Create(Path("store"), config, {}, kT0).ok());
     Open(nullptr);
   }
+  // A store of `versioning` with short chains (window 3, a full dump every
+  // 4) in 256 KiB segments, so that a few revisions span several segments.
+  void MakeSmallSegments(Versioning versioning) {
+    StoreConfig config;
+    config.versioning = versioning;
+    config.window = 3;
+    config.full_dump_every = 4;
+    config.segment_size = 256 << 10;
+    Make(config);
+  }
   void Open(Env* env) {
     db_.reset();
     DatabaseOptions options;

@@ -15,12 +15,7 @@ class SpaceTest : public RetentionTreeTest, public ::testing::WithParamInterface
  protected:
   void SetUp() override {
     RetentionTreeTest::SetUp();
-    StoreConfig config;
-    config.versioning = GetParam();
-    config.window = 3;
-    config.full_dump_every = 4;
-    config.segment_size = 256 << 10;
-    Make(config);
+    MakeSmallSegments(GetParam());
   }
 
   static uint64_t AloneOf(const SpaceReport& space, uint64_t revision) {
