@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli.h"
+#include "revfs/inode.h"
 #include "revfs/json.h"
 #include "revfs/retention.h"
 
@@ -52,6 +53,19 @@ int RunPrune(const PruneArgs& a) {
     w.Key("fragments").Uint(r->live.fragment_bytes);
     w.Key("chunks").Uint(r->live.chunk_bytes);
     w.Key("delta_bases").Uint(r->live.delta_base_bytes);
+    w.EndObject();
+    // The fragments by the records their leaves hold.
+    const auto& by_kind = r->live.fragment_bytes_by_record_kind;
+    w.Key("fragments_by_records").BeginObject();
+    w.Key("inodes").Uint(by_kind[kInodeBase >> 60]);
+    w.Key("map_blocks").Uint(by_kind[kMapBlockBase >> 60]);
+    w.Key("chunk_index").Uint(by_kind[kChunkIndexBase >> 60]);
+    w.Key("chunk_log").Uint(by_kind[kChunkLogBase >> 60]);
+    uint64_t other = 0;
+    for (size_t k = 0; k < by_kind.size(); ++k) {
+      if (k < (kInodeBase >> 60) || k > (kChunkLogBase >> 60)) other += by_kind[k];
+    }
+    w.Key("other").Uint(other);
     w.EndObject();
     w.EndObject();
     std::printf("%s\n", w.str().c_str());

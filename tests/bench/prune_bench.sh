@@ -96,8 +96,9 @@ for ((run = 1; run <= runs; run++)); do
 done
 
 med() { median ${t[$1]}; }
-# The bytes of one kind of live page in a prune --json report.
-live_of() { grep -o "\"live\":{[^}]*}" "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2 || true; }
+# The bytes of one kind of live page in a prune --json report (in its
+# `live` object, or in the object named by a third argument).
+live_of() { grep -o "\"${3:-live}\":{[^}]*}" "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2 || true; }
 kib() { if [[ -n ${1:-} ]]; then echo "$(($1 / 1024)) KiB"; else echo n/a; fi; }
 out=tests/bench/results/prune.md
 mkdir -p tests/bench/results
@@ -123,6 +124,9 @@ mkdir -p tests/bench/results
   echo "|---|---|---|"
   for kind in revision_roots indirect_pages fragments chunks delta_bases; do
     echo "| $kind | $(kib "$(live_of "$work/prune.json" "$kind")") | $(kib "$(live_of "$work/fresh.json" "$kind")") |"
+  done
+  for kind in inodes map_blocks chunk_index chunk_log other; do
+    echo "| fragments of $kind leaves | $(kib "$(live_of "$work/prune.json" "$kind" fragments_by_records)") | $(kib "$(live_of "$work/fresh.json" "$kind" fragments_by_records)") |"
   done
 } > "$out"
 cat "$out"

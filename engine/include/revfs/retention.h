@@ -22,6 +22,7 @@
 #ifndef REVFS_RETENTION_H_
 #define REVFS_RETENTION_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -93,6 +94,9 @@ struct Liveness {
            delta_bases = 0;
   uint64_t revision_root_bytes = 0, indirect_bytes = 0, fragment_bytes = 0, chunk_bytes = 0,
            delta_base_bytes = 0;
+  // fragment_bytes by the kind of record the leaf holds (a record id's top
+  // 4 bits: 1 inodes, 2 sorted-map blocks, 3 chunk index, 4 chunk log).
+  std::array<uint64_t, 16> fragment_bytes_by_record_kind{};
   // Walk counters: indirect pages, leaf references and map blocks met
   // again and skipped.
   uint64_t shared_indirect_skipped = 0, shared_leaves_skipped = 0, shared_blocks_skipped = 0;

@@ -202,11 +202,13 @@ class LivenessWalk {
       ++out_.shared_leaves_skipped;
       return Status::OK();
     }
+    const uint64_t kind = (number << kLeafBits) >> 60;
     for (const FragmentRef& f : leaf.chain) {
       Reach(f.page, node, &fresh);
-      if (fresh) Count(out_.fragments, out_.fragment_bytes, f.page);
+      if (!fresh) continue;
+      Count(out_.fragments, out_.fragment_bytes, f.page);
+      out_.fragment_bytes_by_record_kind[kind] += f.page.size;
     }
-    const uint64_t kind = (number << kLeafBits) >> 60;
     if (kind != (kInodeBase >> 60)) return Status::OK();  // only inodes name pages
     size_t combined = 0;
     REVFS_ASSIGN_OR_RETURN(PinnedView pinned, db_.page_loader().Leaf(leaf, &combined));

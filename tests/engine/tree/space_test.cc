@@ -50,6 +50,10 @@ class SpaceTest : public RetentionTreeTest, public ::testing::WithParamInterface
     EXPECT_EQ(by_kind->revision_root_bytes + by_kind->indirect_bytes + by_kind->fragment_bytes +
                   by_kind->chunk_bytes + by_kind->delta_base_bytes + space.bookkeeping_bytes,
               live);
+    uint64_t by_records = 0;
+    for (uint64_t b : by_kind->fragment_bytes_by_record_kind) by_records += b;
+    EXPECT_EQ(by_records, by_kind->fragment_bytes);
+    EXPECT_GT(by_kind->fragment_bytes_by_record_kind[kInodeBase >> 60], 0u);
     EXPECT_EQ(space.live_bytes, space.alone_bytes + space.shared_bytes + space.bookkeeping_bytes);
     uint64_t sum = 0;
     for (size_t i = 0; i < kept.size(); ++i) {
