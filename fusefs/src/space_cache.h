@@ -23,14 +23,20 @@ namespace revfs::fusefs {
 
 class SpaceCache {
  public:
-  Result<std::shared_ptr<const SpaceReport>> Get(Database& db) EXCLUDES(mu_) {
-    const Superblock sb = db.store().superblock();
+  // The walk's figures as of the store's current generation; the segment
+  // files' bytes (and so the dead bytes) measured now, since a prune that
+  // stopped before its bookkeeping changes them without a new generation.
+  Result<SpaceReport> Get(Database& db) EXCLUDES(mu_) {
     MutexLock lock(&mu_);
-    if (report_ && sb.generation == generation_) return report_;
-    REVFS_ASSIGN_OR_RETURN(SpaceReport space, ComputeSpace(db));
-    report_ = std::make_shared<const SpaceReport>(std::move(space));
-    generation_ = sb.generation;
-    return report_;
+    const Superblock sb = db.store().superblock();
+    if (!report_ || sb.generation != generation_) {
+      REVFS_ASSIGN_OR_RETURN(SpaceReport space, ComputeSpace(db));
+      report_ = std::make_shared<const SpaceReport>(std::move(space));
+      generation_ = sb.generation;
+    }
+    SpaceReport now = *report_;
+    REVFS_RETURN_IF_ERROR(MeasureStoreBytes(db, &now));
+    return now;
   }
 
  private:

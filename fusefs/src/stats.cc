@@ -33,7 +33,7 @@ std::string RevFs::StatsJson() const {
   if (!space.ok()) {
     w.Key("error").String(space.status().ToString());
   } else {
-    const SpaceReport& r = **space;
+    const SpaceReport& r = *space;
     w.Key("store_bytes").Uint(r.store_bytes);
     w.Key("live_bytes").Uint(r.live_bytes);
     w.Key("shared_bytes").Uint(r.shared_bytes);

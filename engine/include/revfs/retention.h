@@ -130,19 +130,24 @@ struct SpaceReport {
   uint64_t shared_bytes = 0;       // pages two or more kept revisions reach
   uint64_t bookkeeping_bytes = 0;  // the retention page in force
   uint64_t store_bytes = 0;        // every segment file's size
-  uint64_t dead_bytes = 0;         // store - live: what prune can give back
+  // store - live: what prune can give back (and the segments' headers and
+  // packed tables, a few KiB).
+  uint64_t dead_bytes = 0;
 };
 // The ComputeLiveness walk over every kept revision, noting which revision
 // reaches each page; a page met again by another revision is shared, with
 // everything below it. Same cost as ComputeLiveness (each distinct page
 // read once), plus an edge in memory per page reference met.
 Result<SpaceReport> ComputeSpace(Database& db);
+// Sets space->store_bytes from the segment files on disk now, and
+// dead_bytes from it and live_bytes (a directory listing: cheap).
+Status MeasureStoreBytes(Database& db, SpaceReport* space);
 
-// The last prune recorded the live bytes of every segment it kept. Since
-// then forget can only take pages away and commits append to newer
-// segments, so no such segment may hold more live bytes now: more means
-// pages the accounting (and so the next prune's decision) does not know.
-// Adds one damage entry per such segment (a liveness walk).
+// The last prune recorded the live bytes of every segment it kept: each
+// such segment must still be on disk and hold at least that many bytes.
+// (Live bytes may since have grown past the record: a commit may reuse a
+// dead chunk that prune left in a segment under --max-unused.) Adds one
+// damage entry per segment that breaks it.
 Status VerifyRecordedLiveBytes(Database& db, VerifyReport* report);
 
 struct PruneOptions {

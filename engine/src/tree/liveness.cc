@@ -61,6 +61,12 @@ class LivenessWalk {
     return Status::OK();
   }
 
+  // Whether the walk stopped short: more nodes or edges than 32-bit ids.
+  Status Check() const {
+    return full_ ? Status::NotSupported("more than 2^32 pages and references to walk")
+                 : Status::OK();
+  }
+
   // Store bookkeeping (the retention page): live, but no revision's.
   void MarkBookkeeping(const PageRef& ref) {
     rev_ = kNoRevision;
@@ -136,7 +142,7 @@ class LivenessWalk {
   // (*fresh), notes who reached it; returns its node (kNoNode for null).
   uint32_t Reach(const PageRef& ref, uint32_t parent, bool* fresh) {
     *fresh = false;
-    if (ref.IsNull()) return kNoNode;
+    if (ref.IsNull() || Full()) return kNoNode;
     auto [it, added] = live_.try_emplace(ref.offset, static_cast<uint32_t>(nodes_.size()));
     if (added) nodes_.push_back({rev_, ref.size, false});
     *fresh = added;
@@ -148,10 +154,20 @@ class LivenessWalk {
   // if it is new.
   uint32_t ReachNamed(std::unordered_map<uint64_t, uint32_t>& index, uint64_t key,
                       uint32_t parent, bool* fresh) {
+    *fresh = false;
+    if (Full()) return kNoNode;
     auto [it, added] = index.try_emplace(key, static_cast<uint32_t>(nodes_.size()));
     if (added) nodes_.push_back({rev_, 0, false});
     *fresh = added;
     return Reached(it->second, parent);
+  }
+
+  // Node ids are 32-bit: a walk that would need more stops (Revision
+  // reports it) instead of wrapping.
+  bool Full() {
+    if (nodes_.size() + 1 < kNoNode && edges_.size() + 1 < kNoNode) return false;
+    full_ = true;
+    return true;
   }
 
   uint32_t Reached(uint32_t node, uint32_t parent) {
@@ -295,6 +311,7 @@ class LivenessWalk {
   std::unordered_map<uint64_t, uint32_t> leaves_;  // newest fragment offset -> node
   std::unordered_map<uint64_t, uint32_t> blocks_;  // chunk-list map block id -> node
   uint32_t block_ = kNoNode;                       // the block entered last
+  bool full_ = false;                              // Full() said so once
   Liveness out_;
 };
 
@@ -316,6 +333,7 @@ Result<Liveness> ComputeLiveness(Database& db, const std::vector<uint64_t>& kept
   LivenessWalk walk(db, /*track_sharing=*/false);
   for (uint64_t n : kept) REVFS_RETURN_IF_ERROR(walk.Revision(n));
   walk.MarkBookkeeping(db.store().superblock().retention);
+  REVFS_RETURN_IF_ERROR(walk.Check());
   return walk.Finish();
 }
 
@@ -324,32 +342,44 @@ Result<SpaceReport> ComputeSpace(Database& db) {
   LivenessWalk walk(db, /*track_sharing=*/true);
   for (uint64_t n : kept) REVFS_RETURN_IF_ERROR(walk.Revision(n));
   walk.MarkBookkeeping(db.store().superblock().retention);
+  REVFS_RETURN_IF_ERROR(walk.Check());
   SpaceReport space;
   for (uint64_t n : kept) space.revisions.push_back({n, 0});
   space.live_bytes = walk.Finish().live_bytes;
   walk.SumSpace(&space);
-  REVFS_ASSIGN_OR_RETURN(space.store_bytes,
-                         SegmentFilesBytes(db.store().env(), db.store().path()));
-  space.dead_bytes = space.store_bytes > space.live_bytes ? space.store_bytes - space.live_bytes : 0;
+  REVFS_RETURN_IF_ERROR(MeasureStoreBytes(db, &space));
   return space;
+}
+
+Status MeasureStoreBytes(Database& db, SpaceReport* space) {
+  REVFS_ASSIGN_OR_RETURN(space->store_bytes,
+                         SegmentFilesBytes(db.store().env(), db.store().path()));
+  space->dead_bytes =
+      space->store_bytes > space->live_bytes ? space->store_bytes - space->live_bytes : 0;
+  return Status::OK();
 }
 
 Status VerifyRecordedLiveBytes(Database& db, VerifyReport* report) {
   const RetentionState retention = db.store().retention();
-  if (retention.segments.empty()) return Status::OK();
-  REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, db.store().KeptRevisions()));
-  const LiveSet set = live.BySegment();
+  Env* env = db.store().env();
+  const std::string dir = StoreSegmentsPath(db.store().path());
   for (const RetentionState::SegmentLive& recorded : retention.segments) {
-    uint64_t now = 0;
-    if (auto it = set.segments.find(static_cast<uint32_t>(recorded.segment));
-        it != set.segments.end()) {
-      for (const auto& [address, size] : it->second) now += size;
+    const auto n = static_cast<uint32_t>(recorded.segment);
+    // The packed file is the one read when both are there.
+    std::string name = PackedSegmentName(n);
+    Result<uint64_t> size = env->GetFileSize(dir + "/" + name);
+    if (!size.ok()) {
+      name = SegmentName(n);
+      size = env->GetFileSize(dir + "/" + name);
     }
-    if (now > recorded.live_bytes) {
-      report->damage.push_back(
-          {std::nullopt, "segments/" + SegmentName(static_cast<uint32_t>(recorded.segment)), 0,
-           std::to_string(now) + " live bytes, more than the " +
-               std::to_string(recorded.live_bytes) + " the last prune recorded"});
+    if (!size.ok()) {
+      report->damage.push_back({std::nullopt, "segments/" + name, 0,
+                                "the last prune recorded " + std::to_string(recorded.live_bytes) +
+                                    " live bytes in it, but it is gone"});
+    } else if (recorded.live_bytes > *size) {
+      report->damage.push_back({std::nullopt, "segments/" + name, 0,
+                                "the last prune recorded " + std::to_string(recorded.live_bytes) +
+                                    " live bytes in it, more than its " + std::to_string(*size)});
     }
   }
   return Status::OK();
