@@ -143,13 +143,6 @@ Result<SpaceReport> ComputeSpace(Database& db);
 // dead_bytes from it and live_bytes (a directory listing: cheap).
 Status MeasureStoreBytes(Database& db, SpaceReport* space);
 
-// The last prune recorded the live bytes of every segment it kept: each
-// such segment must still be on disk and hold at least that many bytes.
-// (Live bytes may since have grown past the record: a commit may reuse a
-// dead chunk that prune left in a segment under --max-unused.) Adds one
-// damage entry per segment that breaks it.
-Status VerifyRecordedLiveBytes(Database& db, VerifyReport* report);
-
 struct PruneOptions {
   uint32_t max_unused_percent = 10;  // 0..100 (PackOptions)
   bool dry_run = false;              // decide and report; change nothing

@@ -22,7 +22,6 @@
 #include "revfs/inode.h"
 #include "revfs/retention.h"
 #include "store/page_log.h"
-#include "store/segment_file.h"
 #include "store/store_files.h"
 #include "tree/sorted_map.h"
 
@@ -356,32 +355,6 @@ Status MeasureStoreBytes(Database& db, SpaceReport* space) {
                          SegmentFilesBytes(db.store().env(), db.store().path()));
   space->dead_bytes =
       space->store_bytes > space->live_bytes ? space->store_bytes - space->live_bytes : 0;
-  return Status::OK();
-}
-
-Status VerifyRecordedLiveBytes(Database& db, VerifyReport* report) {
-  const RetentionState retention = db.store().retention();
-  Env* env = db.store().env();
-  const std::string dir = StoreSegmentsPath(db.store().path());
-  for (const RetentionState::SegmentLive& recorded : retention.segments) {
-    const auto n = static_cast<uint32_t>(recorded.segment);
-    // The packed file is the one read when both are there.
-    std::string name = PackedSegmentName(n);
-    Result<uint64_t> size = env->GetFileSize(dir + "/" + name);
-    if (!size.ok()) {
-      name = SegmentName(n);
-      size = env->GetFileSize(dir + "/" + name);
-    }
-    if (!size.ok()) {
-      report->damage.push_back({std::nullopt, "segments/" + name, 0,
-                                "the last prune recorded " + std::to_string(recorded.live_bytes) +
-                                    " live bytes in it, but it is gone"});
-    } else if (recorded.live_bytes > *size) {
-      report->damage.push_back({std::nullopt, "segments/" + name, 0,
-                                "the last prune recorded " + std::to_string(recorded.live_bytes) +
-                                    " live bytes in it, more than its " + std::to_string(*size)});
-    }
-  }
   return Status::OK();
 }
 

@@ -126,39 +126,6 @@ TEST_P(SpaceTest, AloneSharedAndDeadBytesAreWhatTheyClaim) {
   EXPECT_EQ(pruned.alone_bytes + pruned.shared_bytes, more.alone_bytes + more.shared_bytes);
 }
 
-TEST_P(SpaceTest, VerifyChecksTheLiveBytesThePruneRecorded) {
-  for (int r = 1; r <= 8; ++r) ASSERT_NO_FATAL_FAILURE(CommitRevision(r, 1u << 20));
-  ASSERT_TRUE(db_->store().Forget({2, 3, 5}).ok());
-  PruneOptions o;
-  o.max_unused_percent = 50;  // some dead chunks stay, in unpacked segments
-  ASSERT_TRUE(Prune(*db_, o).ok());
-  // More forgotten after the prune, and a commit that may reuse a chunk
-  // left dead in a segment: live bytes may move either way; still clean.
-  ASSERT_TRUE(db_->store().Forget({6}).ok());
-  ASSERT_NO_FATAL_FAILURE(CommitRevision(9, 1u << 20));
-  VerifyReport clean;
-  ASSERT_TRUE(VerifyRecordedLiveBytes(*db_, &clean).ok());
-  EXPECT_TRUE(clean.clean()) << clean.damage.front().file << ": " << clean.damage.front().what;
-
-  // Accounting that claims more than a segment holds, or names a segment
-  // that is gone, is damage, named by segment.
-  const RetentionState recorded = db_->store().retention();
-  ASSERT_FALSE(recorded.segments.empty());
-  std::map<uint32_t, uint64_t> overstated;
-  for (const auto& seg : recorded.segments) overstated[seg.segment] = 1ull << 40;
-  overstated[4000] = 1;
-  ASSERT_TRUE(db_->store().RecordPrune(overstated).ok());
-  VerifyReport report;
-  ASSERT_TRUE(VerifyRecordedLiveBytes(*db_, &report).ok());
-  ASSERT_EQ(report.damage.size(), recorded.segments.size() + 1);
-  for (const auto& d : report.damage) {
-    EXPECT_TRUE(d.file.starts_with("segments/")) << d.file;
-    EXPECT_NE(d.what.find("the last prune recorded"), std::string::npos) << d.what;
-  }
-  EXPECT_NE(report.damage.back().what.find("it is gone"), std::string::npos)
-      << report.damage.back().what;
-}
-
 INSTANTIATE_TEST_SUITE_P(Approaches, SpaceTest,
                          ::testing::Values(Versioning::kFull, Versioning::kIncremental,
                                            Versioning::kDifferential, Versioning::kSliding),
