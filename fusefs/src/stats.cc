@@ -33,14 +33,9 @@ std::string RevFs::StatsJson() const {
   if (!space.ok()) {
     w.Key("error").String(space.status().ToString());
   } else {
-    const SpaceReport& r = *space;
-    w.Key("store_bytes").Uint(r.store_bytes);
-    w.Key("live_bytes").Uint(r.live_bytes);
-    w.Key("shared_bytes").Uint(r.shared_bytes);
-    w.Key("alone_bytes").Uint(r.alone_bytes);
-    w.Key("dead_bytes").Uint(r.dead_bytes);
+    WriteSpaceTotals(w, *space);
     w.Key("revisions").BeginObject();
-    for (const RevisionSpace& rev : r.revisions) {
+    for (const RevisionSpace& rev : space->revisions) {
       w.Key(std::to_string(rev.revision)).Uint(rev.alone_bytes);
     }
     w.EndObject();

@@ -34,12 +34,7 @@ void PrintJson(const Store& store, const std::vector<RevisionRoot>& roots,
   w.Key("latest").Uint(store.latest_revision());
   w.Key("forgotten").Uint(store.retention().ForgottenCount());
   w.Key("space").BeginObject();
-  w.Key("store_bytes").Uint(space.store_bytes);
-  w.Key("live_bytes").Uint(space.live_bytes);
-  w.Key("shared_bytes").Uint(space.shared_bytes);
-  w.Key("alone_bytes").Uint(space.alone_bytes);
-  w.Key("bookkeeping_bytes").Uint(space.bookkeeping_bytes);
-  w.Key("dead_bytes").Uint(space.dead_bytes);
+  WriteSpaceTotals(w, space);
   w.EndObject();
   const std::vector<RevisionHold> holds = store.Holds();
   w.Key("revisions").BeginArray();

@@ -121,7 +121,8 @@ TEST_F(MountPruneTest, StatsSayWhereTheSpaceGoesAsLogDoes) {
   };
   const std::string stats = Bytes(mnt_ + "/.revfs/stats");
   const std::string log = Sh(std::string(REVFS_BINARY) + " log " + store_ + " --json").out;
-  for (const char* key : {"store_bytes", "live_bytes", "shared_bytes", "alone_bytes", "dead_bytes"}) {
+  for (const char* key : {"store_bytes", "live_bytes", "shared_bytes", "alone_bytes",
+                          "bookkeeping_bytes", "dead_bytes"}) {
     EXPECT_EQ(space(stats, key), space(log, key)) << key << "\n" << stats << "\n" << log;
   }
   EXPECT_GE(JsonNumber(stats, "3", stats.find("\"space\"")), 120000);  // its own file

@@ -35,6 +35,7 @@
 namespace revfs {
 
 class Database;
+class JsonWriter;
 
 // A calendar duration: "1y6m", "7d", "36h", "2y3m4d5h" (each unit once at
 // most, in this order; restic's keep-within units).
@@ -142,6 +143,9 @@ Result<SpaceReport> ComputeSpace(Database& db);
 // Sets space->store_bytes from the segment files on disk now, and
 // dead_bytes from it and live_bytes (a directory listing: cheap).
 Status MeasureStoreBytes(Database& db, SpaceReport* space);
+// Writes the totals of `space` as members of the JSON object `w` is in
+// (log --json's and .revfs/stats' "space").
+void WriteSpaceTotals(JsonWriter& w, const SpaceReport& space);
 
 struct PruneOptions {
   uint32_t max_unused_percent = 10;  // 0..100 (PackOptions)

@@ -20,6 +20,7 @@
 #include "records/record_page.h"
 #include "revfs/database.h"
 #include "revfs/inode.h"
+#include "revfs/json.h"
 #include "revfs/retention.h"
 #include "store/page_log.h"
 #include "store/store_files.h"
@@ -83,7 +84,8 @@ class LivenessWalk {
   }
 
   // With sharing tracked: spreads "shared" down the edges, then sums the
-  // bytes of the pages each revision alone reaches.
+  // bytes of the pages each revision alone reaches, the shared ones and the
+  // bookkeeping (together, the live bytes).
   void SumSpace(SpaceReport* space) {
     std::vector<uint32_t> first(nodes_.size() + 1, 0);  // children by parent (CSR)
     for (const auto& [parent, child] : edges_) ++first[parent + 1];
@@ -120,6 +122,7 @@ class LivenessWalk {
       }
     }
     for (RevisionSpace& r : space->revisions) r.alone_bytes = alone[r.revision];
+    space->live_bytes = space->alone_bytes + space->shared_bytes + space->bookkeeping_bytes;
   }
 
  private:
@@ -161,8 +164,8 @@ class LivenessWalk {
     return Reached(it->second, parent);
   }
 
-  // Node ids are 32-bit: a walk that would need more stops (Revision
-  // reports it) instead of wrapping.
+  // Node ids are 32-bit: a walk that would need more stops (Check reports
+  // it) instead of wrapping.
   bool Full() {
     if (nodes_.size() + 1 < kNoNode && edges_.size() + 1 < kNoNode) return false;
     full_ = true;
@@ -344,7 +347,6 @@ Result<SpaceReport> ComputeSpace(Database& db) {
   REVFS_RETURN_IF_ERROR(walk.Check());
   SpaceReport space;
   for (uint64_t n : kept) space.revisions.push_back({n, 0});
-  space.live_bytes = walk.Finish().live_bytes;
   walk.SumSpace(&space);
   REVFS_RETURN_IF_ERROR(MeasureStoreBytes(db, &space));
   return space;
@@ -356,6 +358,15 @@ Status MeasureStoreBytes(Database& db, SpaceReport* space) {
   space->dead_bytes =
       space->store_bytes > space->live_bytes ? space->store_bytes - space->live_bytes : 0;
   return Status::OK();
+}
+
+void WriteSpaceTotals(JsonWriter& w, const SpaceReport& space) {
+  w.Key("store_bytes").Uint(space.store_bytes);
+  w.Key("live_bytes").Uint(space.live_bytes);
+  w.Key("shared_bytes").Uint(space.shared_bytes);
+  w.Key("alone_bytes").Uint(space.alone_bytes);
+  w.Key("bookkeeping_bytes").Uint(space.bookkeeping_bytes);
+  w.Key("dead_bytes").Uint(space.dead_bytes);
 }
 
 }  // namespace revfs
