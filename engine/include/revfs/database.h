@@ -117,6 +117,11 @@ class Database {
   // thing in the thread.
   static void MarkBackgroundThread();
 
+  // State a layer above keeps across this Database's write transactions
+  // (the tree layer's chunk index filters, tree/chunk_index.h): writer
+  // thread only; records/ never reads it.
+  std::any& writer_extension() { return writer_extension_; }
+
   // Drops every unpinned cached page and chunk (pinned ones retire).
   void ClearCaches();
   // Returns pins held now across the caches of both loaders.
@@ -165,6 +170,7 @@ class Database {
   std::atomic<uint64_t> range_reads_{0};
   std::atomic<uint64_t> commits_{0};
   bool write_open_ = false;  // writer thread only
+  std::any writer_extension_;  // writer thread only
 };
 
 // A record's bytes, pinned: valid until this object is destroyed.
@@ -249,12 +255,16 @@ class WriteTrx {
   struct BasePage;
   struct Changed;
   WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
+  // Writes the page of `level` above `changed`; a null PageRef, writing
+  // nothing, when no leaf is left below it.
   Result<PageRef> Rebuild(int level, const BasePage& base, std::span<const Changed> changed);
   // Returns the level of the indirect page `ref`, a child of a page of
   // `parent_level`; Corruption unless it is lower.
   Result<int> PageLevel(const PageRef& ref, int parent_level);
-  Result<LeafRef> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
-                            std::span<const SlotChange> changes);
+  // Writes `leaf`'s next fragment; nullopt, writing nothing, when no record
+  // is left in it.
+  Result<std::optional<LeafRef>> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
+                                           std::span<const SlotChange> changes);
   // Parks every change held in memory once they exceed the budget.
   Status MaybeSpill();
   // Brings `leaf`'s parked changes back into changes_.

@@ -2,7 +2,7 @@
 // file's or a directory's version (engine/FORMAT.md, "Identity no input can
 // fool"). Every reuse decision compares whole digests: equal digests are
 // taken as equal bytes, without reading anything back. Lookups (chunk index
-// buckets, the recent-chunk log, a map writer's table of old blocks) go by a
+// runs, the recent-chunk log, a map writer's table of old blocks) go by a
 // 64-bit key of the digest and only find candidates; cache keys and st_ino
 // take words of it. XXH3 stays for page checksums.
 //

@@ -28,6 +28,21 @@ struct WriteTrx::BasePage {
 
 namespace {
 const std::string kEmptyCombined(4, '\0');
+
+// Whether `changes` (by slot) delete every record of `current` and add none:
+// the leaf is then dropped from the trie instead of written as tombstones.
+bool LeafEmptied(const CombinedPage& current, std::span<const SlotChange> changes) {
+  size_t j = 0;
+  for (const SlotChange& c : changes) {
+    if (c.value) return false;
+  }
+  for (size_t i = 0; i < current.size(); ++i) {
+    const uint32_t slot = current.at(i).slot;
+    while (j < changes.size() && changes[j].slot < slot) ++j;
+    if (j == changes.size() || changes[j].slot != slot) return false;
+  }
+  return true;
+}
 // What set_spill_budget counts per record besides its value: the map node
 // and the key.
 constexpr size_t kEntryOverhead = 80;
@@ -165,6 +180,7 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
     while (height < 1 || changed.back().leaf >= LeavesCovered(height)) ++height;
     REVFS_ASSIGN_OR_RETURN(root, Rebuild(height, BasePage{base.root, static_cast<int>(base.height)},
                                          changed));
+    if (root.IsNull()) height = 0;  // every record deleted
   }
   counters.emplace_back("records_put", puts_);
   counters.emplace_back("records_deleted", deletes_);
@@ -222,6 +238,11 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
                                [](const auto& c, uint32_t s) { return c.first < s; });
     children.emplace(it, slot, std::move(child));
   };
+  auto erase = [&](uint32_t slot) {
+    auto it = std::lower_bound(children.begin(), children.end(), slot,
+                               [](const auto& c, uint32_t s) { return c.first < s; });
+    if (it != children.end() && it->first == slot) children.erase(it);
+  };
 
   for (size_t i = 0; i < changed.size();) {
     const uint32_t slot = IndirectSlot(changed[i].leaf, level);
@@ -232,8 +253,12 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
       std::optional<LeafRef> prev;
       if (existing) prev = std::get<LeafRef>(*existing);
       REVFS_ASSIGN_OR_RETURN(std::vector<SlotChange> changes, TakeLeafChanges(changed[i].leaf));
-      REVFS_ASSIGN_OR_RETURN(LeafRef leaf, WriteLeaf(changed[i].leaf, prev, changes));
-      set(slot, std::move(leaf));
+      REVFS_ASSIGN_OR_RETURN(std::optional<LeafRef> leaf, WriteLeaf(changed[i].leaf, prev, changes));
+      if (leaf) {
+        set(slot, std::move(*leaf));
+      } else {
+        erase(slot);  // no record left
+      }
     } else {
       BasePage child_base;
       if (existing) {
@@ -252,11 +277,16 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
       }
       REVFS_ASSIGN_OR_RETURN(PageRef ref,
                              Rebuild(child_level, child_base, changed.subspan(i, j - i)));
-      set(slot, ref);
+      if (ref.IsNull()) {
+        erase(slot);  // no leaf left below
+      } else {
+        set(slot, ref);
+      }
     }
     i = j;
   }
 
+  if (children.empty()) return PageRef{};  // nothing left below: no page
   IndirectPageBuilder builder(level);
   for (const auto& [slot, child] : children) builder.Add(slot, child);
   REVFS_ASSIGN_OR_RETURN(PageRef ref,
@@ -277,8 +307,9 @@ Result<int> WriteTrx::PageLevel(const PageRef& ref, int parent_level) {
   return page.level();
 }
 
-Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
-                                    std::span<const SlotChange> changes) {
+Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
+                                                   const std::optional<LeafRef>& prev,
+                                                   std::span<const SlotChange> changes) {
   std::optional<PinnedView> combined, newest;
   FragmentView newest_view;
   if (prev) {
@@ -289,6 +320,7 @@ Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>&
     REVFS_RETURN_IF_ERROR(DecodeFragment(newest->bytes(), &newest_view));
   }
   CombinedPage current(combined ? combined->bytes() : std::string_view(kEmptyCombined));
+  if (LeafEmptied(current, changes)) return std::optional<LeafRef>();
   FragmentPlan plan = PlanFragment(rs_->store_->config(), prev ? &*prev : nullptr, current,
                                    prev ? &newest_view : nullptr, changes);
   std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records);
@@ -300,7 +332,7 @@ Result<LeafRef> WriteTrx::WriteLeaf(uint64_t leaf, const std::optional<LeafRef>&
   next.versions = plan.versions;
   next.chain.push_back({ref, revision()});
   for (size_t i : plan.keep) next.chain.push_back(prev->chain[i]);
-  return next;
+  return std::optional<LeafRef>(std::move(next));
 }
 
 }  // namespace revfs

@@ -15,6 +15,7 @@
 #include "revfs/tree.h"
 #include "env/env.h"
 #include "tree/capture_walk.h"
+#include "tree/chunk_index.h"
 #include "tree/exclude.h"
 #include "records/record_page.h"
 #include "util/coding.h"
@@ -115,6 +116,7 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
       {"files_read", summary.files - summary.unchanged},
       {"directories_reused", summary.directories_reused},
       {"capture_ms", summary.milliseconds}};
+  for (auto& c : ChunkIndex::Counters(*trx)) counters.push_back(std::move(c));
   REVFS_ASSIGN_OR_RETURN(summary.revision,
                          trx->Commit(time_ns, options.message, std::move(counters)));
   return summary;

@@ -1,136 +1,15 @@
 #include "tree/file_chunks.h"
 
 #include <algorithm>
-#include <any>
-#include <unordered_map>
 
 #include "content/chunk_loader.h"
 #include "records/record_page.h"
 #include "store/page_log.h"
+#include "tree/chunk_index.h"
 #include "tree/sorted_map.h"
 #include "util/hash.h"
 
 namespace revfs {
-namespace {
-
-// The chunk index is bucketed by the top 16 bits of the hash, so that the
-// buckets are dense keys: a commit's new chunks touch at most 64 leaves and
-// one short path of indirect pages, instead of a path per chunk.
-constexpr int kBucketBits = 16;
-// An entry is 57 bytes (digest 32, PageRef 20, raw size 4, depth 1); after
-// the count byte, 69 fit one record of kMaxRecordValue (3,968) bytes.
-constexpr size_t kIndexEntrySize = kDigestSize + 20 + 4 + 1;
-constexpr size_t kMaxBucketEntries = (kMaxRecordValue - 1) / kIndexEntrySize;
-static_assert(kMaxBucketEntries == 69);
-uint64_t ChunkBucket(const Digest256& h) { return LookupKey(h) >> (64 - kBucketBits); }
-
-struct IndexEntry {
-  Digest256 hash;
-  PageRef page;
-  uint32_t raw_size = 0;
-  uint8_t depth = 0;
-};
-
-std::vector<IndexEntry> DecodeIndex(std::string_view bytes) {
-  std::vector<IndexEntry> out;
-  Decoder in(bytes);
-  uint8_t n = in.U8();
-  for (uint8_t i = 0; i < n && in.ok(); ++i) {
-    IndexEntry e;
-    e.hash = GetHash(&in);
-    e.page = DecodePageRef(&in);
-    e.raw_size = in.U32();
-    e.depth = in.U8();
-    if (in.ok()) out.push_back(e);
-  }
-  return out;
-}
-
-std::string EncodeIndex(const std::vector<IndexEntry>& entries) {
-  std::string s;
-  s.push_back(static_cast<char>(entries.size()));
-  for (const IndexEntry& e : entries) {
-    PutHash(&s, e.hash);
-    EncodePageRef(&s, e.page);
-    PutFixed32(&s, e.raw_size);
-    s.push_back(static_cast<char>(e.depth));
-  }
-  return s;
-}
-
-// The recent-chunk log (engine/FORMAT.md, format 2): the chunks stored by
-// the last commits, listed in records 4 << 60 | n (one leaf) rather than in
-// their buckets, so that a small commit writes one small record instead of a
-// fragment in each of several bucket leaves. When it holds kLogMaxEntries,
-// the next commit moves it into the buckets.
-constexpr size_t kLogMaxEntries = 128;
-constexpr uint64_t kLogRecords = 1024;
-
-struct ChunkLog {
-  std::vector<IndexEntry> entries;              // every logged entry
-  std::unordered_multimap<uint64_t, size_t> by_hash;  // LookupKey -> entries index
-  uint64_t next = 0;                 // the next record number
-  std::vector<IndexEntry> open;      // this transaction's last record
-  uint64_t open_number = UINT64_MAX; // its number
-};
-
-// Adds `e` to its bucket unless the bucket is full or holds it already.
-Status AddToBucket(WriteTrx& trx, const IndexEntry& e) {
-  const uint64_t key = kChunkIndexBase | ChunkBucket(e.hash);
-  REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
-  std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
-  if (entries.size() >= kMaxBucketEntries) return Status::OK();
-  for (const IndexEntry& old : entries) {
-    if (old.hash == e.hash && old.page == e.page) return Status::OK();
-  }
-  entries.push_back(e);
-  return trx.Put(key, EncodeIndex(entries));
-}
-
-// Returns this transaction's view of the log: read once, and emptied into
-// the buckets first when it is full.
-Result<ChunkLog*> LoadLog(WriteTrx& trx) {
-  if (auto* log = std::any_cast<ChunkLog>(&trx.extension())) return log;
-  ChunkLog log;
-  std::vector<uint64_t> numbers;
-  Status decode;
-  REVFS_RETURN_IF_ERROR(trx.base().Scan(
-      kChunkLogBase, kChunkLogBase | (kLogRecords - 1), [&](uint64_t key, std::string_view v) {
-        for (const IndexEntry& e : DecodeIndex(v)) log.entries.push_back(e);
-        numbers.push_back(key);
-        log.next = (key & (kLogRecords - 1)) + 1;
-        return true;
-      }));
-  if (log.entries.size() >= kLogMaxEntries || log.next >= kLogRecords) {
-    for (const IndexEntry& e : log.entries) REVFS_RETURN_IF_ERROR(AddToBucket(trx, e));
-    for (uint64_t key : numbers) REVFS_RETURN_IF_ERROR(trx.Delete(key));
-    log.entries.clear();
-    log.next = 0;
-  }
-  for (size_t i = 0; i < log.entries.size(); ++i) {
-    log.by_hash.emplace(LookupKey(log.entries[i].hash), i);
-  }
-  trx.extension() = std::move(log);
-  return std::any_cast<ChunkLog>(&trx.extension());
-}
-
-// Lists `e` in the log, or in its bucket while the log is full.
-Status IndexNewChunk(WriteTrx& trx, ChunkLog* log, const IndexEntry& e) {
-  const bool new_record = log->open_number == UINT64_MAX || log->open.size() >= kMaxBucketEntries;
-  if (log->entries.size() >= kLogMaxEntries || (new_record && log->next >= kLogRecords)) {
-    return AddToBucket(trx, e);
-  }
-  if (new_record) {
-    log->open.clear();
-    log->open_number = log->next++;
-  }
-  log->open.push_back(e);
-  log->by_hash.emplace(LookupKey(e.hash), log->entries.size());
-  log->entries.push_back(e);
-  return trx.Put(kChunkLogBase | log->open_number, EncodeIndex(log->open));
-}
-
-}  // namespace
 
 bool ChunkPresent(Database& rs, const PageRef& page, uint8_t depth) {
   const PageLog& pages = rs.store().pages();
@@ -174,23 +53,23 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
   ref.offset = offset;
   ref.length = static_cast<uint32_t>(chunk.raw.size());
   ref.hash = chunk.hash;
-  const uint64_t key = kChunkIndexBase | ChunkBucket(ref.hash);
-  REVFS_ASSIGN_OR_RETURN(ChunkLog* log, LoadLog(trx));
-  REVFS_ASSIGN_OR_RETURN(auto existing, trx.Get(key));
-  std::vector<IndexEntry> entries = existing ? DecodeIndex(*existing) : std::vector<IndexEntry>();
-  auto logged = log->by_hash.equal_range(LookupKey(ref.hash));
-  for (auto it = logged.first; it != logged.second; ++it) entries.push_back(log->entries[it->second]);
-  // The lookup found candidates; the whole SHA-256 decides, and the bytes
+  REVFS_ASSIGN_OR_RETURN(ChunkIndex* index, ChunkIndex::Of(trx, rs));
+  // The lookup finds candidates; the whole SHA-256 decides, and the bytes
   // are not read back. An entry is a hint: it may name a page prune has
   // removed (or a delta whose base it removed), which is a miss.
-  for (const IndexEntry& e : entries) {
-    if (e.hash == ref.hash && e.raw_size == chunk.raw.size() &&
-        e.depth <= kMaxDeltaDepth && ChunkPresent(rs, e.page, e.depth)) {
-      ref.page = e.page;
-      ref.depth = e.depth;
-      ++stats->chunks_reused;
-      return ref;
+  bool found = false;
+  REVFS_RETURN_IF_ERROR(index->Find(ref.hash, [&](const IndexEntry& e) {
+    if (e.hash != ref.hash || e.raw_size != chunk.raw.size() || e.depth > kMaxDeltaDepth ||
+        !ChunkPresent(rs, e.page, e.depth)) {
+      return false;
     }
+    ref.page = e.page;
+    ref.depth = e.depth;
+    return found = true;
+  }));
+  if (found) {
+    ++stats->chunks_reused;
+    return ref;
   }
   ChunkPageHeader header;
   header.raw_size = ref.length;
@@ -207,7 +86,7 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
   ++stats->chunks_new;
   stats->bytes_new += chunk.raw.size();
   stats->bytes_stored += chunk.stored.size();
-  REVFS_RETURN_IF_ERROR(IndexNewChunk(trx, log, {ref.hash, ref.page, ref.length, ref.depth}));
+  REVFS_RETURN_IF_ERROR(index->Add({ref.hash, ref.page, ref.length, ref.depth}));
   return ref;
 }
 

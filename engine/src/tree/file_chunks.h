@@ -2,13 +2,11 @@
 // here), and reading byte ranges (ForEachChunk, ReadFile, ReadFilePinned:
 // declared in revfs/tree.h); both in file_chunks.cc.
 //
-// A chunk is identified by the SHA-256 of its bytes. The chunk index (record
-// 3 << 60 | top 16 bits of its LookupKey) lists the chunks stored under that
-// prefix, and the recent-chunk log (records 4 << 60 | n) the chunks of the
-// last commits, moved into their buckets every 128 entries (engine/FORMAT.md,
-// formats 2 and 3); an entry with the same whole digest is reused without
-// reading its bytes back, once its page (and a delta's bases) are still
-// stored. A file's chunk list is found by binary search (inline list or the
+// A chunk is identified by the SHA-256 of its bytes. The chunk index
+// (tree/chunk_index.h: the recent-chunk log and runs merged in tiers)
+// lists the chunks stored; an entry with the same whole digest is reused
+// without reading its bytes back, once its page (and a delta's bases) are
+// still stored. A file's chunk list is found by binary search (inline list or the
 // sorted map keyed by offset), so reading any byte range costs O(log n)
 // record loads plus the chunks it touches. Chunk bytes come from the
 // Database's ChunkLoader (content/chunk_loader.h).

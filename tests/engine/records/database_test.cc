@@ -189,6 +189,54 @@ TEST_P(DatabaseTest, OneRecordCommitCostStaysFlat) {
   }
 }
 
+TEST_P(DatabaseTest, LeavesEmptiedByDeletesLeaveTheTrie) {
+  // Three leaves of records; then one leaf's records all deleted, then all.
+  Model model;
+  {
+    auto trx = rs_->BeginWrite();
+    for (uint64_t k = 0; k < 3 * 1024; k += 3) {
+      model[k] = "value " + std::to_string(k);
+      ASSERT_TRUE((*trx)->Put(k, model[k]).ok());
+    }
+    ASSERT_TRUE((*trx)->Commit(kT0 + kSecond, "three leaves").ok());
+  }
+  const Model three = model;
+  auto fragments = [&](uint64_t rev) {
+    auto root = rs_->store().ReadRevisionRoot(rev);
+    return root->Counter("fragments_full") + root->Counter("fragments_partial");
+  };
+  {
+    auto trx = rs_->BeginWrite();
+    for (uint64_t k = 1024; k < 2048; ++k) {
+      ASSERT_TRUE((*trx)->Delete(k).ok());
+      model.erase(k);
+    }
+    ASSERT_TRUE((*trx)->Commit(kT0 + 2 * kSecond, "leaf 1 emptied").ok());
+  }
+  EXPECT_EQ(fragments(2), 0u) << "an emptied leaf is dropped, not written as tombstones";
+  {
+    auto trx = rs_->BeginWrite();
+    for (uint64_t k = 0; k < 3 * 1024; ++k) ASSERT_TRUE((*trx)->Delete(k).ok());
+    ASSERT_TRUE((*trx)->Commit(kT0 + 3 * kSecond, "all emptied").ok());
+  }
+  EXPECT_EQ(fragments(3), 0u);
+  EXPECT_EQ(rs_->store().ReadRevisionRoot(3)->Counter("indirect_pages_written"), 0u);
+  {
+    auto trx = rs_->BeginWrite();
+    ASSERT_TRUE((*trx)->Put(1500, "back").ok());
+    ASSERT_TRUE((*trx)->Commit(kT0 + 4 * kSecond, "one again").ok());
+  }
+  Reopen();
+  const std::vector<uint64_t> probe = {0, 3, 1023, 1024, 1500, 2046, 2047, 2048, 3069};
+  ExpectRevision(1, three, probe);
+  ExpectRevision(2, model, probe);
+  ExpectRevision(3, Model(), probe);
+  ExpectRevision(4, Model{{1500, "back"}}, probe);
+  VerifyReport report;
+  ASSERT_TRUE(rs_->Verify(&report).ok());
+  EXPECT_TRUE(report.clean());
+}
+
 TEST_P(DatabaseTest, AbortLeavesNothingReachable) {
   {
     auto trx = rs_->BeginWrite();

@@ -10,7 +10,7 @@
 // show two different inputs sharing a digest. What a test can show is the
 // other half of the argument: that nothing is ever reused on less than the
 // whole digest. The seam (SetLookupKeyBitsForTest) shortens the 64-bit key
-// that chunk index buckets, the recent-chunk log and a map writer's table of
+// that the chunk index runs, the recent-chunk log and a map writer's table of
 // old blocks are searched by, to a few bits, so that the tests find by
 // brute force distinct contents whose keys collide, land them on the same
 // lookup, and check that each revision still holds exactly its own bytes

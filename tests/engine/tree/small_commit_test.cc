@@ -105,8 +105,8 @@ TEST_P(SmallCommitTest, PathCompressedTrieWritesTwoPagesPerKind) {
   ASSERT_TRUE(root.ok());
   EXPECT_EQ(root->trie_height, 8u);
   // The root and one level-1 page for each of metadata, inodes, map blocks,
-  // the chunk log and (this commit empties the first commit's log into the
-  // buckets) the chunk index: not a path of 8 pages per kind.
+  // the chunk log and (should this commit turn the log into a run) the chunk
+  // index: not a path of 8 pages per kind.
   EXPECT_LE(root->Counter("indirect_pages_written"), 6u);
   Edit(8);
   root = rs_->store().ReadRevisionRoot(Commit(3));
@@ -150,17 +150,17 @@ TEST_P(SmallCommitTest, SparseKeysReadBackInOrderAcrossGrowth) {
   EXPECT_TRUE(report.clean());
 }
 
-TEST_P(SmallCommitTest, DedupFindsChunksInTheLogAndInTheBuckets) {
+TEST_P(SmallCommitTest, DedupFindsChunksInTheLogAndInTheRuns) {
   MakeTree();
   Commit(1);
   auto copy_of = [&](int f, const std::string& name) {
     fs::copy_file(FilePath(f), src_ + "/" + name, fs::copy_options::overwrite_existing);
   };
   int64_t t = 2;
-  // Enough commits that the log is emptied into the buckets several times.
+  // Enough commits that the log becomes a run several times.
   for (unsigned i = 0; i < 40; ++i) {
     Edit(100 + i);
-    if (i == 20) copy_of(3, "early");  // its chunk went to a bucket long ago
+    if (i == 20) copy_of(3, "early");  // its chunk went to a run long ago
     if (i == 39) {
       std::ofstream(FilePath(5), std::ios::app) << "recent\n";
       Commit(t++);
