@@ -242,7 +242,7 @@ class WriteTrx {
   Result<PageRef> AppendPage(PageKind kind, std::string_view payload);
 
   // State a layer above keeps for this transaction's lifetime (the tree
-  // layer's recent-chunk log, tree/file_chunks.cc); records/ never reads it.
+  // layer's chunk index, tree/chunk_index.h); records/ never reads it.
   std::any& extension() { return extension_; }
 
   // Writes every changed leaf as a fragment, the changed path of the trie, and
