@@ -17,41 +17,32 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "revfs/database.h"
 #include "revfs/hash.h"
-#include "revfs/store.h"
+#include "tree/chunk_index_run.h"
 
 namespace revfs {
 
-struct IndexEntry {
-  Digest256 hash;
-  PageRef page;
-  uint32_t raw_size = 0;
-  uint8_t depth = 0;
-};
-
-// What the index did in one transaction (revision counters index_*).
-struct IndexStats {
-  uint64_t lookups = 0;          // Find calls
-  uint64_t records_read = 0;     // run bucket records read by lookups
-  uint64_t filter_rejects = 0;   // runs a lookup skipped on their filter
-  uint64_t runs_written = 0;     // runs made (from the log or by merging)
-  uint64_t entries_written = 0;  // entries written into those runs
-  uint64_t entries_dropped = 0;  // stale (page pruned) or past a bucket's 1,024 records
-  uint64_t runs = 0;             // runs after the transaction's last change
+// What the index did in one transaction (revision counters index_*;
+// RunStats: runs written, entries written, entries dropped).
+struct IndexStats : RunStats {
+  uint64_t lookups = 0;         // Find calls
+  uint64_t records_read = 0;    // run bucket records read by lookups
+  uint64_t filter_rejects = 0;  // runs a lookup skipped on their filter
+  uint64_t runs = 0;            // runs after the transaction's last change
 };
 
 class ChunkIndex {
  public:
   // Tunables; tests shrink them to reach many runs and merges quickly.
   struct Options {
-    size_t log_entries = 128;     // the log becomes a run at this many entries
-    size_t bucket_target = 48;    // entries per bucket a run is sized for
-    size_t fanout = 4;            // runs of one level merged together
+    size_t log_entries = 128;   // the log becomes a run at this many entries
+    size_t bucket_target = 48;  // entries per bucket a run is sized for
+    size_t fanout = 4;          // runs of one level merged together
     size_t max_bucket_records = 1024;  // records a bucket keeps (<= 1024)
   };
   static void SetOptionsForTest(const Options& options);
@@ -64,7 +55,8 @@ class ChunkIndex {
 
   // Calls `fn` with every entry whose lookup key equals `hash`'s (log
   // first, then runs newest first) until `fn` returns true.
-  Status Find(const Digest256& hash, const std::function<bool(const IndexEntry&)>& fn);
+  Status Find(const Digest256& hash,
+              const std::function<bool(const IndexEntry&)>& fn);
   // Lists a newly stored chunk.
   Status Add(const IndexEntry& e);
 
@@ -73,18 +65,10 @@ class ChunkIndex {
   // the transaction never used it.
   static std::vector<std::pair<std::string, uint64_t>> Counters(WriteTrx& trx);
 
-  struct Run {
-    uint32_t id = 0;
-    uint8_t level = 0;
-    uint64_t entries = 0;
-    uint64_t buckets = 0;
-    uint64_t filter_bytes = 0;
-    uint64_t filter_checksum = 0;
-  };
+  using Run = IndexRun;
   // The runs, oldest first (tests).
   const std::vector<Run>& runs() const { return runs_; }
 
-  struct Filter;
   struct State;
 
  private:
@@ -93,7 +77,7 @@ class ChunkIndex {
   // The log's entries become a run, merged with the runs it completes a
   // tier of.
   Status Flush();
-  Result<std::shared_ptr<const Filter>> FilterOf(const Run& run);
+  Result<std::shared_ptr<const RunFilter>> FilterOf(const Run& run);
   Status WriteManifest();
 
   WriteTrx& trx_;
@@ -103,11 +87,12 @@ class ChunkIndex {
   std::vector<Run> runs_;  // oldest first
   // The recent-chunk log.
   std::vector<IndexEntry> log_;
-  std::unordered_multimap<uint64_t, size_t> log_by_key_;  // LookupKey -> log_ index
-  uint64_t log_next_ = 0;                // the next log record number
-  std::vector<IndexEntry> log_open_;     // this transaction's last log record
+  std::unordered_multimap<uint64_t, size_t>
+      log_by_key_;                    // LookupKey -> log_ index
+  uint64_t log_next_ = 0;             // the next log record number
+  std::vector<IndexEntry> log_open_;  // this transaction's last log record
   uint64_t log_open_number_ = UINT64_MAX;
-  std::vector<uint64_t> log_records_;    // record keys the log holds
+  std::vector<uint64_t> log_records_;  // record keys the log holds
   IndexStats stats_;
 };
 

@@ -29,7 +29,9 @@ class ShortLookupKeys {
   ~ShortLookupKeys() { SetLookupKeyBitsForTest(64); }
 };
 
-std::string ChunkBytes(uint64_t i) { return "chunk number " + std::to_string(i) + " of the test"; }
+std::string ChunkBytes(uint64_t i) {
+  return "chunk number " + std::to_string(i) + " of the test";
+}
 
 struct Stored {
   std::vector<ChunkRef> refs;
@@ -53,7 +55,8 @@ uint64_t DigitSum(uint64_t n, uint64_t b) {
   return s;
 }
 
-class ChunkIndexTest : public EngineTest, public ::testing::WithParamInterface<Versioning> {
+class ChunkIndexTest : public EngineTest,
+                       public ::testing::WithParamInterface<Versioning> {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
@@ -91,7 +94,8 @@ class ChunkIndexTest : public EngineTest, public ::testing::WithParamInterface<V
       if (!ref.ok()) return out;
       out.refs.push_back(*ref);
     }
-    for (const auto& [name, value] : ChunkIndex::Counters(**trx)) out.counters[name] = value;
+    for (const auto& [name, value] : ChunkIndex::Counters(**trx))
+      out.counters[name] = value;
     if (!abort) {
       auto rev = (*trx)->Commit(kT0 + ++commits_, "");
       EXPECT_TRUE(rev.ok()) << rev.status().ToString();
@@ -145,7 +149,8 @@ TEST_P(ChunkIndexTest, EveryStoredChunkIsFoundAgainThroughEveryTier) {
     EXPECT_EQ(r.entries, 8u << (2 * r.level)) << "run " << r.id;
   }
   EXPECT_EQ(indexed, 3000u);
-  EXPECT_EQ(levels.size(), 5u);  // 375 = 1 1 3 1 3 in base 4: levels 4, 3, 2, 1, 0
+  EXPECT_EQ(levels.size(),
+            5u);  // 375 = 1 1 3 1 3 in base 4: levels 4, 3, 2, 1, 0
   EXPECT_TRUE(levels.count(4));
 
   Reopen();
@@ -178,7 +183,8 @@ TEST_P(ChunkIndexTest, MergedRunsLeaveNoRecordsBehind) {
                   ->Scan(kChunkIndexBase, kChunkLogBase - 1,
                          [&](uint64_t key, std::string_view) {
                            ++records;
-                           const uint32_t id = static_cast<uint32_t>((key >> 38) & ((1u << 22) - 1));
+                           const uint32_t id = static_cast<uint32_t>(
+                               (key >> 38) & ((1u << 22) - 1));
                            if (id) seen.insert(id);
                            return true;
                          })
@@ -213,8 +219,10 @@ TEST_P(ChunkIndexTest, KeysThatCollideStayFindableInBucketsOfManyRecords) {
   Reopen();
   Stored again = Store(Range(0, 2400));
   EXPECT_EQ(again.content.chunks_reused, 2400u);
-  for (uint64_t i = 0; i < 2400; ++i) ASSERT_EQ(again.refs[i].page, first[i].page) << i;
-  EXPECT_GT(again.counters["index_records_read"], 2u * again.counters["index_lookups"]);
+  for (uint64_t i = 0; i < 2400; ++i)
+    ASSERT_EQ(again.refs[i].page, first[i].page) << i;
+  EXPECT_GT(again.counters["index_records_read"],
+            2u * again.counters["index_lookups"]);
 }
 
 TEST_P(ChunkIndexTest, AFullBucketDropsWhatItCannotHoldAndSaysSo) {
@@ -244,7 +252,8 @@ TEST_P(ChunkIndexTest, AnAbortedTransactionsRunsAreNotFoundLater) {
   ASSERT_EQ(b.content.chunks_new, 100u);
   Stored again = Store(Range(1000, 100));
   EXPECT_EQ(again.content.chunks_reused, 100u);
-  for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ(again.refs[i].page, b.refs[i].page);
+  for (uint64_t i = 0; i < 100; ++i)
+    EXPECT_EQ(again.refs[i].page, b.refs[i].page);
   Stored a = Store(Range(0, 100));
   EXPECT_EQ(a.content.chunks_new, 100u);
   for (uint64_t i = 0; i < 100; ++i) ExpectHolds(a.refs[i], i);
@@ -255,7 +264,10 @@ TEST_P(ChunkIndexTest, AnIndexOfAnEarlierBuildIsRefused) {
     // What format 3's first builds left there: bucket 0, count byte first.
     auto trx = db_->BeginWrite();
     ASSERT_TRUE(trx.ok());
-    ASSERT_TRUE((*trx)->Put(kChunkIndexBase, std::string(1, '\x01') + std::string(57, 'x')).ok());
+    ASSERT_TRUE((*trx)
+                    ->Put(kChunkIndexBase,
+                          std::string(1, '\x01') + std::string(57, 'x'))
+                    .ok());
     ASSERT_TRUE((*trx)->Commit(kT0 + 1, "").ok());
   }
   auto trx = db_->BeginWrite();
@@ -264,14 +276,16 @@ TEST_P(ChunkIndexTest, AnIndexOfAnEarlierBuildIsRefused) {
   auto ref = StoreChunk(**trx, *db_, "bytes", 0, &stats);
   ASSERT_FALSE(ref.ok());
   EXPECT_EQ(ref.status().code(), Status::Code::kNotSupported);
-  EXPECT_NE(ref.status().message().find("earlier development build"), std::string::npos)
+  EXPECT_NE(ref.status().message().find("earlier development build"),
+            std::string::npos)
       << ref.status().ToString();
 }
 
-INSTANTIATE_TEST_SUITE_P(Approaches, ChunkIndexTest,
-                         ::testing::Values(Versioning::kFull, Versioning::kIncremental,
-                                           Versioning::kDifferential, Versioning::kSliding),
-                         [](const auto& info) { return std::string(VersioningName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    Approaches, ChunkIndexTest,
+    ::testing::Values(Versioning::kFull, Versioning::kIncremental,
+                      Versioning::kDifferential, Versioning::kSliding),
+    [](const auto& info) { return std::string(VersioningName(info.param)); });
 
 }  // namespace
 }  // namespace revfs::testing
