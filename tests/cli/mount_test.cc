@@ -16,6 +16,7 @@
 #include "revfs/tree.h"
 #include "support/engine_test.h"
 #include "support/fault_env.h"
+#include "support/json_number.h"
 
 namespace revfs::testing {
 namespace {
@@ -160,20 +161,17 @@ TEST_F(MountTest, StatsShowNoPinsOnceReadersAreGone) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_NE(stats.find("\"pins_held\":0,"), std::string::npos) << stats;
-  auto number = [&](const std::string& key) {
-    size_t at = stats.find("\"" + key + "\":");
-    return at == std::string::npos ? -1.0 : std::atof(stats.c_str() + at + key.size() + 3);
-  };
+  auto number = [&](const std::string& key) { return JsonNumber(stats, key); };
   EXPECT_GT(number("bytes_in_use"), 0);
   // Every read of the stats file is fresh: reading more shows more reads.
   auto reads = [&](const std::string& json) {
-    size_t at = json.find("\"read\":{\"count\":");
-    return at == std::string::npos ? -1L : std::atol(json.c_str() + at + 16);
+    const size_t at = json.find("\"read\":{");
+    return at == std::string::npos ? -1LL : JsonNumber(json, "count", at);
   };
-  const long before = reads(stats);
+  const long long before = reads(stats);
   ASSERT_EQ(Sh("cat " + mnt_ + "/revisions/1/r1 > /dev/null; cat " + src_ + "/r1 > /dev/null").code, 0);
   Sh("echo 3 > /proc/sys/vm/drop_caches; cat " + mnt_ + "/revisions/2/r2 > /dev/null");
-  const long after = reads(Sh("cat " + mnt_ + "/.revfs/stats").out);
+  const long long after = reads(Sh("cat " + mnt_ + "/.revfs/stats").out);
   EXPECT_GT(before, 0);
   EXPECT_GT(after, before) << "stats must not be served from a stale cache";
   EXPECT_EQ(number("bytes_in_use"), number("cached_bytes")) << "cached + free = total";

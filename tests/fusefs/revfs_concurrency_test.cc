@@ -17,6 +17,7 @@
 #include "revfs/json.h"
 #include "revfs/tree.h"
 #include "support/engine_test.h"
+#include "support/json_number.h"
 
 namespace revfs::fusefs {
 namespace {
@@ -57,9 +58,9 @@ class RevFsConcurrencyTest : public testing::EngineTest {
     ASSERT_TRUE(c.ok()) << c.status().ToString();
   }
   uint64_t Stat(const std::string& key) {
-    const std::string json = fs_->StatsJson();
-    const size_t at = json.find("\"" + key + "\":");
-    return std::stoull(json.substr(at + key.size() + 3));
+    const long long v = testing::JsonNumber(fs_->StatsJson(), key);
+    EXPECT_GE(v, 0) << key << " missing from the stats";
+    return static_cast<uint64_t>(v);
   }
 
   std::unique_ptr<Database> rs_;
