@@ -7,7 +7,7 @@
 //      pattern length u32 | bytes; readers that do not know key 1 ignore it)
 //   1  inodes                        1 << 60 | inode number
 //   2  sorted-map blocks             2 << 60 | block id  (directories, big files)
-//   3  chunk index                   3 << 60 | top 16 bits of the chunk hash
+//   3  chunk index                   3 << 60 | manifest and runs (engine/FORMAT.md)
 //   4  recent-chunk log              4 << 60 | record number (< 1024)
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times

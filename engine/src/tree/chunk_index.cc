@@ -78,15 +78,24 @@ std::vector<std::pair<std::string, uint64_t>> ChunkIndex::Counters(
 }
 
 Status ChunkIndex::Load() {
+  const Status earlier = Status::NotSupported(
+      "chunk index of an earlier development build of format 3; commit its trees into a new "
+      "store");
   REVFS_ASSIGN_OR_RETURN(auto manifest, trx_.Get(kChunkIndexBase));
-  if (manifest) {
+  if (!manifest) {
+    // No manifest: the run-0 key range must be empty too (an earlier
+    // build's buckets lie there, bucket 0 at the manifest's key or not).
+    bool any = false;
+    REVFS_RETURN_IF_ERROR(trx_.base().Scan(kChunkIndexBase + 1,
+                                           kChunkIndexBase | ((uint64_t{1} << kRunShift) - 1),
+                                           [&](uint64_t, std::string_view) {
+                                             any = true;
+                                             return false;
+                                           }));
+    if (any) return earlier;
+  } else {
     Decoder in(*manifest);
-    if (in.U8() != kManifestMagic) {
-      return Status::NotSupported(
-          "chunk index of an earlier development build of format 3; commit its "
-          "trees into a "
-          "new store");
-    }
+    if (in.U8() != kManifestMagic) return earlier;
     next_id_ = in.Varint32();
     const uint64_t n = in.Varint64();
     for (uint64_t i = 0; i < n && in.ok(); ++i) {
@@ -98,9 +107,14 @@ Status ChunkIndex::Load() {
       run.filter_bytes = in.Varint64();
       run.filter_checksum = in.U64();
       if (run.id == 0 || run.id >= kRunIds || run.buckets == 0 ||
-          run.buckets > (kFilterFlag >> 10) || run.filter_bytes == 0 ||
-          run.filter_bytes % kFilterBlockBytes != 0) {
+          run.buckets > kMaxBuckets || run.filter_bytes == 0 ||
+          run.filter_bytes % kFilterBlockBytes != 0 ||
+          run.entries > RunFilter::MaxEntries(run.filter_bytes) ||
+          run.buckets > std::max<uint64_t>(1, RunFilter::MaxEntries(run.filter_bytes))) {
         return Status::Corruption("chunk index: malformed manifest");
+      }
+      for (const Run& other : runs_) {
+        if (other.id == run.id) return Status::Corruption("chunk index: malformed manifest");
       }
       runs_.push_back(run);
     }
@@ -142,11 +156,13 @@ Result<std::shared_ptr<const RunFilter>> ChunkIndex::FilterOf(const Run& run) {
       it->second->bits.size() == run.filter_bytes) {
     return it->second;
   }
+  // Read up to the first missing record: a damaged manifest naming a huge
+  // filter costs a short loop and a Corruption, not a huge allocation.
   auto filter = std::make_shared<RunFilter>();
-  filter->bits.reserve(run.filter_bytes);
   for (uint64_t i = 0; i < FilterRecords(run.filter_bytes); ++i) {
     REVFS_ASSIGN_OR_RETURN(auto record, trx_.Get(FilterKey(run.id, i)));
-    if (record) filter->bits += *record;
+    if (!record) break;
+    filter->bits += *record;
   }
   filter->checksum = XXH3_64bits(filter->bits.data(), filter->bits.size());
   if (filter->bits.size() != run.filter_bytes ||
@@ -237,6 +253,9 @@ Status ChunkIndex::Flush() {
     if (same + 1 < options_.fanout) break;
     for (auto it = runs_.begin(); it != runs_.end();) {
       if (it->level == level) {
+        // Its filter checked against the store first: the manifest's
+        // sizes, which size the merge, are then those of stored records.
+        REVFS_RETURN_IF_ERROR(FilterOf(*it).status());
         expected += it->entries;
         merged.push_back(*it);
         it = runs_.erase(it);

@@ -108,6 +108,8 @@ uint64_t RunFilter::BytesFor(uint64_t entries) {
   return blocks * kFilterBlockBytes;
 }
 
+uint64_t RunFilter::MaxEntries(uint64_t bytes) { return bytes * 8 / kFilterBitsPerEntry; }
+
 void RunFilter::Add(uint64_t key) {
   Probe(bits.size(), key, [&](uint64_t byte, uint8_t mask) {
     bits[byte] = static_cast<char>(bits[byte] | mask);
@@ -126,8 +128,10 @@ RunWriter::RunWriter(WriteTrx& trx, uint32_t id, uint64_t expected,
                      const RunOptions& options)
     : trx_(trx),
       id_(id),
-      buckets_(std::max<uint64_t>(
-          1, (expected + options.bucket_target - 1) / options.bucket_target)),
+      // Past kMaxBuckets (2^33: about 4 * 10^11 entries) buckets fill up
+      // toward their 1,024 records instead.
+      buckets_(std::clamp<uint64_t>(
+          (expected + options.bucket_target - 1) / options.bucket_target, 1, kMaxBuckets)),
       max_records_(std::clamp<size_t>(options.max_bucket_records, 1,
                                       kMaxRecordsPerBucket)) {
   filter_.bits.assign(RunFilter::BytesFor(expected), '\0');
@@ -168,7 +172,7 @@ Result<IndexRun> RunWriter::Finish(uint8_t level, RunStats* stats,
   run.filter_bytes = filter_.bits.size();
   run.filter_checksum = filter_.checksum;
   *filter = std::make_shared<const RunFilter>(std::move(filter_));
-  ++stats->runs_written;
+  stats->runs_written += entries_ > 0;
   stats->entries_written += entries_;
   return run;
 }

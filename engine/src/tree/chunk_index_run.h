@@ -54,9 +54,12 @@ struct RunStats {
 inline constexpr size_t kMaxPerRecord =
     69;  // entries in a log or bucket record
 inline constexpr size_t kMaxRecordsPerBucket = 1024;
-inline constexpr int kRunShift = 38;
+// Keys: 3 << 60 | run id << 44 | (bucket << 10 | record, or 1 << 43 | filter
+// record): 16 bits of run id, 33 of bucket.
+inline constexpr int kRunShift = 44;
 inline constexpr uint32_t kRunIds = uint32_t{1} << (60 - kRunShift);
-inline constexpr uint64_t kFilterFlag = uint64_t{1} << 37;
+inline constexpr uint64_t kFilterFlag = uint64_t{1} << 43;
+inline constexpr uint64_t kMaxBuckets = kFilterFlag >> 10;
 inline constexpr size_t kFilterBlockBytes = 64;
 
 uint64_t BucketKey(uint32_t id, uint64_t bucket, uint64_t record);
@@ -83,6 +86,10 @@ struct RunFilter {
 
   // The size of a filter for `entries`.
   static uint64_t BytesFor(uint64_t entries);
+  // The most entries a filter of `bytes` is sized for (a run's entries
+  // and buckets are at most this: how a damaged manifest is caught before
+  // it sizes a loop or an allocation).
+  static uint64_t MaxEntries(uint64_t bytes);
   void Add(uint64_t key);
   bool MayContain(uint64_t key) const;
 };

@@ -184,7 +184,7 @@ TEST_P(ChunkIndexTest, MergedRunsLeaveNoRecordsBehind) {
                          [&](uint64_t key, std::string_view) {
                            ++records;
                            const uint32_t id = static_cast<uint32_t>(
-                               (key >> 38) & ((1u << 22) - 1));
+                               (key >> kRunShift) & (kRunIds - 1));
                            if (id) seen.insert(id);
                            return true;
                          })
@@ -260,25 +260,75 @@ TEST_P(ChunkIndexTest, AnAbortedTransactionsRunsAreNotFoundLater) {
 }
 
 TEST_P(ChunkIndexTest, AnIndexOfAnEarlierBuildIsRefused) {
-  {
-    // What format 3's first builds left there: bucket 0, count byte first.
+  // What format 3's first builds left: buckets 3 << 60 | top 16 bits of the
+  // key, count byte first; bucket 0 at the manifest's key, or not there.
+  int64_t t = 1;
+  for (uint64_t bucket : {uint64_t{0}, uint64_t{5}, uint64_t{65535}}) {
+    auto put = db_->BeginWrite();
+    ASSERT_TRUE(put.ok());
+    const std::string old = std::string(1, '\x01') + std::string(57, 'x');
+    ASSERT_TRUE((*put)->Put(kChunkIndexBase | bucket, old).ok());
+    ASSERT_TRUE((*put)->Commit(kT0 + t++, "").ok());
+    put->reset();
+
     auto trx = db_->BeginWrite();
     ASSERT_TRUE(trx.ok());
-    ASSERT_TRUE((*trx)
-                    ->Put(kChunkIndexBase,
-                          std::string(1, '\x01') + std::string(57, 'x'))
-                    .ok());
-    ASSERT_TRUE((*trx)->Commit(kT0 + 1, "").ok());
+    ContentStats stats;
+    auto ref = StoreChunk(**trx, *db_, "bytes", 0, &stats);
+    ASSERT_FALSE(ref.ok()) << "bucket " << bucket;
+    EXPECT_EQ(ref.status().code(), Status::Code::kNotSupported);
+    EXPECT_NE(ref.status().message().find("earlier development build"), std::string::npos)
+        << ref.status().ToString();
+    trx->reset();
+
+    auto del = db_->BeginWrite();
+    ASSERT_TRUE(del.ok());
+    ASSERT_TRUE((*del)->Delete(kChunkIndexBase | bucket).ok());
+    ASSERT_TRUE((*del)->Commit(kT0 + t++, "").ok());
   }
-  auto trx = db_->BeginWrite();
-  ASSERT_TRUE(trx.ok());
-  ContentStats stats;
-  auto ref = StoreChunk(**trx, *db_, "bytes", 0, &stats);
-  ASSERT_FALSE(ref.ok());
-  EXPECT_EQ(ref.status().code(), Status::Code::kNotSupported);
-  EXPECT_NE(ref.status().message().find("earlier development build"),
-            std::string::npos)
-      << ref.status().ToString();
+  // And an empty run-0 range is a new index.
+  commits_ = t;
+  Stored s = Store(Range(0, 20));
+  EXPECT_EQ(s.content.chunks_new, 20u);
+}
+
+TEST_P(ChunkIndexTest, ADamagedManifestIsAnErrorNotAHugeLoopOrAllocation) {
+  Store(Range(0, 40));  // a few runs, so that the manifest is real
+  // A manifest record: magic, next id, one run {id, level, entries,
+  // buckets, filter bytes, filter checksum}.
+  auto manifest = [](uint64_t entries, uint64_t buckets, uint64_t filter_bytes) {
+    std::string s(1, '\xC3');
+    auto varint = [&](uint64_t v) {
+      for (; v >= 0x80; v >>= 7) s.push_back(static_cast<char>(v | 0x80));
+      s.push_back(static_cast<char>(v));
+    };
+    varint(2);
+    varint(1);
+    varint(1);
+    s.push_back('\0');
+    varint(entries);
+    varint(buckets);
+    varint(filter_bytes);
+    s.append(8, '\0');
+    return s;
+  };
+  const struct {
+    uint64_t entries, buckets, filter_bytes;
+  } cases[] = {
+      {uint64_t{1} << 50, 1, 64},   // more entries than its filter is for
+      {10, uint64_t{1} << 26, 64},  // more buckets than its filter is for
+      {10, 1, uint64_t{1} << 40},   // a filter of a terabyte: not stored
+  };
+  for (const auto& c : cases) {
+    auto trx = db_->BeginWrite();
+    ASSERT_TRUE(trx.ok());
+    ASSERT_TRUE(
+        (*trx)->Put(kChunkIndexBase, manifest(c.entries, c.buckets, c.filter_bytes)).ok());
+    ContentStats stats;
+    auto ref = StoreChunk(**trx, *db_, "a chunk not stored before", 0, &stats);
+    ASSERT_FALSE(ref.ok()) << c.entries << " " << c.buckets << " " << c.filter_bytes;
+    EXPECT_TRUE(ref.status().IsCorruption()) << ref.status().ToString();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
