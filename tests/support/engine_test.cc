@@ -37,6 +37,15 @@ std::unique_ptr<Database> EngineTest::CreateStore(
   return rs.ok() ? std::move(rs).value() : nullptr;
 }
 
+std::unique_ptr<Database> EngineTest::OpenStore(const std::string& name) {
+  DatabaseOptions options;
+  options.store.writable = true;
+  options.memory.shared_allocator = allocator();
+  auto rs = Database::Open(Path(name), options);
+  EXPECT_TRUE(rs.ok()) << rs.status().ToString();
+  return rs.ok() ? std::move(rs).value() : nullptr;
+}
+
 void EngineTest::TearDown() {
   ReleaseResources();
   if (allocator_) {

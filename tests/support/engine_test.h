@@ -51,6 +51,9 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Database> CreateStore(
       const std::string& name, int64_t time_ns, const StoreConfig& config,
       const std::function<void(DatabaseOptions*)>& tweak = {});
+  // Opens the store at Path(name) again, writable, reading through
+  // allocator(). Null (and a failure) if that fails.
+  std::unique_ptr<Database> OpenStore(const std::string& name);
 
  private:
   std::filesystem::path dir_;

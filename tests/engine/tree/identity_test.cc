@@ -72,12 +72,8 @@ class IdentityTest : public EngineTest {
   }
   void Reopen() {
     db_.reset();
-    DatabaseOptions options;
-    options.store.writable = true;
-    options.memory.shared_allocator = allocator();
-    auto db = Database::Open(Path("store"), options);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
+    db_ = OpenStore("store");
+    ASSERT_TRUE(db_);
   }
   CaptureSummary Commit() {
     CaptureOptions o;
