@@ -18,8 +18,17 @@
 
 #include "memory/segment_allocator.h"
 #include "revfs/database.h"
+#include "util/hash.h"
 
 namespace revfs::testing {
+
+// Shortens LookupKey to its top `bits` for the life of the object (the
+// identity seam, util/hash.h), so that distinct contents share a key.
+class ShortLookupKeys {
+ public:
+  explicit ShortLookupKeys(int bits) { SetLookupKeyBitsForTest(bits); }
+  ~ShortLookupKeys() { SetLookupKeyBitsForTest(64); }
+};
 
 class EngineTest : public ::testing::Test {
  protected:

@@ -32,10 +32,10 @@ const std::string kEmptyCombined(4, '\0');
 // Whether `changes` (by slot) delete every record of `current` and add none:
 // the leaf is then dropped from the trie instead of written as tombstones.
 bool LeafEmptied(const CombinedPage& current, std::span<const SlotChange> changes) {
-  size_t j = 0;
   for (const SlotChange& c : changes) {
     if (c.value) return false;
   }
+  size_t j = 0;
   for (size_t i = 0; i < current.size(); ++i) {
     const uint32_t slot = current.at(i).slot;
     while (j < changes.size() && changes[j].slot < slot) ++j;
@@ -224,24 +224,28 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
     // The old, shorter trie hangs under slot 0 of this new upper level.
     children.emplace_back(0, base.ref);
   }
-  auto find = [&](uint32_t slot) -> IndirectChild* {
+  // The position of `slot` among the children (sorted by slot), and
+  // whether a child is there.
+  auto at = [&](uint32_t slot) {
     auto it = std::lower_bound(children.begin(), children.end(), slot,
                                [](const auto& c, uint32_t s) { return c.first < s; });
-    return it != children.end() && it->first == slot ? &it->second : nullptr;
+    return std::pair(it, it != children.end() && it->first == slot);
+  };
+  auto find = [&](uint32_t slot) -> IndirectChild* {
+    auto [it, there] = at(slot);
+    return there ? &it->second : nullptr;
   };
   auto set = [&](uint32_t slot, IndirectChild child) {
-    if (IndirectChild* existing = find(slot)) {
-      *existing = std::move(child);
-      return;
+    auto [it, there] = at(slot);
+    if (there) {
+      it->second = std::move(child);
+    } else {
+      children.emplace(it, slot, std::move(child));
     }
-    auto it = std::lower_bound(children.begin(), children.end(), slot,
-                               [](const auto& c, uint32_t s) { return c.first < s; });
-    children.emplace(it, slot, std::move(child));
   };
   auto erase = [&](uint32_t slot) {
-    auto it = std::lower_bound(children.begin(), children.end(), slot,
-                               [](const auto& c, uint32_t s) { return c.first < s; });
-    if (it != children.end() && it->first == slot) children.erase(it);
+    auto [it, there] = at(slot);
+    if (there) children.erase(it);
   };
 
   for (size_t i = 0; i < changed.size();) {

@@ -70,17 +70,17 @@ std::vector<std::pair<std::string, uint64_t>> ChunkIndex::Counters(
                              {"index_runs_written", s.runs_written},
                              {"index_entries_written", s.entries_written},
                              {"index_entries_dropped", s.entries_dropped}}) {
-    if (value)
-      out.emplace_back(name,
-                       value);  // a revision root stays small: 0 is absent
+    if (value) out.emplace_back(name, value);  // a revision root stays small: 0 is absent
   }
   return out;
 }
 
 Status ChunkIndex::Load() {
-  const Status earlier = Status::NotSupported(
-      "chunk index of an earlier development build of format 3; commit its trees into a new "
-      "store");
+  auto earlier = [] {
+    return Status::NotSupported(
+        "chunk index of an earlier development build of format 3; commit its trees into a new "
+        "store");
+  };
   REVFS_ASSIGN_OR_RETURN(auto manifest, trx_.Get(kChunkIndexBase));
   if (!manifest) {
     // No manifest: the run-0 key range must be empty too (an earlier
@@ -92,10 +92,10 @@ Status ChunkIndex::Load() {
                                              any = true;
                                              return false;
                                            }));
-    if (any) return earlier;
+    if (any) return earlier();
   } else {
     Decoder in(*manifest);
-    if (in.U8() != kManifestMagic) return earlier;
+    if (in.U8() != kManifestMagic) return earlier();
     next_id_ = in.Varint32();
     const uint64_t n = in.Varint64();
     for (uint64_t i = 0; i < n && in.ok(); ++i) {
@@ -146,10 +146,14 @@ Status ChunkIndex::Load() {
   return Status::OK();
 }
 
-Result<std::shared_ptr<const RunFilter>> ChunkIndex::FilterOf(const Run& run) {
+ChunkIndex::State& ChunkIndex::Filters() {
   std::any& ext = db_.writer_extension();
   if (!std::any_cast<State>(&ext)) ext = State();
-  State& state = *std::any_cast<State>(&ext);
+  return *std::any_cast<State>(&ext);
+}
+
+Result<std::shared_ptr<const RunFilter>> ChunkIndex::FilterOf(const Run& run) {
+  State& state = Filters();
   auto it = state.filters.find(run.id);
   if (it != state.filters.end() &&
       it->second->checksum == run.filter_checksum &&
@@ -183,7 +187,6 @@ Status ChunkIndex::Find(const Digest256& hash,
   for (auto it = logged.first; it != logged.second; ++it) {
     if (fn(log_[it->second])) return Status::OK();
   }
-  std::vector<IndexEntry> entries;
   for (auto run = runs_.rbegin(); run != runs_.rend(); ++run) {
     REVFS_ASSIGN_OR_RETURN(std::shared_ptr<const RunFilter> filter,
                            FilterOf(*run));
@@ -191,21 +194,20 @@ Status ChunkIndex::Find(const Digest256& hash,
       ++stats_.filter_rejects;
       continue;
     }
-    const uint64_t bucket = BucketOf(key, run->buckets);
-    uint16_t more = 0;
-    for (uint64_t r = 0; r <= more; ++r) {
-      REVFS_ASSIGN_OR_RETURN(auto record,
-                             trx_.Get(BucketKey(run->id, bucket, r)));
-      if (!record) break;
-      ++stats_.records_read;
-      entries.clear();
-      uint16_t m = 0;
-      REVFS_RETURN_IF_ERROR(DecodeBucketRecord(*record, &m, &entries));
-      if (r == 0) more = m;
-      for (const IndexEntry& e : entries) {
-        if (LookupKey(e.hash) == key && fn(e)) return Status::OK();
-      }
-    }
+    bool found = false;
+    REVFS_RETURN_IF_ERROR(ForEachBucketRecord(
+        trx_, run->id, BucketOf(key, run->buckets),
+        [&](uint64_t, const std::vector<IndexEntry>& entries) {
+          ++stats_.records_read;
+          for (const IndexEntry& e : entries) {
+            if (LookupKey(e.hash) == key && fn(e)) {
+              found = true;
+              return false;
+            }
+          }
+          return true;
+        }));
+    if (found) return Status::OK();
   }
   return Status::OK();
 }
@@ -274,9 +276,10 @@ Status ChunkIndex::Flush() {
     return std::any_of(runs_.begin(), runs_.end(), has) ||
            std::any_of(merged.begin(), merged.end(), has);
   };
-  while (in_use(next_id_)) next_id_ = next_id_ + 1 < kRunIds ? next_id_ + 1 : 1;
+  auto advance = [&] { next_id_ = next_id_ + 1 < kRunIds ? next_id_ + 1 : 1; };
+  while (in_use(next_id_)) advance();
   const uint32_t id = next_id_;
-  next_id_ = next_id_ + 1 < kRunIds ? next_id_ + 1 : 1;
+  advance();
 
   // One pass in index order over the new entries and the merged runs.
   const PageLog& pages = db_.store().pages();
@@ -311,17 +314,14 @@ Status ChunkIndex::Flush() {
       REVFS_ASSIGN_OR_RETURN(heads[from], readers[from].Next());
     }
   }
-  std::any& ext = db_.writer_extension();
-  if (!std::any_cast<State>(&ext)) ext = State();
-  State& state = *std::any_cast<State>(&ext);
+  State& state = Filters();
   for (size_t i = 0; i < merged.size(); ++i) {
     REVFS_RETURN_IF_ERROR(readers[i].DeleteFilter());
     state.filters.erase(merged[i].id);
   }
   std::shared_ptr<const RunFilter> filter;
   REVFS_ASSIGN_OR_RETURN(Run run, writer.Finish(level, &stats_, &filter));
-  if (run.entries >
-      0) {  // else every entry was stale: no run, no filter written
+  if (run.entries > 0) {  // else every entry was stale: no run, no filter written
     state.filters[run.id] = std::move(filter);
     runs_.push_back(run);
   }

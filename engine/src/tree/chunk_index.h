@@ -77,6 +77,9 @@ class ChunkIndex {
   // The log's entries become a run, merged with the runs it completes a
   // tier of.
   Status Flush();
+  // The filters this Database's writer holds (its writer extension).
+  State& Filters();
+  // `run`'s filter: held, or read and checked against the manifest.
   Result<std::shared_ptr<const RunFilter>> FilterOf(const Run& run);
   Status WriteManifest();
 

@@ -102,6 +102,24 @@ Status DecodeBucketRecord(std::string_view bytes, uint16_t* more,
   return Status::OK();
 }
 
+Status ForEachBucketRecord(
+    WriteTrx& trx, uint32_t id, uint64_t bucket,
+    const std::function<bool(uint64_t key, const std::vector<IndexEntry>& entries)>& fn) {
+  std::vector<IndexEntry> entries;
+  uint16_t more = 0;
+  for (uint64_t r = 0; r <= more; ++r) {
+    const uint64_t key = BucketKey(id, bucket, r);
+    REVFS_ASSIGN_OR_RETURN(auto record, trx.Get(key));
+    if (!record) break;
+    entries.clear();
+    uint16_t m = 0;
+    REVFS_RETURN_IF_ERROR(DecodeBucketRecord(*record, &m, &entries));
+    if (r == 0) more = m;
+    if (!fn(key, entries)) break;
+  }
+  return Status::OK();
+}
+
 uint64_t RunFilter::BytesFor(uint64_t entries) {
   const uint64_t blocks =
       std::max<uint64_t>(1, (entries * kFilterBitsPerEntry + 511) / 512);
@@ -203,16 +221,14 @@ Result<const IndexEntry*> RunReader::Next() {
     if (bucket_ == run_.buckets) return static_cast<const IndexEntry*>(nullptr);
     entries_.clear();
     at_ = 0;
-    uint16_t more = 0;
-    for (uint64_t r = 0; r <= more; ++r) {
-      const uint64_t key = BucketKey(run_.id, bucket_, r);
-      REVFS_ASSIGN_OR_RETURN(auto record, trx_.Get(key));
-      if (!record) break;
-      uint16_t m = 0;
-      REVFS_RETURN_IF_ERROR(DecodeBucketRecord(*record, &m, &entries_));
-      if (r == 0) more = m;
-      REVFS_RETURN_IF_ERROR(trx_.Delete(key));
-    }
+    std::vector<uint64_t> read;
+    REVFS_RETURN_IF_ERROR(ForEachBucketRecord(
+        trx_, run_.id, bucket_, [&](uint64_t key, const std::vector<IndexEntry>& entries) {
+          entries_.insert(entries_.end(), entries.begin(), entries.end());
+          read.push_back(key);
+          return true;
+        }));
+    for (uint64_t key : read) REVFS_RETURN_IF_ERROR(trx_.Delete(key));
     ++bucket_;
   }
   return &entries_[at_++];

@@ -8,6 +8,7 @@
 #define REVFS_TREE_CHUNK_INDEX_RUN_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,8 +52,7 @@ struct RunStats {
   uint64_t entries_dropped = 0;
 };
 
-inline constexpr size_t kMaxPerRecord =
-    69;  // entries in a log or bucket record
+inline constexpr size_t kMaxPerRecord = 69;  // entries in a log or bucket record
 inline constexpr size_t kMaxRecordsPerBucket = 1024;
 // Keys: 3 << 60 | run id << 44 | (bucket << 10 | record, or 1 << 43 | filter
 // record): 16 bits of run id, 33 of bucket.
@@ -73,6 +73,12 @@ bool Before(const IndexEntry& a, const IndexEntry& b);
 void PutEntry(std::string* s, const IndexEntry& e);
 // Appends `n` entries read from `in`; false unless they end `in` exactly.
 bool GetEntries(Decoder* in, size_t n, std::vector<IndexEntry>* out);
+// Reads bucket `bucket` of run `id` record by record (record 0, then the
+// `more` it names): calls fn(key, entries of that record) until it returns
+// false. A missing bucket calls nothing.
+Status ForEachBucketRecord(
+    WriteTrx& trx, uint32_t id, uint64_t bucket,
+    const std::function<bool(uint64_t key, const std::vector<IndexEntry>& entries)>& fn);
 // A run's bucket record: count u8 | more u16 | count x entry.
 Status DecodeBucketRecord(std::string_view bytes, uint16_t* more,
                           std::vector<IndexEntry>* out);

@@ -23,12 +23,6 @@ namespace {
 
 constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 
-class ShortLookupKeys {
- public:
-  explicit ShortLookupKeys(int bits) { SetLookupKeyBitsForTest(bits); }
-  ~ShortLookupKeys() { SetLookupKeyBitsForTest(64); }
-};
-
 std::string ChunkBytes(uint64_t i) {
   return "chunk number " + std::to_string(i) + " of the test";
 }

@@ -41,13 +41,6 @@ namespace {
 namespace fs = std::filesystem;
 constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 
-// Shortens LookupKey for the life of a test.
-class ShortLookupKeys {
- public:
-  explicit ShortLookupKeys(int bits) { SetLookupKeyBitsForTest(bits); }
-  ~ShortLookupKeys() { SetLookupKeyBitsForTest(64); }
-};
-
 std::string RandomBytes(uint64_t seed, size_t n) {
   std::mt19937_64 rng(seed);
   std::string s(n, '\0');
