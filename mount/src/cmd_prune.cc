@@ -46,6 +46,9 @@ int RunPrune(const PruneArgs& a) {
     w.Key("bytes_copied").Uint(p.bytes_copied);
     w.Key("store_bytes_before").Uint(r->store_bytes_before);
     w.Key("store_bytes_after").Uint(r->store_bytes_after);
+    w.Key("stale_fragment_bytes").Uint(r->stale_fragment_bytes);
+    w.Key("rewritten_revisions").Uint(r->rewritten_revisions);
+    w.Key("rewrite_bytes").Uint(r->rewrite_bytes);
     // What the live bytes are (a delta base: a chunk only live deltas need).
     w.Key("live").BeginObject();
     w.Key("revision_roots").Uint(r->live.revision_root_bytes);

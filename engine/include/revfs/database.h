@@ -67,6 +67,9 @@ struct RecordStats {
   uint64_t point_reads = 0;  // ReadTrx::Get calls: a walk down the trie each
   uint64_t range_reads = 0;  // ReadTrx::Scan calls (over a non-empty trie)
   uint64_t commits = 0;
+  // Reads that met a page packed away and went on from their revision's
+  // root rewritten by prune (ReadTrx::Reresolve).
+  uint64_t reads_moved_to_rewritten_roots = 0;
 };
 
 class ReadTrx;
@@ -94,6 +97,22 @@ class Database {
   Result<std::unique_ptr<ReadTrx>> BeginReadAt(int64_t time_ns);
   // Starts the one write transaction, based on the latest revision.
   Result<std::unique_ptr<WriteTrx>> BeginWrite();
+
+  // Prune's rewrite of kept revisions' record tries (engine/FORMAT.md,
+  // "Re-versioning the kept revisions"): each of `revisions` (ascending,
+  // kept, past `base`) is written again as a commit based on the rewritten
+  // one before it would write it (the first on `base`'s trie as it is, or
+  // on the empty trie), with the same records; the new roots are installed
+  // in one durable switch (Store::InstallRoots). Busy while a write
+  // transaction is open; on failure no root changes.
+  struct RewriteReport {
+    uint64_t revisions = 0;        // rewritten
+    uint64_t records_changed = 0;  // put or deleted, summed over them
+    uint64_t pages_written = 0;    // fragments, indirect and root pages
+    uint64_t bytes_written = 0;
+  };
+  Status RewriteRevisions(std::optional<uint64_t> base, const std::vector<uint64_t>& revisions,
+                          RewriteReport* report);
 
   // Returns why a record is malformed for a layer above (the tree model's
   // inodes), or "" when it is fine.
@@ -138,8 +157,10 @@ class Database {
     PageRef root;
     uint32_t height = 0;
     int64_t time_ns = 0;
+    PageRef root_page;  // the revision root page it was read from
   };
 
+  class TrieDiff;  // records/rewrite.cc
   explicit Database(std::unique_ptr<Store> store);
   // Returns revision `number`'s record trie root; takes tries_->mu.
   Result<TrieInfo> GetTrie(uint64_t number);
@@ -169,6 +190,7 @@ class Database {
   std::atomic<uint64_t> point_reads_{0};
   std::atomic<uint64_t> range_reads_{0};
   std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> reads_moved_{0};
   bool write_open_ = false;  // writer thread only
   std::any writer_extension_;  // writer thread only
 };
@@ -202,6 +224,11 @@ class ReadTrx {
   friend class WriteTrx;
   ReadTrx(Database* rs, uint64_t revision, Database::TrieInfo trie)
       : rs_(rs), revision_(revision), trie_(trie) {}
+  Result<std::optional<PinnedRecord>> GetOnce(uint64_t key);
+  // After a read failed with `failed`: whether prune has since rewritten
+  // this revision's root (engine/FORMAT.md, "Re-versioning the kept
+  // revisions"), in which case the transaction now reads the new one.
+  bool Reresolve(const Status& failed);
   // Finds the leaf reference of `leaf`, if the trie has one.
   Result<std::optional<LeafRef>> FindLeaf(uint64_t leaf);
   // `parent`: the level of the page `ref` came from (height + 1: the root).
@@ -211,7 +238,7 @@ class ReadTrx {
 
   Database* const rs_;
   const uint64_t revision_;
-  const Database::TrieInfo trie_;
+  Database::TrieInfo trie_;  // replaced only by Reresolve
 };
 
 class WriteTrx {
@@ -219,7 +246,7 @@ class WriteTrx {
   ~WriteTrx();
 
   // The revision Commit will create.
-  uint64_t revision() const { return base_->revision() + 1; }
+  uint64_t revision() const { return number_; }
   Status Put(uint64_t key, std::string_view value);
   Status Delete(uint64_t key);
   // Returns the record as this transaction sees it (its own changes first).
@@ -255,6 +282,14 @@ class WriteTrx {
   struct BasePage;
   struct Changed;
   WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base);
+  // Writes every changed leaf and the changed path of the trie; its root
+  // and height, and the record layer's counters appended to `counters`.
+  Status WriteTrie(PageRef* root, uint32_t* height,
+                   std::vector<std::pair<std::string, uint64_t>>* counters);
+  // Prune's rewrite (Database::RewriteRevisions): writes the trie, then
+  // `old` again with it as its trie (and the counter "reversioned" bumped);
+  // returns the new root page and the trie.
+  Result<std::pair<PageRef, Database::TrieInfo>> CommitRewrite(RevisionRoot old);
   // Writes the page of `level` above `changed`; a null PageRef, writing
   // nothing, when no leaf is left below it.
   Result<PageRef> Rebuild(int level, const BasePage& base, std::span<const Changed> changed);
@@ -284,7 +319,9 @@ class WriteTrx {
   uint64_t pending_peak_ = 0;
   uint64_t puts_ = 0;
   uint64_t deletes_ = 0;
-  std::unique_ptr<RevisionWriter> commit_;
+  uint64_t number_;  // the revision written: the base's + 1, or a rewritten one
+  std::unique_ptr<RevisionWriter> commit_;  // null in a rewrite
+  RevisionWriter* writer_ = nullptr;        // commit_, or the rewrite's
   std::any extension_;
   uint64_t fragments_full_ = 0;
   uint64_t fragments_partial_ = 0;

@@ -98,6 +98,12 @@ struct Liveness {
   // fragment_bytes by the kind of record the leaf holds (a record id's top
   // 4 bits: 1 inodes, 2 sorted-map blocks, 3 chunk index, 4 chunk log).
   std::array<uint64_t, 16> fragment_bytes_by_record_kind{};
+  // Fragments written by forgotten revisions that kept revisions' chains
+  // still hold, their bytes, and the first kept revision reaching one:
+  // where prune's rewrite starts (engine/FORMAT.md, "Re-versioning the kept
+  // revisions").
+  uint64_t stale_fragment_bytes = 0;
+  std::optional<uint64_t> first_stale;
   // Walk counters: indirect pages, leaf references and map blocks met
   // again and skipped.
   uint64_t shared_indirect_skipped = 0, shared_leaves_skipped = 0, shared_blocks_skipped = 0;
@@ -158,10 +164,20 @@ struct PruneReport {
   uint64_t forgotten_revisions = 0;
   uint64_t store_bytes_before = 0;  // every segment file's size
   uint64_t store_bytes_after = 0;   // the same after prune (as estimated, if dry)
+  // The kept revisions' chains held this many bytes of fragments written by
+  // forgotten revisions; past --max-unused percent of the live fragment
+  // bytes, prune rewrote `rewritten_revisions` (writing `rewrite_bytes`) so
+  // that none are left (a dry run only reports the figure and does not
+  // count the rewrite's gain in store_bytes_after).
+  uint64_t stale_fragment_bytes = 0;
+  uint64_t rewritten_revisions = 0;
+  uint64_t rewrite_bytes = 0;
 };
 
 // Prune (engine/FORMAT.md, "Prune"): computes the liveness of the kept
-// revisions, packs or deletes the segments holding dead pages
+// revisions, rewrites their record tries when forgotten revisions' fragments
+// are worth it ("Re-versioning the kept revisions") and computes it again,
+// packs or deletes the segments holding dead pages
 // (Store::PackSegments) and records the live bytes per segment in the next
 // retention page. `db` must be open writable unless dry_run (the writer
 // lock is what excludes commits); a crash at any step leaves every kept

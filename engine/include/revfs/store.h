@@ -128,13 +128,22 @@ struct RetentionState {
   std::vector<Range> forgotten;        // sorted, disjoint, non-adjacent
   std::vector<RevisionHold> holds;     // sorted by revision, unique
   std::vector<SegmentLive> segments;   // sorted by segment (the last prune)
+  // A kept revision's root page rewritten by prune (engine/FORMAT.md,
+  // "Re-versioning the kept revisions"); read instead of the index's.
+  struct RootOverride {
+    uint64_t revision = 0;
+    PageRef root;
+    bool operator==(const RootOverride&) const = default;
+  };
+  std::vector<RootOverride> overrides;  // sorted by revision, unique, kept
 
   bool IsForgotten(uint64_t revision) const;
   // Returns the hold on `revision`, or null.
   const RevisionHold* HoldOf(uint64_t revision) const;
   // Returns the newest revision <= `revision` not forgotten, or nullopt.
   std::optional<uint64_t> KeptAtOrBefore(uint64_t revision) const;
-  // Adds `revisions` (any order, duplicates allowed) to the forgotten ranges.
+  // Adds `revisions` (any order, duplicates allowed) to the forgotten ranges
+  // and drops their root overrides.
   void AddForgotten(const std::vector<uint64_t>& revisions);
   uint64_t ForgottenCount() const;
   bool operator==(const RetentionState&) const = default;
@@ -281,6 +290,17 @@ class Store {
   // WriteTrx uses it). ReadOnly unless opened writable; Busy while another
   // RevisionWriter of this store is alive.
   Result<std::unique_ptr<RevisionWriter>> BeginRevision();
+  // Starts prune's rewrite of kept revisions' record tries (engine/FORMAT.md,
+  // "Re-versioning the kept revisions"): the writer appends their pages and
+  // new root pages (RevisionWriter::AppendRoot), and InstallRoots makes them
+  // the roots in force. Same errors as BeginRevision.
+  Result<std::unique_ptr<RevisionWriter>> BeginRewrite();
+  // Makes `roots` (each a kept revision and the root page `rewrite`
+  // appended for it) the revisions' roots: syncs the pages, then the same
+  // durable switch as Forget's. InvalidArgument if one is forgotten or
+  // missing; the rewrite is finished either way.
+  Status InstallRoots(RevisionWriter* rewrite,
+                      const std::vector<RetentionState::RootOverride>& roots);
 
   // Checks every superblock slot, index entry, revision root and page of the
   // log (every segment: a plain one page header by page header, a packed one
@@ -324,6 +344,8 @@ class Store {
   Status LoadRetention(const Superblock& sb, RetentionState* out) const;
   // Appends `next` as the retention page and switches the superblock to it.
   Status SwitchRetention(const RetentionState& next);
+  // SwitchRetention's writes, after its checks and PrepareAppend.
+  Status CommitRetention(const RetentionState& next);
 
   const std::string path_;
   Env* const env_;

@@ -72,23 +72,24 @@ Status CheckPoolReturned(Database& db) {
 }
 
 Result<Database::TrieInfo> Database::GetTrie(uint64_t number) {
-  // A cached root stays cached after its revision is forgotten; the store
-  // says whether it may still be read.
-  if (store_->IsForgotten(number)) REVFS_RETURN_IF_ERROR(store_->GetRevision(number).status());
+  if (number > store_->latest_revision()) REVFS_RETURN_IF_ERROR(store_->Refresh());
+  // The store says whether the revision may be read, and which root page is
+  // in force: prune may have rewritten it since it was cached
+  // (engine/FORMAT.md, "Re-versioning the kept revisions").
+  REVFS_ASSIGN_OR_RETURN(RevisionEntry entry, store_->GetRevision(number));
   {
     ReaderMutexLock lock(&tries_->mu);
     auto it = tries_->map.find(number);
-    if (it != tries_->map.end()) return it->second;
+    if (it != tries_->map.end() && it->second.root_page == entry.root) return it->second;
   }
-  if (number > store_->latest_revision()) REVFS_RETURN_IF_ERROR(store_->Refresh());
   REVFS_ASSIGN_OR_RETURN(RevisionRoot root, store_->ReadRevisionRoot(number));
   if (root.trie_height > kMaxTrieHeight || root.trie_root.IsNull() != (root.trie_height == 0)) {
     return Status::Corruption("revision " + std::to_string(number) +
                               ": record trie root is inconsistent");
   }
-  TrieInfo info{root.trie_root, root.trie_height, root.time_ns};
+  TrieInfo info{root.trie_root, root.trie_height, root.time_ns, entry.root};
   WriterMutexLock lock(&tries_->mu);
-  tries_->map.emplace(number, info);
+  tries_->map.insert_or_assign(number, info);
   return info;
 }
 
@@ -110,6 +111,7 @@ Result<std::unique_ptr<WriteTrx>> Database::BeginWrite() {
   REVFS_ASSIGN_OR_RETURN(auto base, BeginRead(store_->latest_revision()));
   std::unique_ptr<WriteTrx> trx(new WriteTrx(this, std::move(base)));
   trx->commit_ = std::move(commit);
+  trx->writer_ = trx->commit_.get();
   write_open_ = true;
   return trx;
 }
@@ -135,6 +137,7 @@ RecordStats Database::stats() const {
   s.point_reads = point_reads_.load(std::memory_order_relaxed);
   s.range_reads = range_reads_.load(std::memory_order_relaxed);
   s.commits = commits_.load(std::memory_order_relaxed);
+  s.reads_moved_to_rewritten_roots = reads_moved_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -154,6 +157,7 @@ std::string Database::StatsJson() const {
   w.Key("point_reads").Uint(s.point_reads);
   w.Key("range_reads").Uint(s.range_reads);
   w.Key("commits").Uint(s.commits);
+  w.Key("reads_moved_to_rewritten_roots").Uint(s.reads_moved_to_rewritten_roots);
   w.EndObject();
   w.Key("memory").Raw(MemoryStatsJson());
   w.EndObject();
@@ -206,8 +210,26 @@ Result<std::optional<LeafRef>> ReadTrx::FindLeaf(uint64_t leaf) {
   }
 }
 
+bool ReadTrx::Reresolve(const Status& failed) {
+  // Only a page missing from its segment, and only for a revision read
+  // from a root page (not a rewrite's base).
+  if (!failed.IsCorruption() || trie_.root_page.IsNull()) return false;
+  if (!rs_->store_->Refresh().ok()) return false;
+  auto now = rs_->GetTrie(revision_);
+  if (!now.ok() || now->root_page == trie_.root_page) return false;
+  trie_ = *now;
+  rs_->reads_moved_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
   rs_->point_reads_.fetch_add(1, std::memory_order_relaxed);
+  auto got = GetOnce(key);
+  if (!got.ok() && Reresolve(got.status())) return GetOnce(key);
+  return got;
+}
+
+Result<std::optional<PinnedRecord>> ReadTrx::GetOnce(uint64_t key) {
   REVFS_ASSIGN_OR_RETURN(std::optional<LeafRef> leaf, FindLeaf(LeafOf(key)));
   if (!leaf) return std::optional<PinnedRecord>();
   size_t combined = 0;
@@ -223,8 +245,22 @@ Status ReadTrx::Scan(uint64_t first, uint64_t last,
                      const std::function<bool(uint64_t, std::string_view)>& fn) {
   if (trie_.height == 0 || first > last) return Status::OK();
   rs_->range_reads_.fetch_add(1, std::memory_order_relaxed);
+  // The key after the last one delivered: where a scan moved to a
+  // rewritten root goes on (its records are the same).
+  uint64_t next = first;
+  bool done = false;
+  auto note = [&](uint64_t key, std::string_view value) {
+    if (key == UINT64_MAX) done = true;
+    next = key + 1;
+    return fn(key, value);
+  };
   bool stop = false;
-  return ScanTriePage(trie_.root, static_cast<int>(trie_.height) + 1, 0, first, last, fn, &stop);
+  Status s = ScanTriePage(trie_.root, static_cast<int>(trie_.height) + 1, 0, first, last, note,
+                          &stop);
+  if (s.ok() || done || !Reresolve(s)) return s;
+  if (trie_.height == 0 || next > last) return Status::OK();
+  stop = false;
+  return ScanTriePage(trie_.root, static_cast<int>(trie_.height) + 1, 0, next, last, fn, &stop);
 }
 
 Status ReadTrx::ScanTriePage(const PageRef& ref, int parent, uint64_t first_leaf, uint64_t first,

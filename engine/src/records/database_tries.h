@@ -3,7 +3,8 @@
 // revision again reads no revision root from the store.
 //
 // Thread safety: `map` is read under `mu` shared and written under it
-// exclusive; entries are only added, never changed or removed.
+// exclusive; an entry is replaced when its revision's root page changes
+// (prune's rewrite), never removed.
 #ifndef REVFS_RECORDS_DATABASE_TRIES_H_
 #define REVFS_RECORDS_DATABASE_TRIES_H_
 

@@ -49,12 +49,14 @@ constexpr size_t kEntryOverhead = 80;
 }  // namespace
 
 WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
-    : rs_(rs), base_(std::move(base)) {}
+    : rs_(rs), base_(std::move(base)), number_(base_->revision() + 1) {}
 
-WriteTrx::~WriteTrx() { rs_->write_open_ = false; }
+WriteTrx::~WriteTrx() {
+  if (commit_) rs_->write_open_ = false;  // a rewrite's transactions hold no writer of their own
+}
 
 Result<PageRef> WriteTrx::AppendPage(PageKind kind, std::string_view payload) {
-  return commit_->AppendPage(kind, payload);
+  return writer_->AppendPage(kind, payload);
 }
 
 int WriteTrx::PackLevel() const {
@@ -162,6 +164,46 @@ Result<std::optional<std::string>> WriteTrx::Get(uint64_t key) {
 Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
                                   std::vector<std::pair<std::string, uint64_t>> counters) {
   if (done_) return Status::InvalidArgument("write transaction already committed");
+  if (!commit_) return Status::InvalidArgument("a rewrite's transaction has no revision to commit");
+  PageRef root;
+  uint32_t height = 0;
+  REVFS_RETURN_IF_ERROR(WriteTrie(&root, &height, &counters));
+  REVFS_ASSIGN_OR_RETURN(uint64_t number,
+                         commit_->Finish(time_ns, std::move(message), root, std::move(counters),
+                                         height));
+  done_ = true;
+  changes_.clear();
+  spill_.reset();
+  rs_->commits_.fetch_add(1, std::memory_order_relaxed);
+  return number;
+}
+
+Result<std::pair<PageRef, Database::TrieInfo>> WriteTrx::CommitRewrite(RevisionRoot old) {
+  if (done_) return Status::InvalidArgument("write transaction already committed");
+  std::vector<std::pair<std::string, uint64_t>> counters;  // the old root's stand
+  Database::TrieInfo info;
+  REVFS_RETURN_IF_ERROR(WriteTrie(&info.root, &info.height, &counters));
+  info.time_ns = old.time_ns;
+  old.trie_root = info.root;
+  old.trie_height = info.height;
+  auto it = std::find_if(old.counters.begin(), old.counters.end(),
+                         [](const auto& c) { return c.first == "reversioned"; });
+  if (it == old.counters.end()) {
+    old.counters.emplace_back("reversioned", 1);
+  } else {
+    ++it->second;
+  }
+  REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendRoot(old));
+  info.root_page = ref;
+  done_ = true;
+  changes_.clear();
+  spill_.reset();
+  return std::make_pair(ref, info);
+}
+
+Status WriteTrx::WriteTrie(PageRef* root_out, uint32_t* height_out,
+                           std::vector<std::pair<std::string, uint64_t>>* out) {
+  std::vector<std::pair<std::string, uint64_t>>& counters = *out;
   // The changed leaves, ascending; their changes are taken (from memory
   // and the spill file) one leaf at a time as each is written.
   std::vector<uint64_t> leaves = spill_ ? spill_->Leaves() : std::vector<uint64_t>{};
@@ -196,14 +238,9 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
       "bytes_leaves_meta",        "bytes_leaves_inodes",     "bytes_leaves_maps",
       "bytes_leaves_chunk_index", "bytes_leaves_chunk_log", "bytes_leaves_other"};
   for (int k = 0; k < 6; ++k) counters.emplace_back(kLeafCounters[k], leaf_bytes_[k]);
-  REVFS_ASSIGN_OR_RETURN(uint64_t number,
-                         commit_->Finish(time_ns, std::move(message), root, std::move(counters),
-                                         static_cast<uint32_t>(height)));
-  done_ = true;
-  changes_.clear();
-  spill_.reset();
-  rs_->commits_.fetch_add(1, std::memory_order_relaxed);
-  return number;
+  *root_out = root;
+  *height_out = static_cast<uint32_t>(height);
+  return Status::OK();
 }
 
 Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
@@ -294,7 +331,7 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
   IndirectPageBuilder builder(level);
   for (const auto& [slot, child] : children) builder.Add(slot, child);
   REVFS_ASSIGN_OR_RETURN(PageRef ref,
-                         commit_->AppendPage(PageKind::kIndirect,
+                         writer_->AppendPage(PageKind::kIndirect,
                                              PackRecordPage(builder.Finish(), PackLevel())));
   ++indirect_written_;
   indirect_bytes_ += ref.size;
@@ -328,7 +365,7 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
   FragmentPlan plan = PlanFragment(rs_->store_->config(), prev ? &*prev : nullptr, current,
                                    prev ? &newest_view : nullptr, changes);
   std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records);
-  REVFS_ASSIGN_OR_RETURN(PageRef ref, commit_->AppendPage(PageKind::kLeafFragment,
+  REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
   leaf_bytes_[std::min<uint64_t>(leaf >> (60 - kLeafBits), 5)] += ref.size;

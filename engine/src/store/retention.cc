@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "store/page.h"
 #include "util/coding.h"
 
 namespace revfs {
@@ -39,6 +40,9 @@ void RetentionState::AddForgotten(const std::vector<uint64_t>& revisions) {
   }
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
+  std::erase_if(overrides, [&](const RootOverride& o) {
+    return std::binary_search(all.begin(), all.end(), o.revision);
+  });
   forgotten.clear();
   for (uint64_t r : all) {
     if (!forgotten.empty() && forgotten.back().first + forgotten.back().count == r) {
@@ -72,6 +76,11 @@ std::string EncodeRetention(const RetentionState& state) {
   for (const auto& g : state.segments) {
     PutVarint64(&s, g.segment);
     PutVarint64(&s, g.live_bytes);
+  }
+  PutVarint64(&s, state.overrides.size());
+  for (const auto& o : state.overrides) {
+    PutVarint64(&s, o.revision);
+    EncodeCompactPageRef(&s, o.root);
   }
   return s;
 }
@@ -117,6 +126,20 @@ Result<RetentionState> DecodeRetention(std::string_view payload) {
       return bad("segments out of order");
     }
     st.segments.push_back(g);
+  }
+  // A page of an earlier development build ends here: no overrides.
+  n = in.remaining() == 0 ? 0 : in.Varint64();
+  if (!in.ok() || n > in.remaining()) return bad("bad override count");
+  for (uint64_t i = 0; i < n; ++i) {
+    RetentionState::RootOverride o;
+    o.revision = in.Varint64();
+    o.root = DecodeCompactPageRef(&in);
+    if (!in.ok() || o.root.IsNull()) return bad("bad root override");
+    if (!st.overrides.empty() && o.revision <= st.overrides.back().revision) {
+      return bad("root overrides out of order");
+    }
+    if (st.IsForgotten(o.revision)) return bad("a forgotten revision has a root override");
+    st.overrides.push_back(o);
   }
   if (in.remaining() != 0) return bad("trailing bytes");
   return st;

@@ -47,10 +47,16 @@ Result<PageRef> RevisionWriter::AppendPage(PageKind kind, std::string_view paylo
   return ref;
 }
 
+Result<PageRef> RevisionWriter::AppendRoot(const RevisionRoot& root) {
+  if (finished_ || !rewrite_) return Status::InvalidArgument("not a rewrite in progress");
+  return AppendPage(PageKind::kRevisionRoot, EncodeRevisionRoot(root));
+}
+
 Result<uint64_t> RevisionWriter::Finish(
     int64_t time_ns, std::string message, PageRef trie_root,
     std::vector<std::pair<std::string, uint64_t>> counters, uint32_t trie_height) {
   if (finished_) return Status::InvalidArgument("commit already finished");
+  if (rewrite_) return Status::InvalidArgument("a rewrite has no revision to finish");
   RevisionRoot root;
   root.number = revision_;
   root.time_ns = time_ns;

@@ -38,6 +38,11 @@ class RevisionWriter {
                           std::vector<std::pair<std::string, uint64_t>> counters = {},
                           uint32_t trie_height = 0);
 
+  // A rewrite only (Store::BeginRewrite): appends `root`, a kept
+  // revision's new root page, and returns where it is; reachable only once
+  // Store::InstallRoots names it.
+  Result<PageRef> AppendRoot(const RevisionRoot& root);
+
   uint64_t pages_written() const { return pages_written_; }
   uint64_t bytes_written() const { return bytes_written_; }
 
@@ -51,6 +56,7 @@ class RevisionWriter {
   uint64_t bytes_written_ = 0;
   uint64_t chunk_bytes_ = 0;  // of kChunk pages
   bool finished_ = false;
+  bool rewrite_ = false;  // Store::BeginRewrite: no Finish, AppendRoot
 };
 
 }  // namespace revfs

@@ -9,6 +9,7 @@
 
 #include "revfs/store.h"
 #include "store/page_log.h"
+#include "store/revision_writer.h"
 #include "store/retention.h"
 #include "store/store_files.h"
 #include "store/store_state.h"
@@ -38,6 +39,10 @@ Status Store::SwitchRetention(const RetentionState& next) {
     return Status::Busy(path_ + ": a commit is in progress; try again when it ends");
   }
   if (dirty_ || !index_writer_) REVFS_RETURN_IF_ERROR(PrepareAppend());
+  return CommitRetention(next);
+}
+
+Status Store::CommitRetention(const RetentionState& next) {
   dirty_ = true;
   const Superblock prev = superblock();
   REVFS_ASSIGN_OR_RETURN(PageRef ref,
@@ -86,6 +91,39 @@ Status Store::Forget(const std::vector<uint64_t>& revisions) {
   if (revisions.empty()) return Status::OK();
   next.AddForgotten(revisions);
   return SwitchRetention(next);
+}
+
+Result<std::unique_ptr<RevisionWriter>> Store::BeginRewrite() {
+  REVFS_ASSIGN_OR_RETURN(std::unique_ptr<RevisionWriter> rewrite, BeginRevision());
+  rewrite->rewrite_ = true;
+  return rewrite;
+}
+
+Status Store::InstallRoots(RevisionWriter* rewrite,
+                           const std::vector<RetentionState::RootOverride>& roots) {
+  if (rewrite->finished_ || !rewrite->rewrite_) {
+    return Status::InvalidArgument("not a rewrite in progress");
+  }
+  rewrite->finished_ = true;
+  RetentionState next = retention();
+  const uint64_t latest = latest_revision();
+  for (const RetentionState::RootOverride& o : roots) {
+    if (o.revision > latest || next.IsForgotten(o.revision) || o.root.IsNull()) {
+      return Status::InvalidArgument("revision " + std::to_string(o.revision) +
+                                     " is not a kept revision; its root stays");
+    }
+    auto it = std::lower_bound(
+        next.overrides.begin(), next.overrides.end(), o.revision,
+        [](const RetentionState::RootOverride& x, uint64_t r) { return x.revision < r; });
+    if (it != next.overrides.end() && it->revision == o.revision) {
+      it->root = o.root;
+    } else {
+      next.overrides.insert(it, o);
+    }
+  }
+  // The pages the new roots reach are durable before the switch names them
+  // (CommitRetention syncs them with the retention page it appends).
+  return CommitRetention(next);
 }
 
 Status Store::SealNewestSegment() {

@@ -223,7 +223,12 @@ class LivenessWalk {
     const uint64_t kind = (number << kLeafBits) >> 60;
     for (const FragmentRef& f : leaf.chain) {
       Reach(f.page, node, &fresh);
+      // A fragment a forgotten revision wrote: waste the rewrite of the
+      // kept revisions from this one on would give back.
+      const bool stale = f.revision != rev_ && db_.store().IsForgotten(f.revision);
+      if (stale && !out_.first_stale) out_.first_stale = rev_;
       if (!fresh) continue;
+      if (stale) out_.stale_fragment_bytes += f.page.size;
       Count(out_.fragments, out_.fragment_bytes, f.page);
       out_.fragment_bytes_by_record_kind[kind] += f.page.size;
     }

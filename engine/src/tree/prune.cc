@@ -1,6 +1,8 @@
-// Prune (revfs/retention.h): liveness, then the store's packing step, then
-// the bookkeeping. The order is the crash argument of engine/FORMAT.md,
-// "Prune": liveness only reads; PackSegments keeps every live address
+// Prune (revfs/retention.h): liveness, the rewrite of kept revisions when it
+// pays (and liveness again), then the store's packing step, then the
+// bookkeeping. The order is the crash argument of engine/FORMAT.md,
+// "Prune": liveness only reads; the rewrite is one durable switch of roots
+// whose records are the same; PackSegments keeps every live address
 // readable at every moment; RecordPrune is one durable switch whose loss
 // costs nothing but a stale figure, which the next prune rewrites.
 #include <algorithm>
@@ -25,6 +27,22 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   report.forgotten_revisions = store.latest_revision() + 1 - kept.size();
   REVFS_ASSIGN_OR_RETURN(report.store_bytes_before, SegmentFilesBytes(store.env(), store.path()));
   REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, kept));
+  report.stale_fragment_bytes = live.stale_fragment_bytes;
+  if (live.first_stale && !options.dry_run &&
+      live.stale_fragment_bytes * 100 > live.fragment_bytes * options.max_unused_percent) {
+    // Rewritten from the first kept revision whose chains hold a forgotten
+    // revision's fragment; the new roots are in force (durably) before
+    // liveness runs again and packing drops the old ones' pages.
+    auto first = std::lower_bound(kept.begin(), kept.end(), *live.first_stale);
+    std::optional<uint64_t> base;
+    if (first != kept.begin()) base = *std::prev(first);
+    Database::RewriteReport rewrite;
+    REVFS_RETURN_IF_ERROR(
+        db.RewriteRevisions(base, std::vector<uint64_t>(first, kept.end()), &rewrite));
+    report.rewritten_revisions = rewrite.revisions;
+    report.rewrite_bytes = rewrite.bytes_written;
+    REVFS_ASSIGN_OR_RETURN(live, ComputeLiveness(db, kept));
+  }
   PackOptions pack;
   pack.max_unused_percent = options.max_unused_percent;
   pack.dry_run = options.dry_run;

@@ -1,0 +1,220 @@
+// Prune's rewrite of the kept revisions (engine/FORMAT.md, "Re-versioning
+// the kept revisions"), per versioning approach: after forget and prune
+// every kept revision holds exactly the records it held before, its chains
+// hold no fragment of a forgotten revision, the fragment bound holds, the
+// fragments kept shrink, the store verifies, the new roots survive reopen,
+// a second prune rewrites nothing; a reader that opened a revision before
+// prune reads it whole afterwards, its pages packed away; a rewrite that
+// fails leaves every root as it was.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "engine/tree/retention_fixture.h"
+#include "store/revision_writer.h"
+
+namespace revfs::testing {
+namespace {
+
+using Records = std::map<uint64_t, std::string>;
+
+Records AllRecords(Database& db, uint64_t rev) {
+  Records out;
+  auto trx = db.BeginRead(rev);
+  EXPECT_TRUE(trx.ok()) << trx.status().ToString();
+  if (!trx.ok()) return out;
+  Status s = (*trx)->Scan(0, UINT64_MAX, [&](uint64_t key, std::string_view value) {
+    out.emplace(key, std::string(value));
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+class ReversionTest : public RetentionTreeTest, public ::testing::WithParamInterface<Versioning> {
+ protected:
+  void SetUp() override {
+    RetentionTreeTest::SetUp();
+    MakeSmallSegments(GetParam());
+    for (int r = 1; r <= 24; ++r) ASSERT_NO_FATAL_FAILURE(CommitRevision(r, 1u << 20));
+    // Keep every sixth revision and the latest.
+    for (int r = 1; r < 24; ++r) {
+      if (r % 6 != 0) forget_.push_back(r);
+    }
+    for (uint64_t r = 0; r <= 24; ++r) {
+      if (std::find(forget_.begin(), forget_.end(), r) == forget_.end()) {
+        records_[r] = AllRecords(*db_, r);
+      }
+    }
+    ASSERT_TRUE(db_->store().Forget(forget_).ok());
+  }
+
+  Result<PruneReport> RunPrune() {
+    PruneOptions o;
+    o.max_unused_percent = 0;
+    return Prune(*db_, o);
+  }
+
+  void ExpectSameRecordsAndClean() {
+    for (const auto& [r, records] : records_) {
+      EXPECT_EQ(AllRecords(*db_, r), records) << "revision " << r;
+      if (r > 0) EXPECT_EQ(Stored(r), sources_[r]) << "revision " << r;
+    }
+    VerifyReport report;
+    ASSERT_TRUE(db_->Verify(&report).ok());
+    for (const auto& d : report.damage) ADD_FAILURE() << d.file << " " << d.offset << " " << d.what;
+  }
+
+  std::vector<uint64_t> forget_;
+  std::map<uint64_t, Records> records_;  // every kept revision's, before prune
+};
+
+TEST_P(ReversionTest, KeptRevisionsKeepTheirRecordsAndLoseForgottenFragments) {
+  auto before = ComputeLiveness(*db_, db_->store().KeptRevisions());
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  auto pruned = RunPrune();
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  if (GetParam() == Versioning::kFull && !before->first_stale) {
+    // Every leaf a kept revision reads was written whole by a kept one:
+    // nothing to rewrite.
+    EXPECT_EQ(before->stale_fragment_bytes, 0u);
+    EXPECT_EQ(pruned->rewritten_revisions, 0u);
+    ASSERT_NO_FATAL_FAILURE(ExpectSameRecordsAndClean());
+    return;
+  }
+  ASSERT_TRUE(before->first_stale.has_value());
+  EXPECT_EQ(*before->first_stale, 6u);  // the first kept revision after forgotten ones
+  EXPECT_GT(before->stale_fragment_bytes, 0u);
+  EXPECT_EQ(pruned->stale_fragment_bytes, before->stale_fragment_bytes);
+  EXPECT_EQ(pruned->rewritten_revisions, 4u);  // 6, 12, 18 and 24; 0 stays
+  EXPECT_GT(pruned->rewrite_bytes, 0u);
+  // What the kept revisions' chains hold now: none of a forgotten revision.
+  EXPECT_EQ(pruned->live.stale_fragment_bytes, 0u);
+  EXPECT_FALSE(pruned->live.first_stale.has_value());
+  if (GetParam() != Versioning::kFull) {
+    // Full versioning writes a changed leaf whole either way: the other
+    // approaches shed the fragments forgotten revisions added to chains.
+    EXPECT_LT(pruned->live.fragment_bytes, before->fragment_bytes)
+        << "fragment bytes " << before->fragment_bytes << " -> " << pruned->live.fragment_bytes;
+  }
+  for (uint64_t r : {6, 12, 18, 24}) {
+    auto root = db_->store().ReadRevisionRoot(r);
+    ASSERT_TRUE(root.ok()) << root.status().ToString();
+    EXPECT_EQ(root->Counter("reversioned"), 1u) << "revision " << r;
+    EXPECT_EQ(root->message, "r" + std::to_string(r));
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectSameRecordsAndClean());
+
+  // The new roots are durable, and there is nothing left to rewrite.
+  Open(nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectSameRecordsAndClean());
+  auto again = RunPrune();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->stale_fragment_bytes, 0u);
+  EXPECT_EQ(again->rewritten_revisions, 0u);
+
+  // Commits go on from the rewritten latest revision; forgetting one of the
+  // rewritten revisions drops its override.
+  ASSERT_NO_FATAL_FAILURE(CommitRevision(25, 1u << 20));
+  records_[25] = AllRecords(*db_, 25);
+  ASSERT_TRUE(db_->store().Forget({12}).ok());
+  records_.erase(12);
+  for (const auto& o : db_->store().retention().overrides) EXPECT_NE(o.revision, 12u);
+  auto third = RunPrune();
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  Open(nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectSameRecordsAndClean());
+}
+
+TEST_P(ReversionTest, AReaderOfAnOldRootFollowsTheRewrite) {
+  // A second Database on the store, as a mounted daemon has: it opens
+  // revision 12 (its pages in a segment prune packs) before prune and reads it after prune packed the old
+  // root's pages away and its segments were reloaded.
+  DatabaseOptions options;
+  options.store = StoreOptions{nullptr, false};
+  options.memory.shared_allocator = allocator();
+  auto reader = Database::Open(Path("store"), options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto trx = (*reader)->BeginRead(12);
+  ASSERT_TRUE(trx.ok());
+  auto pruned = RunPrune();
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  ASSERT_GT(pruned->pack.segments_packed + pruned->pack.segments_deleted, 0u);
+  ASSERT_TRUE((*reader)->store().Refresh().ok());
+  (*reader)->ClearCaches();
+  Records got;
+  Status s = (*trx)->Scan(0, UINT64_MAX, [&](uint64_t key, std::string_view value) {
+    got.emplace(key, std::string(value));
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(got, records_[12]);
+  // It did meet the old root's pages gone (for full versioning there may
+  // have been nothing to rewrite).
+  if (pruned->rewritten_revisions > 0) {
+    EXPECT_EQ((*reader)->stats().reads_moved_to_rewritten_roots, 1u);
+  }
+  auto one = (*trx)->Get(records_[12].rbegin()->first);
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->value(), records_[12].rbegin()->second);
+}
+
+// Fails the n-th page append after the rewrite began.
+class FailingAppendEnv : public EnvWrapper {
+ public:
+  FailingAppendEnv() : EnvWrapper(Env::Default()) {}
+  int fail_after = -1;  // appends to let through; -1: never fail
+  Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
+    REVFS_ASSIGN_OR_RETURN(auto file, EnvWrapper::NewAppendableFile(path));
+    return std::unique_ptr<WritableFile>(new File(this, std::move(file)));
+  }
+
+ private:
+  class File : public WritableFile {
+   public:
+    File(FailingAppendEnv* env, std::unique_ptr<WritableFile> f) : env_(env), f_(std::move(f)) {}
+    Status Append(std::string_view data) override {
+      if (env_->fail_after == 0) return Status::IOError("injected: no space left on device");
+      if (env_->fail_after > 0) --env_->fail_after;
+      return f_->Append(data);
+    }
+    Status Sync() override { return f_->Sync(); }
+    Status Close() override { return f_->Close(); }
+    uint64_t Size() const override { return f_->Size(); }
+
+   private:
+    FailingAppendEnv* env_;
+    std::unique_ptr<WritableFile> f_;
+  };
+};
+
+TEST_P(ReversionTest, ARewriteThatFailsChangesNoRoot) {
+  FailingAppendEnv env;
+  Open(&env);
+  const RetentionState st = db_->store().retention();
+  for (int fail_after : {0, 1, 3, 10}) {
+    env.fail_after = fail_after;
+    Database::RewriteReport report;
+    Status s = db_->RewriteRevisions(0, {6, 12, 18, 24}, &report);
+    env.fail_after = -1;
+    if (s.ok()) continue;  // wrote fewer pages than that
+    EXPECT_NE(s.ToString().find("no space left"), std::string::npos) << s.ToString();
+    EXPECT_EQ(db_->store().retention(), st) << "after " << fail_after << " appends";
+  }
+  Open(nullptr);
+  EXPECT_TRUE(db_->store().retention().overrides.size() <= 4u);
+  ASSERT_NO_FATAL_FAILURE(ExpectSameRecordsAndClean());
+  // Misuse is refused, not misread.
+  Database::RewriteReport report;
+  EXPECT_TRUE(db_->RewriteRevisions(12, {6}, &report).IsInvalidArgument());
+  EXPECT_TRUE(db_->RewriteRevisions(0, {3}, &report).IsNotFound());  // forgotten
+}
+
+INSTANTIATE_TEST_SUITE_P(Approaches, ReversionTest,
+                         ::testing::Values(Versioning::kFull, Versioning::kIncremental,
+                                           Versioning::kDifferential, Versioning::kSliding),
+                         [](const auto& info) { return std::string(VersioningName(info.param)); });
+
+}  // namespace
+}  // namespace revfs::testing
