@@ -118,12 +118,19 @@ TEST_P(SpaceTest, AloneSharedAndDeadBytesAreWhatTheyClaim) {
   // pages, which only a seal would take).
   PruneOptions o;
   o.max_unused_percent = 0;
-  ASSERT_TRUE(Prune(*db_, o).ok());
+  auto report = Prune(*db_, o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
   Open(nullptr);
   SpaceReport pruned = Space();
   ASSERT_NO_FATAL_FAILURE(ExpectConsistent(pruned));
   EXPECT_LT(pruned.dead_bytes, more.dead_bytes / 4);
-  EXPECT_EQ(pruned.alone_bytes + pruned.shared_bytes, more.alone_bytes + more.shared_bytes);
+  // What is live stays live, unless prune rewrote the kept revisions
+  // without the forgotten ones' fragments: then less is.
+  if (report->rewritten_revisions == 0) {
+    EXPECT_EQ(pruned.alone_bytes + pruned.shared_bytes, more.alone_bytes + more.shared_bytes);
+  } else {
+    EXPECT_LT(pruned.alone_bytes + pruned.shared_bytes, more.alone_bytes + more.shared_bytes);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Approaches, SpaceTest,
