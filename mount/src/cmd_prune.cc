@@ -85,11 +85,12 @@ int RunPrune(const PruneArgs& a) {
     return kExitOk;
   }
   std::printf("packed %llu segment%s, deleted %llu: %.1f MiB -> %.1f MiB (%llu revisions kept, "
-              "%llu forgotten)\n",
+              "%llu forgotten, %llu rewritten)\n",
               static_cast<unsigned long long>(p.segments_packed), p.segments_packed == 1 ? "" : "s",
               static_cast<unsigned long long>(p.segments_deleted), MiB(r->store_bytes_before),
               MiB(r->store_bytes_after), static_cast<unsigned long long>(r->kept_revisions),
-              static_cast<unsigned long long>(r->forgotten_revisions));
+              static_cast<unsigned long long>(r->forgotten_revisions),
+              static_cast<unsigned long long>(r->rewritten_revisions));
   return kExitOk;
 }
 

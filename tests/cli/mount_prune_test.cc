@@ -85,6 +85,9 @@ TEST_F(MountPruneTest, ReadersOfKeptRevisionsReadRightWhileForgetAndPruneRun) {
   ShResult prune = Sh(std::string(REVFS_BINARY) + " prune " + store_ + " --max-unused 0");
   EXPECT_EQ(prune.code, 0) << prune.out;
   EXPECT_NE(prune.out.find("revisions kept"), std::string::npos) << prune.out;
+  // The kept revisions after a forgotten one were rewritten under the
+  // readers (engine/FORMAT.md, "Re-versioning the kept revisions").
+  EXPECT_NE(prune.out.find("forgotten, 5 rewritten)"), std::string::npos) << prune.out;
   const int during = rounds.load();
   while (rounds.load() < during + 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   stop = true;
