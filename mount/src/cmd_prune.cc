@@ -76,12 +76,14 @@ int RunPrune(const PruneArgs& a) {
   }
   if (a.dry_run) {
     std::printf("would pack %llu segment%s and delete %llu: %.1f MiB -> %.1f MiB (%llu "
-                "revisions kept, %llu forgotten)\n",
+                "revisions kept, %llu forgotten); would rewrite %llu kept revision%s\n",
                 static_cast<unsigned long long>(p.segments_packed),
                 p.segments_packed == 1 ? "" : "s",
                 static_cast<unsigned long long>(p.segments_deleted), MiB(r->store_bytes_before),
                 MiB(r->store_bytes_after), static_cast<unsigned long long>(r->kept_revisions),
-                static_cast<unsigned long long>(r->forgotten_revisions));
+                static_cast<unsigned long long>(r->forgotten_revisions),
+                static_cast<unsigned long long>(r->rewritten_revisions),
+                r->rewritten_revisions == 1 ? "" : "s");
     return kExitOk;
   }
   std::printf("packed %llu segment%s, deleted %llu: %.1f MiB -> %.1f MiB (%llu revisions kept, "

@@ -167,8 +167,8 @@ struct PruneReport {
   // The kept revisions' chains held this many bytes of fragments written by
   // forgotten revisions; past --max-unused percent of the live fragment
   // bytes, prune rewrote `rewritten_revisions` (writing `rewrite_bytes`) so
-  // that none are left (a dry run only reports the figure and does not
-  // count the rewrite's gain in store_bytes_after).
+  // that none are left (a dry run says how many it would rewrite, writes
+  // nothing, and does not count the rewrite's gain in store_bytes_after).
   uint64_t stale_fragment_bytes = 0;
   uint64_t rewritten_revisions = 0;
   uint64_t rewrite_bytes = 0;

@@ -28,20 +28,24 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   REVFS_ASSIGN_OR_RETURN(report.store_bytes_before, SegmentFilesBytes(store.env(), store.path()));
   REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, kept));
   report.stale_fragment_bytes = live.stale_fragment_bytes;
-  if (live.first_stale && !options.dry_run &&
+  if (live.first_stale &&
       live.stale_fragment_bytes * 100 > live.fragment_bytes * options.max_unused_percent) {
     // Rewritten from the first kept revision whose chains hold a forgotten
     // revision's fragment; the new roots are in force (durably) before
-    // liveness runs again and packing drops the old ones' pages.
+    // liveness runs again and packing drops the old ones' pages. A dry run
+    // says how many it would rewrite.
     auto first = std::lower_bound(kept.begin(), kept.end(), *live.first_stale);
-    std::optional<uint64_t> base;
-    if (first != kept.begin()) base = *std::prev(first);
-    Database::RewriteReport rewrite;
-    REVFS_RETURN_IF_ERROR(
-        db.RewriteRevisions(base, std::vector<uint64_t>(first, kept.end()), &rewrite));
-    report.rewritten_revisions = rewrite.revisions;
-    report.rewrite_bytes = rewrite.bytes_written;
-    REVFS_ASSIGN_OR_RETURN(live, ComputeLiveness(db, kept));
+    report.rewritten_revisions = static_cast<uint64_t>(kept.end() - first);
+    if (!options.dry_run) {
+      std::optional<uint64_t> base;
+      if (first != kept.begin()) base = *std::prev(first);
+      Database::RewriteReport rewrite;
+      REVFS_RETURN_IF_ERROR(
+          db.RewriteRevisions(base, std::vector<uint64_t>(first, kept.end()), &rewrite));
+      report.rewritten_revisions = rewrite.revisions;
+      report.rewrite_bytes = rewrite.bytes_written;
+      REVFS_ASSIGN_OR_RETURN(live, ComputeLiveness(db, kept));
+    }
   }
   PackOptions pack;
   pack.max_unused_percent = options.max_unused_percent;

@@ -73,8 +73,18 @@ class ReversionTest : public RetentionTreeTest, public ::testing::WithParamInter
 TEST_P(ReversionTest, KeptRevisionsKeepTheirRecordsAndLoseForgottenFragments) {
   auto before = ComputeLiveness(*db_, db_->store().KeptRevisions());
   ASSERT_TRUE(before.ok()) << before.status().ToString();
+  // A dry run says what the real one rewrites, and writes nothing.
+  const RetentionState st = db_->store().retention();
+  PruneOptions dry;
+  dry.max_unused_percent = 0;
+  dry.dry_run = true;
+  auto would = Prune(*db_, dry);
+  ASSERT_TRUE(would.ok()) << would.status().ToString();
+  EXPECT_EQ(db_->store().retention(), st);
   auto pruned = RunPrune();
   ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(would->rewritten_revisions, pruned->rewritten_revisions);
+  EXPECT_EQ(would->stale_fragment_bytes, pruned->stale_fragment_bytes);
   if (GetParam() == Versioning::kFull && !before->first_stale) {
     // Every leaf a kept revision reads was written whole by a kept one:
     // nothing to rewrite.
