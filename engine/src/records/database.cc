@@ -82,7 +82,19 @@ Result<Database::TrieInfo> Database::GetTrie(uint64_t number) {
     auto it = tries_->map.find(number);
     if (it != tries_->map.end() && it->second.root_page == entry.root) return it->second;
   }
-  REVFS_ASSIGN_OR_RETURN(RevisionRoot root, store_->ReadRevisionRoot(number));
+  auto read = store_->ReadRevisionRoot(number);
+  if (!read.ok() && read.status().IsCorruption()) {
+    // A root page prune rewrote and packed away since this Database last
+    // looked (a daemon told of changes only by a notification): the store's
+    // state in force names the new one.
+    REVFS_RETURN_IF_ERROR(store_->Refresh());
+    REVFS_ASSIGN_OR_RETURN(RevisionEntry now, store_->GetRevision(number));
+    if (!(now.root == entry.root)) {
+      entry = now;
+      read = store_->ReadRevisionRoot(number);
+    }
+  }
+  REVFS_ASSIGN_OR_RETURN(RevisionRoot root, std::move(read));
   if (root.trie_height > kMaxTrieHeight || root.trie_root.IsNull() != (root.trie_height == 0)) {
     return Status::Corruption("revision " + std::to_string(number) +
                               ": record trie root is inconsistent");

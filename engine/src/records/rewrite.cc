@@ -28,9 +28,16 @@ class Database::TrieDiff {
     if (a.height == b.height && !a.root.IsNull() && !b.root.IsNull()) {
       return Pages(a.root, b.root, 0);
     }
+    // One side empty (the first kept revision, on the empty trie): its
+    // leaves stream straight into the transaction.
+    if (a.root.IsNull()) return Collect(b.root, 0, nullptr, /*in_a=*/false);
+    if (b.root.IsNull()) return Collect(a.root, 0, nullptr, /*in_a=*/true);
+    // Tries of different heights: the leaf references of both are held
+    // (the one place a rewrite's memory grows with the tree, about 100
+    // bytes a leaf; a trie grows a level per 128x more leaves).
     LeafMap la, lb;
-    if (!a.root.IsNull()) REVFS_RETURN_IF_ERROR(Collect(a.root, 0, &la));
-    if (!b.root.IsNull()) REVFS_RETURN_IF_ERROR(Collect(b.root, 0, &lb));
+    REVFS_RETURN_IF_ERROR(Collect(a.root, 0, &la, true));
+    REVFS_RETURN_IF_ERROR(Collect(b.root, 0, &lb, false));
     return Compare(la, lb);
   }
 
@@ -59,13 +66,12 @@ class Database::TrieDiff {
     REVFS_ASSIGN_OR_RETURN(Loaded b, Load(rb));
     if (a.page.level() != b.page.level()) {  // path compression differs here
       LeafMap la, lb;
-      REVFS_RETURN_IF_ERROR(Children(a.page, first_leaf, &la));
-      REVFS_RETURN_IF_ERROR(Children(b.page, first_leaf, &lb));
+      REVFS_RETURN_IF_ERROR(Children(a.page, first_leaf, &la, true));
+      REVFS_RETURN_IF_ERROR(Children(b.page, first_leaf, &lb, false));
       return Compare(la, lb);
     }
     const int level = a.page.level();
     const uint64_t span = LeavesCovered(level - 1);
-    LeafMap la, lb;  // the subtrees only one side has
     size_t i = 0, j = 0;
     while (i < a.page.size() || j < b.page.size()) {
       const uint32_t sa = i < a.page.size() ? a.page.slot_at(i) : kIndirectFanout;
@@ -76,7 +82,8 @@ class Database::TrieDiff {
         const bool in_a = sa < sb;
         REVFS_ASSIGN_OR_RETURN(IndirectChild child,
                                in_a ? a.page.child_at(i++) : b.page.child_at(j++));
-        REVFS_RETURN_IF_ERROR(Child(child, level, child_first, in_a ? &la : &lb));
+        // A subtree only one side has: streamed, its leaves are all changes.
+        REVFS_RETURN_IF_ERROR(Child(child, level, child_first, nullptr, in_a));
         continue;
       }
       REVFS_ASSIGN_OR_RETURN(IndirectChild ca, a.page.child_at(i++));
@@ -93,32 +100,39 @@ class Database::TrieDiff {
       if (!x || !y) return Status::Corruption("indirect page above level 1 names a leaf");
       REVFS_RETURN_IF_ERROR(Pages(*x, *y, child_first));
     }
-    return Compare(la, lb);
+    return Status::OK();
   }
 
-  // Every leaf reference below page `ref`, whose first leaf is `first_leaf`.
-  Status Collect(const PageRef& ref, uint64_t first_leaf, LeafMap* out) {
+  // Every leaf reference below page `ref` (of side a, or b), whose first
+  // leaf is `first_leaf`: into `out`, or, when it is null, each at once
+  // as a leaf only that side has.
+  Status Collect(const PageRef& ref, uint64_t first_leaf, LeafMap* out, bool in_a) {
     REVFS_ASSIGN_OR_RETURN(Loaded loaded, Load(ref));
-    return Children(loaded.page, first_leaf, out);
+    return Children(loaded.page, first_leaf, out, in_a);
   }
-  Status Children(const IndirectPage& page, uint64_t first_leaf, LeafMap* out) {
+  Status Children(const IndirectPage& page, uint64_t first_leaf, LeafMap* out, bool in_a) {
     const uint64_t span = LeavesCovered(page.level() - 1);
     for (size_t i = 0; i < page.size(); ++i) {
       REVFS_ASSIGN_OR_RETURN(IndirectChild child, page.child_at(i));
-      REVFS_RETURN_IF_ERROR(Child(child, page.level(), first_leaf + page.slot_at(i) * span, out));
+      REVFS_RETURN_IF_ERROR(
+          Child(child, page.level(), first_leaf + page.slot_at(i) * span, out, in_a));
     }
     return Status::OK();
   }
-  Status Child(const IndirectChild& child, int level, uint64_t first_leaf, LeafMap* out) {
+  Status Child(const IndirectChild& child, int level, uint64_t first_leaf, LeafMap* out,
+               bool in_a) {
     if (level == 1) {
       const LeafRef* leaf = std::get_if<LeafRef>(&child);
       if (!leaf) return Status::Corruption("level-1 page names an indirect page");
-      out->emplace(first_leaf, *leaf);
-      return Status::OK();
+      if (out) {
+        out->emplace(first_leaf, *leaf);
+        return Status::OK();
+      }
+      return in_a ? Leaf(first_leaf, leaf, nullptr) : Leaf(first_leaf, nullptr, leaf);
     }
     const PageRef* page = std::get_if<PageRef>(&child);
     if (!page) return Status::Corruption("indirect page above level 1 names a leaf");
-    return Collect(*page, first_leaf, out);
+    return Collect(*page, first_leaf, out, in_a);
   }
 
   Status Compare(const LeafMap& la, const LeafMap& lb) {
@@ -191,10 +205,18 @@ Status Database::RewriteRevisions(std::optional<uint64_t> base,
   if (write_open_) return Status::Busy(store_->path() + ": a write transaction is open");
   REVFS_ASSIGN_OR_RETURN(std::unique_ptr<RevisionWriter> writer, store_->BeginRewrite());
   write_open_ = true;
+  // The rewrite reads the pages it appended (each rewritten revision is the
+  // next one's base), so they are in the caches, which know a page by its
+  // address: if the rewrite fails, the next writer appends other pages at
+  // those addresses, and the caches must not answer for them.
   struct Reset {
-    bool* flag;
-    ~Reset() { *flag = false; }
-  } reset{&write_open_};
+    Database* db;
+    bool installed = false;
+    ~Reset() {
+      db->write_open_ = false;
+      if (!installed) db->ClearCaches();
+    }
+  } reset{this};
   TrieInfo old_prev, new_prev;  // the empty trie unless there is a base
   if (base) {
     REVFS_ASSIGN_OR_RETURN(old_prev, GetTrie(*base));
@@ -226,7 +248,9 @@ Status Database::RewriteRevisions(std::optional<uint64_t> base,
   }
   report->pages_written = writer->pages_written();
   report->bytes_written = writer->bytes_written();
-  return store_->InstallRoots(writer.get(), roots);
+  REVFS_RETURN_IF_ERROR(store_->InstallRoots(writer.get(), roots));
+  reset.installed = true;
+  return Status::OK();
 }
 
 }  // namespace revfs

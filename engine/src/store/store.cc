@@ -223,21 +223,18 @@ Result<RevisionEntry> Store::GetRevision(uint64_t number) const {
   if (state_->retention.IsForgotten(number)) {
     return Status::NotFound("revision " + std::to_string(number) + " was forgotten");
   }
-  RevisionEntry entry = state_->index[number];
-  // A root prune rewrote (engine/FORMAT.md, "Re-versioning the kept
-  // revisions") stands in for the index's, damaged or not.
-  const auto& overrides = state_->retention.overrides;
-  auto it = std::lower_bound(
-      overrides.begin(), overrides.end(), number,
-      [](const RetentionState::RootOverride& o, uint64_t r) { return o.revision < r; });
-  if (it != overrides.end() && it->revision == number) {
-    entry.root = it->root;
-    return entry;
-  }
   if (state_->index_damaged[number]) {
     return Status::Corruption(StoreIndexPath(path_) + ": entry of revision " +
                               std::to_string(number) + " is damaged");
   }
+  RevisionEntry entry = state_->index[number];
+  // A root prune rewrote (engine/FORMAT.md, "Re-versioning the kept
+  // revisions") stands in for the index's.
+  const auto& overrides = state_->retention.overrides;
+  auto it = std::lower_bound(
+      overrides.begin(), overrides.end(), number,
+      [](const RetentionState::RootOverride& o, uint64_t r) { return o.revision < r; });
+  if (it != overrides.end() && it->revision == number) entry.root = it->root;
   return entry;
 }
 

@@ -28,7 +28,10 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   REVFS_ASSIGN_OR_RETURN(report.store_bytes_before, SegmentFilesBytes(store.env(), store.path()));
   REVFS_ASSIGN_OR_RETURN(Liveness live, ComputeLiveness(db, kept));
   report.stale_fragment_bytes = live.stale_fragment_bytes;
-  if (live.first_stale &&
+  // Under full versioning a leaf is one fragment, whole: a forgotten
+  // revision's fragment that a kept revision reads is all current records,
+  // and a rewrite would only copy it.
+  if (live.first_stale && store.config().versioning != Versioning::kFull &&
       live.stale_fragment_bytes * 100 > live.fragment_bytes * options.max_unused_percent) {
     // Rewritten from the first kept revision whose chains hold a forgotten
     // revision's fragment; the new roots are in force (durably) before
