@@ -123,6 +123,10 @@ Status Store::InstallRoots(RevisionWriter* rewrite,
   }
   // The pages the new roots reach are durable before the switch names them
   // (CommitRetention syncs them with the retention page it appends).
+  REVFS_RETURN_IF_ERROR(CommitRetention(next));
+  // Once more, into the other superblock slot: the older one names the
+  // pages' end before the rewrite, maybe in a segment the rewrite left
+  // without a live page, which packing then deletes (as SealNewestSegment).
   return CommitRetention(next);
 }
 
