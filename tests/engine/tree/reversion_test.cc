@@ -52,6 +52,14 @@ class ReversionTest : public RetentionTreeTest, public ::testing::WithParamInter
     ASSERT_TRUE(db_->store().Forget(forget_).ok());
   }
 
+  // A second, read-only Database on the store, as a mounted daemon has.
+  Result<std::unique_ptr<Database>> OpenReader() {
+    DatabaseOptions options;
+    options.store = StoreOptions{nullptr, false};
+    options.memory.shared_allocator = allocator();
+    return Database::Open(Path("store"), options);
+  }
+
   Result<PruneReport> RunPrune() {
     PruneOptions o;
     o.max_unused_percent = 0;
@@ -140,12 +148,10 @@ TEST_P(ReversionTest, KeptRevisionsKeepTheirRecordsAndLoseForgottenFragments) {
 
 TEST_P(ReversionTest, AReaderOfAnOldRootFollowsTheRewrite) {
   // A second Database on the store, as a mounted daemon has: it opens
-  // revision 12 (its pages in a segment prune packs) before prune and reads it after prune packed the old
-  // root's pages away and its segments were reloaded.
-  DatabaseOptions options;
-  options.store = StoreOptions{nullptr, false};
-  options.memory.shared_allocator = allocator();
-  auto reader = Database::Open(Path("store"), options);
+  // revision 12 (its pages in a segment prune packs) before prune and
+  // reads it after prune packed the old root's pages away and its
+  // segments were reloaded.
+  auto reader = OpenReader();
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   auto trx = (*reader)->BeginRead(12);
   ASSERT_TRUE(trx.ok());
@@ -175,10 +181,7 @@ TEST_P(ReversionTest, AReaderThatNeverRefreshedOpensARewrittenRevision) {
   // Opened before prune, it read nothing; it is not told of the change (a
   // daemon waiting for a notification) and opens kept revisions after
   // prune packed their old root pages away.
-  DatabaseOptions options;
-  options.store = StoreOptions{nullptr, false};
-  options.memory.shared_allocator = allocator();
-  auto reader = Database::Open(Path("store"), options);
+  auto reader = OpenReader();
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   auto pruned = RunPrune();
   ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
