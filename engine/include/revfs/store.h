@@ -322,6 +322,16 @@ class Store {
   // until now may be packed: writes the retention page in force again there
   // and switches the superblock to it (durable, like Forget). Writer lock.
   Status SealNewestSegment();
+  // Writes the retention page in force again, twice, so that both
+  // superblock slots name the current end of the pages: neither names a
+  // segment packing may pack or delete (the older slot, a crash's
+  // fallback, may name an older segment after a commit or a rewrite that
+  // rolled over). Durable, like Forget. Writer lock.
+  Status SettleSlots();
+  // Whether the superblock slot not in force (a crash's fallback) names a
+  // pages' end outside the segment appended to (false if it is not valid:
+  // there is nothing to fall back on either way).
+  Result<bool> FallbackSlotInOlderSegment() const;
   // Records the live bytes per segment that a prune left (the retention
   // page's bookkeeping: dead bytes awaiting prune are what a segment stores
   // beyond them). The same durable switch as Forget's.

@@ -10,6 +10,8 @@
 #include "revfs/store.h"
 #include "store/page_log.h"
 #include "store/revision_writer.h"
+#include "store/segment_file.h"
+#include "store/superblock.h"
 #include "store/retention.h"
 #include "store/store_files.h"
 #include "store/store_state.h"
@@ -135,8 +137,25 @@ Status Store::SealNewestSegment() {
   if (writer_open_) return Status::Busy(path_ + ": a commit is in progress");
   if (dirty_ || !index_writer_) REVFS_RETURN_IF_ERROR(PrepareAppend());
   pages_->RollBeforeNextAppend();
-  // Twice: both superblock slots then end in the new segment, so the older
-  // one stays a valid fallback once the sealed segment is packed.
+  // Both superblock slots then end in the new segment, so the older one
+  // stays a valid fallback once the sealed segment is packed.
+  return SettleSlots();
+}
+
+Result<bool> Store::FallbackSlotInOlderSegment() const {
+  REVFS_ASSIGN_OR_RETURN(SlotChoice choice, ChooseSuperblock(env_, path_, *superblock_reader_));
+  const Superblock in_force = superblock();
+  const uint32_t newest = SegmentOf(in_force.pages_end - 1);
+  for (int i = 0; i < kSuperblockSlots; ++i) {
+    if (i == choice.slot) continue;
+    auto other = DecodeSuperblock(choice.slot_bytes[i], path_);
+    if (!other.ok() || other->pages_end == 0) return false;
+    return SegmentOf(other->pages_end - 1) != newest;
+  }
+  return false;
+}
+
+Status Store::SettleSlots() {
   REVFS_RETURN_IF_ERROR(SwitchRetention(retention()));
   return SwitchRetention(retention());
 }

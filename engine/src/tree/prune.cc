@@ -68,12 +68,21 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   // Not for a few dead pages (the retention pages each prune writes): only
   // when an eighth of a segment (at most 1 MiB) would come back.
   const uint64_t worth = std::min<uint64_t>(store.config().segment_size / 8, 1 << 20);
+  bool settled = false;
   if (newest_dead >= worth && newest_dead * 100 > committed * options.max_unused_percent) {
     if (options.dry_run) {
       pack.include_newest = true;
     } else {
       REVFS_RETURN_IF_ERROR(store.SealNewestSegment());
+      settled = true;
     }
+  }
+  if (!options.dry_run && !settled) {
+    // The older superblock slot must not name a segment packing may pack or
+    // delete (a kill before RecordPrune would leave it so): when it names
+    // one older than the segment appended to, both are written anew first.
+    REVFS_ASSIGN_OR_RETURN(bool older, store.FallbackSlotInOlderSegment());
+    if (older) REVFS_RETURN_IF_ERROR(store.SettleSlots());
   }
   REVFS_RETURN_IF_ERROR(store.PackSegments(set, pack, &report.pack));
   live.pages.clear();

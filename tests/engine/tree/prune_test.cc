@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/tree/retention_fixture.h"
+#include "support/fault_env.h"
 
 namespace revfs::testing {
 namespace {
@@ -194,6 +195,44 @@ TEST_P(PruneTest, MaxUnusedLeavesMostlyLiveSegmentsAlone) {
   auto bad = RunPrune(101);
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status().ToString();
+}
+
+// Prune killed before its bookkeeping (its last write fails, then a power
+// cut): the slot left in force, and the older one it falls back on, both
+// name pages that are still there, every kept revision reads exact, verify
+// is clean, and the next prune finishes.
+TEST_P(PruneTest, AKillBeforeTheBookkeepingLeavesBothSlotsValid) {
+  const std::set<uint64_t> forget = {1, 2, 4, 5, 7, 9, 10, 11};
+  // The last commit's own file (300 KiB) rolls it over to a new segment.
+  for (int r = 1; r <= 12; ++r) {
+    ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, forget.count(r) || r == 12));
+  }
+  ASSERT_TRUE(db_->store().Forget({forget.begin(), forget.end()}).ok());
+  db_.reset();
+  fs::copy(Path("store"), Path("copy"), fs::copy_options::recursive);
+  FaultInjectionEnv env;
+  Open(&env);
+  env.ResetCounts();
+  auto counted = RunPrune(0);
+  ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+  ASSERT_GT(counted->pack.segments_packed + counted->pack.segments_deleted, 0u);
+  const uint64_t writes = env.Count(FaultInjectionEnv::Op::kWrite);
+  db_.reset();
+  fs::remove_all(Path("store"));
+  fs::rename(Path("copy"), Path("store"));
+  Open(&env);
+  env.ResetCounts();
+  env.FailAt(FaultInjectionEnv::Op::kWrite, writes, Status::IOError("injected: the last write"));
+  auto failed = RunPrune(0);
+  EXPECT_TRUE(env.fired());
+  env.FailAt(FaultInjectionEnv::Op::kWrite, 0, Status::OK());
+  EXPECT_FALSE(failed.ok());
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  Open(nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forget));
+  auto again = RunPrune(0);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone(forget));
 }
 
 INSTANTIATE_TEST_SUITE_P(Approaches, PruneTest,
