@@ -5,8 +5,10 @@
 #include <string>
 
 #include "cli.h"
+#include "revfs/database.h"
 #include "revfs/store.h"
 #include "revfs/time_util.h"
+#include "revfs/tree.h"
 
 namespace revfs::cli {
 
@@ -79,14 +81,26 @@ Command AddUpgradeCommand(CLI::App& app) {
     UpgradeReport report;
     Status s = Store::Upgrade(*store, StoreOptions{}, &report);
     if (!s.ok()) return Fail(s.WithContext("upgrade"));
-    if (report.from_format == kStoreFormatVersion) {
-      std::printf("%s is already of format %u; nothing to do\n", store->c_str(),
-                  kStoreFormatVersion);
-    } else {
-      std::printf("upgraded %s from format %u to %u (%llu revisions, %.1f MiB of pages)\n",
+    // Step 3: format 2's chunk index leaves the latest revision.
+    auto db = Database::Open(*store, StoreOpenOptions(true));
+    if (!db.ok()) return Fail(db.status().WithContext("upgrade"));
+    const bool pending = ((*db)->store().superblock().flags & kFlagFormat2Index) != 0;
+    auto dropped = FinishUpgrade(**db);
+    if (!dropped.ok()) return Fail(dropped.status().WithContext("upgrade " + *store));
+    if (report.from_format != kStoreFormatVersion) {
+      std::printf("upgraded %s from format %u to %u (%llu revisions, %.1f MiB of pages; %llu "
+                  "chunk index records of format 2 dropped)\n",
                   store->c_str(), report.from_format, kStoreFormatVersion,
                   static_cast<unsigned long long>(report.revisions),
-                  static_cast<double>(report.page_bytes) / (1 << 20));
+                  static_cast<double>(report.page_bytes) / (1 << 20),
+                  static_cast<unsigned long long>(*dropped));
+    } else if (pending) {
+      std::printf("finished the upgrade of %s to format %u (%llu chunk index records of format "
+                  "2 dropped)\n",
+                  store->c_str(), kStoreFormatVersion, static_cast<unsigned long long>(*dropped));
+    } else {
+      std::printf("%s is already of format %u; nothing to do\n", store->c_str(),
+                  kStoreFormatVersion);
     }
     return kExitOk;
   }};

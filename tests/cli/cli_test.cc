@@ -264,23 +264,6 @@ TEST_F(CliTest, UpgradeTurnsAFormat2StoreIntoThisFormatAndIsRestartable) {
   ExpectOneLineError(Revfs("upgrade " + Path("nostore")), "nostore");
 }
 
-TEST_F(CliTest, UpgradeLeavesAFormat2StoreWithRevisionsUntouched) {
-  // Its chunks carry 16-byte identities, which this program cannot read
-  // yet: refused before anything is changed, with one line saying why.
-  const std::string store = Path("store"), src = Path("src");
-  ASSERT_EQ(Revfs("init " + store).exit_code, 0);
-  ASSERT_EQ(std::system(("mkdir -p " + src + " && echo x > " + src + "/a").c_str()), 0);
-  ASSERT_EQ(Revfs("commit " + store + " " + src).exit_code, 0);
-  ASSERT_NO_FATAL_FAILURE(MakeFormat2(store));
-  const std::string superblock = ReadAll(store + "/superblock");
-  ExpectOneLineError(Revfs("upgrade " + store),
-                     store + ": upgrading a format-2 store that holds revisions (latest 1) "
-                             "is not supported yet");
-  EXPECT_TRUE(std::filesystem::exists(store + "/pages"));
-  EXPECT_FALSE(std::filesystem::exists(store + "/segments"));
-  EXPECT_EQ(ReadAll(store + "/superblock"), superblock);
-}
-
 TEST_F(CliTest, InitSegmentSizeRollsTheLog) {
   std::string store = Path("store");
   CliRun init = Revfs("init " + store + " --segment-size 64KiB");

@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       ChunkPageHeader header;
       std::string_view body;
-      if (!DecodeChunkPage(view.payload, &header, &body).ok()) return 0;
+      if (!DecodeChunkPage(view.payload, kDigestSize, &header, &body).ok()) return 0;
       if (header.raw_size > (8u << 20)) return 0;
       std::string out(header.raw_size, '\0');
       std::string base(header.encoding == ChunkEncoding::kZstdDelta ? header.base_size % 4096 : 0,

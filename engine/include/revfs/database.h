@@ -111,8 +111,19 @@ class Database {
     uint64_t pages_written = 0;    // fragments, indirect and root pages
     uint64_t bytes_written = 0;
   };
+  struct RewriteOptions {
+    // Called for each revision once its records are in the transaction,
+    // before it is written: a change the rewrite makes to that revision
+    // (FinishUpgrade drops format 2's chunk index); none by default.
+    std::function<Status(uint64_t revision, WriteTrx& trx)> edit;
+    uint32_t clear_flags = 0;  // superblock flags (kFlag*) the switch clears
+  };
   Status RewriteRevisions(std::optional<uint64_t> base, const std::vector<uint64_t>& revisions,
-                          RewriteReport* report);
+                          RewriteReport* report, const RewriteOptions& options);
+  Status RewriteRevisions(std::optional<uint64_t> base, const std::vector<uint64_t>& revisions,
+                          RewriteReport* report) {
+    return RewriteRevisions(base, revisions, report, RewriteOptions());
+  }
 
   // Returns why a record is malformed for a layer above (the tree model's
   // inodes), or "" when it is fine.
@@ -211,6 +222,7 @@ class ReadTrx {
  public:
   uint64_t revision() const { return revision_; }
   int64_t time_ns() const { return trie_.time_ns; }
+  Database& database() const { return *rs_; }
 
   // Returns the record under `key`, or nullopt if there is none.
   Result<std::optional<PinnedRecord>> Get(uint64_t key);

@@ -21,6 +21,10 @@ struct Digest256 {
   std::array<uint8_t, 32> bytes{};
   bool operator==(const Digest256&) const = default;
   bool IsZero() const { return *this == Digest256{}; }
+  // A format-2 identity (engine/FORMAT.md, "Format-2 content in a format-3
+  // store"): its 16 bytes, then 16 zero bytes, which no SHA-256 has (but
+  // with chance 2^-128). What a short digest names is format 2's encoding.
+  bool IsShort() const { return Word(2) == 0 && Word(3) == 0 && !IsZero(); }
   // Returns bytes [8 i, 8 i + 8) as a big-endian number (i < 4).
   uint64_t Word(size_t i) const {
     uint64_t v = 0;

@@ -81,6 +81,8 @@ struct ChunkRef {
   uint8_t depth = 0;    // delta chain length below this chunk (0: whole)
 };
 void EncodeChunkRef(std::string* dst, const ChunkRef& c);  // all but `offset`
+// Decodes the one entry `in` holds: format 2's (42 bytes, a short digest)
+// is told by its length.
 ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset);
 
 // Checks the place of chunk `c` in a file of `file_size` bytes whose previous
@@ -155,6 +157,8 @@ struct DirEntry {
   Digest256 identity;
 };
 std::string EncodeDirEntry(const DirEntry& e);
+// Decodes an entry of format 3 (41 bytes) or format 2 (25: a short
+// identity).
 Result<DirEntry> DecodeDirEntry(std::string_view bytes);
 
 // Big-endian offsets sort as bytes in numeric order (chunk-list map keys).

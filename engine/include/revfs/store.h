@@ -89,8 +89,15 @@ inline constexpr uint32_t kStoreFormatVersion = 3;
 // The superblock in force: the store's one mutable structure, naming the
 // latest revision and the committed ends of the files. Slot format:
 // engine/src/store/superblock.h.
+// Superblock flags (engine/FORMAT.md, "Upgrade from format 2").
+// The latest revision's chunk index is format 2's: `revfs upgrade` has not
+// finished; commits refuse to read it.
+inline constexpr uint32_t kFlagFormat2Index = 1;
+inline constexpr uint32_t kKnownSuperblockFlags = kFlagFormat2Index;
+
 struct Superblock {
   uint32_t format_version = kStoreFormatVersion;
+  uint32_t flags = 0;  // kFlag*
   uint64_t generation = 0;       // bumped by every commit
   uint64_t latest_revision = 0;  // revisions 0..latest exist
   uint64_t pages_end = 0;        // logical end of the committed pages
@@ -224,12 +231,11 @@ class Store {
 
   // Turns a format-2 store into this format in place (engine/FORMAT.md,
   // "Upgrade from format 2"): STORE/pages becomes segment 0, then the next
-  // superblock slot is written as format 3. Takes the writer lock (Busy if
-  // held). Restartable: a crash between the two steps leaves a store that
-  // is refused as format 2 and that a rerun finishes; a store already of
-  // this format is left as it is. NotSupported for any other format, and
-  // (for now) for a format-2 store holding any revision past 0, left
-  // untouched: its chunks carry 16-byte identities (engine/FORMAT.md).
+  // superblock slot is written as format 3 with kFlagFormat2Index, which
+  // FinishUpgrade (revfs/tree.h) then clears. Takes the writer lock (Busy
+  // if held). Restartable: a crash between the two steps leaves a store
+  // that is refused as format 2 and that a rerun finishes; a store already
+  // of this format is left as it is. NotSupported for any other format.
   static Status Upgrade(const std::string& path, const StoreOptions& options,
                         UpgradeReport* report);
   ~Store();
@@ -298,9 +304,11 @@ class Store {
   // Makes `roots` (each a kept revision and the root page `rewrite`
   // appended for it) the revisions' roots: syncs the pages, then the same
   // durable switch as Forget's. InvalidArgument if one is forgotten or
-  // missing; the rewrite is finished either way.
+  // missing; the rewrite is finished either way. The switch clears the
+  // superblock flags `clear_flags` (kFlag*).
   Status InstallRoots(RevisionWriter* rewrite,
-                      const std::vector<RetentionState::RootOverride>& roots);
+                      const std::vector<RetentionState::RootOverride>& roots,
+                      uint32_t clear_flags = 0);
 
   // Checks every superblock slot, index entry, revision root and page of the
   // log (every segment: a plain one page header by page header, a packed one
@@ -354,8 +362,9 @@ class Store {
   Status LoadRetention(const Superblock& sb, RetentionState* out) const;
   // Appends `next` as the retention page and switches the superblock to it.
   Status SwitchRetention(const RetentionState& next);
-  // SwitchRetention's writes, after its checks and PrepareAppend.
-  Status CommitRetention(const RetentionState& next);
+  // SwitchRetention's writes, after its checks and PrepareAppend; the new
+  // superblock has the flags `clear_flags` cleared.
+  Status CommitRetention(const RetentionState& next, uint32_t clear_flags = 0);
 
   const std::string path_;
   Env* const env_;

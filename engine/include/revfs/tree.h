@@ -143,6 +143,14 @@ Result<CaptureSummary> CaptureTree(Database& db, const std::string& source,
 // none).
 Result<std::vector<std::string>> ReadExclusions(ReadTrx& trx);
 
+// Finishes `revfs upgrade` of a format-2 store (engine/FORMAT.md, "Upgrade
+// from format 2", step 3): while the superblock flag kFlagFormat2Index is
+// set, rewrites the latest revision without format 2's chunk index (the
+// records of kinds 3 and 4) and clears the flag in the same durable switch.
+// Returns the records dropped; 0, writing nothing, when the flag is clear.
+// Busy while a write transaction is open.
+Result<uint64_t> FinishUpgrade(Database& db);
+
 // Reading.
 Result<Inode> GetInode(ReadTrx& trx, uint64_t ino);
 // Reads the inodes `inos` (any order, repeats allowed) and returns them in

@@ -126,7 +126,7 @@ Result<PinnedView> ChunkLoader::DecodeChunk(const Digest256& hash, const PageRef
                                : log_->Read(ref, stored.data(), &view));
   ChunkPageHeader header;
   std::string_view body;
-  REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, &header, &body));
+  REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, DigestSizeOf(hash), &header, &body));
   if (view.kind != PageKind::kChunk || header.raw_size != raw_size || !(header.hash == hash)) {
     return Status::Corruption(log_->path() + ": chunk page at offset " +
                               std::to_string(ref.offset) + " is not the chunk referenced");
@@ -154,7 +154,7 @@ Result<PinnedView> ChunkLoader::DecodeChunk(const Digest256& hash, const PageRef
   Status s = DecompressChunk(header.encoding, body, decoded.data(), raw_size,
                              base ? base->bytes() : std::string_view());
   if (!s.ok()) return s.WithContext(log_->path() + ": chunk at offset " + std::to_string(ref.offset));
-  if (!(HashBytes(std::string_view(decoded.data(), raw_size)) == hash)) {
+  if (!(HashBytesLike(hash, std::string_view(decoded.data(), raw_size)) == hash)) {
     return Status::Corruption(log_->path() + ": chunk at offset " + std::to_string(ref.offset) +
                               " decodes to the wrong bytes");
   }

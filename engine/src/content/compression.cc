@@ -105,14 +105,14 @@ std::string EncodeChunkPage(const ChunkPageHeader& header, std::string_view stor
   return s;
 }
 
-Status DecodeChunkPage(std::string_view payload, ChunkPageHeader* header,
+Status DecodeChunkPage(std::string_view payload, size_t digest_size, ChunkPageHeader* header,
                        std::string_view* body) {
   Decoder in(payload);
   uint8_t enc = in.U8();
   header->raw_size = in.U32();
-  header->hash = GetHash(&in);
+  header->hash = GetHash(&in, digest_size);
   if (enc == static_cast<uint8_t>(ChunkEncoding::kZstdDelta)) {
-    header->base_hash = GetHash(&in);
+    header->base_hash = GetHash(&in, digest_size);
     header->base_page = DecodePageRef(&in);
     header->base_size = in.U32();
   }

@@ -39,7 +39,9 @@ Status DecompressChunk(ChunkEncoding encoding, std::string_view stored, char* ds
 
 // A chunk page's payload: encoding u8 | raw size u32 | SHA-256 of the raw
 // bytes (32) | for kZstdDelta: the base chunk's SHA-256, page and size | the
-// stored bytes.
+// stored bytes. Format 2's page (named by a short digest) has 16-byte
+// XXH3-128 digests in both places; a format-3 delta's base digest may be
+// short (a format-2 base).
 struct ChunkPageHeader {
   ChunkEncoding encoding = ChunkEncoding::kRaw;
   uint32_t raw_size = 0;
@@ -49,8 +51,9 @@ struct ChunkPageHeader {
   uint32_t base_size = 0;
 };
 std::string EncodeChunkPage(const ChunkPageHeader& header, std::string_view stored);
-// Splits a chunk page payload; `body` points into `payload`.
-Status DecodeChunkPage(std::string_view payload, ChunkPageHeader* header,
+// Splits a chunk page payload whose digests are `digest_size` bytes
+// (DigestSizeOf the digest naming it); `body` points into `payload`.
+Status DecodeChunkPage(std::string_view payload, size_t digest_size, ChunkPageHeader* header,
                        std::string_view* body);
 
 }  // namespace revfs

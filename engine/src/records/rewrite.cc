@@ -199,7 +199,7 @@ class Database::TrieDiff {
 
 Status Database::RewriteRevisions(std::optional<uint64_t> base,
                                   const std::vector<uint64_t>& revisions,
-                                  RewriteReport* report) {
+                                  RewriteReport* report, const RewriteOptions& options) {
   *report = RewriteReport{};
   if (revisions.empty()) return Status::OK();
   if (write_open_) return Status::Busy(store_->path() + ": a write transaction is open");
@@ -238,6 +238,7 @@ Status Database::RewriteRevisions(std::optional<uint64_t> base,
     TrieDiff diff(*this, *trx);
     REVFS_RETURN_IF_ERROR(diff.Run(old_prev, old_trie));
     report->records_changed += diff.records_changed();
+    if (options.edit) REVFS_RETURN_IF_ERROR(options.edit(r, *trx));
     REVFS_ASSIGN_OR_RETURN(auto written, trx->CommitRewrite(std::move(old_root)));
     roots.push_back({r, written.first});
     old_prev = old_trie;
@@ -248,7 +249,7 @@ Status Database::RewriteRevisions(std::optional<uint64_t> base,
   }
   report->pages_written = writer->pages_written();
   report->bytes_written = writer->bytes_written();
-  REVFS_RETURN_IF_ERROR(store_->InstallRoots(writer.get(), roots));
+  REVFS_RETURN_IF_ERROR(store_->InstallRoots(writer.get(), roots, options.clear_flags));
   reset.installed = true;
   return Status::OK();
 }

@@ -44,7 +44,7 @@ Status Store::SwitchRetention(const RetentionState& next) {
   return CommitRetention(next);
 }
 
-Status Store::CommitRetention(const RetentionState& next) {
+Status Store::CommitRetention(const RetentionState& next, uint32_t clear_flags) {
   dirty_ = true;
   const Superblock prev = superblock();
   REVFS_ASSIGN_OR_RETURN(PageRef ref,
@@ -54,6 +54,7 @@ Status Store::CommitRetention(const RetentionState& next) {
   sb.generation = prev.generation + 1;
   sb.pages_end = pages_->append_end();
   sb.retention = ref;
+  sb.flags &= ~clear_flags;
   REVFS_RETURN_IF_ERROR(WriteSuperblock(sb));
   WriterMutexLock lock(&state_->mu);
   if (sb.generation > state_->sb.generation) {
@@ -102,7 +103,8 @@ Result<std::unique_ptr<RevisionWriter>> Store::BeginRewrite() {
 }
 
 Status Store::InstallRoots(RevisionWriter* rewrite,
-                           const std::vector<RetentionState::RootOverride>& roots) {
+                           const std::vector<RetentionState::RootOverride>& roots,
+                           uint32_t clear_flags) {
   if (rewrite->finished_ || !rewrite->rewrite_) {
     return Status::InvalidArgument("not a rewrite in progress");
   }
@@ -125,11 +127,11 @@ Status Store::InstallRoots(RevisionWriter* rewrite,
   }
   // The pages the new roots reach are durable before the switch names them
   // (CommitRetention syncs them with the retention page it appends).
-  REVFS_RETURN_IF_ERROR(CommitRetention(next));
+  REVFS_RETURN_IF_ERROR(CommitRetention(next, clear_flags));
   // Once more, into the other superblock slot: the older one names the
   // pages' end before the rewrite, maybe in a segment the rewrite left
   // without a live page, which packing then deletes (as SealNewestSegment).
-  return CommitRetention(next);
+  return CommitRetention(next, clear_flags);
 }
 
 Status Store::SealNewestSegment() {

@@ -4,8 +4,10 @@
 //      (every page address stays valid: format 2's offsets are segment 0's);
 //      the directories are synced;
 //   2. the slot not in force is written as format 3 with the next
-//      generation and synced; then the other slot, as format 3 with its own
-//      generation.
+//      generation and the flag kFlagFormat2Index, and synced; then the
+//      other slot, as format 3 with its own generation and the flag;
+//   3. (FinishUpgrade, tree layer) the latest revision is rewritten without
+//      format 2's chunk index, and the switch clears the flag.
 // Until step 2 is durable the store is refused as format 2, and a rerun
 // finds segment 0 in place and writes the slot.
 #include <optional>
@@ -65,20 +67,11 @@ Status Store::Upgrade(const std::string& path, const StoreOptions& options,
     }
     Superblock old = *slots[other];
     old.format_version = kStoreFormatVersion;
+    old.flags = kFlagFormat2Index;  // older than the slot in force: format 2's index
     REVFS_RETURN_IF_ERROR(file->Write(other * kSuperblockSlotSize, EncodeSuperblock(old)));
     return file->Sync();
   };
   if (sb.format_version == kStoreFormatVersion) return rewrite_other();
-  // Format 2's chunk pages and chunk index carry 16-byte identities that
-  // this program does not decode (engine/FORMAT.md): a store with content
-  // is left as it is, still readable by the format-2 program.
-  if (sb.latest_revision > 0) {
-    return Status::NotSupported(
-        path + ": upgrading a format-2 store that holds revisions (latest " +
-        std::to_string(sb.latest_revision) +
-        ") is not supported yet: its chunks use 16-byte identities; the store is unchanged");
-  }
-
   const std::string segments = StoreSegmentsPath(path);
   const std::string pages = path + "/pages";
   const std::string segment0 = segments + "/" + SegmentName(0);
@@ -102,7 +95,10 @@ Status Store::Upgrade(const std::string& path, const StoreOptions& options,
   }
   // The next generation goes in the slot not in force (as a commit's
   // does), so a torn write leaves the format-2 slot to upgrade again.
+  // Format 2's chunk index stays in the latest revision until FinishUpgrade
+  // (tree layer) drops it; the flag keeps commits from reading it.
   sb.format_version = kStoreFormatVersion;
+  sb.flags = kFlagFormat2Index;
   sb.generation += 1;
   REVFS_RETURN_IF_ERROR(file->Write(other * kSuperblockSlotSize, EncodeSuperblock(sb)));
   REVFS_RETURN_IF_ERROR(file->Sync());
@@ -110,6 +106,7 @@ Status Store::Upgrade(const std::string& path, const StoreOptions& options,
   // The slot that was in force, as this format with its own generation.
   Superblock old = *slots[best];
   old.format_version = kStoreFormatVersion;
+  old.flags = kFlagFormat2Index;
   REVFS_RETURN_IF_ERROR(file->Write(best * kSuperblockSlotSize, EncodeSuperblock(old)));
   return file->Sync();
 }

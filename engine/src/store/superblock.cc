@@ -17,7 +17,7 @@ constexpr size_t kChecksumOffset = kSuperblockSlotSize - 8;
 std::string EncodeSuperblock(const Superblock& sb) {
   std::string s(kMagic, sizeof(kMagic));
   PutFixed32(&s, sb.format_version);
-  PutFixed32(&s, 0);  // reserved
+  PutFixed32(&s, sb.flags);  // format 2: reserved, zero
   PutFixed64(&s, sb.generation);
   PutFixed64(&s, sb.latest_revision);
   PutFixed64(&s, sb.pages_end);
@@ -63,7 +63,7 @@ Result<Decoder> OpenSlot(std::string_view slot) {
 Result<Superblock> DecodeFields(Decoder& in, uint32_t version) {
   Superblock sb;
   sb.format_version = version;
-  in.U32();
+  sb.flags = in.U32();
   sb.generation = in.U64();
   sb.latest_revision = in.U64();
   sb.pages_end = in.U64();
@@ -80,8 +80,13 @@ Result<Superblock> DecodeFields(Decoder& in, uint32_t version) {
   sb.retention = DecodePageRef(&in);  // zero (null) in slots written before it
   if (!in.ok()) return Status::Corruption("superblock slot is truncated");
   if (version == 2) {
+    sb.flags = 0;
     sb.config.segment_size = StoreConfig::kDefaultSegmentSize;
     sb.retention = PageRef{};
+  }
+  if ((sb.flags & ~kKnownSuperblockFlags) != 0) {
+    return Status::NotSupported("store uses features newer than this program (superblock flags " +
+                                std::to_string(sb.flags) + ")");
   }
   Status valid = sb.config.Validate();
   if (!valid.ok()) {

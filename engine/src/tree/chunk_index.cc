@@ -81,6 +81,13 @@ Status ChunkIndex::Load() {
         "chunk index of an earlier development build of format 3; commit its trees into a new "
         "store");
   };
+  if (db_.store().superblock().flags & kFlagFormat2Index) {
+    // Format 2's buckets and log, which this format would misread
+    // (engine/FORMAT.md, "Upgrade from format 2").
+    const std::string& store = db_.store().path();
+    return Status::NotSupported(store + ": its chunk index is still format 2's; run `revfs "
+                                "upgrade " + store + "` to finish the upgrade");
+  }
   REVFS_ASSIGN_OR_RETURN(auto manifest, trx_.Get(kChunkIndexBase));
   if (!manifest) {
     // No manifest: the run-0 key range must be empty too (an earlier

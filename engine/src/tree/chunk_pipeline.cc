@@ -42,7 +42,7 @@ ChunkJob PrepareChunkJob(Database& db, std::string raw, const std::optional<Chun
     // it away with a forgotten revision).
     const Digest256 hash = HashBytes(raw);
     if (hash == base->hash && base->depth <= kMaxDeltaDepth &&
-        ChunkPresent(db, base->page, base->depth)) {
+        ChunkPresent(db, base->hash, base->page, base->depth)) {
       job.same = *base;  // the raw bytes are not needed any more
       job.chunk.hash = hash;
       return job;

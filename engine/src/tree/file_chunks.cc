@@ -11,9 +11,10 @@
 
 namespace revfs {
 
-bool ChunkPresent(Database& rs, const PageRef& page, uint8_t depth) {
+bool ChunkPresent(Database& rs, const Digest256& hash, const PageRef& page, uint8_t depth) {
   const PageLog& pages = rs.store().pages();
   PageRef at = page;
+  size_t digest_size = DigestSizeOf(hash);
   for (int i = 0; i <= depth; ++i) {
     if (!pages.Contains(at)) return false;
     if (i == depth) break;
@@ -23,11 +24,12 @@ bool ChunkPresent(Database& rs, const PageRef& page, uint8_t depth) {
     ChunkPageHeader header;
     std::string_view body;
     if (!pages.Read(at, PageKind::kChunk, &buf, &view).ok() ||
-        !DecodeChunkPage(view.payload, &header, &body).ok() ||
+        !DecodeChunkPage(view.payload, digest_size, &header, &body).ok() ||
         header.encoding != ChunkEncoding::kZstdDelta) {
       return false;
     }
     at = header.base_page;
+    digest_size = DigestSizeOf(header.base_hash);
   }
   return true;
 }
@@ -60,7 +62,7 @@ Result<ChunkRef> StorePrepared(WriteTrx& trx, Database& rs, PreparedChunk& chunk
   bool found = false;
   REVFS_RETURN_IF_ERROR(index->Find(ref.hash, [&](const IndexEntry& e) {
     if (e.hash != ref.hash || e.raw_size != chunk.raw.size() || e.depth > kMaxDeltaDepth ||
-        !ChunkPresent(rs, e.page, e.depth)) {
+        !ChunkPresent(rs, e.hash, e.page, e.depth)) {
       return false;
     }
     ref.page = e.page;

@@ -45,7 +45,7 @@ PreparedChunk PrepareChunk(Database& rs, std::string raw,
 // (`depth` > 0), each base below it: prune may have removed any of them
 // (its chunk index entries are hints). Reads the header of each delta page;
 // a page that cannot be read counts as missing.
-bool ChunkPresent(Database& rs, const PageRef& page, uint8_t depth);
+bool ChunkPresent(Database& rs, const Digest256& hash, const PageRef& page, uint8_t depth);
 
 // Stores a prepared chunk (at `offset` in its file) unless an identical chunk
 // is stored; returns its reference. Writer thread only.

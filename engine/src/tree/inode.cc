@@ -29,14 +29,9 @@ void PutCompactChunk(std::string* dst, const ChunkRef& c) {
 }
 
 // A digest of a record of `format`: 32 bytes, or the 16 of format byte 2,
-// kept in the first 16 bytes of a Digest256 (the rest zero, so it equals
-// no SHA-256 a format-3 writer computes: a reuse lookup misses it).
+// read as a short digest (Digest256::IsShort).
 Digest256 GetDigest(Decoder* in, uint8_t format) {
-  if (format != 2) return GetHash(in);
-  Digest256 h;
-  std::string_view b = in->Fixed(16);
-  if (b.size() == 16) std::memcpy(h.bytes.data(), b.data(), 16);
-  return h;
+  return GetHash(in, format == 2 ? kShortDigestSize : kDigestSize);
 }
 
 ChunkRef GetCompactChunk(Decoder* in, uint8_t format) {
@@ -190,12 +185,15 @@ void EncodeChunkRef(std::string* dst, const ChunkRef& c) {
 }
 
 ChunkRef DecodeChunkRef(Decoder* in, uint64_t offset) {
+  // Format 2's entry (a 16-byte digest) is told by its length.
+  constexpr size_t kShortEntry = 4 + 1 + kShortDigestSize + kEncodedPageRefSize + 1;
+  const size_t digest_size = in->remaining() == kShortEntry ? kShortDigestSize : kDigestSize;
   ChunkRef c;
   c.offset = offset;
   c.length = in->U32();
   c.hole = in->U8() != 0;
   if (!c.hole) {
-    c.hash = GetHash(in);
+    c.hash = GetHash(in, digest_size);
     c.page = DecodePageRef(in);
     c.depth = in->U8();
   }
@@ -304,7 +302,8 @@ Result<DirEntry> DecodeDirEntry(std::string_view bytes) {
   DirEntry e;
   e.ino = in.U64();
   uint8_t type = in.U8();
-  e.identity = GetHash(&in);
+  // Format 2's entry (a 16-byte identity) is told by its length.
+  e.identity = GetHash(&in, bytes.size() == 9 + kShortDigestSize ? kShortDigestSize : kDigestSize);
   if (!in.ok() || in.remaining() != 0 || type < 1 || type > 7) {
     return Status::Corruption("directory entry: malformed");
   }

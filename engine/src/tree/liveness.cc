@@ -282,6 +282,7 @@ class LivenessWalk {
   Status Chunk(const ChunkRef& c, uint32_t parent) {
     if (c.hole || c.page.IsNull()) return Status::OK();
     PageRef ref = c.page;
+    size_t digest_size = DigestSizeOf(c.hash);
     bool delta = c.depth > 0;
     bool base = false;
     bool fresh = false;
@@ -298,9 +299,10 @@ class LivenessWalk {
       REVFS_RETURN_IF_ERROR(db_.store().pages().Read(ref, PageKind::kChunk, &buf, &view));
       ChunkPageHeader header;
       std::string_view body;
-      REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, &header, &body));
+      REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, digest_size, &header, &body));
       if (header.encoding != ChunkEncoding::kZstdDelta) break;
       ref = header.base_page;
+      digest_size = DigestSizeOf(header.base_hash);
       base = true;
       // The base may itself be a delta: its header says so once read.
       delta = true;

@@ -24,7 +24,9 @@ struct Block {
   std::vector<BlockEntry> entries;
 };
 
-Status ParseBlock(std::string_view bytes, Block* block) {
+// `digest_size`: of the child digests in blocks of level > 0 (16 in a
+// format-2 map, whose root digest is short).
+Status ParseBlock(std::string_view bytes, size_t digest_size, Block* block) {
   Decoder in(bytes);
   block->level = in.U8();
   uint16_t count = in.U16();
@@ -49,7 +51,7 @@ Status ParseBlock(std::string_view bytes, Block* block) {
       for (uint16_t k = 0; k < vlen; ++k) in.U8();
     } else {
       e.child = in.U64();
-      e.hash = GetHash(&in);
+      e.hash = GetHash(&in, digest_size);
       e.below = in.U64();
     }
     if (!in.ok() || (i > 0 && !(prev < e.key))) {
@@ -64,12 +66,13 @@ Status ParseBlock(std::string_view bytes, Block* block) {
   return Status::OK();
 }
 
-Status LoadBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int expected_level, Block* block) {
+Status LoadBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int expected_level,
+                 size_t digest_size, Block* block) {
   REVFS_ASSIGN_OR_RETURN(block->record, trx.Get(key_base | id));
   if (!block->record) {
     return Status::Corruption("sorted map block " + std::to_string(id) + " is missing");
   }
-  Status s = ParseBlock(block->record->value(), block);
+  Status s = ParseBlock(block->record->value(), digest_size, block);
   if (!s.ok()) return s.WithContext("sorted map block " + std::to_string(id));
   if (block->level != expected_level) {
     return Status::Corruption("sorted map block " + std::to_string(id) + " has the wrong level");
@@ -89,7 +92,7 @@ Result<bool> DescendTo(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
                        std::string_view key, Block* leaf) {
   uint64_t id = root.block;
   for (int level = root.level;; --level) {
-    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, leaf));
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, DigestSizeOf(root.hash), leaf));
     if (level == 0) return true;
     int i = FloorIndex(*leaf, key);
     if (i < 0) return false;
@@ -130,7 +133,8 @@ Status SortedMapWriter::LoadOld() {
     auto [id, level] = stack.back();
     stack.pop_back();
     if (level == 0) continue;
-    REVFS_RETURN_IF_ERROR(LoadBlock(trx_->base(), key_base_, id, level, &block));
+    REVFS_RETURN_IF_ERROR(
+        LoadBlock(trx_->base(), key_base_, id, level, DigestSizeOf(old_.hash), &block));
     for (const BlockEntry& e : block.entries) {
       known_.emplace(LookupKey(e.hash), Known{e.hash, e.child, static_cast<uint8_t>(level - 1)});
       old_ids_.insert(e.child);
@@ -269,10 +273,11 @@ Result<std::optional<std::pair<std::string, std::string>>> MapFloor(
 
 namespace {
 
-Status ScanBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int level, std::string_view from,
-                const std::function<bool(std::string_view, std::string_view)>& fn, bool* stop) {
+Status ScanBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int level, size_t digest_size,
+                 std::string_view from,
+                 const std::function<bool(std::string_view, std::string_view)>& fn, bool* stop) {
   Block block;
-  REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, &block));
+  REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, digest_size, &block));
   if (level == 0) {
     auto it = std::lower_bound(block.entries.begin(), block.entries.end(), from,
                                [](const BlockEntry& e, std::string_view k) { return e.key < k; });
@@ -287,7 +292,7 @@ Status ScanBlock(ReadTrx& trx, uint64_t key_base, uint64_t id, int level, std::s
   int start = std::max(FloorIndex(block, from), 0);
   for (size_t i = static_cast<size_t>(start); i < block.entries.size() && !*stop; ++i) {
     REVFS_RETURN_IF_ERROR(
-        ScanBlock(trx, key_base, block.entries[i].child, level - 1, from, fn, stop));
+        ScanBlock(trx, key_base, block.entries[i].child, level - 1, digest_size, from, fn, stop));
   }
   return Status::OK();
 }
@@ -298,7 +303,8 @@ Status MapScan(ReadTrx& trx, uint64_t key_base, const MapRoot& root, std::string
                const std::function<bool(std::string_view, std::string_view)>& fn) {
   if (root.empty()) return Status::OK();
   bool stop = false;
-  return ScanBlock(trx, key_base, root.block, root.level, from, fn, &stop);
+  return ScanBlock(trx, key_base, root.block, root.level, DigestSizeOf(root.hash), from, fn,
+                   &stop);
 }
 
 Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
@@ -311,7 +317,7 @@ Status MapBlocks(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
     stack.pop_back();
     fn(id);
     if (level == 0) continue;
-    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, &block));
+    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, id, level, DigestSizeOf(root.hash), &block));
     for (const BlockEntry& e : block.entries) stack.emplace_back(e.child, level - 1);
   }
   return Status::OK();
@@ -331,7 +337,8 @@ Status MapWalk(ReadTrx& trx, uint64_t key_base, const MapRoot& root,
     const Pending next = stack.back();
     stack.pop_back();
     if (!enter(next.id, next.parent)) continue;
-    REVFS_RETURN_IF_ERROR(LoadBlock(trx, key_base, next.id, next.level, &block));
+    REVFS_RETURN_IF_ERROR(
+        LoadBlock(trx, key_base, next.id, next.level, DigestSizeOf(root.hash), &block));
     for (const BlockEntry& e : block.entries) {
       if (next.level == 0) {
         fn(e.key, e.value);

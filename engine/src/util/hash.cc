@@ -1,6 +1,7 @@
 #include "util/hash.h"
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include <atomic>
 #include <cstdio>
@@ -39,6 +40,14 @@ Digest256 Final(EVP_MD_CTX* ctx) {
 std::atomic<int> lookup_key_bits{64};
 
 }  // namespace
+
+Digest256 ShortHashBytes(std::string_view bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  Digest256 d;
+  EncodeFixed64(reinterpret_cast<char*>(d.bytes.data()), h.high64);
+  EncodeFixed64(reinterpret_cast<char*>(d.bytes.data()) + 8, h.low64);
+  return d;
+}
 
 Digest256 HashBytes(std::string_view bytes) {
   struct Free {

@@ -47,14 +47,29 @@ uint64_t LookupKey(const Digest256& d);
 // by brute force and shows that nothing is reused on a shared key alone.
 void SetLookupKeyBitsForTest(int bits);
 
+// Returns the short digest (Digest256::IsShort) format 2 gave `bytes`: its
+// XXH3-128, high then low word, little endian.
+Digest256 ShortHashBytes(std::string_view bytes);
+// Returns the digest of `bytes` in the kind `like` is: ShortHashBytes for a
+// short digest, else HashBytes (checking what a digest names).
+inline Digest256 HashBytesLike(const Digest256& like, std::string_view bytes) {
+  return like.IsShort() ? ShortHashBytes(bytes) : HashBytes(bytes);
+}
+
 inline constexpr size_t kDigestSize = 32;
+inline constexpr size_t kShortDigestSize = 16;  // format 2's identities
+inline size_t DigestSizeOf(const Digest256& d) {
+  return d.IsShort() ? kShortDigestSize : kDigestSize;
+}
 inline void PutHash(std::string* dst, const Digest256& h) {
   dst->append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
 }
-inline Digest256 GetHash(Decoder* in) {
+// Reads a digest of `size` bytes: kDigestSize, or kShortDigestSize (format
+// 2's, held as a short digest).
+inline Digest256 GetHash(Decoder* in, size_t size = kDigestSize) {
   Digest256 h;
-  std::string_view b = in->Fixed(kDigestSize);
-  if (b.size() == kDigestSize) std::memcpy(h.bytes.data(), b.data(), kDigestSize);
+  std::string_view b = in->Fixed(size);
+  if (b.size() == size) std::memcpy(h.bytes.data(), b.data(), size);
   return h;
 }
 

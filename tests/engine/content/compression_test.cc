@@ -96,13 +96,15 @@ TEST(CompressionTest, ChunkPageHeaderRoundTrips) {
   std::string page = EncodeChunkPage(h, "body");
   ChunkPageHeader d;
   std::string_view body;
-  ASSERT_TRUE(DecodeChunkPage(page, &d, &body).ok());
+  ASSERT_TRUE(DecodeChunkPage(page, kDigestSize, &d, &body).ok());
   EXPECT_EQ(body, "body");
   EXPECT_EQ(d.base_page, h.base_page);
   EXPECT_EQ(d.base_size, 999u);
   EXPECT_TRUE(d.base_hash == h.base_hash);
   for (size_t cut = 0; cut < page.size() - 4; ++cut) {
-    EXPECT_FALSE(DecodeChunkPage(std::string_view(page).substr(0, cut), &d, &body).ok()) << cut;
+    EXPECT_FALSE(
+        DecodeChunkPage(std::string_view(page).substr(0, cut), kDigestSize, &d, &body).ok())
+        << cut;
   }
 }
 

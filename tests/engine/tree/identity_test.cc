@@ -270,7 +270,7 @@ TEST_F(IdentityTest, ChunkIndexEntryOfAPrunedPageIsAMiss) {
   ASSERT_TRUE(db_->store().PackSegments(live->BySegment(), PackOptions{}, &report).ok());
   ASSERT_GT(report.segments_packed + report.segments_deleted, 0u);
   ASSERT_FALSE(db_->store().pages().Contains(pruned.page));
-  EXPECT_FALSE(ChunkPresent(*db_, pruned.page, pruned.depth));
+  EXPECT_FALSE(ChunkPresent(*db_, pruned.hash, pruned.page, pruned.depth));
 
   Reopen();  // nothing of a's chunk left in any cache
   WriteFile(src_ + "/a", a);
@@ -322,8 +322,8 @@ TEST_F(IdentityTest, DeltaWhoseBaseWasPrunedIsAMiss) {
   ASSERT_TRUE(db_->store().PackSegments(alive->BySegment(), PackOptions{50}, &report).ok());
   ASSERT_TRUE(db_->store().pages().Contains(delta.page)) << "the delta's segment is not packed";
   ASSERT_FALSE(db_->store().pages().Contains(first.page)) << "its base's segment is";
-  EXPECT_FALSE(ChunkPresent(*db_, delta.page, delta.depth));
-  EXPECT_TRUE(ChunkPresent(*db_, live.page, live.depth));
+  EXPECT_FALSE(ChunkPresent(*db_, delta.hash, delta.page, delta.depth));
+  EXPECT_TRUE(ChunkPresent(*db_, live.hash, live.page, live.depth));
 
   Reopen();
   WriteFile(src_ + "/f", edited);
