@@ -45,6 +45,7 @@ Command AddHoldCommand(CLI::App& app);
 Command AddReleaseCommand(CLI::App& app);
 Command AddPruneCommand(CLI::App& app);
 Command AddUpgradeCommand(CLI::App& app);
+Command AddReindexCommand(CLI::App& app);
 
 // --exclude PATTERN (repeatable) and --exclude-from FILE (repeatable), as
 // commit and watch share them.

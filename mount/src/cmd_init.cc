@@ -1,11 +1,13 @@
 // revfs init STORE: makes a new store holding revision 0, the empty tree.
 // revfs upgrade STORE: turns a store of the previous format into this one.
+// revfs reindex STORE: builds the history index of every kept revision.
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "cli.h"
 #include "revfs/database.h"
+#include "revfs/history.h"
 #include "revfs/store.h"
 #include "revfs/time_util.h"
 #include "revfs/tree.h"
@@ -84,24 +86,55 @@ Command AddUpgradeCommand(CLI::App& app) {
     // Step 3: format 2's chunk index leaves the latest revision.
     auto db = Database::Open(*store, StoreOpenOptions(true));
     if (!db.ok()) return Fail(db.status().WithContext("upgrade"));
-    const bool pending = ((*db)->store().superblock().flags & kFlagFormat2Index) != 0;
+    bool pending = ((*db)->store().superblock().flags & kFlagFormat2Index) != 0;
     auto dropped = FinishUpgrade(**db);
     if (!dropped.ok()) return Fail(dropped.status().WithContext("upgrade " + *store));
+    // Format 2 kept no history index: built once, as `revfs reindex` does.
+    uint64_t indexed = 0;
+    auto latest = (*db)->BeginRead((*db)->store().latest_revision());
+    if (!latest.ok()) return Fail(latest.status().WithContext("upgrade " + *store));
+    auto has = HasHistory(**latest);
+    if (!has.ok()) return Fail(has.status().WithContext("upgrade " + *store));
+    latest->reset();
+    if (!*has) {
+      auto entries = Reindex(**db);
+      if (!entries.ok()) return Fail(entries.status().WithContext("upgrade " + *store));
+      indexed = *entries;
+      pending = true;
+    }
     if (report.from_format != kStoreFormatVersion) {
       std::printf("upgraded %s from format %u to %u (%llu revisions, %.1f MiB of pages; %llu "
-                  "chunk index records of format 2 dropped)\n",
+                  "chunk index records of format 2 dropped; %llu history entries)\n",
                   store->c_str(), report.from_format, kStoreFormatVersion,
                   static_cast<unsigned long long>(report.revisions),
                   static_cast<double>(report.page_bytes) / (1 << 20),
-                  static_cast<unsigned long long>(*dropped));
+                  static_cast<unsigned long long>(*dropped),
+                  static_cast<unsigned long long>(indexed));
     } else if (pending) {
       std::printf("finished the upgrade of %s to format %u (%llu chunk index records of format "
-                  "2 dropped)\n",
-                  store->c_str(), kStoreFormatVersion, static_cast<unsigned long long>(*dropped));
+                  "2 dropped; %llu history entries)\n",
+                  store->c_str(), kStoreFormatVersion, static_cast<unsigned long long>(*dropped),
+                  static_cast<unsigned long long>(indexed));
     } else {
       std::printf("%s is already of format %u; nothing to do\n", store->c_str(),
                   kStoreFormatVersion);
     }
+    return kExitOk;
+  }};
+}
+
+Command AddReindexCommand(CLI::App& app) {
+  auto store = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "reindex", "Build the history index of every kept revision (revfs log STORE PATH)");
+  cmd->add_option("STORE", *store, "The store")->required();
+  return {cmd, [store] {
+    auto db = Database::Open(*store, StoreOpenOptions(true));
+    if (!db.ok()) return Fail(db.status().WithContext("reindex"));
+    auto entries = Reindex(**db);
+    if (!entries.ok()) return Fail(entries.status().WithContext("reindex " + *store));
+    std::printf("reindexed %s: %zu revisions, %llu history entries\n", store->c_str(),
+                (*db)->store().KeptRevisions().size(), static_cast<unsigned long long>(*entries));
     return kExitOk;
   }};
 }

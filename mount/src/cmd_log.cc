@@ -1,6 +1,7 @@
 // revfs log STORE [--json]: lists every kept revision (forgotten ones are
 // skipped) with its time, message, counters and hold, and the store's
-// configuration. JSON also says how each revision
+// configuration. revfs log STORE PATH: the versions of one path, from the
+// history index (revfs/history.h), streamed. JSON also says how each revision
 // was made ("made": full_scan, watched, fallback — from the counter
 // capture_mode), the exclusion patterns it was captured with, and where the
 // space goes: the bytes each revision alone reaches, the bytes shared, the
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "cli.h"
+#include "revfs/history.h"
 #include "revfs/json.h"
 #include "revfs/retention.h"
 #include "revfs/store.h"
@@ -98,18 +100,86 @@ void PrintText(const Store& store, const std::vector<RevisionRoot>& roots) {
   }
 }
 
+// The versions of `path` as of the latest revision.
+int PrintPathLog(const std::string& store_path, const std::string& path, bool json) {
+  auto db = Database::Open(store_path, DatabaseOptions{});
+  if (!db.ok()) return Fail(db.status());
+  const Store& store = (*db)->store();
+  auto trx = (*db)->BeginRead(store.latest_revision());
+  if (!trx.ok()) return Fail(trx.status());
+  JsonWriter w;
+  if (json) {
+    w.BeginObject();
+    w.Key("path").String(path);
+    w.Key("versions").BeginArray();
+  }
+  // The table's header once the path is found (an error is one line).
+  bool headed = json;
+  auto head = [&] {
+    if (!headed) {
+      std::printf("%8s  %-20s  %-8s  %-8s  %12s  %s\n", "REV", "TIME", "CHANGE", "TYPE", "SIZE",
+                  "MESSAGE");
+    }
+    headed = true;
+  };
+  Status failed;
+  Status s = ListVersions(**trx, path, [&](const PathVersion& v) {
+    head();
+    auto root = store.ReadRevisionRoot(v.revision);
+    if (!root.ok()) {
+      failed = root.status().WithContext("revision " + std::to_string(v.revision));
+      return false;
+    }
+    const bool gone = v.change == HistoryChange::kDeleted;
+    if (json) {
+      w.BeginObject();
+      w.Key("revision").Uint(v.revision);
+      w.Key("time").String(FormatTime(root->time_ns, true));
+      w.Key("change").String(HistoryChangeName(v.change));
+      w.Key("type").String(FileTypeName(v.type));
+      if (!gone) {
+        w.Key("size").Uint(v.size);
+        w.Key("mtime_ns").Int(v.mtime_ns);
+        w.Key("identity").String(v.identity.ToHex());
+      }
+      w.Key("message").String(root->message);
+      w.EndObject();
+    } else {
+      std::printf("%8llu  %-20s  %-8s  %-8s  %12s  %s\n",
+                  static_cast<unsigned long long>(v.revision), FormatTime(root->time_ns).c_str(),
+                  HistoryChangeName(v.change), FileTypeName(v.type),
+                  gone ? "-" : std::to_string(v.size).c_str(), root->message.c_str());
+    }
+    return true;
+  });
+  if (s.ok()) s = failed;
+  if (!s.ok()) return Fail(s.WithContext(store_path));
+  head();
+  if (json) {
+    w.EndArray();
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 Command AddLogCommand(CLI::App& app) {
   struct Args {
     std::string store;
+    std::string path;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("log", "List the revisions of a store");
+  CLI::App* cmd =
+      app.add_subcommand("log", "List the revisions of a store, or the versions of one path");
   cmd->add_option("STORE", args->store, "The store")->required();
+  cmd->add_option("PATH", args->path,
+                  "List the revisions in which PATH was added, changed or deleted instead");
   cmd->add_flag("--json", args->json, "Print one JSON document instead of a table");
-  return {cmd, [args] {
+  return {cmd, [args, cmd] {
+    if (cmd->count("PATH")) return PrintPathLog(args->store, args->path, args->json);
     // Text needs the store only; JSON reads records too (one open for all,
     // so that a forget meanwhile cannot mix two states).
     std::unique_ptr<Store> plain;

@@ -85,6 +85,7 @@ int Main(int argc, char** argv) {
       AddReleaseCommand(app),
       AddPruneCommand(app),
       AddUpgradeCommand(app),
+      AddReindexCommand(app),
   };
   auto is_subcommand = [&](const char* name) {
     for (const Command& c : commands) {

@@ -72,7 +72,8 @@ TEST_P(UpgradeEveryVersioning, HistoryReadsExactlyAndTheStoreGoesOn) {
   const size_t semi = up.out.find("; ");
   ASSERT_NE(semi, std::string::npos) << up.out;
   EXPECT_GT(std::stoull(up.out.substr(semi + 2)), 1u) << up.out;
-  EXPECT_NE(up.out.find("chunk index records of format 2 dropped)"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("chunk index records of format 2 dropped; "), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find(" history entries)"), std::string::npos) << up.out;
   EXPECT_EQ((*Store::Open(store_, {}))->superblock().flags, 0u);
   ShResult verify = Sh(kRevfs + " verify " + store_);
   EXPECT_EQ(verify.code, 0) << verify.out;

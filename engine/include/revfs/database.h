@@ -116,6 +116,9 @@ class Database {
     // before it is written: a change the rewrite makes to that revision
     // (FinishUpgrade drops format 2's chunk index); none by default.
     std::function<Status(uint64_t revision, WriteTrx& trx)> edit;
+    // Keys the record difference leaves alone: their records stay as the
+    // rewritten base has them (Reindex writes the history afresh).
+    std::function<bool(uint64_t key)> keep_base;
     uint32_t clear_flags = 0;  // superblock flags (kFlag*) the switch clears
   };
   Status RewriteRevisions(std::optional<uint64_t> base, const std::vector<uint64_t>& revisions,
@@ -211,10 +214,14 @@ class PinnedRecord {
  public:
   PinnedRecord(PinnedView page, std::string_view value)
       : page_(std::move(page)), value_(value) {}
+  // A record a write transaction holds (WriteTrx::View): its own copy.
+  explicit PinnedRecord(std::string value)
+      : owned_(std::make_shared<const std::string>(std::move(value))), value_(*owned_) {}
   std::string_view value() const { return value_; }
 
  private:
   PinnedView page_;
+  std::shared_ptr<const std::string> owned_;
   std::string_view value_;
 };
 
@@ -251,6 +258,9 @@ class ReadTrx {
   Database* const rs_;
   const uint64_t revision_;
   Database::TrieInfo trie_;  // replaced only by Reresolve
+  // Set on a WriteTrx::View: Get reads through that transaction, and Scan
+  // is not offered.
+  WriteTrx* through_ = nullptr;
 };
 
 class WriteTrx {
@@ -276,6 +286,11 @@ class WriteTrx {
   void set_spill_budget(size_t bytes) { spill_budget_ = bytes; }
   // The revision this transaction builds on, for reading unchanged state.
   ReadTrx& base() { return *base_; }
+  // A read transaction that sees what this one would commit (Get reads
+  // through it; Scan is NotSupported), so that readers of the tree model
+  // (GetInode, ListDirectory, DiffTrees) run on it. Valid while this
+  // transaction is.
+  std::unique_ptr<ReadTrx> View();
   // Appends a page that records of this transaction will reference (content
   // chunks); durable and reachable only once Commit succeeds.
   Result<PageRef> AppendPage(PageKind kind, std::string_view payload);

@@ -20,8 +20,13 @@ enum class ChangeKind : char {
 
 // Calls fn(kind, path) for each difference between `path` in `a` and in `b`,
 // in name order. An added or deleted directory is one change (not walked).
+// Files whose content is named by digests of two kinds (a format-2 store's
+// and SHA-256, engine/FORMAT.md) are compared by their bytes; with
+// `compare_bytes` false (a write transaction's view, whose new chunks
+// cannot be read yet) such a file is reported modified.
 Status DiffTrees(ReadTrx& a, ReadTrx& b, const std::string& path,
-                 const std::function<void(ChangeKind, const std::string&)>& fn);
+                 const std::function<void(ChangeKind, const std::string&)>& fn,
+                 bool compare_bytes = true);
 
 }  // namespace revfs
 

@@ -9,6 +9,9 @@
 //   2  sorted-map blocks             2 << 60 | block id  (directories, big files)
 //   3  chunk index                   3 << 60 | manifest and runs (engine/FORMAT.md)
 //   4  recent-chunk log              4 << 60 | record number (< 1024)
+//   5  history: path records         5 << 60 | path id     (revfs/history.h)
+//   6  history: version pages        6 << 60 | page << 40 | path id
+//   7  history: names-map blocks     7 << 60 | block id
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times
 // with nanoseconds, nlink, rdev), the symlink target, the extended
@@ -45,6 +48,10 @@ inline constexpr uint64_t kInodeBase = uint64_t{1} << 60;
 inline constexpr uint64_t kMapBlockBase = uint64_t{2} << 60;
 inline constexpr uint64_t kChunkIndexBase = uint64_t{3} << 60;
 inline constexpr uint64_t kChunkLogBase = uint64_t{4} << 60;
+inline constexpr uint64_t kHistoryKey = 2;  // the history header, in kind 0
+inline constexpr uint64_t kPathBase = uint64_t{5} << 60;
+inline constexpr uint64_t kVersionPageBase = uint64_t{6} << 60;
+inline constexpr uint64_t kNamesBlockBase = uint64_t{7} << 60;
 inline constexpr uint64_t kRootIno = 1;
 
 enum class FileType : uint8_t {

@@ -235,6 +235,11 @@ bool ReadTrx::Reresolve(const Status& failed) {
 }
 
 Result<std::optional<PinnedRecord>> ReadTrx::Get(uint64_t key) {
+  if (through_) {
+    REVFS_ASSIGN_OR_RETURN(std::optional<std::string> value, through_->Get(key));
+    if (!value) return std::optional<PinnedRecord>();
+    return std::optional<PinnedRecord>(PinnedRecord(std::move(*value)));
+  }
   rs_->point_reads_.fetch_add(1, std::memory_order_relaxed);
   auto got = GetOnce(key);
   if (!got.ok() && Reresolve(got.status())) return GetOnce(key);
@@ -255,6 +260,7 @@ Result<std::optional<PinnedRecord>> ReadTrx::GetOnce(uint64_t key) {
 
 Status ReadTrx::Scan(uint64_t first, uint64_t last,
                      const std::function<bool(uint64_t, std::string_view)>& fn) {
+  if (through_) return Status::NotSupported("a scan of a write transaction's view");
   if (trie_.height == 0 || first > last) return Status::OK();
   rs_->range_reads_.fetch_add(1, std::memory_order_relaxed);
   // The key after the last one delivered: where a scan moved to a

@@ -4,6 +4,7 @@
 // write it: a write transaction receives the record difference of the two
 // old tries, found by walking them together and skipping every subtree and
 // leaf reference they share, so the work is what changed between them.
+#include <algorithm>
 #include <map>
 
 #include "records/indirect_page.h"
@@ -19,7 +20,8 @@ namespace revfs {
 // for what it drops.
 class Database::TrieDiff {
  public:
-  TrieDiff(Database& db, WriteTrx& trx) : db_(db), trx_(trx) {}
+  TrieDiff(Database& db, WriteTrx& trx, const std::function<bool(uint64_t)>& keep_base)
+      : db_(db), trx_(trx), keep_base_(keep_base) {}
 
   uint64_t records_changed() const { return records_changed_; }
 
@@ -172,6 +174,11 @@ class Database::TrieDiff {
     while (i < ra.size() || j < rb.size()) {
       const uint32_t sa = i < ra.size() ? ra.at(i).slot : kLeafSlots;
       const uint32_t sb = j < rb.size() ? rb.at(j).slot : kLeafSlots;
+      if (keep_base_ && keep_base_(base | std::min(sa, sb))) {
+        if (sa <= sb) ++i;
+        if (sb <= sa) ++j;
+        continue;
+      }
       if (sa < sb) {
         REVFS_RETURN_IF_ERROR(trx_.Delete(base | sa));
         ++i;
@@ -194,6 +201,7 @@ class Database::TrieDiff {
 
   Database& db_;
   WriteTrx& trx_;
+  const std::function<bool(uint64_t)>& keep_base_;
   uint64_t records_changed_ = 0;
 };
 
@@ -235,7 +243,7 @@ Status Database::RewriteRevisions(std::optional<uint64_t> base,
     std::unique_ptr<WriteTrx> trx(new WriteTrx(this, std::move(on)));
     trx->number_ = r;
     trx->writer_ = writer.get();
-    TrieDiff diff(*this, *trx);
+    TrieDiff diff(*this, *trx, options.keep_base);
     REVFS_RETURN_IF_ERROR(diff.Run(old_prev, old_trie));
     report->records_changed += diff.records_changed();
     if (options.edit) REVFS_RETURN_IF_ERROR(options.edit(r, *trx));

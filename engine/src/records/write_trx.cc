@@ -149,6 +149,12 @@ Result<std::vector<SlotChange>> WriteTrx::TakeLeafChanges(uint64_t leaf) {
   return changes;
 }
 
+std::unique_ptr<ReadTrx> WriteTrx::View() {
+  std::unique_ptr<ReadTrx> view(new ReadTrx(rs_, number_, Database::TrieInfo{}));
+  view->through_ = this;
+  return view;
+}
+
 Result<std::optional<std::string>> WriteTrx::Get(uint64_t key) {
   auto it = changes_.find(key);
   if (it == changes_.end() && spill_ && spill_->Has(LeafOf(key))) {

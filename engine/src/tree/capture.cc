@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "revfs/history.h"
 #include "revfs/tree.h"
 #include "env/env.h"
 #include "tree/capture_walk.h"
@@ -90,6 +91,10 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
       REVFS_RETURN_IF_ERROR(trx->Put(kExcludeKey, bytes));
     }
   }
+  // The version entries of what changed (engine/FORMAT.md, "The history
+  // of every path"); nothing when nothing changed.
+  HistoryStats history;
+  REVFS_RETURN_IF_ERROR(RecordHistory(db, *trx, &history));
   if (options.skip_unchanged && trx->pending() == 0) {
     summary.committed = false;
     summary.revision = trx->base().revision();
@@ -117,6 +122,8 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
       {"directories_reused", summary.directories_reused},
       {"capture_ms", summary.milliseconds}};
   for (auto& c : ChunkIndex::Counters(*trx)) counters.push_back(std::move(c));
+  if (history.entries) counters.emplace_back("history_entries", history.entries);
+  if (history.new_paths) counters.emplace_back("history_paths", history.new_paths);
   REVFS_ASSIGN_OR_RETURN(summary.revision,
                          trx->Commit(time_ns, options.message, std::move(counters)));
   return summary;

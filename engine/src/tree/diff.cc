@@ -11,6 +11,7 @@ struct Differ {
   ReadTrx& a;
   ReadTrx& b;
   const std::function<void(ChangeKind, const std::string&)>& fn;
+  const bool compare_bytes;
 
   static bool SameMetadata(const Inode& x, const Inode& y) {
     return x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtime_ns == y.mtime_ns &&
@@ -30,7 +31,11 @@ struct Differ {
       *same = false;
       return Status::OK();
     }
-    if (HasShortDigest(x) != HasShortDigest(y)) return SameBytes(x, y, same);
+    if (HasShortDigest(x) != HasShortDigest(y)) {
+      if (compare_bytes) return SameBytes(x, y, same);
+      *same = false;
+      return Status::OK();
+    }
     if (!x.map.empty() || !y.map.empty()) {
       *same = x.map.hash == y.map.hash && x.chunks.empty() && y.chunks.empty();
       return Status::OK();
@@ -129,7 +134,8 @@ struct Differ {
 }  // namespace
 
 Status DiffTrees(ReadTrx& a, ReadTrx& b, const std::string& path,
-                 const std::function<void(ChangeKind, const std::string&)>& fn) {
+                 const std::function<void(ChangeKind, const std::string&)>& fn,
+                 bool compare_bytes) {
   auto x = ResolvePath(a, path);
   auto y = ResolvePath(b, path);
   if (!x.ok() && !y.ok()) return x.status();
@@ -141,7 +147,7 @@ Status DiffTrees(ReadTrx& a, ReadTrx& b, const std::string& path,
     fn(ChangeKind::kDeleted, path);
     return Status::OK();
   }
-  Differ d{a, b, fn};
+  Differ d{a, b, fn, compare_bytes};
   DirEntry ex{x->first, x->second.type, x->second.identity};
   DirEntry ey{y->first, y->second.type, y->second.identity};
   if (ex.type == FileType::kDirectory && ey.type == FileType::kDirectory) {

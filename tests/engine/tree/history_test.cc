@@ -1,0 +1,346 @@
+// The history index (engine/FORMAT.md, "The history of every path"),
+// against brute force: a generated history of adds, edits, metadata-only
+// changes, type changes, renames, deletions and re-creations of files,
+// directories, symlinks and FIFOs is committed revision by revision; the
+// versions of every path that ever existed, and the names ever seen in
+// every directory, must equal what comparing every pair of consecutive
+// revisions gives — after reopening, after `reindex`, and after forget and
+// reindex (against the kept revisions only).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "revfs/history.h"
+#include "revfs/tree.h"
+#include "support/engine_test.h"
+#include "util/hash.h"
+
+namespace revfs::testing {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+
+// What one revision holds at a path, as the history compares it.
+struct Entry {
+  FileType type;
+  uint64_t ino;
+  Digest256 identity;
+  uint64_t size;
+  int64_t mtime_ns;
+  std::string content;   // a file's bytes' digest, a symlink's target
+  std::string metadata;  // mode, owner, mtime, rdev
+};
+using Snapshot = std::map<std::string, Entry>;
+
+class HistoryTest : public EngineTest, public ::testing::WithParamInterface<Versioning> {
+ protected:
+  void ReleaseResources() override { db_.reset(); }
+
+  void SetUp() override {
+    EngineTest::SetUp();
+    src_ = Path("src");
+    fs::create_directories(src_);
+    StoreConfig config;
+    config.versioning = GetParam();
+    db_ = CreateStore("store", kT0, config);
+    ASSERT_TRUE(db_);
+  }
+
+  void Snap(ReadTrx& trx, const std::string& path, const Inode& inode, Snapshot* out) {
+    Entry e{inode.type, 0, inode.identity, inode.size, inode.mtime_ns, "", ""};
+    e.metadata = std::to_string(inode.mode) + " " + std::to_string(inode.uid) + " " +
+                 std::to_string(inode.gid) + " " + std::to_string(inode.mtime_ns) + " " +
+                 std::to_string(inode.rdev);
+    if (inode.type == FileType::kRegular) {
+      std::string bytes;
+      ASSERT_TRUE(ReadFile(*db_, trx, inode, 0, inode.size, [&](std::string_view p) {
+                    bytes.append(p);
+                    return Status::OK();
+                  }).ok());
+      e.content = HashBytes(bytes).ToHex();
+    }
+    if (inode.type == FileType::kSymlink) e.content = inode.symlink;
+    if (inode.type != FileType::kDirectory) {
+      (*out)[path] = e;
+      return;
+    }
+    (*out)[path] = e;
+    std::vector<std::pair<std::string, DirEntry>> children;
+    ASSERT_TRUE(ListDirectory(trx, inode, "", [&](std::string_view n, const DirEntry& d) {
+                  children.emplace_back(std::string(n), d);
+                  return true;
+                }).ok());
+    for (const auto& [name, d] : children) {
+      auto child = GetInode(trx, d.ino);
+      ASSERT_TRUE(child.ok());
+      const std::string p = path.empty() ? name : path + "/" + name;
+      ASSERT_NO_FATAL_FAILURE(Snap(trx, p, *child, out));
+      (*out)[p].ino = d.ino;
+    }
+  }
+  Snapshot SnapshotOf(uint64_t revision) {
+    Snapshot out;
+    auto trx = db_->BeginRead(revision);
+    EXPECT_TRUE(trx.ok());
+    auto root = ResolvePath(**trx, "");
+    if (root.ok()) Snap(**trx, "", root->second, &out);
+    if (out.count("")) out[""].ino = root->first;
+    return out;
+  }
+
+  // Brute force over consecutive revisions of `revisions`: path -> versions.
+  std::map<std::string, std::vector<PathVersion>> Expected(const std::vector<uint64_t>& revisions) {
+    std::map<std::string, std::vector<PathVersion>> out;
+    Snapshot prev;
+    std::optional<uint64_t> prev_revision;
+    for (uint64_t r : revisions) {
+      Snapshot cur = SnapshotOf(r);
+      auto version = [&](const std::string& p, HistoryChange c, const Entry& e) {
+        // The root is always there; its metadata is compared past
+        // revision 0 (the empty tree's is the store's creation).
+        if (p.empty() && (c != HistoryChange::kMetadata || prev_revision.value_or(0) == 0)) {
+          return;
+        }
+        PathVersion v;
+        v.revision = r;
+        v.change = c;
+        v.type = e.type;
+        if (c != HistoryChange::kDeleted) {
+          v.ino = e.ino;
+          v.identity = e.identity;
+          v.size = e.size;
+          v.mtime_ns = e.mtime_ns;
+        }
+        out[p].push_back(v);
+      };
+      for (const auto& [p, e] : cur) {
+        auto was = prev.find(p);
+        if (was == prev.end()) {
+          version(p, HistoryChange::kAdded, e);
+        } else if (was->second.type != e.type) {
+          version(p, HistoryChange::kTypeChanged, e);
+        } else if (was->second.content != e.content && e.type != FileType::kDirectory) {
+          version(p, HistoryChange::kModified, e);
+        } else if (was->second.metadata != e.metadata) {
+          version(p, HistoryChange::kMetadata, e);
+        }
+      }
+      for (const auto& [p, e] : prev) {
+        if (!cur.count(p)) version(p, HistoryChange::kDeleted, e);
+      }
+      prev = std::move(cur);
+      prev_revision = r;
+    }
+    return out;
+  }
+
+  // Every path's versions and every directory's names, as the index of the
+  // latest revision gives them, against `expected`.
+  void Check(const std::map<std::string, std::vector<PathVersion>>& expected) {
+    auto trx = db_->BeginRead(db_->store().latest_revision());
+    ASSERT_TRUE(trx.ok());
+    std::map<std::string, std::set<std::string>> names;
+    for (const auto& [path, versions] : expected) {
+      std::vector<PathVersion> got;
+      Status s = ListVersions(**trx, path, [&](const PathVersion& v) {
+        got.push_back(v);
+        return true;
+      });
+      ASSERT_TRUE(s.ok()) << path << ": " << s.ToString();
+      auto list = [](const std::vector<PathVersion>& vs) {
+        std::string s;
+        for (const PathVersion& v : vs) {
+          s += std::to_string(v.revision) + HistoryChangeName(v.change) + " ";
+        }
+        return s;
+      };
+      ASSERT_EQ(got.size(), versions.size())
+          << "path '" << path << "': got " << list(got) << "\nwant " << list(versions);
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].revision, versions[i].revision) << path << " #" << i;
+        EXPECT_EQ(got[i].change, versions[i].change) << path << " #" << i << " r"
+                                                      << versions[i].revision;
+        EXPECT_EQ(got[i].type, versions[i].type) << path << " #" << i;
+        EXPECT_EQ(got[i].ino, versions[i].ino) << path << " #" << i;
+        EXPECT_EQ(got[i].identity, versions[i].identity) << path << " #" << i;
+        EXPECT_EQ(got[i].size, versions[i].size) << path << " #" << i;
+        EXPECT_EQ(got[i].mtime_ns, versions[i].mtime_ns) << path << " #" << i;
+      }
+      if (!path.empty()) {
+        const size_t slash = path.rfind('/');
+        names[slash == std::string::npos ? "" : path.substr(0, slash)].insert(
+            slash == std::string::npos ? path : path.substr(slash + 1));
+      }
+    }
+    for (const auto& [dir, want] : names) {
+      std::set<std::string> got;
+      ASSERT_TRUE(ListHistoryNames(**trx, dir, [&](std::string_view n) {
+                    got.insert(std::string(n));
+                    return true;
+                  }).ok());
+      EXPECT_EQ(got, want) << "names of '" << dir << "'";
+    }
+    auto never = ListVersions(**trx, "no/such/path", [](const PathVersion&) { return true; });
+    EXPECT_TRUE(never.IsNotFound()) << never.ToString();
+  }
+
+  // Before reindex, versions made by forgotten revisions are shown at the
+  // next kept one: at every kept revision, the last version shown says
+  // whether the path is there, with which type and identity.
+  void CheckForgottenView(const std::map<std::string, std::vector<PathVersion>>& all,
+                          const std::vector<uint64_t>& kept) {
+    std::map<uint64_t, Snapshot> snaps;
+    for (uint64_t k : kept) snaps[k] = SnapshotOf(k);
+    auto trx = db_->BeginRead(db_->store().latest_revision());
+    ASSERT_TRUE(trx.ok());
+    for (const auto& [path, unused] : all) {
+      if (path.empty()) continue;  // the root always is
+      std::vector<PathVersion> got;
+      ASSERT_TRUE(ListVersions(**trx, path, [&](const PathVersion& v) {
+                    got.push_back(v);
+                    return true;
+                  }).ok());
+      for (const PathVersion& v : got) EXPECT_TRUE(snaps.count(v.revision)) << path;
+      for (uint64_t k : kept) {
+        const PathVersion* last = nullptr;
+        for (const PathVersion& v : got) {
+          if (v.revision <= k) last = &v;
+        }
+        auto it = snaps[k].find(path);
+        if (!last || last->change == HistoryChange::kDeleted) {
+          EXPECT_TRUE(it == snaps[k].end()) << path << " at " << k;
+        } else {
+          ASSERT_TRUE(it != snaps[k].end()) << path << " at " << k;
+          EXPECT_EQ(last->type, it->second.type) << path << " at " << k;
+          if (last->type != FileType::kDirectory) {  // a directory's changes with its contents
+            EXPECT_EQ(last->identity, it->second.identity) << path << " at " << k;
+          }
+        }
+      }
+    }
+  }
+
+  // One revision's worth of random changes to the source.
+  void Mutate(std::mt19937& rng, int r) {
+    static const char* kNames[] = {"a", "b", "c", "d/x", "d/y", "d/e/z", "f", "g/h"};
+    const std::string p = src_ + "/" + kNames[rng() % 8];
+    fs::create_directories(fs::path(p).parent_path());
+    struct stat st;
+    const bool exists = ::lstat(p.c_str(), &st) == 0;
+    switch (rng() % 8) {
+      case 0:  // write (add or edit)
+      case 1:
+        if (exists && S_ISDIR(st.st_mode)) fs::remove_all(p);
+        if (exists && !S_ISREG(st.st_mode)) fs::remove(p);
+        std::ofstream(p, std::ios::trunc) << "content " << r << " " << rng() % 3;
+        break;
+      case 2:  // metadata only
+        if (exists) {
+          struct timespec times[2] = {{0, UTIME_OMIT}, {1'600'000'000 + r, 0}};
+          ::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
+          if (!S_ISLNK(st.st_mode)) ::chmod(p.c_str(), (r % 2) ? 0600 : 0644);
+        }
+        break;
+      case 3:  // type change: file <-> directory
+        if (exists && S_ISDIR(st.st_mode)) {
+          fs::remove_all(p);
+          std::ofstream(p) << "was a directory";
+        } else {
+          if (exists) fs::remove(p);
+          fs::create_directories(p + "/inner");
+          std::ofstream(p + "/inner/file") << "inside " << r;
+        }
+        break;
+      case 4:  // rename
+        if (exists) {
+          const std::string to = src_ + "/" + kNames[rng() % 8];
+          if (to != p && to.find(p + "/") != 0 && p.find(to + "/") != 0) {
+            fs::remove_all(to);
+            fs::create_directories(fs::path(to).parent_path());
+            fs::rename(p, to);
+          }
+        }
+        break;
+      case 5:  // delete
+        if (exists) fs::remove_all(p);
+        break;
+      case 6:  // symlink
+        if (exists) fs::remove_all(p);
+        fs::create_symlink("target-" + std::to_string(r % 3), p);
+        break;
+      case 7:  // FIFO
+        if (exists) fs::remove_all(p);
+        ASSERT_EQ(::mkfifo(p.c_str(), 0644), 0);
+        break;
+    }
+  }
+
+  void CommitHistory(int revisions, int first = 1) {
+    std::mt19937 rng(GetParam() == Versioning::kSliding ? 7 : 11);
+    for (int r = first; r < first + revisions; ++r) {
+      const int changes = 1 + static_cast<int>(rng() % 3);
+      for (int k = 0; k < changes; ++k) ASSERT_NO_FATAL_FAILURE(Mutate(rng, r));
+      CaptureOptions o;
+      o.time_ns = kT0 + r * 1'000'000'000LL;
+      auto s = CaptureTree(*db_, src_, o);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+    }
+  }
+
+  std::vector<uint64_t> AllRevisions() {
+    std::vector<uint64_t> all;
+    for (uint64_t r = 0; r <= db_->store().latest_revision(); ++r) all.push_back(r);
+    return all;
+  }
+
+  std::string src_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_P(HistoryTest, EveryPathsVersionsEqualBruteForce) {
+  ASSERT_NO_FATAL_FAILURE(CommitHistory(300));
+  const auto expected = Expected(AllRevisions());
+  ASSERT_GT(expected.size(), 10u);
+  ASSERT_NO_FATAL_FAILURE(Check(expected));
+  db_.reset();
+  db_ = OpenStore("store");
+  ASSERT_NO_FATAL_FAILURE(Check(expected));
+  auto entries = Reindex(*db_);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(Check(expected));
+  VerifyReport verify;
+  ASSERT_TRUE(db_->Verify(&verify).ok());
+  for (const auto& d : verify.damage) ADD_FAILURE() << d.file << " " << d.offset << " " << d.what;
+
+  // Forget two of every three revisions; reindexed, the history is that of
+  // the kept revisions.
+  std::vector<uint64_t> forget, kept;
+  for (uint64_t r = 0; r <= db_->store().latest_revision(); ++r) {
+    (r % 3 != 0 && r != db_->store().latest_revision() ? forget : kept).push_back(r);
+  }
+  ASSERT_TRUE(db_->store().Forget(forget).ok());
+  ASSERT_NO_FATAL_FAILURE(CheckForgottenView(expected, kept));
+  ASSERT_TRUE(Reindex(*db_).ok());
+  ASSERT_NO_FATAL_FAILURE(Check(Expected(kept)));
+  // And commits go on from there.
+  ASSERT_NO_FATAL_FAILURE(CommitHistory(5, 301));
+  kept.clear();
+  for (uint64_t r : db_->store().KeptRevisions()) kept.push_back(r);
+  ASSERT_NO_FATAL_FAILURE(Check(Expected(kept)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Approaches, HistoryTest,
+                         ::testing::Values(Versioning::kSliding, Versioning::kIncremental));
+
+}  // namespace
+}  // namespace revfs::testing
