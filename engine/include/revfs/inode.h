@@ -10,7 +10,7 @@
 //   3  chunk index                   3 << 60 | manifest and runs (engine/FORMAT.md)
 //   4  recent-chunk log              4 << 60 | record number (< 1024)
 //   5  history: path records         5 << 60 | path id     (revfs/history.h)
-//   6  history: version pages        6 << 60 | page << 40 | path id
+//   6  history: version entries      6 << 60 | entry >> 4 << 42 | path id << 8 | entry & 15
 //   7  history: names-map blocks     7 << 60 | block id
 //
 // An inode record holds what stat(2) shows (type, mode, owner, size, times
@@ -50,7 +50,7 @@ inline constexpr uint64_t kChunkIndexBase = uint64_t{3} << 60;
 inline constexpr uint64_t kChunkLogBase = uint64_t{4} << 60;
 inline constexpr uint64_t kHistoryKey = 2;  // the history header, in kind 0
 inline constexpr uint64_t kPathBase = uint64_t{5} << 60;
-inline constexpr uint64_t kVersionPageBase = uint64_t{6} << 60;
+inline constexpr uint64_t kVersionBase = uint64_t{6} << 60;
 inline constexpr uint64_t kNamesBlockBase = uint64_t{7} << 60;
 inline constexpr uint64_t kRootIno = 1;
 

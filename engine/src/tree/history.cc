@@ -41,7 +41,6 @@ std::string EncodePath(const PathRecord& p) {
   PutVarint64(&s, p.name.size());
   s += p.name;
   EncodeMapRoot(&s, p.names);
-  PutVarint64(&s, p.pages);
   return s;
 }
 
@@ -51,45 +50,40 @@ Result<PathRecord> DecodePath(std::string_view bytes) {
   p.parent = in.Varint64();
   p.name = std::string(in.VarBytes(kMaxMapKey));
   p.names = DecodeMapRoot(&in);
-  p.pages = in.Varint64();
-  if (!in.ok() || in.remaining() != 0 || p.pages > kMaxPages) {
+  if (!in.ok() || in.remaining() != 0) {
     return Status::Corruption("history path record: malformed");
   }
   return p;
 }
 
-void PutVersion(std::string* s, const PathVersion& v) {
-  PutVarint64(s, v.revision);
-  s->push_back(static_cast<char>(v.change));
-  s->push_back(static_cast<char>(v.type));
-  PutVarint64(s, v.ino);
-  PutHash(s, v.identity);
-  PutVarint64(s, v.size);
-  PutVarint64(s, ZigZag(v.mtime_ns));
+std::string EncodeVersion(const PathVersion& v) {
+  std::string s;
+  PutVarint64(&s, v.revision);
+  s.push_back(static_cast<char>(v.change));
+  s.push_back(static_cast<char>(v.type));
+  PutVarint64(&s, v.ino);
+  PutHash(&s, v.identity);
+  PutVarint64(&s, v.size);
+  PutVarint64(&s, ZigZag(v.mtime_ns));
+  return s;
 }
 
-Status GetVersions(std::string_view page, std::vector<PathVersion>* out) {
-  Decoder in(page);
-  const uint8_t n = in.U8();
-  bool bad = false;
-  for (uint8_t i = 0; i < n && in.ok() && !bad; ++i) {
-    PathVersion v;
-    v.revision = in.Varint64();
-    const uint8_t change = in.U8();
-    const uint8_t type = in.U8();
-    v.ino = in.Varint64();
-    v.identity = GetHash(&in);
-    v.size = in.Varint64();
-    v.mtime_ns = UnZigZag(in.Varint64());
-    bad = change < 1 || change > 5 || type < 1 || type > 7;
-    v.change = static_cast<HistoryChange>(change);
-    v.type = static_cast<FileType>(type);
-    out->push_back(v);
+Result<PathVersion> DecodeVersion(std::string_view bytes) {
+  Decoder in(bytes);
+  PathVersion v;
+  v.revision = in.Varint64();
+  const uint8_t change = in.U8();
+  const uint8_t type = in.U8();
+  v.ino = in.Varint64();
+  v.identity = GetHash(&in);
+  v.size = in.Varint64();
+  v.mtime_ns = UnZigZag(in.Varint64());
+  if (!in.ok() || in.remaining() != 0 || change < 1 || change > 5 || type < 1 || type > 7) {
+    return Status::Corruption("history version entry: malformed");
   }
-  if (bad || !in.ok() || in.remaining() != 0 || n == 0 || n > kVersionsPerPage) {
-    return Status::Corruption("history version page: malformed");
-  }
-  return Status::OK();
+  v.change = static_cast<HistoryChange>(change);
+  v.type = static_cast<FileType>(type);
+  return v;
 }
 
 Result<std::optional<PathRecord>> LoadPath(ReadTrx& trx, uint64_t id) {
@@ -114,9 +108,9 @@ Result<uint64_t> DecodeId(std::string_view value) {
 }  // namespace history
 
 using history::kRootPath;
-using history::PageKey;
+using history::VersionKey;
 using history::PathRecord;
-using history::GetVersions;
+using history::DecodeVersion;
 using history::LoadPath;
 using history::DecodeId;
 
@@ -210,17 +204,26 @@ Status ListVersions(ReadTrx& trx, std::string_view path,
     last = shown;
     go = fn(shown);
   };
-  std::vector<PathVersion> page;
-  for (uint64_t p = 0; go && p < rec.pages; ++p) {
-    REVFS_ASSIGN_OR_RETURN(auto bytes, trx.Get(PageKey(id, p)));
-    if (!bytes) return Status::Corruption("history: a version page is missing");
-    page.clear();
-    REVFS_RETURN_IF_ERROR(GetVersions(bytes->value(), &page));
-    for (const PathVersion& v : page) {
-      if (!go) break;
-      flush(&v);
-      held = v;
-    }
+  // A block at a time, until one is not full (a path's entries are dense).
+  Status decode;
+  uint64_t in_block = history::kEntriesPerBlock;
+  for (uint64_t n = 0; go && in_block == history::kEntriesPerBlock && n < history::kMaxVersions;
+       n += history::kEntriesPerBlock) {
+    in_block = 0;
+    REVFS_RETURN_IF_ERROR(trx.Scan(VersionKey(id, n),
+                                   VersionKey(id, n + history::kEntriesPerBlock - 1),
+                                   [&](uint64_t, std::string_view bytes) {
+                                     auto v = DecodeVersion(bytes);
+                                     if (!v.ok()) {
+                                       decode = v.status();
+                                       return false;
+                                     }
+                                     ++in_block;
+                                     flush(&*v);
+                                     held = *v;
+                                     return go;
+                                   }));
+    REVFS_RETURN_IF_ERROR(decode);
   }
   if (go) flush(nullptr);
   return Status::OK();

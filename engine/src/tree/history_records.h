@@ -1,5 +1,5 @@
 // The records of the history index (engine/FORMAT.md, "The history of
-// every path"): the header, path records and version pages, shared by its
+// every path"): the header, path records and version entries, shared by its
 // reader (history.cc) and writer (history_write.cc).
 //
 // Thread safety: pure functions.
@@ -18,12 +18,19 @@ namespace revfs::history {
 
 inline constexpr uint8_t kHeaderMagic = 0x48;
 inline constexpr uint64_t kRootPath = 1;
-inline constexpr uint64_t kMaxPathId = uint64_t{1} << 40;
-inline constexpr uint64_t kVersionsPerPage = 48;
-inline constexpr uint64_t kMaxPages = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxPathId = uint64_t{1} << 34;
+inline constexpr uint64_t kMaxVersions = uint64_t{1} << 20;  // of one path
 
 inline uint64_t PathKey(uint64_t id) { return kPathBase | id; }
-inline uint64_t PageKey(uint64_t id, uint64_t page) { return kVersionPageBase | page << 40 | id; }
+// Entry n of path `id`. Entries go 16 to a block: a leaf holds the blocks
+// of 4 neighbouring paths (64 records at most), so that a leaf a commit
+// appends to stays small under every versioning approach (a sliding
+// window rewrites a share of each leaf it touches), and the leaves of
+// sibling paths are neighbours (few indirect pages a commit).
+inline constexpr uint64_t kEntriesPerBlock = 16;
+inline uint64_t VersionKey(uint64_t id, uint64_t n) {
+  return kVersionBase | (n >> 4) << 42 | id << 8 | (n & 15);
+}
 
 struct Header {
   uint64_t next_path = kRootPath + 1;
@@ -36,14 +43,12 @@ struct PathRecord {
   uint64_t parent = 0;
   std::string name;
   MapRoot names;
-  uint64_t pages = 0;  // version pages; all but the last are full
 };
 std::string EncodePath(const PathRecord& p);
 Result<PathRecord> DecodePath(std::string_view bytes);
 
-void PutVersion(std::string* s, const PathVersion& v);
-// Appends the entries of one version page to `out`.
-Status GetVersions(std::string_view page, std::vector<PathVersion>* out);
+std::string EncodeVersion(const PathVersion& v);
+Result<PathVersion> DecodeVersion(std::string_view bytes);
 
 // Path `id`'s record in `trx`, if any.
 Result<std::optional<PathRecord>> LoadPath(ReadTrx& trx, uint64_t id);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -22,16 +23,15 @@ namespace {
 
 using history::kRootPath;
 using history::kMaxPathId;
-using history::kVersionsPerPage;
-using history::kMaxPages;
+using history::kMaxVersions;
 using history::PathKey;
-using history::PageKey;
+using history::VersionKey;
 using history::Header;
 using history::EncodeHeader;
 using history::DecodeHeader;
 using history::PathRecord;
 using history::EncodePath;
-using history::PutVersion;
+using history::EncodeVersion;
 using history::LoadPath;
 using history::DecodeId;
 
@@ -102,7 +102,7 @@ class HistoryWriter {
         REVFS_RETURN_IF_ERROR(trx_.Put(PathKey(id), bytes));
       }
     }
-    for (const auto& [key, bytes] : pages_) REVFS_RETURN_IF_ERROR(trx_.Put(key, bytes));
+    for (const auto& [key, bytes] : entries_) REVFS_RETURN_IF_ERROR(trx_.Put(key, bytes));
     const std::string bytes = EncodeHeader(header_);
     if (!header || header->value() != bytes) {
       REVFS_RETURN_IF_ERROR(trx_.Put(kMetaKey | kHistoryKey, bytes));
@@ -183,7 +183,8 @@ class HistoryWriter {
     } else {
       if (header_.next_path >= kMaxPathId) return Status::ResourceExhausted("history: path ids");
       id = header_.next_path++;
-      paths_.emplace(id, PathRecord{pid, name, MapRoot{}, 0});
+      paths_.emplace(id, PathRecord{pid, name, MapRoot{}});
+      created_.insert(id);
       new_names_[pid].emplace_back(name, id);
       ++stats_.new_paths;
     }
@@ -191,28 +192,29 @@ class HistoryWriter {
     return id;
   }
 
-  // Appends to the path's last version page, or to a new one when that is
-  // full (the path record changes only then).
+  // Appends entry n to the path, n the number it has (found by a binary
+  // search of its dense entries, once per path and transaction).
   Status Append(uint64_t id, const PathVersion& v) {
-    REVFS_ASSIGN_OR_RETURN(PathRecord * rec, Rec(id));
-    auto it = rec->pages == 0 ? pages_.end() : pages_.find(PageKey(id, rec->pages - 1));
-    if (rec->pages > 0 && it == pages_.end()) {
-      const uint64_t key = PageKey(id, rec->pages - 1);
-      REVFS_ASSIGN_OR_RETURN(auto old, view_->Get(key));
-      if (!old || old->value().empty()) {
-        return Status::Corruption("history: a version page of path " + std::to_string(id) +
-                                  " is missing");
+    auto next = next_.find(id);
+    if (next == next_.end()) {
+      uint64_t lo = 0, hi = kMaxVersions;  // entries [0, lo) exist, [hi, ...) do not
+      if (!created_.count(id)) {
+        while (lo < hi) {
+          const uint64_t mid = lo + (hi - lo) / 2;
+          REVFS_ASSIGN_OR_RETURN(auto rec, view_->Get(VersionKey(id, mid)));
+          if (rec) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
       }
-      it = pages_.emplace(key, std::string(old->value())).first;
+      next = next_.emplace(id, lo).first;
     }
-    if (it == pages_.end() || static_cast<uint8_t>(it->second[0]) >= kVersionsPerPage) {
-      if (rec->pages >= kMaxPages) {
-        return Status::ResourceExhausted("history: versions of one path");
-      }
-      it = pages_.emplace(PageKey(id, rec->pages++), std::string(1, '\0')).first;
+    if (next->second >= kMaxVersions) {
+      return Status::ResourceExhausted("history: versions of one path");
     }
-    it->second[0] = static_cast<char>(static_cast<uint8_t>(it->second[0]) + 1);
-    PutVersion(&it->second, v);
+    entries_.emplace(VersionKey(id, next->second++), EncodeVersion(v));
     ++stats_.entries;
     return Status::OK();
   }
@@ -245,7 +247,9 @@ class HistoryWriter {
   std::vector<std::pair<std::string, PathVersion>> events_;
   std::map<uint64_t, PathRecord> paths_;  // read or made, by id
   std::map<uint64_t, std::string> loaded_;  // the bytes of those read
-  std::map<uint64_t, std::string> pages_;  // changed, by key
+  std::map<uint64_t, std::string> entries_;    // new version entries, by key
+  std::unordered_map<uint64_t, uint64_t> next_;  // a path's next entry number
+  std::unordered_set<uint64_t> created_;         // paths made by this revision
   std::unordered_map<std::string, uint64_t> ids_;
   std::map<uint64_t, std::vector<std::pair<std::string, uint64_t>>> new_names_;
   HistoryStats stats_;
@@ -254,7 +258,7 @@ class HistoryWriter {
 bool IsHistoryKey(uint64_t key) {
   const uint64_t kind = key >> 60;
   return key == (kMetaKey | kHistoryKey) || kind == kPathBase >> 60 ||
-         kind == kVersionPageBase >> 60 || kind == kNamesBlockBase >> 60;
+         kind == kVersionBase >> 60 || kind == kNamesBlockBase >> 60;
 }
 
 }  // namespace

@@ -126,10 +126,17 @@ TEST_P(SpaceTest, AloneSharedAndDeadBytesAreWhatTheyClaim) {
   EXPECT_LT(pruned.dead_bytes, more.dead_bytes / 4);
   // What is live stays live, unless prune rewrote the kept revisions
   // without the forgotten ones' fragments: then less is.
+  const uint64_t live_before = more.alone_bytes + more.shared_bytes;
+  const uint64_t live_after = pruned.alone_bytes + pruned.shared_bytes;
   if (report->rewritten_revisions == 0) {
-    EXPECT_EQ(pruned.alone_bytes + pruned.shared_bytes, more.alone_bytes + more.shared_bytes);
+    EXPECT_EQ(live_after, live_before);
+  } else if (GetParam() != Versioning::kDifferential) {
+    EXPECT_LT(live_after, live_before);
   } else {
-    EXPECT_LT(pruned.alone_bytes + pruned.shared_bytes, more.alone_bytes + more.shared_bytes);
+    // A differential chain written again with fewer versions puts its full
+    // dumps elsewhere: leaves that change every revision (the history's)
+    // may then carry a little more since their last full dump.
+    EXPECT_LE(live_after, live_before + live_before / 100);
   }
 }
 
