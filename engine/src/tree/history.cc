@@ -174,7 +174,7 @@ Result<bool> HasHistory(ReadTrx& trx) {
 Status ListVersions(ReadTrx& trx, std::string_view path,
                     const std::function<bool(const PathVersion&)>& fn) {
   REVFS_ASSIGN_OR_RETURN(auto found, ResolveHistoryPath(trx, path));
-  const auto& [id, rec] = found;
+  const uint64_t id = found.first;
   const Store& store = trx.database().store();
   // The kept revision a version is seen at (none past the revision read).
   auto seen_at = [&](uint64_t r) -> std::optional<uint64_t> {
