@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "revfs/database.h"
@@ -42,6 +43,10 @@ struct PathVersion {
   bool operator==(const PathVersion&) const = default;
 };
 
+// The id of the root path. Every path has an id, the same in every
+// revision whose index knows it (Reindex hands them out anew).
+inline constexpr uint64_t kHistoryRootPath = 1;
+
 // Whether revision `trx` carries the history index (a store whose earlier
 // revisions were made without it has none until Reindex).
 Result<bool> HasHistory(ReadTrx& trx);
@@ -60,6 +65,31 @@ Status ListVersions(ReadTrx& trx, std::string_view path,
 // ListVersions.
 Status ListHistoryNames(ReadTrx& trx, std::string_view path,
                         const std::function<bool(std::string_view)>& fn);
+
+// By path id, for readers that walk the index (the mount's history/):
+
+// The id of `path`. Errors as ListVersions.
+Result<uint64_t> HistoryPathId(ReadTrx& trx, std::string_view path);
+// The id of `name` in directory path `dir`, when it ever existed there.
+Result<std::optional<uint64_t>> HistoryChild(ReadTrx& trx, uint64_t dir,
+                                             std::string_view name);
+// Calls fn(name, id) for each name that ever existed in directory path
+// `dir`, in byte order after `after` (from the first when empty), until it
+// returns false.
+Status ListHistoryChildren(ReadTrx& trx, uint64_t dir, std::string_view after,
+                           const std::function<bool(std::string_view, uint64_t)>& fn);
+// Calls fn(n, version) for the versions of path `id` that ListVersions
+// gives, from its n-th entry on (resume from n + 1), until it returns
+// false. Each keeps the change recorded (ListVersions says it against the
+// version shown before it) and deletions are all given.
+Status ListVersionsFrom(ReadTrx& trx, uint64_t id, uint64_t from,
+                        const std::function<bool(uint64_t, const PathVersion&)>& fn);
+// The version of path `id` given at kept revision `rev` (at most trx's),
+// or nullopt when none is: O(log versions) reads.
+Result<std::optional<PathVersion>> VersionAt(ReadTrx& trx, uint64_t id, uint64_t rev);
+// The last version of path `id` up to revision `trx` (a deletion when the
+// path is gone), or nullopt when it has none.
+Result<std::optional<PathVersion>> LastVersion(ReadTrx& trx, uint64_t id);
 
 // What RecordHistory wrote.
 struct HistoryStats {

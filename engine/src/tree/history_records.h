@@ -17,7 +17,7 @@
 namespace revfs::history {
 
 inline constexpr uint8_t kHeaderMagic = 0x48;
-inline constexpr uint64_t kRootPath = 1;
+inline constexpr uint64_t kRootPath = kHistoryRootPath;
 inline constexpr uint64_t kMaxPathId = uint64_t{1} << 34;
 inline constexpr uint64_t kMaxVersions = uint64_t{1} << 20;  // of one path
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -230,6 +231,79 @@ class HistoryTest : public EngineTest, public ::testing::WithParamInterface<Vers
     }
   }
 
+  // The readers by path id (the mount's) agree with ListVersions and
+  // ListHistoryNames for every path in `paths`: resumed listings give the
+  // rest, VersionAt finds each version given and only those, LastVersion
+  // the last, and names resume after any name.
+  void CheckIdReaders(const std::map<std::string, std::vector<PathVersion>>& paths) {
+    auto trx = db_->BeginRead(db_->store().latest_revision());
+    ASSERT_TRUE(trx.ok());
+    const std::vector<uint64_t> kept = db_->store().KeptRevisions();
+    for (const auto& [path, unused] : paths) {
+      auto id = HistoryPathId(**trx, path);
+      ASSERT_TRUE(id.ok()) << path << ": " << id.status().ToString();
+      std::vector<std::pair<uint64_t, PathVersion>> all;
+      ASSERT_TRUE(ListVersionsFrom(**trx, *id, 0, [&](uint64_t n, const PathVersion& v) {
+                    all.emplace_back(n, v);
+                    return true;
+                  }).ok());
+      std::set<uint64_t> given;
+      ASSERT_TRUE(ListVersions(**trx, path, [&](const PathVersion& v) {
+                    given.insert(v.revision);
+                    return true;
+                  }).ok());
+      for (uint64_t r : given) {
+        EXPECT_TRUE(std::any_of(all.begin(), all.end(), [&](const auto& e) {
+          return e.second.revision == r;
+        })) << path << " r" << r;
+      }
+      for (size_t i = 0; i < all.size(); ++i) {
+        std::vector<uint64_t> rest;
+        ASSERT_TRUE(ListVersionsFrom(**trx, *id, all[i].first, [&](uint64_t n, const PathVersion&) {
+                      rest.push_back(n);
+                      return true;
+                    }).ok());
+        ASSERT_EQ(rest.size(), all.size() - i) << path << " from " << all[i].first;
+        EXPECT_EQ(rest.front(), all[i].first) << path;
+      }
+      for (uint64_t r : kept) {
+        auto at = VersionAt(**trx, *id, r);
+        ASSERT_TRUE(at.ok()) << at.status().ToString();
+        auto want = std::find_if(all.begin(), all.end(),
+                                 [&](const auto& e) { return e.second.revision == r; });
+        if (want == all.end()) {
+          EXPECT_FALSE(at->has_value()) << path << " r" << r;
+        } else {
+          ASSERT_TRUE(at->has_value()) << path << " r" << r;
+          EXPECT_EQ(**at, want->second) << path << " r" << r;
+        }
+      }
+      auto last = LastVersion(**trx, *id);
+      ASSERT_TRUE(last.ok());
+      ASSERT_EQ(last->has_value(), !all.empty()) << path;
+      if (!all.empty()) EXPECT_EQ(**last, all.back().second) << path;
+      std::vector<std::string> names;
+      ASSERT_TRUE(ListHistoryChildren(**trx, *id, "", [&](std::string_view n, uint64_t child) {
+                    auto by_name = HistoryChild(**trx, *id, n);
+                    EXPECT_TRUE(by_name.ok() && *by_name == std::optional<uint64_t>(child)) << n;
+                    names.emplace_back(n);
+                    return true;
+                  }).ok());
+      for (size_t i = 0; i < names.size(); ++i) {
+        size_t count = 0;
+        ASSERT_TRUE(ListHistoryChildren(**trx, *id, names[i], [&](std::string_view n, uint64_t) {
+                      EXPECT_EQ(n, names[i + 1 + count]);
+                      ++count;
+                      return true;
+                    }).ok());
+        EXPECT_EQ(count, names.size() - i - 1) << path << " after " << names[i];
+      }
+      auto none = HistoryChild(**trx, *id, "no such name");
+      ASSERT_TRUE(none.ok());
+      EXPECT_FALSE(none->has_value());
+    }
+  }
+
   // One revision's worth of random changes to the source.
   void Mutate(std::mt19937& rng, int r) {
     static const char* kNames[] = {"a", "b", "c", "d/x", "d/y", "d/e/z", "f", "g/h"};
@@ -312,6 +386,7 @@ TEST_P(HistoryTest, EveryPathsVersionsEqualBruteForce) {
   const auto expected = Expected(AllRevisions());
   ASSERT_GT(expected.size(), 10u);
   ASSERT_NO_FATAL_FAILURE(Check(expected));
+  ASSERT_NO_FATAL_FAILURE(CheckIdReaders(expected));
   db_.reset();
   db_ = OpenStore("store");
   ASSERT_NO_FATAL_FAILURE(Check(expected));
@@ -330,6 +405,7 @@ TEST_P(HistoryTest, EveryPathsVersionsEqualBruteForce) {
   }
   ASSERT_TRUE(db_->store().Forget(forget).ok());
   ASSERT_NO_FATAL_FAILURE(CheckForgottenView(expected, kept));
+  ASSERT_NO_FATAL_FAILURE(CheckIdReaders(expected));
   ASSERT_TRUE(Reindex(*db_).ok());
   ASSERT_NO_FATAL_FAILURE(Check(Expected(kept)));
   // And commits go on from there.
