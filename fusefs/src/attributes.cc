@@ -18,7 +18,8 @@ uint64_t Mix(uint64_t x) {
 constexpr uint64_t kHashedIno = uint64_t{1} << 63;
 // Tags that keep the st_ino of revisions' roots and at/ links apart from
 // those of entries.
-constexpr uint64_t kRevRootTag = 0x5265764672526f6full, kAtLinkTag = 0x52657646416c6e6bull;
+constexpr uint64_t kRevRootTag = 0x5265764672526f6full, kAtLinkTag = 0x52657646416c6e6bull,
+                   kHistoryDirTag = 0x5265764648446972ull, kHistoryLinkTag = 0x526576464c6e6b43ull;
 
 // What stat reports as the preferred I/O size: the page size the kernel
 // reads in.
@@ -36,11 +37,14 @@ ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Digest256& identi
 
 ino_t RevRootStIno(uint64_t rev) { return Mix(Mix(rev) ^ kRevRootTag) | kHashedIno; }
 ino_t AtLinkStIno(uint64_t rev) { return Mix(Mix(rev) ^ kAtLinkTag) | kHashedIno; }
+ino_t HistoryDirStIno(uint64_t path) { return Mix(Mix(path) ^ kHistoryDirTag) | kHashedIno; }
+ino_t HistoryLinkStIno(uint64_t path) { return Mix(Mix(path) ^ kHistoryLinkTag) | kHashedIno; }
 
 ino_t DirStIno(const Node& node, uint64_t id) {
   switch (node.kind) {
     case Node::Kind::kRevRoot: return RevRootStIno(node.rev);
     case Node::Kind::kEntry: return StInoOf(node.rev, node.ino, FileType::kDirectory, {}, false);
+    case Node::Kind::kHistoryDir: return HistoryDirStIno(node.ino);
     default: return id;  // the fixed directories
   }
 }

@@ -8,7 +8,7 @@
 // directory's is its own per revision, so cp -a of two revisions never
 // takes an unchanged directory for a hard link. With unique_ino every path
 // of every revision has its own. Every number made from a hash has the top
-// bit set, apart from the fixed nodes' ids (1..6), which are their st_ino.
+// bit set, apart from the fixed nodes' ids (1..7), which are their st_ino.
 // All come from a directory entry alone, so a listing's d_ino equals stat's
 // st_ino without reading the children.
 //
@@ -36,6 +36,10 @@ ino_t StInoOf(uint64_t rev, uint64_t ino, FileType type, const Digest256& identi
 // each for stat and the listings (d_ino must equal st_ino).
 ino_t RevRootStIno(uint64_t rev);
 ino_t AtLinkStIno(uint64_t rev);
+// st_ino of history/'s directory of path id `path`, and of its current
+// link: the same whichever revision's index is read.
+ino_t HistoryDirStIno(uint64_t path);
+ino_t HistoryLinkStIno(uint64_t path);
 // st_ino of directory node `id` (no store access): "." and ".." in listings.
 ino_t DirStIno(const Node& node, uint64_t id);
 

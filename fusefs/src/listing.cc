@@ -84,7 +84,7 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
   std::unique_ptr<ReadTrx> trx;
   uint64_t rev = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (offset + i >= kFirstEntryPosition && items[i].node_hint != 0) {
+    if (offset + i >= kFirstEntryPosition && items[i].node_hint != 0 && items[i].hint_rev == 0) {
       inos.push_back(items[i].node_hint);
     }
   }
@@ -116,8 +116,8 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
       continue;
     }
     std::optional<Result<EntryReply>> entry;
-    if (item.node_hint == 0) {
-      entry = LookupListed(dir, item);  // a fixed directory's child
+    if (item.node_hint == 0 || item.hint_rev != 0) {
+      entry = LookupListed(dir, item);  // a fixed directory's child, a version
     } else if (const Result<Inode>& inode = inodes[next_inode++]; inode.ok()) {
       entry = EntryOfInode(dir, rev, item.node_hint, *inode);
     }

@@ -19,7 +19,8 @@ size_t NodeTable::KeyHash::operator()(const Key& k) const {
 NodeTable::NodeTable() {
   const std::pair<uint64_t, Kind> fixed[] = {
       {kRootNode, Kind::kRoot}, {kRevisionsNode, Kind::kRevisions}, {kAtNode, Kind::kAt},
-      {kMetaNode, Kind::kMeta}, {kStatsNode, Kind::kStats},         {kLatestNode, Kind::kLatest}};
+      {kMetaNode, Kind::kMeta}, {kStatsNode, Kind::kStats},         {kLatestNode, Kind::kLatest},
+      {kHistoryNode, Kind::kHistory}};
   for (const auto& [id, kind] : fixed) nodes_[id].kind = kind;
 }
 

@@ -2,13 +2,14 @@
 // number for fusefs), with their lookup counts.
 //
 // A node names one thing of the mount: a fixed name (the root, latest,
-// revisions/, at/, .revfs/, .revfs/stats), a revision's root, an at/ link,
-// an entry (inode) of one revision, or a stats copy (the stats file's
-// content taken at one lookup, no_open mode). Ids 1..6 are the fixed nodes,
-// made with the table and never forgotten; the others are made by a lookup
-// (Intern) from id kFirstDynamicNode on and dropped when the kernel forgets
-// every lookup of them. Ids are never reused, so an id the kernel no longer
-// knows is never taken for another node.
+// revisions/, at/, .revfs/, .revfs/stats, history/), a revision's root, an
+// at/ link, an entry (inode) of one revision, a stats copy (the stats file's
+// content taken at one lookup, no_open mode), or a path of history/ and its
+// current link as the history index of one revision has them. Ids 1..7 are
+// the fixed nodes, made with the table and never forgotten; the others are
+// made by a lookup (Intern) from id kFirstDynamicNode on and dropped when
+// the kernel forgets every lookup of them. Ids are never reused, so an id
+// the kernel no longer knows is never taken for another node.
 //
 // Thread safety: every method may be called from any thread; one
 // SharedMutex guards the table. Get returns a copy: the node may be
@@ -43,17 +44,24 @@ inline constexpr uint64_t kAtNode = RevFs::kAtNode;
 inline constexpr uint64_t kMetaNode = 4;  // .revfs/
 inline constexpr uint64_t kStatsNode = RevFs::kStatsNode;
 inline constexpr uint64_t kLatestNode = 6;
+inline constexpr uint64_t kHistoryNode = RevFs::kHistoryNode;
 // The first id a lookup makes; those below are the fixed nodes' (room is
 // left for more fixed names).
 inline constexpr uint64_t kFirstDynamicNode = 16;
 
 struct Node {
   enum class Kind : uint8_t {
-    kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry, kStatsCopy
+    kRoot, kRevisions, kAt, kMeta, kStats, kLatest, kRevRoot, kAtLink, kEntry, kStatsCopy,
+    kHistory, kHistoryDir, kHistoryLink
   };
   Kind kind = Kind::kRoot;
+  // The revision: of an entry; of the history index a history path is read
+  // from (its listing never changes: a later revision's is another node).
   uint64_t rev = 0;
-  uint64_t ino = 0;  // the stored inode number (kEntry); a stats copy's own id
+  // The stored inode number (kEntry); a stats copy's own id; a history
+  // path's id (kHistoryDir, kHistoryLink: the path whose current version
+  // it links to).
+  uint64_t ino = 0;
   uint64_t lookups = 0;
   uint64_t parent = 0;          // the directory it was first looked up in
   bool cached = false;          // a file the kernel has read or was given

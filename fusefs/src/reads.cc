@@ -126,6 +126,7 @@ Result<std::string> RevFs::ReadLink(uint64_t id) {
   REVFS_ASSIGN_OR_RETURN(Node node, nodes_->Get(id));
   if (node.kind == Kind::kLatest) return "revisions/" + std::to_string(Latest());
   if (node.kind == Kind::kAtLink) return "../revisions/" + std::to_string(node.rev);
+  if (node.kind == Kind::kHistoryLink) return HistoryLinkTarget(node);
   if (node.kind != Kind::kEntry) return Status::InvalidArgument("not a symlink");
   REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));
   REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(*trx, node.ino));

@@ -128,7 +128,7 @@ void Watcher::Start(RevFs& fs, fuse_session* se, int signal_fd) {
                                                  name.size());
         }
         if (!fs.no_opendir()) continue;
-        for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode}) {
+        for (fuse_ino_t dir : {RevFs::kRevisionsNode, RevFs::kAtNode, RevFs::kHistoryNode}) {
           (void)fuse_lowlevel_notify_inval_inode(se, dir, 0, 0);
         }
       } catch (...) {

@@ -93,6 +93,7 @@ struct DirItem {
   uint64_t node_hint = 0;  // the child's inode in the store (0: not in a revision)
   mode_t type = 0;         // S_IFDIR, S_IFREG ...
   ino_t st_ino = 0;        // what stat of the child shows: d_ino equals st_ino
+  uint64_t hint_rev = 0;   // node_hint's revision when not the directory's (history/)
 };
 
 class DamageLog;
@@ -213,6 +214,7 @@ class RevFs {
   static constexpr uint64_t kRevisionsNode = 2;  // revisions/
   static constexpr uint64_t kAtNode = 3;         // at/
   static constexpr uint64_t kStatsNode = 5;      // .revfs/stats
+  static constexpr uint64_t kHistoryNode = 7;    // history/
   // Read's `handle` when the file is read by its node (no open).
   static constexpr uint64_t kNoHandle = 0;
   // Threads of directory read-ahead (normal priority; see FsOptions).
@@ -233,6 +235,15 @@ class RevFs {
   // ReadDir of a revision's directory.
   Status ReadStoreDir(const Node& node, uint64_t id, uint64_t offset,
                       const std::function<bool(const DirItem&)>& fn);
+  // history/ (fusefs/src/history_view.cc): a lookup in history path node
+  // `p` (id `parent`), its listing, and the name its current link names.
+  Result<EntryReply> LookupHistory(const Node& p, uint64_t parent, std::string_view name);
+  Status ReadHistoryDir(const Node& node, uint64_t id, uint64_t offset,
+                        const std::function<bool(const DirItem&)>& fn);
+  Result<std::string> HistoryLinkTarget(const Node& link);
+  // The entry of a version a history listing named (`item.hint_rev`'s
+  // inode `item.node_hint`; counts a lookup).
+  Result<EntryReply> VersionEntry(uint64_t parent, const DirItem& item);
   // The latest revision, reading the superblock when it may have changed.
   uint64_t Latest();
 
