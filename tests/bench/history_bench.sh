@@ -7,11 +7,14 @@
 # (the command run once before) and cold (page cache dropped; the mount
 # made anew):
 #   - `revfs log STORE hot.txt` (the CLI: process start, store open, list);
-#   - `ls -l MOUNT/history/hot.txt` (every version listed and stat'ed);
+#   - `ls MOUNT/history/hot.txt` (the versions' names, each looked up by
+#     the kernel's readdirplus), and `ls -l` (each also asked for its ACL
+#     and security label: two getxattr round trips per version);
 #   - `git log --format=%H -- hot.txt` on the git history;
-#   - a shell loop over MOUNT/revisions/*/hot.txt printing the st_ino of
-#     each, consecutive equal ones folded (`uniq`): the versions found by
-#     walking every revision, what a mount without an index offers.
+#   - a shell loop over MOUNT/revisions/N/hot.txt, N in numeric order,
+#     printing the st_ino of each, consecutive equal ones folded (`uniq`):
+#     the versions found by walking every revision, what a mount without
+#     an index offers.
 # Correctness first: each lists exactly 100 versions, and the history/
 # versions hold the bytes of the file at their revisions.
 #
@@ -52,13 +55,13 @@ make_history() {
   [[ -f $dir/done ]] && return 0
   rm -rf "$dir" && mkdir -p "$dir"
   local every=$((n / changes))
-  "$gen" make "$dir/src" 1 200 10
+  "$gen" make "$dir/src/tree" 1 200 10  # edited; hot.txt beside it
   "$revfs" init "$dir/store" >/dev/null
   git init -q "$dir/git"
   git -C "$dir/git" config user.email bench@example.com
   git -C "$dir/git" config user.name bench
   for i in $(seq 1 "$n"); do
-    "$gen" edit "$dir/src" "$((1000 + i))" 5 >/dev/null
+    "$gen" edit "$dir/src/tree" "$((1000 + i))" 5 >/dev/null
     if ((i % every == 0)); then echo "hot.txt at revision $i" >> "$dir/src/hot.txt"; fi
     "$revfs" commit "$dir/store" "$dir/src" -m "r$i" >/dev/null
     GIT_DIR=$dir/git/.git GIT_WORK_TREE=$dir/src git add -A
@@ -75,14 +78,17 @@ remount() {  # remount STORE
 # The four listings of hot.txt in history $1, each printing one line per
 # version.
 list_log() { "$revfs" log "$work/h$1/store" hot.txt | tail -n +2; }
-list_mount() { ls -l "$mnt/history/hot.txt" | grep -c '^-'; }
+list_mount() { ls "$mnt/history/hot.txt" | grep -c '^@[0-9]'; }
+list_mount_l() { ls -l "$mnt/history/hot.txt" | grep -c '^-'; }
 list_git() { git -C "$work/h$1/git" log --format=%H -- hot.txt; }
 list_loop() {
-  for d in "$mnt"/revisions/*/; do stat -c %i "$d/hot.txt" 2>/dev/null || true; done | uniq
+  for r in $(ls "$mnt/revisions" | sort -n); do
+    stat -c %i "$mnt/revisions/$r/hot.txt" 2>/dev/null || true
+  done | uniq
 }
 
 # time_ms MODE N CMD: the median ms of RUNS runs of `CMD N`, its output
-# checked to be 100 versions (list_mount prints the count itself).
+# checked to be 100 versions (list_mount* print the count themselves).
 time_ms() {
   local mode=$1 n=$2 cmd=$3 times=() out a b
   [[ $mode == warm ]] && { remount "$work/h$n/store"; $cmd "$n" >/dev/null; }
@@ -90,7 +96,7 @@ time_ms() {
     if [[ $mode == cold ]]; then drop; remount "$work/h$n/store"; fi
     a=$(now); out=$($cmd "$n"); b=$(now)
     local count
-    if [[ $cmd == list_mount ]]; then count=$out; else count=$(wc -l <<< "$out"); fi
+    if [[ $cmd == list_mount* ]]; then count=$out; else count=$(wc -l <<< "$out"); fi
     if [[ $count != "$changes" ]]; then
       echo "$cmd on $n revisions listed $count versions, not $changes" >&2
       exit 1
@@ -116,7 +122,7 @@ done
 
 declare -A t
 for mode in warm cold; do
-  for m in list_log list_mount list_git list_loop; do
+  for m in list_log list_mount list_mount_l list_git list_loop; do
     for n in "$short" "$long"; do t[$m.$mode.$n]=$(time_ms "$mode" "$n" "$m"); done
   done
 done
@@ -133,12 +139,13 @@ out=tests/bench/results/history.md
   echo
   echo "| listing | mode | $short revisions | $long revisions | $long ÷ $short |"
   echo "|---|---|---:|---:|---:|"
-  for m in list_log list_mount list_git list_loop; do
+  for m in list_log list_mount list_mount_l list_git list_loop; do
     case $m in
       list_log) name='`revfs log STORE hot.txt`' ;;
-      list_mount) name='`ls -l MOUNT/history/hot.txt`' ;;
+      list_mount) name='`ls MOUNT/history/hot.txt`' ;;
+      list_mount_l) name='`ls -l MOUNT/history/hot.txt`' ;;
       list_git) name='`git log --format=%H -- hot.txt`' ;;
-      list_loop) name='`stat` loop over `MOUNT/revisions/*/hot.txt`' ;;
+      list_loop) name='`stat` loop over `MOUNT/revisions/N/hot.txt`' ;;
     esac
     for mode in warm cold; do
       echo "| $name | $mode | ${t[$m.$mode.$short]} | ${t[$m.$mode.$long]} |" \
