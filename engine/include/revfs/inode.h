@@ -153,7 +153,8 @@ std::string EncodeInode(const Inode& inode);
 Result<Inode> DecodeInode(std::string_view bytes);
 
 // Returns why `value`, the record under `key`, is malformed as an inode
-// record, or "" when it is not an inode record or decodes (a check for
+// record or a record of the history index (its header, a path, a version
+// entry), or "" when it is none of those or decodes (a check for
 // Database::Verify, which knows records only as bytes).
 std::string CheckTreeRecord(uint64_t key, std::string_view value);
 

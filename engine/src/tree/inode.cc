@@ -6,6 +6,7 @@
 
 #include "records/record_page.h"
 #include "store/page.h"
+#include "tree/history_records.h"
 #include "tree/sorted_map.h"
 #include "util/coding.h"
 #include "util/hash.h"
@@ -282,11 +283,25 @@ Result<Inode> DecodeInode(std::string_view bytes) {
 }
 
 std::string CheckTreeRecord(uint64_t key, std::string_view value) {
-  if (key >> 60 != kInodeBase >> 60) return "";
-  auto inode = DecodeInode(value);
-  if (inode.ok()) return "";
-  return "inode " + std::to_string(key & (kInodeBase - 1)) + ": " +
-         std::string(inode.status().message());
+  Status s;
+  std::string what;
+  const uint64_t low = key & (kInodeBase - 1);
+  if (key >> 60 == kInodeBase >> 60) {
+    s = DecodeInode(value).status();
+    what = "inode " + std::to_string(low);
+  } else if (key == (kMetaKey | kHistoryKey)) {
+    s = history::DecodeHeader(value).status();
+    what = "history header";
+  } else if (key >> 60 == kPathBase >> 60) {
+    s = history::DecodePath(value).status();
+    what = "history path " + std::to_string(low);
+  } else if (key >> 60 == kVersionBase >> 60) {
+    s = history::DecodeVersion(value).status();
+    what = "history path " + std::to_string(low >> 8 & (history::kMaxPathId - 1)) + " entry " +
+           std::to_string((low >> 42) * history::kEntriesPerBlock + (low & 15));
+  }
+  if (s.ok()) return "";
+  return what + ": " + std::string(s.message());
 }
 
 std::string EncodeDirEntry(const DirEntry& e) {

@@ -22,6 +22,7 @@
 
 #include "revfs/history.h"
 #include "revfs/tree.h"
+#include "tree/history_records.h"
 #include "support/engine_test.h"
 #include "util/hash.h"
 
@@ -281,7 +282,9 @@ class HistoryTest : public EngineTest, public ::testing::WithParamInterface<Vers
       auto last = LastVersion(**trx, *id);
       ASSERT_TRUE(last.ok());
       ASSERT_EQ(last->has_value(), !all.empty()) << path;
-      if (!all.empty()) EXPECT_EQ(**last, all.back().second) << path;
+      if (!all.empty()) {
+        EXPECT_EQ(**last, all.back().second) << path;
+      }
       std::vector<std::string> names;
       ASSERT_TRUE(ListHistoryChildren(**trx, *id, "", [&](std::string_view n, uint64_t child) {
                     auto by_name = HistoryChild(**trx, *id, n);
@@ -394,7 +397,7 @@ TEST_P(HistoryTest, EveryPathsVersionsEqualBruteForce) {
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
   ASSERT_NO_FATAL_FAILURE(Check(expected));
   VerifyReport verify;
-  ASSERT_TRUE(db_->Verify(&verify).ok());
+  ASSERT_TRUE(db_->Verify(&verify, CheckTreeRecord).ok());
   for (const auto& d : verify.damage) ADD_FAILURE() << d.file << " " << d.offset << " " << d.what;
 
   // Forget two of every three revisions; reindexed, the history is that of
@@ -413,6 +416,24 @@ TEST_P(HistoryTest, EveryPathsVersionsEqualBruteForce) {
   kept.clear();
   for (uint64_t r : db_->store().KeptRevisions()) kept.push_back(r);
   ASSERT_NO_FATAL_FAILURE(Check(Expected(kept)));
+}
+
+// verify decodes the index's records: a malformed one is named.
+TEST(HistoryRecordsTest, VerifyChecksEveryKindOfRecord) {
+  PathVersion v;
+  v.revision = 3;
+  v.ino = 9;
+  EXPECT_EQ(CheckTreeRecord(kVersionBase | uint64_t{1} << 42 | 5 << 8 | 2, history::EncodeVersion(v)),
+            "");
+  EXPECT_EQ(CheckTreeRecord(kVersionBase | uint64_t{1} << 42 | 5 << 8 | 2, "\x03\x09"),
+            "history path 5 entry 18: history version entry: malformed");
+  history::PathRecord p;
+  p.parent = 1;
+  p.name = "a";
+  EXPECT_EQ(CheckTreeRecord(kPathBase | 5, history::EncodePath(p)), "");
+  EXPECT_NE(CheckTreeRecord(kPathBase | 5, history::EncodePath(p) + "x"), "");
+  EXPECT_EQ(CheckTreeRecord(kMetaKey | kHistoryKey, history::EncodeHeader({})), "");
+  EXPECT_EQ(CheckTreeRecord(kMetaKey | kHistoryKey, "H"), "history header: history header: malformed");
 }
 
 INSTANTIATE_TEST_SUITE_P(Approaches, HistoryTest,
