@@ -193,9 +193,13 @@ class MountHistoryTest : public MountTest {
         ASSERT_EQ(::lstat(v.c_str(), &st), 0) << v;
         ASSERT_EQ(::lstat((mnt_ + "/revisions/" + std::to_string(r) + "/" + p).c_str(), &in_rev), 0);
         EXPECT_EQ(st.st_ino, in_rev.st_ino) << v;
-        if (s.type == 'f') EXPECT_EQ(ReadWhole(v), s.bytes) << v;
-        if (s.type == 'l') EXPECT_EQ(fs::read_symlink(v).string(), s.bytes) << v;
-        if (s.type == 'p') EXPECT_TRUE(S_ISFIFO(st.st_mode)) << v;
+        if (s.type == 'f') {
+          EXPECT_EQ(ReadWhole(v), s.bytes) << v;
+        } else if (s.type == 'l') {
+          EXPECT_EQ(fs::read_symlink(v).string(), s.bytes) << v;
+        } else {
+          EXPECT_TRUE(S_ISFIFO(st.st_mode)) << v;
+        }
       }
       if (current) {
         EXPECT_EQ(fs::read_symlink(dir + "/@current").string(), VersionName(versions.back()));
