@@ -95,13 +95,16 @@ Result<std::optional<PathVersion>> LastVersion(ReadTrx& trx, uint64_t id);
 struct HistoryStats {
   uint64_t entries = 0;    // version entries appended
   uint64_t new_paths = 0;  // path ids handed out
+  // Batches written: the writer holds at most 8,192 changed paths at once
+  // (their records and names), whatever the number of changes.
+  uint64_t batches = 0;
 };
 
 // Appends to `trx` the version entries of every path whose entry differs
 // between its base revision and what `trx` holds (the commit's last step
 // before Commit). Writes nothing when the base revision has no history
 // index and is not revision 0 (see Reindex).
-Status RecordHistory(Database& db, WriteTrx& trx, HistoryStats* stats);
+Status RecordHistory(WriteTrx& trx, HistoryStats* stats);
 
 // Builds the history index of every kept revision (`revfs reindex`):
 // rewrites them all, each given the entries of its differences from the

@@ -94,7 +94,7 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
   // The version entries of what changed (engine/FORMAT.md, "The history
   // of every path"); nothing when nothing changed.
   HistoryStats history;
-  REVFS_RETURN_IF_ERROR(RecordHistory(db, *trx, &history));
+  REVFS_RETURN_IF_ERROR(RecordHistory(*trx, &history));
   if (options.skip_unchanged && trx->pending() == 0) {
     summary.committed = false;
     summary.revision = trx->base().revision();
@@ -124,6 +124,7 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
   for (auto& c : ChunkIndex::Counters(*trx)) counters.push_back(std::move(c));
   if (history.entries) counters.emplace_back("history_entries", history.entries);
   if (history.new_paths) counters.emplace_back("history_paths", history.new_paths);
+  if (history.batches > 1) counters.emplace_back("history_batches", history.batches);
   REVFS_ASSIGN_OR_RETURN(summary.revision,
                          trx->Commit(time_ns, options.message, std::move(counters)));
   return summary;

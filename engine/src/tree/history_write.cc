@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,81 +40,71 @@ std::string Child(const std::string& parent, std::string_view name) {
   return parent.empty() ? std::string(name) : parent + "/" + std::string(name);
 }
 
-// Builds the version entries of one revision and writes them to `trx`.
-
+// Builds the version entries of one revision and writes them to `trx`, a
+// batch of at most kBatchPaths changed paths at a time: what it holds is
+// bounded whatever the number of changes (a first commit of 10^6 files).
+// The records a batch wrote are read back by the next through the
+// transaction's view.
 class HistoryWriter {
  public:
+  static constexpr size_t kBatchPaths = 8192;
+
   HistoryWriter(WriteTrx& trx, uint64_t revision)
       : trx_(trx), view_(trx.View()), revision_(revision) {}
 
   // The changes from `before` (none: the empty tree) to `after`.
   Status Collect(ReadTrx* before, ReadTrx& after, bool compare_bytes) {
-    if (!before) return Walk(after, "", HistoryChange::kAdded);
-    std::vector<std::pair<ChangeKind, std::string>> changes;
-    REVFS_RETURN_IF_ERROR(DiffTrees(
-        *before, after, "",
-        [&](ChangeKind k, const std::string& p) { changes.emplace_back(k, p == "/" ? "" : p); },
-        compare_bytes));
-    for (const auto& [kind, path] : changes) {
-      switch (kind) {
-        case ChangeKind::kAdded:
-          REVFS_RETURN_IF_ERROR(Walk(after, path, HistoryChange::kAdded));
-          break;
-        case ChangeKind::kDeleted:
-          REVFS_RETURN_IF_ERROR(Walk(*before, path, HistoryChange::kDeleted));
-          break;
-        case ChangeKind::kTypeChanged:
-          REVFS_RETURN_IF_ERROR(Walk(*before, path, HistoryChange::kDeleted, /*below=*/true));
-          REVFS_RETURN_IF_ERROR(Walk(after, path, HistoryChange::kTypeChanged));
-          break;
-        case ChangeKind::kModified:
-        case ChangeKind::kMetadata: {
-          REVFS_ASSIGN_OR_RETURN(auto found, ResolvePath(after, path));
-          Note(path, kind == ChangeKind::kModified ? HistoryChange::kModified
-                                                   : HistoryChange::kMetadata,
-               found.first, found.second);
-          break;
-        }
-      }
-    }
-    return Status::OK();
-  }
-
-  // Appends the entries collected, in path order, and writes the records.
-  Result<HistoryStats> Write() {
     REVFS_ASSIGN_OR_RETURN(auto header, view_->Get(kMetaKey | kHistoryKey));
     if (header) {
-      REVFS_ASSIGN_OR_RETURN(header_, DecodeHeader(header->value()));
+      header_found_ = std::string(header->value());
+      REVFS_ASSIGN_OR_RETURN(header_, DecodeHeader(*header_found_));
     }
-    std::sort(events_.begin(), events_.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
-    for (const auto& [path, version] : events_) {
-      REVFS_ASSIGN_OR_RETURN(uint64_t id, IdOf(path));
-      REVFS_RETURN_IF_ERROR(Append(id, version));
-    }
-    for (auto& [parent, names] : new_names_) {
-      REVFS_ASSIGN_OR_RETURN(PathRecord * rec, Rec(parent));
-      REVFS_RETURN_IF_ERROR(MergeNames(rec, &names));
-    }
-    for (const auto& [id, rec] : paths_) {
-      std::string bytes = EncodePath(rec);
-      auto was = loaded_.find(id);
-      if (was == loaded_.end() || was->second != bytes) {
-        REVFS_RETURN_IF_ERROR(trx_.Put(PathKey(id), bytes));
-      }
-    }
-    for (const auto& [key, bytes] : entries_) REVFS_RETURN_IF_ERROR(trx_.Put(key, bytes));
+    if (!before) return Walk(after, "", HistoryChange::kAdded);
+    Status status;
+    REVFS_RETURN_IF_ERROR(DiffTrees(
+        *before, after, "",
+        [&](ChangeKind kind, const std::string& p) {
+          if (status.ok()) status = Change(*before, after, kind, p == "/" ? "" : p);
+        },
+        compare_bytes));
+    return status;
+  }
+
+  // Writes the last batch and the header.
+  Result<HistoryStats> Write() {
+    REVFS_RETURN_IF_ERROR(Flush());
     const std::string bytes = EncodeHeader(header_);
-    if (!header || header->value() != bytes) {
+    if (header_found_ != bytes) {
       REVFS_RETURN_IF_ERROR(trx_.Put(kMetaKey | kHistoryKey, bytes));
     }
     return stats_;
   }
 
  private:
-  void Note(const std::string& path, HistoryChange change, uint64_t ino, const Inode& inode) {
+  Status Change(ReadTrx& before, ReadTrx& after, ChangeKind kind, const std::string& path) {
+    switch (kind) {
+      case ChangeKind::kAdded:
+        return Walk(after, path, HistoryChange::kAdded);
+      case ChangeKind::kDeleted:
+        return Walk(before, path, HistoryChange::kDeleted);
+      case ChangeKind::kTypeChanged:
+        REVFS_RETURN_IF_ERROR(Walk(before, path, HistoryChange::kDeleted, /*below=*/true));
+        return Walk(after, path, HistoryChange::kTypeChanged);
+      case ChangeKind::kModified:
+      case ChangeKind::kMetadata: {
+        REVFS_ASSIGN_OR_RETURN(auto found, ResolvePath(after, path));
+        return Note(path,
+                    kind == ChangeKind::kModified ? HistoryChange::kModified
+                                                  : HistoryChange::kMetadata,
+                    found.first, found.second);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Note(const std::string& path, HistoryChange change, uint64_t ino, const Inode& inode) {
     // The root is always there: only its metadata has versions.
-    if (path.empty() && change != HistoryChange::kMetadata) return;
+    if (path.empty() && change != HistoryChange::kMetadata) return Status::OK();
     PathVersion v;
     v.revision = revision_;
     v.change = change;
@@ -125,6 +116,7 @@ class HistoryWriter {
       v.mtime_ns = inode.mtime_ns;
     }
     events_.emplace_back(path, v);
+    return events_.size() < kBatchPaths ? Status::OK() : Flush();
   }
 
   // `path` in `trx` and, if it is a directory, every path below it, with
@@ -132,7 +124,7 @@ class HistoryWriter {
   Status Walk(ReadTrx& trx, const std::string& path, HistoryChange change, bool below = false) {
     auto found = ResolvePath(trx, path);
     if (!found.ok()) return found.status().IsNotFound() ? Status::OK() : found.status();
-    if (!below) Note(path, change, found->first, found->second);
+    if (!below) REVFS_RETURN_IF_ERROR(Note(path, change, found->first, found->second));
     if (found->second.type != FileType::kDirectory) return Status::OK();
     const HistoryChange inner =
         change == HistoryChange::kDeleted ? HistoryChange::kDeleted : HistoryChange::kAdded;
@@ -148,9 +140,37 @@ class HistoryWriter {
       auto [child, entry] = std::move(stack.back());
       stack.pop_back();
       REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(trx, entry.ino));
-      Note(child, inner, entry.ino, inode);
+      REVFS_RETURN_IF_ERROR(Note(child, inner, entry.ino, inode));
       if (inode.type == FileType::kDirectory) REVFS_RETURN_IF_ERROR(push_children(child, inode));
     }
+    return Status::OK();
+  }
+
+  // Writes the batch's entries (in path order), the names new in it and
+  // the path records that changed, then lets go of all of it.
+  Status Flush() {
+    if (events_.empty()) return Status::OK();
+    ++stats_.batches;
+    std::sort(events_.begin(), events_.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [path, version] : events_) {
+      REVFS_ASSIGN_OR_RETURN(uint64_t id, IdOf(path));
+      REVFS_RETURN_IF_ERROR(Append(id, version));
+    }
+    for (auto& [parent, names] : new_names_) {
+      REVFS_ASSIGN_OR_RETURN(PathRecord * rec, Rec(parent));
+      REVFS_RETURN_IF_ERROR(MergeNames(rec, &names));
+      dirty_.insert(parent);
+    }
+    for (uint64_t id : dirty_) {
+      REVFS_RETURN_IF_ERROR(trx_.Put(PathKey(id), EncodePath(paths_.at(id))));
+    }
+    events_.clear();
+    paths_.clear();
+    dirty_.clear();
+    created_.clear();
+    ids_.clear();
+    new_names_.clear();
     return Status::OK();
   }
 
@@ -158,12 +178,12 @@ class HistoryWriter {
     auto it = paths_.find(id);
     if (it != paths_.end()) return &it->second;
     REVFS_ASSIGN_OR_RETURN(auto rec, LoadPath(*view_, id));
-    if (rec) loaded_.emplace(id, EncodePath(*rec));
     if (!rec) {
       if (id != kRootPath) {
         return Status::Corruption("history: path " + std::to_string(id) + " is missing");
       }
       rec = PathRecord{};
+      dirty_.insert(id);  // the root's record, made by the first commit
     }
     return &paths_.emplace(id, std::move(*rec)).first->second;
   }
@@ -184,6 +204,7 @@ class HistoryWriter {
       if (header_.next_path >= kMaxPathId) return Status::ResourceExhausted("history: path ids");
       id = header_.next_path++;
       paths_.emplace(id, PathRecord{pid, name, MapRoot{}});
+      dirty_.insert(id);
       created_.insert(id);
       new_names_[pid].emplace_back(name, id);
       ++stats_.new_paths;
@@ -192,50 +213,66 @@ class HistoryWriter {
     return id;
   }
 
-  // Appends entry n to the path, n the number it has (found by a binary
-  // search of its dense entries, once per path and transaction).
+  // Appends the path's next entry: its number found by a doubling, then
+  // binary, search of its dense entries (O(log versions) Gets: a path with
+  // one version costs two).
   Status Append(uint64_t id, const PathVersion& v) {
-    auto next = next_.find(id);
-    if (next == next_.end()) {
-      uint64_t lo = 0, hi = kMaxVersions;  // entries [0, lo) exist, [hi, ...) do not
-      if (!created_.count(id)) {
-        while (lo < hi) {
-          const uint64_t mid = lo + (hi - lo) / 2;
-          REVFS_ASSIGN_OR_RETURN(auto rec, view_->Get(VersionKey(id, mid)));
-          if (rec) {
-            lo = mid + 1;
-          } else {
-            hi = mid;
-          }
+    uint64_t lo = 0, hi = 0;  // entries [0, lo) exist, [hi, ...) do not
+    if (!created_.count(id)) {
+      for (uint64_t probe = 0;; probe = probe * 2 + 1) {
+        if (probe >= kMaxVersions) {
+          hi = kMaxVersions;
+          break;
+        }
+        REVFS_ASSIGN_OR_RETURN(auto rec, view_->Get(VersionKey(id, probe)));
+        if (!rec) {
+          hi = probe;
+          break;
+        }
+        lo = probe + 1;
+      }
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        REVFS_ASSIGN_OR_RETURN(auto rec, view_->Get(VersionKey(id, mid)));
+        if (rec) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
         }
       }
-      next = next_.emplace(id, lo).first;
     }
-    if (next->second >= kMaxVersions) {
-      return Status::ResourceExhausted("history: versions of one path");
-    }
-    entries_.emplace(VersionKey(id, next->second++), EncodeVersion(v));
+    if (lo >= kMaxVersions) return Status::ResourceExhausted("history: versions of one path");
+    REVFS_RETURN_IF_ERROR(trx_.Put(VersionKey(id, lo), EncodeVersion(v)));
     ++stats_.entries;
     return Status::OK();
   }
 
+  // The names map of `rec` with `added` merged in, streamed: the old map is
+  // read while the new one is written (new blocks take fresh ids; the old
+  // ones are deleted only by Finish).
   Status MergeNames(PathRecord* rec, std::vector<std::pair<std::string, uint64_t>>* added) {
     std::sort(added->begin(), added->end());
-    std::vector<std::pair<std::string, std::string>> all;
-    REVFS_RETURN_IF_ERROR(MapScan(*view_, kNamesBlockBase, rec->names, "",
-                                  [&](std::string_view k, std::string_view v) {
-                                    all.emplace_back(std::string(k), std::string(v));
-                                    return true;
-                                  }));
-    for (const auto& [name, id] : *added) {
-      std::string v;
-      PutVarint64(&v, id);
-      all.emplace_back(name, std::move(v));
-    }
-    std::sort(all.begin(), all.end());
     SortedMapWriter writer(&trx_, kNamesBlockBase, [this] { return header_.next_block++; },
                            rec->names);
-    for (const auto& [k, v] : all) REVFS_RETURN_IF_ERROR(writer.Add(k, v));
+    auto next = added->begin();
+    std::string id_bytes;
+    auto add_new_before = [&](std::string_view key, bool all) -> Status {
+      for (; next != added->end() && (all || next->first < key); ++next) {
+        id_bytes.clear();
+        PutVarint64(&id_bytes, next->second);
+        REVFS_RETURN_IF_ERROR(writer.Add(next->first, id_bytes));
+      }
+      return Status::OK();
+    };
+    Status status;
+    REVFS_RETURN_IF_ERROR(MapScan(*view_, kNamesBlockBase, rec->names, "",
+                                  [&](std::string_view k, std::string_view v) {
+                                    status = add_new_before(k, false);
+                                    if (status.ok()) status = writer.Add(k, v);
+                                    return status.ok();
+                                  }));
+    REVFS_RETURN_IF_ERROR(status);
+    REVFS_RETURN_IF_ERROR(add_new_before("", true));
     REVFS_ASSIGN_OR_RETURN(rec->names, writer.Finish());
     return Status::OK();
   }
@@ -244,12 +281,12 @@ class HistoryWriter {
   std::unique_ptr<ReadTrx> view_;
   const uint64_t revision_;
   Header header_;
+  std::optional<std::string> header_found_;  // as the base revision has it
+  // The batch: its changed paths, and what it read or made of the index.
   std::vector<std::pair<std::string, PathVersion>> events_;
   std::map<uint64_t, PathRecord> paths_;  // read or made, by id
-  std::map<uint64_t, std::string> loaded_;  // the bytes of those read
-  std::map<uint64_t, std::string> entries_;    // new version entries, by key
-  std::unordered_map<uint64_t, uint64_t> next_;  // a path's next entry number
-  std::unordered_set<uint64_t> created_;         // paths made by this revision
+  std::set<uint64_t> dirty_;              // of paths_, those to write
+  std::unordered_set<uint64_t> created_;  // paths made by this revision
   std::unordered_map<std::string, uint64_t> ids_;
   std::map<uint64_t, std::vector<std::pair<std::string, uint64_t>>> new_names_;
   HistoryStats stats_;
@@ -263,7 +300,7 @@ bool IsHistoryKey(uint64_t key) {
 
 }  // namespace
 
-Status RecordHistory(Database&, WriteTrx& trx, HistoryStats* stats) {
+Status RecordHistory(WriteTrx& trx, HistoryStats* stats) {
   *stats = HistoryStats{};
   REVFS_ASSIGN_OR_RETURN(bool has, HasHistory(trx.base()));
   if (!has && trx.base().revision() != 0) return Status::OK();

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <memory>
 
 namespace revfs {
 namespace {
@@ -129,12 +130,15 @@ Status SortedMapWriter::LoadOld() {
   old_ids_.insert(old_.block);
   std::vector<std::pair<uint64_t, int>> stack = {{old_.block, old_.level}};
   Block block;
+  // As the transaction has them: the old map may have been written by it
+  // (the history index writes a names map once per batch).
+  std::unique_ptr<ReadTrx> view;
   while (!stack.empty()) {
     auto [id, level] = stack.back();
     stack.pop_back();
     if (level == 0) continue;
-    REVFS_RETURN_IF_ERROR(
-        LoadBlock(trx_->base(), key_base_, id, level, DigestSizeOf(old_.hash), &block));
+    if (!view) view = trx_->View();
+    REVFS_RETURN_IF_ERROR(LoadBlock(*view, key_base_, id, level, DigestSizeOf(old_.hash), &block));
     for (const BlockEntry& e : block.entries) {
       known_.emplace(LookupKey(e.hash), Known{e.hash, e.child, static_cast<uint8_t>(level - 1)});
       old_ids_.insert(e.child);

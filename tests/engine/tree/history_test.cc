@@ -418,6 +418,61 @@ TEST_P(HistoryTest, EveryPathsVersionsEqualBruteForce) {
   ASSERT_NO_FATAL_FAILURE(Check(Expected(kept)));
 }
 
+// A commit of more changed paths than the writer holds at once (8,192)
+// writes them in batches, each reading back what the one before wrote:
+// every path gets one id, every directory every name, every path its entry.
+TEST_P(HistoryTest, ManyChangesAreWrittenInBatches) {
+  constexpr int kDirs = 2, kFiles = 4500;  // d1's names span both batches
+  for (int d = 0; d < kDirs; ++d) {
+    fs::create_directories(src_ + "/d" + std::to_string(d));
+    for (int f = 0; f < kFiles; ++f) {
+      std::ofstream(src_ + "/d" + std::to_string(d) + "/f" + std::to_string(f)) << d << f;
+    }
+  }
+  CaptureOptions o;
+  o.time_ns = kT0 + 1'000'000'000;
+  auto c = CaptureTree(*db_, src_, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  fs::remove_all(src_ + "/d1");  // 4,501 deletions, then re-adds
+  o.time_ns = kT0 + 2'000'000'000;
+  ASSERT_TRUE(CaptureTree(*db_, src_, o).ok());
+  fs::create_directories(src_ + "/d1");
+  for (int f = 0; f < kFiles; f += 2) std::ofstream(src_ + "/d1/f" + std::to_string(f)) << "again";
+  o.time_ns = kT0 + 3'000'000'000;
+  ASSERT_TRUE(CaptureTree(*db_, src_, o).ok());
+
+  auto first = db_->store().ReadRevisionRoot(1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->Counter("history_entries"), uint64_t{kDirs * (kFiles + 1)});
+  EXPECT_EQ(first->Counter("history_paths"), uint64_t{kDirs * (kFiles + 1)});
+  EXPECT_EQ(first->Counter("history_batches"), 2u);  // 9,002 paths
+  auto trx = db_->BeginRead(3);
+  ASSERT_TRUE(trx.ok());
+  for (int d = 0; d < kDirs; ++d) {
+    const std::string dir = "d" + std::to_string(d);
+    std::set<std::string> names;
+    ASSERT_TRUE(ListHistoryNames(**trx, dir, [&](std::string_view n) {
+                  names.insert(std::string(n));
+                  return true;
+                }).ok());
+    EXPECT_EQ(names.size(), static_cast<size_t>(kFiles)) << dir;
+    for (int f : {0, 1, 4095, 4096, kFiles - 1}) {
+      std::vector<std::pair<uint64_t, HistoryChange>> got;
+      ASSERT_TRUE(ListVersions(**trx, dir + "/f" + std::to_string(f), [&](const PathVersion& v) {
+                    got.emplace_back(v.revision, v.change);
+                    return true;
+                  }).ok());
+      std::vector<std::pair<uint64_t, HistoryChange>> want = {{1, HistoryChange::kAdded}};
+      if (d == 1) want.emplace_back(2, HistoryChange::kDeleted);
+      if (d == 1 && f % 2 == 0) want.emplace_back(3, HistoryChange::kAdded);
+      EXPECT_EQ(got, want) << dir << "/f" << f;
+    }
+  }
+  VerifyReport verify;
+  ASSERT_TRUE(db_->Verify(&verify, CheckTreeRecord).ok());
+  EXPECT_TRUE(verify.damage.empty());
+}
+
 // verify decodes the index's records: a malformed one is named.
 TEST(HistoryRecordsTest, VerifyChecksEveryKindOfRecord) {
   PathVersion v;
