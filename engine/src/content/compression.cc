@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "content/zstd_context.h"
+#include "store/page_log.h"
 
 namespace revfs {
 
@@ -120,6 +121,18 @@ Status DecodeChunkPage(std::string_view payload, size_t digest_size, ChunkPageHe
   header->encoding = static_cast<ChunkEncoding>(enc);
   *body = payload.substr(payload.size() - in.remaining());
   return Status::OK();
+}
+
+Result<std::optional<ChunkBase>> ChunkBaseOf(const PageLog& pages, const PageRef& page,
+                                             size_t digest_size) {
+  std::string buf;
+  PageView view;
+  REVFS_RETURN_IF_ERROR(pages.Read(page, PageKind::kChunk, &buf, &view));
+  ChunkPageHeader header;
+  std::string_view body;
+  REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, digest_size, &header, &body));
+  if (header.encoding != ChunkEncoding::kZstdDelta) return std::optional<ChunkBase>();
+  return std::optional<ChunkBase>(ChunkBase{header.base_page, DigestSizeOf(header.base_hash)});
 }
 
 }  // namespace revfs

@@ -9,6 +9,7 @@
 #define REVFS_CONTENT_COMPRESSION_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,8 @@
 #include "revfs/store_config.h"
 
 namespace revfs {
+
+class PageLog;
 
 // How a chunk's bytes are stored (the first byte of a chunk page payload).
 enum class ChunkEncoding : uint8_t { kRaw = 0, kZstd = 1, kZstdDelta = 2 };
@@ -55,6 +58,17 @@ std::string EncodeChunkPage(const ChunkPageHeader& header, std::string_view stor
 // (DigestSizeOf the digest naming it); `body` points into `payload`.
 Status DecodeChunkPage(std::string_view payload, size_t digest_size, ChunkPageHeader* header,
                        std::string_view* body);
+
+// The base a delta's page names: its page and the size of the digest
+// naming it (DigestSizeOf), read from the header of the chunk page at
+// `page`, itself named by a digest of `digest_size` bytes; nullopt when
+// that page is stored whole. One step of a walk down a delta chain.
+struct ChunkBase {
+  PageRef page;
+  size_t digest_size = 0;
+};
+Result<std::optional<ChunkBase>> ChunkBaseOf(const PageLog& pages, const PageRef& page,
+                                             size_t digest_size);
 
 }  // namespace revfs
 

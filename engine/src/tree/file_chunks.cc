@@ -19,17 +19,10 @@ bool ChunkPresent(Database& rs, const Digest256& hash, const PageRef& page, uint
     if (!pages.Contains(at)) return false;
     if (i == depth) break;
     // A delta: its page names its base. Any failure to read it is a miss.
-    std::string buf;
-    PageView view;
-    ChunkPageHeader header;
-    std::string_view body;
-    if (!pages.Read(at, PageKind::kChunk, &buf, &view).ok() ||
-        !DecodeChunkPage(view.payload, digest_size, &header, &body).ok() ||
-        header.encoding != ChunkEncoding::kZstdDelta) {
-      return false;
-    }
-    at = header.base_page;
-    digest_size = DigestSizeOf(header.base_hash);
+    auto base = ChunkBaseOf(pages, at, digest_size);
+    if (!base.ok() || !*base) return false;
+    at = (*base)->page;
+    digest_size = (*base)->digest_size;
   }
   return true;
 }

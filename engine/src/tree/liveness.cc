@@ -294,15 +294,10 @@ class LivenessWalk {
       }
       if (!delta) break;
       // A delta names its base in its header: read it to keep the base.
-      std::string buf;
-      PageView view;
-      REVFS_RETURN_IF_ERROR(db_.store().pages().Read(ref, PageKind::kChunk, &buf, &view));
-      ChunkPageHeader header;
-      std::string_view body;
-      REVFS_RETURN_IF_ERROR(DecodeChunkPage(view.payload, digest_size, &header, &body));
-      if (header.encoding != ChunkEncoding::kZstdDelta) break;
-      ref = header.base_page;
-      digest_size = DigestSizeOf(header.base_hash);
+      REVFS_ASSIGN_OR_RETURN(auto next, ChunkBaseOf(db_.store().pages(), ref, digest_size));
+      if (!next) break;
+      ref = next->page;
+      digest_size = next->digest_size;
       base = true;
       // The base may itself be a delta: its header says so once read.
       delta = true;
