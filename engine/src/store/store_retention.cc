@@ -148,13 +148,10 @@ Result<bool> Store::FallbackSlotInOlderSegment() const {
   REVFS_ASSIGN_OR_RETURN(SlotChoice choice, ChooseSuperblock(env_, path_, *superblock_reader_));
   const Superblock in_force = superblock();
   const uint32_t newest = SegmentOf(in_force.pages_end - 1);
-  for (int i = 0; i < kSuperblockSlots; ++i) {
-    if (i == choice.slot) continue;
-    auto other = DecodeSuperblock(choice.slot_bytes[i], path_);
-    if (!other.ok() || other->pages_end == 0) return false;
-    return SegmentOf(other->pages_end - 1) != newest;
-  }
-  return false;
+  static_assert(kSuperblockSlots == 2);
+  auto other = DecodeSuperblock(choice.slot_bytes[1 - choice.slot], path_);
+  if (!other.ok() || other->pages_end == 0) return false;
+  return SegmentOf(other->pages_end - 1) != newest;
 }
 
 Status Store::SettleSlots() {
