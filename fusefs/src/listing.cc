@@ -116,8 +116,13 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
       continue;
     }
     std::optional<Result<EntryReply>> entry;
-    if (item.node_hint == 0 || item.hint_rev != 0) {
-      entry = LookupListed(dir, item);  // a fixed directory's child, a version
+    if (item.hint_rev != 0) {
+      // A version in history/: listed without its entry. Its attributes are
+      // in its own revision (a trie descent each, cold: reads that grow
+      // with the history's size); a listing of names needs none, and a
+      // lookup (stat, ls -l) reads them.
+    } else if (item.node_hint == 0) {
+      entry = LookupListed(dir, item);  // a fixed directory's child
     } else if (const Result<Inode>& inode = inodes[next_inode++]; inode.ok()) {
       entry = EntryOfInode(dir, rev, item.node_hint, *inode);
     }

@@ -93,7 +93,9 @@ struct DirItem {
   uint64_t node_hint = 0;  // the child's inode in the store (0: not in a revision)
   mode_t type = 0;         // S_IFDIR, S_IFREG ...
   ino_t st_ino = 0;        // what stat of the child shows: d_ino equals st_ino
-  uint64_t hint_rev = 0;   // node_hint's revision when not the directory's (history/)
+  // node_hint's revision when not the directory's: a version in history/,
+  // which readdirplus lists without its entry (see ReadDirPlus).
+  uint64_t hint_rev = 0;
 };
 
 class DamageLog;
@@ -134,9 +136,9 @@ class RevFs {
   Status ReadDir(uint64_t node, uint64_t offset, const std::function<bool(const DirItem&)>& fn);
   // Makes one readdirplus reply: ReadDir of `dir` from `offset`, each item
   // handed to add(item, entry) with the child's entry looked up (its lookup
-  // counted; null for "." and "..", and for a child that cannot be read
-  // now: its name is listed all the same and looking it up gives the
-  // error). add returns false when the reply is full (that item and its
+  // counted; null for "." and "..", for a child that cannot be read now
+  // (its name is listed all the same and looking it up gives the error),
+  // and for a version in history/ (a lookup reads it from its revision). add returns false when the reply is full (that item and its
   // lookup are not taken; the next call resumes there). At most
   // `max_children` children are looked up, all from one pass over the
   // listing and their inodes in one batch (GetInodes); no content is
