@@ -15,6 +15,7 @@
 #     printing the st_ino of each, consecutive equal ones folded (`uniq`):
 #     the versions found by walking every revision, what a mount without
 #     an index offers.
+# For scale, the same pipeline lists a native directory of 100 files.
 # Correctness first: each lists exactly 100 versions, and the history/
 # versions hold the bytes of the file at their revisions.
 #
@@ -80,6 +81,9 @@ remount() {  # remount STORE
 list_log() { "$revfs" log "$work/h$1/store" hot.txt | tail -n +2; }
 list_mount() { ls "$mnt/history/hot.txt" | grep -c '^@[0-9]'; }
 list_mount_l() { ls -l "$mnt/history/hot.txt" | grep -c '^-'; }
+# The same listing of a native directory of 100 files named as versions:
+# what the shell, ls and grep cost by themselves.
+list_native() { ls "$work/native" | grep -c '^@[0-9]'; }
 list_git() { git -C "$work/h$1/git" log --format=%H -- hot.txt; }
 list_loop() {
   for r in $(ls "$mnt/revisions" | sort -n); do
@@ -96,7 +100,11 @@ time_ms() {
     if [[ $mode == cold ]]; then drop; remount "$work/h$n/store"; fi
     a=$(now); out=$($cmd "$n"); b=$(now)
     local count
-    if [[ $cmd == list_mount* ]]; then count=$out; else count=$(wc -l <<< "$out"); fi
+    if [[ $cmd == list_mount* || $cmd == list_native ]]; then
+      count=$out
+    else
+      count=$(wc -l <<< "$out")
+    fi
     if [[ $count != "$changes" ]]; then
       echo "$cmd on $n revisions listed $count versions, not $changes" >&2
       exit 1
@@ -107,6 +115,8 @@ time_ms() {
 }
 
 for n in "$short" "$long"; do make_history "$n"; done
+rm -rf "$work/native" && mkdir -p "$work/native"
+for i in $(seq 1 "$changes"); do echo "$i" > "$work/native/$(printf '@%08d_2026-12-02T000000Z' "$i")"; done
 
 # The bytes first: every version in history/ is the file at its revision.
 for n in "$short" "$long"; do
@@ -122,7 +132,7 @@ done
 
 declare -A t
 for mode in warm cold; do
-  for m in list_log list_mount list_mount_l list_git list_loop; do
+  for m in list_native list_log list_mount list_mount_l list_git list_loop; do
     for n in "$short" "$long"; do t[$m.$mode.$n]=$(time_ms "$mode" "$n" "$m"); done
   done
 done
@@ -139,8 +149,9 @@ out=tests/bench/results/history.md
   echo
   echo "| listing | mode | $short revisions | $long revisions | $long ÷ $short |"
   echo "|---|---|---:|---:|---:|"
-  for m in list_log list_mount list_mount_l list_git list_loop; do
+  for m in list_native list_log list_mount list_mount_l list_git list_loop; do
     case $m in
+      list_native) name='`ls` of a native directory of 100 files (the same pipeline)' ;;
       list_log) name='`revfs log STORE hot.txt`' ;;
       list_mount) name='`ls MOUNT/history/hot.txt`' ;;
       list_mount_l) name='`ls -l MOUNT/history/hot.txt`' ;;
