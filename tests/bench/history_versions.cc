@@ -3,13 +3,16 @@
 //
 //   history_versions make DIR N   commits N revisions of a one-file tree
 //                                 to DIR/store, each changing the file
-//   history_versions list DIR     lists the file's versions in a fresh
-//                                 process, as its readers do: the engine's
-//                                 ListVersions (revfs log), then the mount's
-//                                 readdir of history/f in requests of 100
-//                                 entries (a getdents buffer), and prints
-//                                 the versions each saw, its time, and the
-//                                 process's peak RSS over the opened store
+//   history_versions list DIR log|readdir [CACHE_MIB]
+//                                 lists the file's versions as one of its
+//                                 readers does: the engine's ListVersions
+//                                 (revfs log), or the mount's readdir of
+//                                 history/f in requests of 100 entries (a
+//                                 getdents buffer); with each of the three
+//                                 caches CACHE_MIB MiB (default: the
+//                                 daemon's, 160 MiB in all). Prints the
+//                                 versions seen, the time, and how much the
+//                                 listing raised the peak RSS
 #include <sys/resource.h>
 
 #include <chrono>
@@ -58,52 +61,50 @@ int Make(const std::string& dir, long n) {
   return 0;
 }
 
-int List(const std::string& dir) {
+int List(const std::string& dir, const std::string& what, long cache_mib) {
   DatabaseOptions options;
+  if (cache_mib > 0) {
+    const size_t bytes = static_cast<size_t>(cache_mib) << 20;
+    options.memory.fragment_cache_bytes = bytes;
+    options.memory.page_cache_bytes = bytes;
+    options.memory.chunk_cache_bytes = bytes;
+  }
   auto db = Database::Open(dir + "/store", options);
   if (!db.ok()) return Fail(db.status());
-  auto trx = (*db)->BeginRead((*db)->store().latest_revision());
-  if (!trx.ok()) return Fail(trx.status());
-  const long opened = PeakRssKiB();
-  using Clock = std::chrono::steady_clock;
-  auto ms = [](Clock::time_point a) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - a).count();
-  };
-
-  auto t = Clock::now();
-  uint64_t logged = 0;
-  Status s = ListVersions(**trx, "f", [&](const PathVersion&) {
-    ++logged;
-    return true;
-  });
-  if (!s.ok()) return Fail(s);
-  const double log_ms = ms(t);
-  const long after_log = PeakRssKiB();
-
   fusefs::FsOptions fo;
   fo.prefetch_threads = 0;
   fusefs::RevFs fs(db->get(), fo);
-  t = Clock::now();
-  auto f = fs.Lookup(fusefs::RevFs::kHistoryNode, "f");
-  if (!f.ok() || f->node == 0) return Fail(f.ok() ? Status::NotFound("history/f") : f.status());
-  uint64_t listed = 0;
-  for (uint64_t offset = 0;;) {
-    size_t taken = 0;
-    s = fs.ReadDir(f->node, offset, [&](const fusefs::DirItem& item) {
-      if (taken == 100) return false;
-      ++taken;
-      if (item.name[0] == '@' && item.name != "@current") ++listed;
+  auto trx = (*db)->BeginRead((*db)->store().latest_revision());
+  if (!trx.ok()) return Fail(trx.status());
+  const long opened = PeakRssKiB();
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t versions = 0;
+  if (what == "log") {
+    Status s = ListVersions(**trx, "f", [&](const PathVersion&) {
+      ++versions;
       return true;
     });
     if (!s.ok()) return Fail(s);
-    if (taken == 0) break;
-    offset += taken;
+  } else {
+    auto f = fs.Lookup(fusefs::RevFs::kHistoryNode, "f");
+    if (!f.ok() || f->node == 0) return Fail(f.ok() ? Status::NotFound("history/f") : f.status());
+    for (uint64_t offset = 0;;) {
+      size_t taken = 0;
+      Status s = fs.ReadDir(f->node, offset, [&](const fusefs::DirItem& item) {
+        if (taken == 100) return false;
+        ++taken;
+        if (item.name[0] == '@' && item.name != "@current") ++versions;
+        return true;
+      });
+      if (!s.ok()) return Fail(s);
+      if (taken == 0) break;
+      offset += taken;
+    }
   }
-  const double mount_ms = ms(t);
-  std::printf("versions %llu %llu log_ms %.1f readdir_ms %.1f rss_opened_kib %ld "
-              "rss_log_growth_kib %ld rss_readdir_growth_kib %ld\n",
-              static_cast<unsigned long long>(logged), static_cast<unsigned long long>(listed),
-              log_ms, mount_ms, opened, after_log - opened, PeakRssKiB() - after_log);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf("versions %llu ms %.1f rss_growth_kib %ld\n",
+              static_cast<unsigned long long>(versions), ms, PeakRssKiB() - opened);
   return 0;
 }
 
@@ -113,7 +114,9 @@ int List(const std::string& dir) {
 int main(int argc, char** argv) {
   const std::string cmd = argc > 2 ? argv[1] : "";
   if (cmd == "make" && argc == 4) return revfs::Make(argv[2], std::atol(argv[3]));
-  if (cmd == "list" && argc == 3) return revfs::List(argv[2]);
-  std::fprintf(stderr, "usage: history_versions make DIR N | list DIR\n");
+  if (cmd == "list" && (argc == 4 || argc == 5)) {
+    return revfs::List(argv[2], argv[3], argc == 5 ? std::atol(argv[4]) : 0);
+  }
+  std::fprintf(stderr, "usage: history_versions make DIR N | list DIR log|readdir [CACHE_MIB]\n");
   return 2;
 }
