@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "mount_fixture.h"
+#include "support/tree_mutator.h"
 
 namespace revfs::testing {
 namespace {
@@ -91,56 +92,6 @@ class MountHistoryTest : public MountTest {
       t[rel] = s;
     }
     return t;
-  }
-
-  // One revision's worth of random changes.
-  void Mutate(std::mt19937& rng, int r) {
-    static const char* kNames[] = {"a.c", "b", "@current", "d/x", "d/@y", "d/e/z", "f", "g/h"};
-    const std::string p = src_ + "/" + kNames[rng() % 8];
-    fs::create_directories(fs::path(p).parent_path());
-    struct stat st;
-    const bool exists = ::lstat(p.c_str(), &st) == 0;
-    switch (rng() % 8) {
-      case 0:
-      case 1:  // write (add or edit): a line more each time
-        if (exists && !S_ISREG(st.st_mode)) fs::remove_all(p);
-        std::ofstream(p, std::ios::app) << "line of revision " << r << "\n";
-        break;
-      case 2:  // metadata only
-        if (exists && !S_ISLNK(st.st_mode)) ::chmod(p.c_str(), (st.st_mode & 0777) == 0600 ? 0644 : 0600);
-        break;
-      case 3:  // type change: to or from a directory
-        if (exists && S_ISDIR(st.st_mode)) {
-          fs::remove_all(p);
-          std::ofstream(p) << "was a directory\n";
-        } else {
-          if (exists) fs::remove(p);
-          fs::create_directories(p + "/inner");
-          std::ofstream(p + "/inner/file") << "inside " << r << "\n";
-        }
-        break;
-      case 4:  // rename
-        if (exists) {
-          const std::string to = src_ + "/" + kNames[rng() % 8];
-          if (to != p && to.find(p + "/") != 0 && p.find(to + "/") != 0) {
-            fs::remove_all(to);
-            fs::create_directories(fs::path(to).parent_path());
-            fs::rename(p, to);
-          }
-        }
-        break;
-      case 5:
-        if (exists) fs::remove_all(p);
-        break;
-      case 6:
-        if (exists) fs::remove_all(p);
-        fs::create_symlink("target-" + std::to_string(r % 3), p);
-        break;
-      case 7:
-        if (exists) fs::remove_all(p);
-        ASSERT_EQ(::mkfifo(p.c_str(), 0644), 0);
-        break;
-    }
   }
 
   std::set<std::string> Listing(const std::string& dir) {
@@ -271,7 +222,10 @@ TEST_F(MountHistoryTest, HistoryEqualsBruteForce) {
   std::mt19937 rng(20261202);
   for (int r = 1; r <= kRevisions; ++r) {
     const int changes = 1 + static_cast<int>(rng() % 3);
-    for (int k = 0; k < changes; ++k) ASSERT_NO_FATAL_FAILURE(Mutate(rng, r));
+    for (int k = 0; k < changes; ++k) {
+      ASSERT_TRUE(MutateTree(src_, {"a.c", "b", "@current", "d/x", "d/@y", "d/e/z", "f", "g/h"},
+                             rng, r));
+    }
     trees_.push_back(Walk());
     ShResult c = Sh(std::string(REVFS_BINARY) + " commit " + store_ + " " + src_ + " --time " +
                     Utc(kT0 + r * 60, "%Y-%m-%dT%H:%M:%SZ"));

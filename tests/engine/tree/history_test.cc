@@ -24,6 +24,7 @@
 #include "revfs/tree.h"
 #include "tree/history_records.h"
 #include "support/engine_test.h"
+#include "support/tree_mutator.h"
 #include "util/hash.h"
 
 namespace revfs::testing {
@@ -307,66 +308,13 @@ class HistoryTest : public EngineTest, public ::testing::WithParamInterface<Vers
     }
   }
 
-  // One revision's worth of random changes to the source.
-  void Mutate(std::mt19937& rng, int r) {
-    static const char* kNames[] = {"a", "b", "c", "d/x", "d/y", "d/e/z", "f", "g/h"};
-    const std::string p = src_ + "/" + kNames[rng() % 8];
-    fs::create_directories(fs::path(p).parent_path());
-    struct stat st;
-    const bool exists = ::lstat(p.c_str(), &st) == 0;
-    switch (rng() % 8) {
-      case 0:  // write (add or edit)
-      case 1:
-        if (exists && S_ISDIR(st.st_mode)) fs::remove_all(p);
-        if (exists && !S_ISREG(st.st_mode)) fs::remove(p);
-        std::ofstream(p, std::ios::trunc) << "content " << r << " " << rng() % 3;
-        break;
-      case 2:  // metadata only
-        if (exists) {
-          struct timespec times[2] = {{0, UTIME_OMIT}, {1'600'000'000 + r, 0}};
-          ::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
-          if (!S_ISLNK(st.st_mode)) ::chmod(p.c_str(), (r % 2) ? 0600 : 0644);
-        }
-        break;
-      case 3:  // type change: file <-> directory
-        if (exists && S_ISDIR(st.st_mode)) {
-          fs::remove_all(p);
-          std::ofstream(p) << "was a directory";
-        } else {
-          if (exists) fs::remove(p);
-          fs::create_directories(p + "/inner");
-          std::ofstream(p + "/inner/file") << "inside " << r;
-        }
-        break;
-      case 4:  // rename
-        if (exists) {
-          const std::string to = src_ + "/" + kNames[rng() % 8];
-          if (to != p && to.find(p + "/") != 0 && p.find(to + "/") != 0) {
-            fs::remove_all(to);
-            fs::create_directories(fs::path(to).parent_path());
-            fs::rename(p, to);
-          }
-        }
-        break;
-      case 5:  // delete
-        if (exists) fs::remove_all(p);
-        break;
-      case 6:  // symlink
-        if (exists) fs::remove_all(p);
-        fs::create_symlink("target-" + std::to_string(r % 3), p);
-        break;
-      case 7:  // FIFO
-        if (exists) fs::remove_all(p);
-        ASSERT_EQ(::mkfifo(p.c_str(), 0644), 0);
-        break;
-    }
-  }
-
   void CommitHistory(int revisions, int first = 1) {
     std::mt19937 rng(GetParam() == Versioning::kSliding ? 7 : 11);
     for (int r = first; r < first + revisions; ++r) {
       const int changes = 1 + static_cast<int>(rng() % 3);
-      for (int k = 0; k < changes; ++k) ASSERT_NO_FATAL_FAILURE(Mutate(rng, r));
+      for (int k = 0; k < changes; ++k) {
+        ASSERT_TRUE(MutateTree(src_, {"a", "b", "c", "d/x", "d/y", "d/e/z", "f", "g/h"}, rng, r));
+      }
       CaptureOptions o;
       o.time_ns = kT0 + r * 1'000'000'000LL;
       auto s = CaptureTree(*db_, src_, o);
