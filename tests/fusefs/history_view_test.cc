@@ -198,5 +198,41 @@ TEST_F(HistoryViewTest, AVersionIsItsRevisionsEntry) {
   }
 }
 
+// A latest revision without the index (a store made before it, not yet
+// reindexed): history/ says so rather than listing nothing.
+TEST_F(HistoryViewTest, WithoutAnIndexHistoryIsNotSupported) {
+  auto trx = db_->BeginWrite();
+  ASSERT_TRUE(trx.ok());
+  ASSERT_TRUE((*trx)->Delete(kMetaKey | kHistoryKey).ok());
+  ASSERT_TRUE((*trx)->Commit(kT0 + (kRevisions + 1) * kMinute, "no index").ok());
+  EXPECT_TRUE(Fs().ListDir(RevFs::kHistoryNode).status().code() == Status::Code::kNotSupported);
+  EXPECT_TRUE(Fs().Lookup(RevFs::kHistoryNode, "f").status().code() == Status::Code::kNotSupported);
+}
+
+// An empty store (revision 0 alone) has an empty history/.
+class HistoryViewEmptyTest : public testing::EngineTest {
+ protected:
+  void ReleaseResources() override {
+    fs_.reset();
+    db_.reset();
+  }
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<RevFs> fs_;
+};
+
+TEST_F(HistoryViewEmptyTest, RevisionZeroListsNothing) {
+  db_ = CreateStore("store", kT0);
+  ASSERT_TRUE(db_);
+  FsOptions fo;
+  fo.prefetch_threads = 0;
+  fs_ = std::make_unique<RevFs>(db_.get(), fo);
+  auto items = fs_->ListDir(RevFs::kHistoryNode);
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  EXPECT_EQ(items->size(), 2u);  // "." and ".."
+  auto none = fs_->Lookup(RevFs::kHistoryNode, "f");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->node, 0u);
+}
+
 }  // namespace
 }  // namespace revfs::fusefs
