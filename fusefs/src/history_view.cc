@@ -18,6 +18,7 @@
 // is missing while the path is gone (revfs log shows deletions). A node's
 // listing never changes (a later revision's index is another node); the
 // names under history/ itself are looked up again after the short timeout.
+#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -55,6 +56,21 @@ std::string Escape(std::string_view name) {
   if (!name.empty() && name[0] == kVersionMark) out.push_back(kVersionMark);
   out += name;
   return out;
+}
+
+// Whether `t` is a resume token of a history listing: 'v' and an entry
+// number, 'c', or 'n' and a name.
+std::optional<uint64_t> TokenEntry(std::string_view t) {
+  uint64_t n = 0;
+  if (t.size() < 2 || t[0] != kTokenVersion) return std::nullopt;
+  const char* end = t.data() + t.size();
+  auto [at, ec] = std::from_chars(t.data() + 1, end, n);
+  if (ec != std::errc() || at != end) return std::nullopt;
+  return n;
+}
+bool IsToken(std::string_view t) {
+  return (t.size() == 1 && t[0] == kTokenCurrent) || (t.size() > 1 && t[0] == kTokenName) ||
+         TokenEntry(t).has_value();
 }
 
 // The revision a version name names, if it has the form.
@@ -164,7 +180,8 @@ Status RevFs::ReadHistoryDir(const Node& node, uint64_t id, uint64_t offset,
   std::string token;
   uint64_t skip = 0;
   if (offset > kFirstEntryPosition) {
-    if (std::optional<std::string> t = cursors_->Find(id, offset)) {
+    std::optional<std::string> t = cursors_->Find(id, offset);
+    if (t && IsToken(*t)) {
       token = std::move(*t);
     } else {
       skip = offset - kFirstEntryPosition;
@@ -173,20 +190,22 @@ Status RevFs::ReadHistoryDir(const Node& node, uint64_t id, uint64_t offset,
   const char section = token.empty() ? kTokenVersion : token[0];
   bool go = true, taken_any = false;
   std::string last_token;
-  auto give = [&](const DirItem& item, std::string item_token) {
+  // Each item carries its token: a readdirplus reply cut short remembers
+  // the token of the last item it took.
+  auto give = [&](DirItem& item) {
     if (skip > 0) {
       --skip;
       return true;
     }
     if (!fn(item)) return go = false;
     taken_any = true;
-    last_token = std::move(item_token);
+    last_token = item.cursor;
     ++offset;
     return true;
   };
 
   if (section == kTokenVersion) {
-    const uint64_t from = token.empty() ? 0 : std::stoull(token.substr(1)) + 1;
+    const uint64_t from = token.empty() ? 0 : *TokenEntry(token) + 1;
     DirItem item;
     REVFS_RETURN_IF_ERROR(ListVersionsFrom(*trx, at.path, from, [&](uint64_t n, const PathVersion& v) {
       if (!Listed(v)) return true;
@@ -195,22 +214,25 @@ Status RevFs::ReadHistoryDir(const Node& node, uint64_t id, uint64_t offset,
       item.hint_rev = v.revision;
       item.type = ModeOfType(v.type);
       item.st_ino = StInoOf(v.revision, v.ino, v.type, v.identity, options_.unique_ino);
-      return give(item, kTokenVersion + std::to_string(n));
+      item.cursor = kTokenVersion + std::to_string(n);
+      return give(item);
     }));
   }
   if (go && section == kTokenVersion) {
     REVFS_ASSIGN_OR_RETURN(auto last, LastVersion(*trx, at.path));
     if (last && Listed(*last)) {
-      give({std::string(kCurrentName), 0, S_IFLNK, HistoryLinkStIno(at.path)},
-           std::string(1, kTokenCurrent));
+      DirItem item{std::string(kCurrentName), 0, S_IFLNK, HistoryLinkStIno(at.path)};
+      item.cursor = std::string(1, kTokenCurrent);
+      give(item);
     }
   }
   if (go) {
     const std::string after = section == kTokenName ? token.substr(1) : std::string();
     REVFS_RETURN_IF_ERROR(ListHistoryChildren(
         *trx, at.path, after, [&](std::string_view name, uint64_t child) {
-          return give({Escape(name), 0, S_IFDIR, HistoryDirStIno(child)},
-                      kTokenName + std::string(name));
+          DirItem item{Escape(name), 0, S_IFDIR, HistoryDirStIno(child)};
+          item.cursor = kTokenName + std::string(name);
+          return give(item);
         }));
   }
   if (taken_any) cursors_->Remember(id, offset, last_token);

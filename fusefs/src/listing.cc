@@ -136,7 +136,8 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
     // The next reply resumes here: remember the name before it, so that it
     // is not counted from the start.
     if (i > 0 && position > kFirstEntryPosition) {
-      cursors_->Remember(dir, position, items[i - 1].name);
+      const DirItem& before = items[i - 1];
+      cursors_->Remember(dir, position, before.cursor.empty() ? before.name : before.cursor);
     }
     break;
   }

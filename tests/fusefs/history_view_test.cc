@@ -100,6 +100,26 @@ class HistoryViewTest : public testing::EngineTest {
     }
   }
 
+  // The same with readdirplus replies that take `per_reply` items and are
+  // then full, as the kernel's buffer is.
+  std::vector<std::string> ReadPlusInPieces(uint64_t dir, size_t per_reply) {
+    std::vector<std::string> out;
+    for (uint64_t offset = 0;;) {
+      size_t taken = 0;
+      auto counted = Fs().ReadDirPlus(dir, offset, 1000, [&](const DirItem& item, const EntryReply*) {
+        if (taken == per_reply) return false;
+        out.push_back(item.name);
+        ++taken;
+        return true;
+      });
+      EXPECT_TRUE(counted.ok()) << counted.status().ToString();
+      if (!counted.ok()) return out;
+      for (uint64_t node : *counted) Fs().Forget(node, 1);
+      if (taken == 0) return out;
+      offset += taken;
+    }
+  }
+
   std::string src_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<RevFs> fs_;
@@ -117,6 +137,9 @@ TEST_F(HistoryViewTest, APathListsItsVersionsCurrentAndNames) {
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
   EXPECT_EQ(Names(*whole), want);
   EXPECT_EQ(Names(ReadInPieces(f, 7)), want);
+  // Readdirplus replies cut short by a full buffer resume where they ended.
+  EXPECT_EQ(ReadPlusInPieces(f, 20), want);
+  EXPECT_EQ(ReadPlusInPieces(f, 3), want);
   // Positions nobody remembers (a fresh RevFs): counted from the start.
   fs_.reset();
   EXPECT_EQ(Names(ReadInPieces(Walk(RevFs::kHistoryNode, "f"), 5)), want);
@@ -128,6 +151,10 @@ TEST_F(HistoryViewTest, APathListsItsVersionsCurrentAndNames) {
   for (const DirItem& item : ReadInPieces(dir, 3)) names.insert(item.name);
   EXPECT_EQ(names.size(), 42u);  // the dots and n-0 .. n-39
   EXPECT_TRUE(names.count("n-39"));
+  const std::vector<std::string> plus = ReadPlusInPieces(dir, 5);
+  EXPECT_EQ(plus.size(), 42u);
+  EXPECT_EQ(std::set<std::string>(plus.begin(), plus.end()), names);
+  EXPECT_EQ(ReadPlusInPieces(RevFs::kHistoryNode, 2), top);
   auto root = Fs().ListDir(RevFs::kRootNode);
   ASSERT_TRUE(root.ok());
   const std::vector<std::string> root_names = Names(*root);

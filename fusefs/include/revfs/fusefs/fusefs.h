@@ -96,6 +96,9 @@ struct DirItem {
   // node_hint's revision when not the directory's: a version in history/,
   // which readdirplus lists without its entry (see ReadDirPlus).
   uint64_t hint_rev = 0;
+  // Where the listing resumes after this item (ListingCursors), when not
+  // after its name: history/'s listings resume by token.
+  std::string cursor;
 };
 
 class DamageLog;
