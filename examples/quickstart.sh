@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # revfs quick start: installs what is missing, builds revfs (Release), records
 # a small project's history in a store, mounts it, and looks around with ls,
-# readlink, diff -r and cat; then unmounts and cleans up. Safe to run again;
+# readlink, diff -r, cat and history/; then unmounts and cleans up. Safe to run again;
 # cleans up on failure or Ctrl-C too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +65,11 @@ diff -r "$mnt/revisions/1" "$mnt/revisions/5" || true
 
 step "cat revisions/2/src/main.c (an old version)"
 cat "$mnt/revisions/2/src/main.c"
+
+step "ls history/src/helper.c (every version of one file) and revfs log"
+ls "$mnt/history/src/helper.c"
+diff "$mnt/history/src/helper.c/"@00000002_* "$mnt/history/src/helper.c/"@00000005_* || true
+"$revfs" log "$store" src/helper.c
 
 step "head -c 400 .revfs/stats"
 head -c 400 "$mnt/.revfs/stats"; echo
