@@ -113,10 +113,10 @@ Result<std::string> RevFs::HistoryLinkTarget(const Node& link) {
   return VersionName(db_->store(), last->revision);
 }
 
-Result<EntryReply> RevFs::VersionEntry(uint64_t parent, const DirItem& item) {
-  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(item.hint_rev));
-  REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(*trx, item.node_hint));
-  return EntryOfInode(parent, item.hint_rev, item.node_hint, inode);
+Result<EntryReply> RevFs::VersionEntry(uint64_t parent, uint64_t rev, uint64_t ino) {
+  REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(rev));
+  REVFS_ASSIGN_OR_RETURN(Inode inode, GetInode(*trx, ino));
+  return EntryOfInode(parent, rev, ino, inode);
 }
 
 Result<EntryReply> RevFs::LookupHistory(const Node& p, uint64_t parent, std::string_view name) {
@@ -138,10 +138,7 @@ Result<EntryReply> RevFs::LookupHistory(const Node& p, uint64_t parent, std::str
     if (!rev) return r;
     REVFS_ASSIGN_OR_RETURN(auto version, VersionAt(*trx, at.path, *rev));
     if (!version || !Listed(*version) || VersionName(db_->store(), *rev) != name) return r;
-    DirItem item;
-    item.node_hint = version->ino;
-    item.hint_rev = *rev;
-    REVFS_ASSIGN_OR_RETURN(EntryReply entry, VersionEntry(parent, item));
+    REVFS_ASSIGN_OR_RETURN(EntryReply entry, VersionEntry(parent, *rev, version->ino));
     entry.entry_timeout = r.entry_timeout;
     return entry;
   } else {

@@ -275,7 +275,7 @@ EntryReply RevFs::EntryOfInode(uint64_t parent, uint64_t rev, uint64_t ino, cons
 
 Result<EntryReply> RevFs::LookupListed(uint64_t parent, const DirItem& item) {
   if (item.node_hint == 0) return Lookup(parent, item.name);
-  if (item.hint_rev != 0) return VersionEntry(parent, item);
+  if (item.hint_rev != 0) return VersionEntry(parent, item.hint_rev, item.node_hint);
   REVFS_ASSIGN_OR_RETURN(Node p, nodes_->Get(parent));
   REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(p.rev));
   return ChildEntry(parent, p.rev, item.node_hint, *trx);

@@ -31,6 +31,11 @@ inline constexpr uint64_t kEntriesPerBlock = 16;
 inline uint64_t VersionKey(uint64_t id, uint64_t n) {
   return kVersionBase | (n >> 4) << 42 | id << 8 | (n & 15);
 }
+// The path id and entry number a version key names (VersionKey's inverse).
+inline uint64_t VersionKeyPath(uint64_t key) { return key >> 8 & (kMaxPathId - 1); }
+inline uint64_t VersionKeyEntry(uint64_t key) {
+  return (key >> 42 & ((uint64_t{1} << 18) - 1)) << 4 | (key & 15);
+}
 
 struct Header {
   uint64_t next_path = kRootPath + 1;

@@ -297,8 +297,8 @@ std::string CheckTreeRecord(uint64_t key, std::string_view value) {
     what = "history path " + std::to_string(low);
   } else if (key >> 60 == kVersionBase >> 60) {
     s = history::DecodeVersion(value).status();
-    what = "history path " + std::to_string(low >> 8 & (history::kMaxPathId - 1)) + " entry " +
-           std::to_string((low >> 42) * history::kEntriesPerBlock + (low & 15));
+    what = "history path " + std::to_string(history::VersionKeyPath(key)) + " entry " +
+           std::to_string(history::VersionKeyEntry(key));
   }
   if (s.ok()) return "";
   return what + ": " + std::string(s.message());

@@ -246,9 +246,9 @@ class RevFs {
   Status ReadHistoryDir(const Node& node, uint64_t id, uint64_t offset,
                         const std::function<bool(const DirItem&)>& fn);
   Result<std::string> HistoryLinkTarget(const Node& link);
-  // The entry of a version a history listing named (`item.hint_rev`'s
-  // inode `item.node_hint`; counts a lookup).
-  Result<EntryReply> VersionEntry(uint64_t parent, const DirItem& item);
+  // The entry of a version in history/: inode `ino` of revision `rev`
+  // (counts a lookup).
+  Result<EntryReply> VersionEntry(uint64_t parent, uint64_t rev, uint64_t ino);
   // The latest revision, reading the superblock when it may have changed.
   uint64_t Latest();
 
