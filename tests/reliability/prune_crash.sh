@@ -101,9 +101,11 @@ for ((round = 1; round <= rounds; round++)); do
       fail "verify after prune kill $kills (round $round): $(cat "$work/verify")"
   done
   # The next prune finishes the work. Every prune supersedes the retention
-  # page before it: when that page sits in an older segment (64 KiB segments
-  # fill often), the run after packs that segment, and no other work is
-  # left. So within two more runs a prune finds nothing to do.
+  # page before it, a dead page in the segment appended to; once an eighth
+  # of that segment is dead, the run after seals and packs it (writing the
+  # retention page anew in the next segment first, so the packed one keeps
+  # no page the next run would pack again). So within two more runs a
+  # prune finds nothing to do.
   timeout 120 "$revfs" prune "$store" --max-unused 0 > "$work/out" 2>&1 ||
     fail "prune after the kill in round $round: $(cat "$work/out")"
   idle=0

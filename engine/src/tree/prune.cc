@@ -53,7 +53,10 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
   PackOptions pack;
   pack.max_unused_percent = options.max_unused_percent;
   pack.dry_run = options.dry_run;
-  const LiveSet set = live.BySegment();
+  LiveSet set = live.BySegment();
+  // The retention page liveness kept (the store's bookkeeping): sealing or
+  // settling below writes it anew, and then the old one is dead.
+  const PageRef marked = store.superblock().retention;
   // The segment appended to is packed too when it is dead enough: sealed
   // first (the next page goes to a new segment), so that a small store,
   // all in one segment, gives its space back as a big one does.
@@ -83,6 +86,16 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
     // one older than the segment appended to, both are written anew first.
     REVFS_ASSIGN_OR_RETURN(bool older, store.FallbackSlotInOlderSegment());
     if (older) REVFS_RETURN_IF_ERROR(store.SettleSlots());
+  }
+  if (const PageRef now = store.superblock().retention; now.offset != marked.offset) {
+    // Both superblock slots name pages in the segment appended to now: the
+    // page they named before is packed away with the rest of the dead, not
+    // kept for the next prune to pack again.
+    if (!marked.IsNull()) {
+      auto it = set.segments.find(SegmentOf(marked.offset));
+      if (it != set.segments.end()) it->second.erase(marked.offset);
+    }
+    set.Add(now);
   }
   REVFS_RETURN_IF_ERROR(store.PackSegments(set, pack, &report.pack));
   live.pages.clear();

@@ -197,6 +197,37 @@ TEST_P(PruneTest, MaxUnusedLeavesMostlyLiveSegmentsAlone) {
   EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status().ToString();
 }
 
+// A prune that seals the segment appended to (a forgotten revision's own
+// file dead in it) writes the retention page anew in the next segment
+// before packing: the sealed segment is packed without the page it no
+// longer needs, so the next prune has nothing to do.
+TEST_P(PruneTest, APruneThatSealsTheNewestSegmentLeavesNothingToTheNext) {
+  for (int r = 1; r <= 5; ++r) ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(r, false));
+  // Revision 6's own file (100 KiB, less than a segment) and revision 7
+  // go to a segment of their own.
+  ASSERT_TRUE(db_->store().SealNewestSegment().ok());
+  Write("own-6", RandomBytes(100 << 10, 6));
+  ASSERT_NO_FATAL_FAILURE(CommitRevision(6, 2u << 20));
+  ASSERT_NO_FATAL_FAILURE(CommitWithOwnFile(7, false));
+  ASSERT_TRUE(db_->store().Forget({6}).ok());
+  const auto before = SegmentFiles(Path("store"));
+  const std::string newest = before.rbegin()->first;
+  ASSERT_FALSE(newest.ends_with(".packed")) << newest;
+
+  auto pruned = RunPrune(0);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  const auto after = SegmentFiles(Path("store"));
+  // The precondition: the segment appended to was sealed and packed.
+  ASSERT_TRUE(after.count(newest + ".packed") || !after.count(newest))
+      << "segment " << newest << " was not sealed";
+  auto again = RunPrune(0);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->pack.segments_packed, 0u);
+  EXPECT_EQ(again->pack.segments_deleted, 0u);
+  EXPECT_EQ(SegmentFiles(Path("store")).size(), after.size());
+  ASSERT_NO_FATAL_FAILURE(ExpectKeptExactAndForgottenGone({6}));
+}
+
 // Prune killed before its bookkeeping (its last write fails, then a power
 // cut): the slot left in force, and the older one it falls back on, both
 // name pages that are still there, every kept revision reads exact, verify
