@@ -14,6 +14,7 @@
 #
 #   tests/bench/small_commits_bench.sh [COUNT=2000] [APPROACHES="sliding full
 #     incremental differential"]
+# INIT_ARGS (e.g. "--window 8") go to `revfs init`.
 # REVFS=path/to/revfs and TREE_GEN=path/to/tree_gen use existing binaries
 # instead of building build/bench.
 set -euo pipefail
@@ -65,7 +66,8 @@ breakdowns=""
 for approach in $approaches; do
   rm -rf "$work/src" "$work/store"
   "$gen" make "$work/src" 1 200 10
-  "$revfs" init "$work/store" --versioning "$approach" >/dev/null
+  # shellcheck disable=SC2086
+  "$revfs" init "$work/store" --versioning "$approach" ${INIT_ARGS:-} >/dev/null
   "$revfs" commit "$work/store" "$work/src" -m r0 >/dev/null
   base=$(size "$work/store")
   tr=0

@@ -6,6 +6,7 @@ namespace revfs {
 namespace {
 constexpr size_t kHeaderSize = 3;
 constexpr size_t kSlotEntrySize = 6;
+constexpr uint8_t kTailInHead = 0x80;  // the chain length byte's flag
 }  // namespace
 
 void IndirectPageBuilder::Add(uint32_t slot, const IndirectChild& child) {
@@ -15,10 +16,16 @@ void IndirectPageBuilder::Add(uint32_t slot, const IndirectChild& child) {
   } else {
     const LeafRef& leaf = std::get<LeafRef>(child);
     PutVarint64(&c, leaf.versions);
-    c.push_back(static_cast<char>(leaf.chain.size()));
-    for (const FragmentRef& f : leaf.chain) {
-      EncodeCompactPageRef(&c, f.page);
-      PutVarint64(&c, f.revision);
+    if (leaf.tail_in_head) {
+      c.push_back(static_cast<char>(kTailInHead | leaf.length));
+      EncodeCompactPageRef(&c, leaf.chain.front().page);
+      PutVarint64(&c, leaf.chain.front().revision);
+    } else {
+      c.push_back(static_cast<char>(leaf.chain.size()));
+      for (const FragmentRef& f : leaf.chain) {
+        EncodeCompactPageRef(&c, f.page);
+        PutVarint64(&c, f.revision);
+      }
     }
   }
   slots_.push_back(slot);
@@ -81,6 +88,14 @@ Result<IndirectChild> IndirectPage::child_at(size_t i) const {
   leaf.versions = in.Varint32();
   if (!in.ok()) return Status::Corruption("indirect page: bad version count");
   uint8_t n = in.U8();
+  if (n & kTailInHead) {
+    leaf.tail_in_head = true;
+    leaf.length = n & ~kTailInHead;
+    n = 1;
+    if (leaf.length == 0 || leaf.length > kMaxChain) {
+      return Status::Corruption("indirect page: bad fragment chain");
+    }
+  }
   if (n == 0 || n > kMaxChain) return Status::Corruption("indirect page: bad fragment chain");
   leaf.chain.resize(n);
   for (FragmentRef& f : leaf.chain) {

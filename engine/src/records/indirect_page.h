@@ -11,9 +11,13 @@
 //
 // Payload: level u8 | count u16 | count x { slot u16 | offset u32 } | children
 //   level >= 2 child: offset varint | size varint | checksum u64
-//   level 1 child:    versions varint | chain length u8 |
+//   level 1 child:    versions varint | 0x80 + chain length u8 |
+//                     offset varint | size varint | checksum u64 |
+//                     revision varint (the newest fragment, whose payload
+//                     names the older ones: format 3), or
+//                     versions varint | chain length u8 (below 0x80) |
 //                     length x { offset varint | size varint | checksum u64 |
-//                     revision varint }
+//                     revision varint } (the whole chain: format 2's)
 #ifndef REVFS_RECORDS_INDIRECT_PAGE_H_
 #define REVFS_RECORDS_INDIRECT_PAGE_H_
 
@@ -43,6 +47,12 @@ struct FragmentRef {
 struct LeafRef {
   std::vector<FragmentRef> chain;  // newest first, never empty
   uint32_t versions = 0;           // fragments this leaf has had so far
+  // The newest fragment names the older ones (its tail): a level-1 page
+  // names it alone, and one read from there holds only it until
+  // PageLoader::ResolveChain reads the rest from its tail.
+  bool tail_in_head = false;
+  uint32_t length = 0;  // the chain's length, when tail_in_head
+  bool resolved() const { return !tail_in_head || chain.size() == length; }
   bool operator==(const LeafRef&) const = default;
 };
 

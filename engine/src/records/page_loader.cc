@@ -104,12 +104,19 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
     return std::move(*hit).ToView();
   }
 
+  LeafRef whole;
+  const LeafRef* chain = &leaf;
+  if (!leaf.resolved()) {
+    whole = leaf;
+    REVFS_RETURN_IF_ERROR(ResolveChain(&whole));
+    chain = &whole;
+  }
   // Pin every fragment; the guards in `pins` release them on every return.
   std::vector<PinnedView> pins;
   std::vector<std::string_view> views;
-  pins.reserve(leaf.chain.size());
-  views.reserve(leaf.chain.size());
-  for (const FragmentRef& f : leaf.chain) {
+  pins.reserve(chain->chain.size());
+  views.reserve(chain->chain.size());
+  for (const FragmentRef& f : chain->chain) {
     REVFS_ASSIGN_OR_RETURN(PinnedView pin, Fragment(f));
     views.push_back(pin.bytes());
     pins.push_back(std::move(pin));
@@ -125,12 +132,33 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   } catch (const std::exception& e) {
     return Status::Aborted(std::string("combining leaf fragments failed: ") + e.what());
   }
-  *combined = leaf.chain.size();
+  *combined = chain->chain.size();
   const size_t size = plan.OutputSize();
   // Readers index into the image by the offsets it holds: never past it.
   Status s = CombinedPage::Check(std::string_view(out.data(), size));
   if (!s.ok()) return s.WithContext(log_->path() + ": leaf at offset " + std::to_string(key));
   return CacheAndPin(*pages_, key, std::move(out), size, 0, kTagCombined);
+}
+
+Status PageLoader::ResolveChain(LeafRef* leaf) {
+  if (leaf->resolved()) return Status::OK();
+  if (leaf->chain.size() != 1) return Status::Corruption("leaf reference half resolved");
+  const FragmentRef newest = leaf->chain.front();
+  REVFS_ASSIGN_OR_RETURN(PinnedView pin, Fragment(newest));
+  FragmentView head;
+  Status s = DecodeFragmentHead(pin.bytes(), &head);
+  if (s.ok() && (!head.has_tail || head.tail.size() + 1 != leaf->length)) {
+    s = Status::Corruption("leaf fragment: its tail names " +
+                           (head.has_tail ? std::to_string(head.tail.size()) : "no") +
+                           " older fragments, its reference " +
+                           std::to_string(leaf->length - 1));
+  }
+  if (!s.ok()) {
+    return s.WithContext(log_->path() + ": leaf fragment at offset " +
+                         std::to_string(newest.page.offset));
+  }
+  leaf->chain.insert(leaf->chain.end(), head.tail.begin(), head.tail.end());
+  return Status::OK();
 }
 
 void PageLoader::Clear() {

@@ -56,7 +56,12 @@ class PageLoader {
   Result<PinnedView> Indirect(const PageRef& ref);
   // Returns the payload of one fragment, pinned.
   Result<PinnedView> Fragment(const FragmentRef& ref);
-  // Returns the combined image of `leaf`, pinned. `*combined` is set to the
+  // Fills in the older fragments of a chain that a level-1 page names by
+  // its newest alone, from the newest fragment's tail (read through the
+  // fragment cache). Corruption if the tail is missing or not the length
+  // the reference says. A no-op on a resolved reference.
+  Status ResolveChain(LeafRef* leaf);
+  // Returns the combined image of `leaf` (resolved or not), pinned. `*combined` is set to the
   // number of fragments combined, 0 when the combined page was cached.
   // Corruption if the page cached under the leaf's key is not a combined
   // leaf, or its record table points outside it.

@@ -14,11 +14,19 @@ constexpr size_t kCombinedEntrySize = 12;
 }  // namespace
 
 std::string EncodeFragment(uint64_t leaf, uint64_t revision, bool full_dump,
-                           std::span<const SlotChange> changes) {
+                           std::span<const SlotChange> changes,
+                           const std::vector<FragmentRef>* tail) {
   std::string s;
   PutFixed64(&s, leaf);
   PutFixed64(&s, revision);
-  s.push_back(full_dump ? 1 : 0);
+  s.push_back(static_cast<char>((full_dump ? 1 : 0) | (tail ? 2 : 0)));
+  if (tail) {
+    s.push_back(static_cast<char>(tail->size()));
+    for (const FragmentRef& f : *tail) {
+      EncodeCompactPageRef(&s, f.page);
+      PutVarint64(&s, f.revision);
+    }
+  }
   PutFixed16(&s, static_cast<uint16_t>(changes.size()));
   for (const SlotChange& c : changes) {
     PutFixed16(&s, static_cast<uint16_t>(c.slot));
@@ -30,14 +38,43 @@ std::string EncodeFragment(uint64_t leaf, uint64_t revision, bool full_dump,
   return s;
 }
 
-Status DecodeFragment(std::string_view payload, FragmentView* out) {
-  Decoder in(payload);
+namespace {
+
+// The header and tail; leaves `in` at the entry count.
+Status DecodeHead(Decoder& in, FragmentView* out) {
   out->leaf = in.U64();
   out->revision = in.U64();
-  uint8_t flags = in.U8();
+  const uint8_t flags = in.U8();
+  if (!in.ok() || flags > 3) return Status::Corruption("leaf fragment: malformed header");
   out->full_dump = (flags & 1) != 0;
+  out->has_tail = (flags & 2) != 0;
+  out->tail.clear();
+  if (out->has_tail) {
+    const uint8_t n = in.U8();
+    if (!in.ok() || n >= kMaxChain) return Status::Corruption("leaf fragment: malformed tail");
+    out->tail.resize(n);
+    for (FragmentRef& f : out->tail) {
+      f.page = DecodeCompactPageRef(&in);
+      f.revision = in.Varint64();
+      if (!in.ok() || f.page.IsNull()) return Status::Corruption("leaf fragment: malformed tail");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DecodeFragmentHead(std::string_view payload, FragmentView* out) {
+  Decoder in(payload);
+  out->entries.clear();
+  return DecodeHead(in, out);
+}
+
+Status DecodeFragment(std::string_view payload, FragmentView* out) {
+  Decoder in(payload);
+  REVFS_RETURN_IF_ERROR(DecodeHead(in, out));
   uint16_t count = in.U16();
-  if (!in.ok() || flags > 1 || count > kLeafSlots) {
+  if (!in.ok() || count > kLeafSlots) {
     return Status::Corruption("leaf fragment: malformed header");
   }
   out->entries.clear();

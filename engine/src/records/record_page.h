@@ -8,8 +8,13 @@
 // means "absent".
 //
 // Fragment payload (little-endian):
-//   leaf u64 | revision u64 | flags u8 (1 = full dump) | count u16 |
+//   leaf u64 | revision u64 | flags u8 (1 = full dump, 2 = tail follows) |
+//   [tail u8 | tail x { offset varint | size varint | checksum u64 |
+//    revision varint }] | count u16 |
 //   count x { slot u16 | tombstone u8 | length u16 | bytes }, slots ascending
+// The tail (format 3) names the older fragments of the chain this one heads,
+// newest first, so that a level-1 page names the newest alone
+// (engine/FORMAT.md, "A leaf's older fragments named by its newest").
 //
 // Combined page (the image kept in a memory segment and served to readers):
 //   count u32 | count x { slot u16 | source u16 | offset u32 | length u32 } |
@@ -29,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "records/indirect_page.h"
 #include "revfs/result.h"
 
 namespace revfs {
@@ -48,14 +54,19 @@ struct SlotChange {
 };
 
 // Returns a fragment payload; `changes` must be sorted by slot, unique.
+// With `tail`, the fragment heads a chain whose older fragments it names
+// (newest first; empty for a chain of one).
 std::string EncodeFragment(uint64_t leaf, uint64_t revision, bool full_dump,
-                           std::span<const SlotChange> changes);
+                           std::span<const SlotChange> changes,
+                           const std::vector<FragmentRef>* tail = nullptr);
 
 // A decoded view over a fragment payload (valid as long as the payload).
 struct FragmentView {
   uint64_t leaf = 0;
   uint64_t revision = 0;
   bool full_dump = false;
+  bool has_tail = false;
+  std::vector<FragmentRef> tail;  // the chain's older fragments, newest first
   struct Entry {
     uint32_t slot;
     bool tombstone;
@@ -66,6 +77,9 @@ struct FragmentView {
 
 // Decodes and validates a fragment payload; Corruption if malformed.
 Status DecodeFragment(std::string_view payload, FragmentView* out);
+// Decodes only the header and tail of a fragment payload (`out->entries`
+// is left empty); Corruption if malformed.
+Status DecodeFragmentHead(std::string_view payload, FragmentView* out);
 
 // Combines fragments (newest first) in two steps, so the caller can size
 // the output buffer (a memory segment) before writing into it.

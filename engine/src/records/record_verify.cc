@@ -73,22 +73,26 @@ void Database::VerifyTriePage(VerifyState& st, const PageRef& ref, int parent,
   }
 }
 
-void Database::VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number) {
+void Database::VerifyLeaf(VerifyState& st, const LeafRef& ref, uint64_t number) {
   const StoreConfig& c = store_->config();
   const size_t bound = c.versioning == Versioning::kFull           ? 1
                        : c.versioning == Versioning::kDifferential ? 2
                        : c.versioning == Versioning::kIncremental  ? c.full_dump_every
                                                                    : c.window;
-  const uint64_t newest = leaf.chain.front().page.offset;
+  const uint64_t newest = ref.chain.front().page.offset;
   if (st.seen.count(newest)) return;  // this exact chain was checked already
-  if (leaf.chain.size() > bound) {
-    st.Damage(newest, "leaf " + std::to_string(number) + " chains " +
-                          std::to_string(leaf.chain.size()) +
+  const size_t length = ref.tail_in_head ? ref.length : ref.chain.size();
+  if (length > bound) {
+    st.Damage(newest, "leaf " + std::to_string(number) + " chains " + std::to_string(length) +
                           " fragments, more than the approach allows");
   }
+  // The older fragments of a chain named by its newest come from its tail
+  // (read below, with the newest).
+  LeafRef leaf = ref;
   std::vector<std::string> payloads;
   uint64_t prev_revision = UINT64_MAX;
-  for (const FragmentRef& f : leaf.chain) {
+  for (size_t k = 0; k < leaf.chain.size(); ++k) {
+    const FragmentRef f = leaf.chain[k];
     PageView view;
     Status s = store_->pages().Read(f.page, PageKind::kLeafFragment, &st.buf, &view);
     if (!s.ok()) return st.Damage(f.page.offset, std::string(s.message()));
@@ -101,6 +105,12 @@ void Database::VerifyLeaf(VerifyState& st, const LeafRef& leaf, uint64_t number)
     if (fv.leaf != number || fv.revision != f.revision || f.revision > st.revision ||
         f.revision >= prev_revision) {
       return st.Damage(f.page.offset, "fragment does not belong where it is referenced");
+    }
+    if (k == 0 && !leaf.resolved()) {
+      if (!fv.has_tail || fv.tail.size() + 1 != leaf.length) {
+        return st.Damage(f.page.offset, "leaf fragment's tail is not the chain its reference names");
+      }
+      leaf.chain.insert(leaf.chain.end(), fv.tail.begin(), fv.tail.end());
     }
     prev_revision = f.revision;
     st.seen.insert(f.page.offset);

@@ -359,18 +359,25 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
                                                    std::span<const SlotChange> changes) {
   std::optional<PinnedView> combined, newest;
   FragmentView newest_view;
+  LeafRef base;  // prev, with its whole chain
   if (prev) {
+    base = *prev;
+    REVFS_RETURN_IF_ERROR(rs_->page_loader_->ResolveChain(&base));
     size_t n = 0;
-    REVFS_ASSIGN_OR_RETURN(combined, rs_->page_loader_->Leaf(*prev, &n));
+    REVFS_ASSIGN_OR_RETURN(combined, rs_->page_loader_->Leaf(base, &n));
     if (n) rs_->NoteLeafLoad(n);
-    REVFS_ASSIGN_OR_RETURN(newest, rs_->page_loader_->Fragment(prev->chain.front()));
+    REVFS_ASSIGN_OR_RETURN(newest, rs_->page_loader_->Fragment(base.chain.front()));
     REVFS_RETURN_IF_ERROR(DecodeFragment(newest->bytes(), &newest_view));
   }
   CombinedPage current(combined ? combined->bytes() : std::string_view(kEmptyCombined));
   if (LeafEmptied(current, changes)) return std::optional<LeafRef>();
-  FragmentPlan plan = PlanFragment(rs_->store_->config(), prev ? &*prev : nullptr, current,
+  FragmentPlan plan = PlanFragment(rs_->store_->config(), prev ? &base : nullptr, current,
                                    prev ? &newest_view : nullptr, changes);
-  std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records);
+  // The new fragment names the older ones it keeps (its tail), so the
+  // level-1 page names it alone.
+  std::vector<FragmentRef> tail;
+  for (size_t i : plan.keep) tail.push_back(base.chain[i]);
+  std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records, &tail);
   REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
@@ -378,7 +385,9 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
   LeafRef next;
   next.versions = plan.versions;
   next.chain.push_back({ref, revision()});
-  for (size_t i : plan.keep) next.chain.push_back(prev->chain[i]);
+  next.chain.insert(next.chain.end(), tail.begin(), tail.end());
+  next.tail_in_head = true;
+  next.length = static_cast<uint32_t>(next.chain.size());
   return std::optional<LeafRef>(std::move(next));
 }
 

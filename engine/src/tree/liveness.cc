@@ -212,14 +212,16 @@ class LivenessWalk {
   // its fragments and everything its combined records name hang below it.
   // (A fragment is also in later chains, whose records may no longer name
   // what this one's do.)
-  Status Leaf(const LeafRef& leaf, uint64_t number, uint32_t parent) {
-    if (leaf.chain.empty()) return Status::Corruption("leaf reference without fragments");
+  Status Leaf(const LeafRef& ref, uint64_t number, uint32_t parent) {
+    if (ref.chain.empty()) return Status::Corruption("leaf reference without fragments");
     bool fresh = false;
-    const uint32_t node = ReachNamed(leaves_, leaf.chain.front().page.offset, parent, &fresh);
+    const uint32_t node = ReachNamed(leaves_, ref.chain.front().page.offset, parent, &fresh);
     if (!fresh) {
       ++out_.shared_leaves_skipped;
       return Status::OK();
     }
+    LeafRef leaf = ref;  // the older fragments from the newest one's tail
+    REVFS_RETURN_IF_ERROR(db_.page_loader().ResolveChain(&leaf));
     const uint64_t kind = (number << kLeafBits) >> 60;
     for (const FragmentRef& f : leaf.chain) {
       Reach(f.page, node, &fresh);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "records/indirect_page.h"
+#include "records/page_loader.h"
 #include "records/record_page.h"
 #include "store/page_log.h"
 #include "support/engine_test.h"
@@ -295,6 +296,58 @@ TEST_P(DatabaseTest, VerifyWalksEveryTreeAndFindsDamagedFragments) {
   auto other = (*trx)->Get(0);
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->has_value());
+}
+
+// Format 3: a level-1 page names each leaf by its newest fragment alone,
+// whatever the chain's length; the rest of the chain is that fragment's
+// tail, newest first.
+TEST_P(DatabaseTest, ALevelOnePageNamesEachLeafByItsNewestFragment) {
+  constexpr uint64_t kLeaves = 40;
+  for (uint64_t rev = 1; rev <= 10; ++rev) {
+    auto trx = rs_->BeginWrite();
+    for (uint64_t l = 0; l < kLeaves; ++l) {
+      if (rev > 1 && (l + rev) % 3 != 0) continue;
+      ASSERT_TRUE((*trx)->Put(l << kLeafBits | rev, "r" + std::to_string(rev)).ok());
+    }
+    ASSERT_TRUE((*trx)->Commit(kT0 + static_cast<int64_t>(rev), "").ok());
+  }
+  auto root = rs_->store().ReadRevisionRoot(10);
+  ASSERT_TRUE(root.ok());
+  std::string buf;
+  PageView view;
+  ASSERT_TRUE(rs_->store().pages().Read(root->trie_root, PageKind::kIndirect, &buf, &view).ok());
+  const std::string unpacked = *UnpackRecordPage(view.payload);
+  auto page = IndirectPage::Parse(unpacked);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->level(), 1);
+  ASSERT_EQ(page->size(), kLeaves);
+  // A slot entry (6 bytes) and one reference (at most 22 bytes) a leaf.
+  EXPECT_LE(unpacked.size(), 3 + kLeaves * 28);
+  uint32_t longest = 0;
+  for (size_t i = 0; i < page->size(); ++i) {
+    LeafRef leaf = std::get<LeafRef>(*page->child_at(i));
+    EXPECT_TRUE(leaf.tail_in_head);
+    ASSERT_EQ(leaf.chain.size(), 1u);
+    ASSERT_TRUE(rs_->page_loader().ResolveChain(&leaf).ok());
+    ASSERT_EQ(leaf.chain.size(), leaf.length);
+    for (size_t k = 1; k < leaf.chain.size(); ++k) {
+      EXPECT_LT(leaf.chain[k].revision, leaf.chain[k - 1].revision);
+    }
+    longest = std::max(longest, leaf.length);
+  }
+  if (GetParam().versioning != Versioning::kFull) {
+    EXPECT_GE(longest, 2u);
+  }
+  auto trx = rs_->BeginRead(10);
+  ASSERT_TRUE(trx.ok());
+  for (uint64_t l = 0; l < kLeaves; ++l) {
+    auto got = (*trx)->Get(l << kLeafBits | 1);
+    ASSERT_TRUE(got.ok() && got->has_value()) << l;
+    EXPECT_EQ((*got)->value(), "r1") << l;
+  }
+  VerifyReport report;
+  ASSERT_TRUE(rs_->Verify(&report).ok());
+  EXPECT_TRUE(report.clean()) << report.damage.front().what;
 }
 
 TEST_P(DatabaseTest, ReadTrxOpensByTime) {

@@ -40,5 +40,48 @@ TEST(IndirectPageTest, RoundTripAndFind) {
   }
 }
 
+// Format 3: a chain whose newest fragment names the older ones is written
+// as its newest reference and its length; the whole chain of format 2
+// still reads as it did.
+TEST(IndirectPageTest, AChainNamedByItsNewestFragmentIsOneReference) {
+  LeafRef whole{{{PageRef{300, 70, 11}, 9}, {PageRef{200, 60, 10}, 8}, {PageRef{100, 50, 9}, 7}},
+                5};
+  LeafRef short_form = whole;
+  short_form.tail_in_head = true;
+  short_form.length = 3;
+  IndirectPageBuilder old_page(1), new_page(1);
+  old_page.Add(5, whole);
+  new_page.Add(5, short_form);
+  const std::string old_payload = old_page.Finish(), new_payload = new_page.Finish();
+  // Two references of ~12 bytes fewer.
+  EXPECT_LE(new_payload.size() + 2 * 11, old_payload.size());
+  auto page = IndirectPage::Parse(new_payload);
+  ASSERT_TRUE(page.ok());
+  auto child = page->child_at(0);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  const LeafRef& got = std::get<LeafRef>(*child);
+  EXPECT_TRUE(got.tail_in_head);
+  EXPECT_EQ(got.length, 3u);
+  EXPECT_EQ(got.versions, 5u);
+  ASSERT_EQ(got.chain.size(), 1u);
+  EXPECT_EQ(got.chain[0], whole.chain[0]);
+  EXPECT_FALSE(got.resolved());
+  auto old_child = IndirectPage::Parse(old_payload)->child_at(0);
+  ASSERT_TRUE(old_child.ok());
+  EXPECT_EQ(std::get<LeafRef>(*old_child), whole);
+  EXPECT_TRUE(std::get<LeafRef>(*old_child).resolved());
+
+  // A length of 0, or past the longest chain, is Corruption.
+  for (uint32_t length : {0u, 65u}) {
+    std::string bad = new_payload;
+    const size_t at = bad.find(static_cast<char>(0x83));
+    ASSERT_NE(at, std::string::npos);
+    bad[at] = static_cast<char>(0x80 | length);
+    auto p = IndirectPage::Parse(bad);
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(p->child_at(0).status().IsCorruption()) << length;
+  }
+}
+
 }  // namespace
 }  // namespace revfs

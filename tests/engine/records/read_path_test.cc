@@ -81,8 +81,12 @@ class ReadPathTest : public EngineTest {
     PageView view;
     EXPECT_TRUE(rs_->store().pages().Read(root->trie_root, PageKind::kIndirect, &buf, &view).ok());
     std::string unpacked = *UnpackRecordPage(view.payload);
-  auto page = IndirectPage::Parse(unpacked);
-    return std::get<LeafRef>(*page->child_at(0)).chain;
+    auto page = IndirectPage::Parse(unpacked);
+    // The older fragments are named by the newest (its tail).
+    LeafRef leaf = std::get<LeafRef>(*page->child_at(0));
+    EXPECT_TRUE(rs_->page_loader().ResolveChain(&leaf).ok());
+    rs_->ClearCaches();
+    return leaf.chain;
   }
 
   // Reads key 5 of the latest revision with cold caches; returns the status.

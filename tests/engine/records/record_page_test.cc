@@ -31,6 +31,47 @@ TEST(RecordPageTest, FragmentRoundTrip) {
   EXPECT_EQ(view.entries[2].value.size(), kMaxRecordValue);
 }
 
+// Format 3: a fragment names the older fragments of the chain it heads;
+// the tail reads back whole, alone (DecodeFragmentHead) or with the
+// entries, and combining ignores it.
+TEST(RecordPageTest, FragmentTailRoundTripAndCombineIgnoresIt) {
+  const std::vector<FragmentRef> tail = {{PageRef{(uint64_t{3} << 40) | 900, 70, 0xabcdef}, 8},
+                                         {PageRef{40, 1000, 1}, 2}};
+  std::string older = EncodeFragment(4, 2, true, std::vector<SlotChange>{{1, "a1"}, {2, "b1"}});
+  std::string newer =
+      EncodeFragment(4, 9, false, std::vector<SlotChange>{{2, "b9"}, {7, "g9"}}, &tail);
+  FragmentView view;
+  ASSERT_TRUE(DecodeFragment(newer, &view).ok());
+  EXPECT_TRUE(view.has_tail);
+  EXPECT_EQ(view.tail, tail);
+  EXPECT_FALSE(view.full_dump);
+  ASSERT_EQ(view.entries.size(), 2u);
+  EXPECT_EQ(view.entries[1].value, "g9");
+  FragmentView head;
+  ASSERT_TRUE(DecodeFragmentHead(newer, &head).ok());
+  EXPECT_EQ(head.tail, tail);
+  EXPECT_TRUE(head.entries.empty());
+  ASSERT_TRUE(DecodeFragment(older, &view).ok());
+  EXPECT_FALSE(view.has_tail);
+  EXPECT_TRUE(view.tail.empty());
+  const std::vector<FragmentRef> none;
+  std::string alone = EncodeFragment(4, 1, true, std::vector<SlotChange>{{1, "x"}}, &none);
+  ASSERT_TRUE(DecodeFragment(alone, &view).ok());
+  EXPECT_TRUE(view.has_tail);
+  EXPECT_TRUE(view.tail.empty());
+
+  std::string image = CombineToString({newer, older});
+  std::map<uint32_t, std::string> expected = {{1, "a1"}, {2, "b9"}, {7, "g9"}};
+  EXPECT_EQ(ToMap(CombinedPage(image)), expected);
+  // A cut tail is Corruption, never an overread; so are unknown flags.
+  for (size_t cut = 17; cut < 40; ++cut) {
+    EXPECT_TRUE(DecodeFragmentHead(newer.substr(0, cut), &head).IsCorruption()) << cut;
+  }
+  std::string flags = newer;
+  flags[16] = 4;
+  EXPECT_TRUE(DecodeFragment(flags, &view).IsCorruption());
+}
+
 TEST(RecordPageTest, MalformedFragmentsAreCorruptionNeverACrash) {
   std::string payload = EncodeFragment(1, 1, false, std::vector<SlotChange>{{3, "abc"}, {9, "defg"}});
   FragmentView view;
