@@ -49,6 +49,7 @@ int RunPrune(const PruneArgs& a) {
     w.Key("stale_fragment_bytes").Uint(r->stale_fragment_bytes);
     w.Key("rewritten_revisions").Uint(r->rewritten_revisions);
     w.Key("rewrite_bytes").Uint(r->rewrite_bytes);
+    w.Key("rewrite_records").Uint(r->rewrite_records);
     // What the live bytes are (a delta base: a chunk only live deltas need).
     w.Key("live").BeginObject();
     w.Key("revision_roots").Uint(r->live.revision_root_bytes);

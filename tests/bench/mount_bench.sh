@@ -10,6 +10,7 @@
 #   seq 1 GiB  one 1 GiB random file, sequentially (cat)
 # Needs root (drop_caches) and /dev/fuse.
 #   tests/bench/mount_bench.sh [RUNS=3]
+# INIT_ARGS (e.g. "--window 8") go to `revfs init`.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 cd "$(dirname "$0")/../.."
@@ -27,7 +28,8 @@ trap 'fusermount3 -u "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$mnt" "$work/native"
 echo "building a 50-revision history and a 1 GiB file ..." >&2
 "$gen" "$work/src" 7 0
-"$revfs" init "$work/store" >/dev/null
+# shellcheck disable=SC2086
+"$revfs" init "$work/store" ${INIT_ARGS:-} >/dev/null
 for i in $(seq 0 49); do
   ((i > 0)) && "$gen" "$work/src" 7 "$i"
   "$revfs" commit "$work/store" "$work/src" >/dev/null

@@ -166,12 +166,14 @@ struct PruneReport {
   uint64_t store_bytes_after = 0;   // the same after prune (as estimated, if dry)
   // The kept revisions' chains held this many bytes of fragments written by
   // forgotten revisions; past --max-unused percent of the live fragment
-  // bytes, prune rewrote `rewritten_revisions` (writing `rewrite_bytes`) so
+  // bytes, prune rewrote `rewritten_revisions` (writing `rewrite_bytes`,
+  // `rewrite_records` records put or deleted in them) so
   // that none are left (a dry run says how many it would rewrite, writes
   // nothing, and does not count the rewrite's gain in store_bytes_after).
   uint64_t stale_fragment_bytes = 0;
   uint64_t rewritten_revisions = 0;
   uint64_t rewrite_bytes = 0;
+  uint64_t rewrite_records = 0;
 };
 
 // Prune (engine/FORMAT.md, "Prune"): computes the liveness of the kept

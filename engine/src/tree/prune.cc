@@ -47,6 +47,7 @@ Result<PruneReport> Prune(Database& db, const PruneOptions& options) {
           db.RewriteRevisions(base, std::vector<uint64_t>(first, kept.end()), &rewrite));
       report.rewritten_revisions = rewrite.revisions;
       report.rewrite_bytes = rewrite.bytes_written;
+      report.rewrite_records = rewrite.records_changed;
       REVFS_ASSIGN_OR_RETURN(live, ComputeLiveness(db, kept));
     }
   }

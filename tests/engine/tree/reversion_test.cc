@@ -108,6 +108,7 @@ TEST_P(ReversionTest, KeptRevisionsKeepTheirRecordsAndLoseForgottenFragments) {
   EXPECT_EQ(pruned->stale_fragment_bytes, before->stale_fragment_bytes);
   EXPECT_EQ(pruned->rewritten_revisions, 4u);  // 6, 12, 18 and 24; 0 stays
   EXPECT_GT(pruned->rewrite_bytes, 0u);
+  EXPECT_GT(pruned->rewrite_records, 0u);
   // What the kept revisions' chains hold now: none of a forgotten revision.
   EXPECT_EQ(pruned->live.stale_fragment_bytes, 0u);
   EXPECT_FALSE(pruned->live.first_stale.has_value());
