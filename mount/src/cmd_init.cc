@@ -18,7 +18,7 @@ Command AddInitCommand(CLI::App& app) {
   struct Args {
     std::string store;
     std::string versioning = "sliding";
-    uint32_t window = 4;
+    uint32_t window = StoreConfig{}.window;
     uint32_t full_dump_every = 16;
     std::string compression = "zstd:3";
     std::string segment_size = "128MiB";

@@ -41,7 +41,7 @@ TEST_F(StoreTest, CreateMakesRevisionZero) {
   EXPECT_EQ(root->time_ns, kT0);
   EXPECT_TRUE(root->trie_root.IsNull());
   EXPECT_EQ(store->config().versioning, Versioning::kSliding);
-  EXPECT_EQ(store->config().window, 4u);
+  EXPECT_EQ(store->config().window, 8u);
 }
 
 TEST_F(StoreTest, CreateRefusesAnExistingStore) {
