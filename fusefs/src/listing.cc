@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attributes.h"
+#include "file_entries.h"
 #include "listing_cursors.h"
 #include "node_table.h"
 #include "revfs/fusefs/fusefs.h"
@@ -80,13 +81,20 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
     if (!dot) ++children;
     return true;
   }));
-  std::vector<uint64_t> inos;  // the stored children's, in item order
+  // A stored file is listed by its name alone unless file_entries_ says
+  // stat walks are under way (fusefs/src/file_entries.h); a subdirectory
+  // always gets its entry.
+  const bool give_files = file_entries_->Give(FileEntries::Now());
+  auto wants_entry = [&](size_t i) {
+    const DirItem& item = items[i];
+    return offset + i >= kFirstEntryPosition && item.node_hint != 0 && item.hint_rev == 0 &&
+           (give_files || S_ISDIR(item.type));
+  };
+  std::vector<uint64_t> inos;  // the stored children's with entries, in item order
   std::unique_ptr<ReadTrx> trx;
   uint64_t rev = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (offset + i >= kFirstEntryPosition && items[i].node_hint != 0 && items[i].hint_rev == 0) {
-      inos.push_back(items[i].node_hint);
-    }
+    if (wants_entry(i)) inos.push_back(items[i].node_hint);
   }
   std::vector<Result<Inode>> inodes;
   if (!inos.empty()) {
@@ -123,6 +131,8 @@ Result<std::vector<uint64_t>> RevFs::ReadDirPlus(
       // lookup (stat, ls -l) reads them.
     } else if (item.node_hint == 0) {
       entry = LookupListed(dir, item);  // a fixed directory's child
+    } else if (!wants_entry(i)) {
+      ++names_only_;  // a file listed by its name: a stat looks it up
     } else if (const Result<Inode>& inode = inodes[next_inode++]; inode.ok()) {
       entry = EntryOfInode(dir, rev, item.node_hint, *inode);
     }

@@ -12,6 +12,7 @@
 #include "damage_log.h"
 #include "space_cache.h"
 #include "xattr_cache.h"
+#include "file_entries.h"
 #include "listing_cursors.h"
 #include "node_table.h"
 #include "op_stats.h"
@@ -46,6 +47,7 @@ RevFs::RevFs(Database* db, FsOptions options)
       options_(options),
       nodes_(std::make_unique<NodeTable>()),
       cursors_(std::make_unique<ListingCursors>()),
+      file_entries_(std::make_unique<FileEntries>(options_.readdirplus)),
       op_stats_(std::make_unique<OpStats>()),
       damage_log_(std::make_unique<DamageLog>()),
       xattr_cache_(std::make_unique<XattrCache>()),
@@ -230,6 +232,7 @@ Result<EntryReply> RevFs::Lookup(uint64_t parent, std::string_view name) {
       if (p.rev == 0) break;
       REVFS_ASSIGN_OR_RETURN(auto entry, LookupEntry(*trx, dir, name));
       if (!entry) break;
+      if (entry->type != FileType::kDirectory) file_entries_->FileLookedUp(FileEntries::Now());
       return ChildEntry(parent, p.rev, entry->ino, *trx);
     }
     case Kind::kHistory:

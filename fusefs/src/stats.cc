@@ -1,4 +1,5 @@
 // RevFs: the daemon's counters, served as .revfs/stats.
+#include "file_entries.h"
 #include "node_table.h"
 #include "op_stats.h"
 #include "prefetcher.h"
@@ -27,6 +28,8 @@ std::string RevFs::StatsJson() const {
   w.Key("dirs_read_ahead").Uint(ahead.dirs_read_ahead);
   w.Key("files_read_ahead").Uint(ahead.files_read_ahead);
   w.Key("bytes_read_ahead").Uint(ahead.bytes_read_ahead);
+  w.Key("files_listed_by_name").Uint(names_only_.load());
+  w.Key("file_entry_switches").Uint(file_entries_->switches());
   // Where the store's space goes, as of the generation the daemon last saw.
   w.Key("space").BeginObject();
   auto space = space_cache_->Get(*db_);

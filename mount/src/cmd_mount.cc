@@ -40,6 +40,7 @@ struct Parsed {
   uint64_t readahead = 8u << 20;
   uint64_t dir_readahead = 4u << 20;
   bool unique_ino = false;
+  fusefs::FsOptions::Readdirplus readdirplus = fusefs::FsOptions::Readdirplus::kAuto;
   // Whether the kernel checks the stored modes, owners and ACLs
   // (default_permissions, given or implied by allow_other).
   bool kernel_checks_permissions = false;
@@ -123,6 +124,12 @@ Result<Parsed> ParseOptions(const std::vector<std::string>& groups) {
                                ParseSizeOption(key, value, 0, 1ull << 30, "0 to 1G"));
       } else if (key == "unique_ino") {
         p.unique_ino = true;
+      } else if (key == "readdirplus") {
+        using Mode = fusefs::FsOptions::Readdirplus;
+        if (value == "auto") p.readdirplus = Mode::kAuto;
+        else if (value == "all") p.readdirplus = Mode::kAll;
+        else if (value == "dirs") p.readdirplus = Mode::kDirs;
+        else return Status::InvalidArgument("-o " + opt + ": expected auto, all or dirs");
       } else if (key == "allow_other") {
         allow_other = true;
       } else if (key == "default_permissions") {
@@ -207,6 +214,7 @@ int RunMount(const MountArgs& args) {
 
   fusefs::FsOptions fo;
   fo.unique_ino = parsed->unique_ino;
+  fo.readdirplus = parsed->readdirplus;
   fo.prefetch_threads = parsed->prefetch_threads;
   fo.readahead_bytes = parsed->readahead;
   fo.dir_readahead_bytes = parsed->dir_readahead;
@@ -267,7 +275,7 @@ Command AddMountCommand(CLI::App& app) {
   cmd->add_flag("-s", args->single_thread, "Serve with one thread");
   cmd->add_option("-o", args->options,
                   "Options: cache_size=SIZE, max_threads=N, prefetch_threads=N, readahead=SIZE, "
-                  "dir_readahead=SIZE, "
+                  "dir_readahead=SIZE, readdirplus=auto|all|dirs, "
                   "unique_ino, allow_other (implies default_permissions), "
                   "no_default_permissions, ...");
   return {cmd, [args] { return RunMount(*args); }};

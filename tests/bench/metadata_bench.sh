@@ -115,7 +115,12 @@ count_ops() {  # walk-function
   for op in lookup getattr readdir; do
     printf '%s=%s ' "$op" $(( $(op_count "$after" $op) - $(op_count "$before" $op) ))
   done
-  printf 'leaf_combines=%s' "$(sed -n 's/.*"leaf_combines":\([0-9]*\).*/\1/p' <<< "$after")"
+  printf 'leaf_combines=%s ' "$(sed -n 's/.*"leaf_combines":\([0-9]*\).*/\1/p' <<< "$after")"
+  # Files listed by name alone (no entry, so no kernel inode: -o
+  # readdirplus=auto) and the switches to entries bursts of lookups made.
+  for key in files_listed_by_name file_entry_switches; do
+    printf '%s=%s ' "$key" "$(sed -n "s/.*\"$key\":\([0-9]*\).*/\1/p" <<< "$after")"
+  done
 }
 ops_find=$(count_ops walk_find)
 ops_stat=$(count_ops walk_stat)

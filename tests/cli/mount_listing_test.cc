@@ -129,5 +129,64 @@ TEST_F(MountListingTest, AHundredListingsOfAHugeDirectoryStayInBoundedMemory) {
 #endif
 }
 
+// -o readdirplus=auto on a real mount: a name walk (find) makes the kernel
+// no inode per file (files are listed by name alone), a stat walk on a
+// fresh mount switches listings to entries after a burst of lookups, and
+// both see exactly the source's names and attributes.
+TEST_F(MountListingTest, FindMakesNoInodePerFileAndAStatWalkGetsEntries) {
+  constexpr int kDirs = 20, kFiles = 50;
+  ASSERT_EQ(Sh("cd " + src_ + " && for d in $(seq 10 " + std::to_string(9 + kDirs) +
+               "); do mkdir d$d && for f in $(seq 10 " + std::to_string(9 + kFiles) +
+               "); do head -c $((d * f)) /dev/zero > d$d/f$f; done; done").code, 0);
+  Commit(1);
+  const std::string stats = mnt_ + "/.revfs/stats";
+  auto stat = [&](const std::string& key) {
+    const std::string json = Sh("cat " + stats).out;
+    const std::string k = "\"" + key + "\":";
+    const size_t at = json.find(k);
+    return at == std::string::npos ? uint64_t{0} : std::stoull(json.substr(at + k.size()));
+  };
+  auto lookups = [&] {
+    const std::string json = Sh("cat " + stats).out;
+    const std::string k = "\"lookup\":{\"count\":";
+    const size_t at = json.find(k);
+    return at == std::string::npos ? uint64_t{0} : std::stoull(json.substr(at + k.size()));
+  };
+  const std::string r1 = mnt_ + "/revisions/1";
+  const std::string walk = " -printf '%P %y %s %m %T@\\n' | sort";
+  const std::string want = Sh("cd " + src_ + " && find ." + walk).out;
+  ASSERT_NE(want.find("d29/f59 f 1711 "), std::string::npos) << want.substr(0, 300);
+
+  // A name walk first: every file listed by name, no node made for any.
+  if (!Mount()) return;
+  EXPECT_EQ(Sh("find " + r1 + " | wc -l").out, std::to_string(1 + kDirs * (1 + kFiles)) + "\n");
+  EXPECT_EQ(stat("files_listed_by_name"), uint64_t{kDirs * kFiles});
+  EXPECT_LT(stat("nodes"), uint64_t{kDirs + 20}) << "an inode made per file";
+  // A stat walk over those cached listings looks each file up once.
+  uint64_t before = lookups();
+  EXPECT_EQ(Sh("cd " + r1 + " && find ." + walk).out, want);
+  EXPECT_GE(lookups() - before, uint64_t{kDirs * kFiles});
+  EXPECT_GE(stat("file_entry_switches"), 1u);
+
+  // A stat walk on a fresh mount: after a burst of lookups the listings
+  // carry the files' entries, so most files are never looked up.
+  Unmount();
+  if (!Mount()) return;
+  before = lookups();
+  EXPECT_EQ(Sh("cd " + r1 + " && find ." + walk).out, want);
+  const uint64_t looked = lookups() - before;
+  EXPECT_LT(looked, uint64_t{3 * kFiles}) << "files looked up one by one";
+  EXPECT_EQ(stat("file_entry_switches"), 1u);
+  EXPECT_LT(stat("files_listed_by_name"), uint64_t{3 * kFiles});
+
+  // -o readdirplus=dirs: never entries, so a stat walk looks every file up.
+  Unmount();
+  if (!Mount("readdirplus=dirs")) return;
+  before = lookups();
+  EXPECT_EQ(Sh("cd " + r1 + " && find ." + walk).out, want);
+  EXPECT_GE(lookups() - before, uint64_t{kDirs * kFiles});
+  EXPECT_EQ(stat("file_entry_switches"), 0u);
+}
+
 }  // namespace
 }  // namespace revfs::testing

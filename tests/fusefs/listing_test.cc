@@ -54,6 +54,7 @@ class ListingTest : public testing::EngineTest {
     if (!fs_) {
       FsOptions fo;
       fo.prefetch_threads = 0;
+      fo.readdirplus = FsOptions::Readdirplus::kAll;  // every child's entry
       fs_ = std::make_unique<RevFs>(rs_.get(), fo);
     }
     return *fs_;

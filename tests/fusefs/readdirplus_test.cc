@@ -2,7 +2,8 @@
 // exactly the attributes a lookup of each child gives, read in one batch
 // (range reads of the record trie, not a point read per child), queues no
 // content prefetch (a listing is not a read), and a reply that stops early
-// resumes where it stopped.
+// resumes where it stopped. Files get their entries as -o readdirplus says:
+// always, never, or (auto) once bursts of file lookups show stat walks.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "file_entries.h"
 #include "revfs/fusefs/fusefs.h"
 #include "revfs/tree.h"
 #include "support/engine_test.h"
@@ -44,10 +46,12 @@ class ReaddirplusTest : public testing::EngineTest {
     fs_.reset();
     rs_.reset();
   }
-  RevFs& Fs(unsigned prefetch_threads = 0) {
+  RevFs& Fs(unsigned prefetch_threads = 0,
+            FsOptions::Readdirplus mode = FsOptions::Readdirplus::kAll) {
     if (!fs_) {
       FsOptions fo;
       fo.prefetch_threads = prefetch_threads;
+      fo.readdirplus = mode;
       fs_ = std::make_unique<RevFs>(rs_.get(), fo);
     }
     return *fs_;
@@ -59,10 +63,12 @@ class ReaddirplusTest : public testing::EngineTest {
     EXPECT_TRUE(dir.ok() && dir->node != 0);
     return dir->node;
   }
-  uint64_t ChunksPrefetched() {
+  uint64_t Stat(const std::string& key) {
     const std::string json = Fs().StatsJson();
-    return std::stoull(json.substr(json.find("\"chunks_prefetched\":") + 20));
+    const std::string k = "\"" + key + "\":";
+    return std::stoull(json.substr(json.find(k) + k.size()));
   }
+  uint64_t ChunksPrefetched() { return Stat("chunks_prefetched"); }
 
   std::unique_ptr<Database> rs_;
   std::unique_ptr<RevFs> fs_;
@@ -81,19 +87,20 @@ std::vector<Listed> ListPlus(RevFs& fs, uint64_t dir, size_t per_reply, size_t t
   std::vector<Listed> out;
   uint64_t offset = 0;
   while (true) {
-    size_t children = 0, taken = 0;
+    size_t children = 0, taken = 0, entries = 0;
     auto counted = fs.ReadDirPlus(dir, offset, per_reply, [&](const DirItem& item,
                                                                const EntryReply* e) {
       const bool dot = item.name == "." || item.name == "..";
       if (!dot && children == take) return false;
       if (!dot) ++children;
+      if (e != nullptr) ++entries;
       out.push_back({item.name, e != nullptr, e ? *e : EntryReply{}});
       ++taken;
       return true;
     });
     EXPECT_TRUE(counted.ok()) << counted.status().ToString();
     if (!counted.ok() || taken == 0) return out;
-    EXPECT_EQ(counted->size(), children);
+    EXPECT_EQ(counted->size(), entries);  // a lookup counted per entry given
     for (uint64_t node : *counted) fs.Forget(node, 1);
     offset += taken;
   }
@@ -171,6 +178,100 @@ TEST_F(ReaddirplusTest, ReadsTheChildrensInodesByRangeAndPrefetchesNothing) {
   EXPECT_GT(ChunksPrefetched(), prefetched);
   for (uint64_t node : nodes) Fs().Forget(node, 1);
   for (uint64_t node : *counted) Fs().Forget(node, 1);
+}
+
+// The names of `plus` that came with an entry.
+std::vector<std::string> WithEntries(const std::vector<Listed>& plus) {
+  std::vector<std::string> out;
+  for (const Listed& l : plus) {
+    if (l.has_entry) out.push_back(l.name);
+  }
+  return out;
+}
+
+// Auto: files (and the symlink) are listed by name until a burst of file
+// lookups, then with their entries; the subdirectory always has its entry.
+TEST_F(ReaddirplusTest, AutoGivesFileEntriesOnlyAfterABurstOfFileLookups) {
+  Fs(0, FsOptions::Readdirplus::kAuto);
+  const uint64_t dir = Dir();
+  std::vector<Listed> plus = ListPlus(Fs(), dir, 1000, 1000);
+  ASSERT_EQ(plus.size(), 2u + kFiles + 2u);
+  EXPECT_EQ(WithEntries(plus), std::vector<std::string>{"sub"});
+  EXPECT_EQ(Stat("files_listed_by_name"), kFiles + 1u);
+  // Looking the subdirectory up many times is no stat walk; fewer file
+  // lookups than a burst are none either.
+  std::vector<uint64_t> nodes;
+  auto look = [&](const std::string& name) {
+    auto e = Fs().Lookup(dir, name);
+    ASSERT_TRUE(e.ok() && e->node != 0) << name;
+    nodes.push_back(e->node);
+  };
+  for (uint32_t i = 0; i < 2 * FileEntries::kBurst; ++i) look("sub");
+  for (uint32_t i = 0; i + 1 < FileEntries::kBurst; ++i) look("file-" + std::to_string(i));
+  EXPECT_EQ(WithEntries(ListPlus(Fs(), dir, 1000, 1000)), std::vector<std::string>{"sub"});
+  EXPECT_EQ(Stat("file_entry_switches"), 0u);
+  look("link");  // the burst's last lookup
+  plus = ListPlus(Fs(), dir, 1000, 1000);
+  ASSERT_EQ(plus.size(), 2u + kFiles + 2u);
+  EXPECT_EQ(WithEntries(plus).size(), kFiles + 2u);
+  EXPECT_EQ(Stat("file_entry_switches"), 1u);
+  for (const Listed& l : plus) {
+    if (l.name.rfind("file-", 0) == 0) {
+      EXPECT_EQ(l.entry.attr.st.st_size, std::stoi(l.name.substr(5))) << l.name;
+    }
+  }
+  for (uint64_t node : nodes) Fs().Forget(node, 1);
+}
+
+TEST_F(ReaddirplusTest, DirsNeverGivesFileEntries) {
+  Fs(0, FsOptions::Readdirplus::kDirs);
+  const uint64_t dir = Dir();
+  for (int i = 0; i < 3 * static_cast<int>(FileEntries::kBurst); ++i) {
+    auto e = Fs().Lookup(dir, "file-" + std::to_string(i));
+    ASSERT_TRUE(e.ok() && e->node != 0);
+    Fs().Forget(e->node, 1);
+  }
+  std::vector<Listed> plus = ListPlus(Fs(), dir, 64, 13);
+  ASSERT_EQ(plus.size(), 2u + kFiles + 2u);
+  EXPECT_EQ(WithEntries(plus), std::vector<std::string>{"sub"});
+  EXPECT_EQ(Stat("file_entry_switches"), 0u);
+}
+
+TEST(FileEntriesTest, ABurstWithinTheWindowGivesEntriesForTheHold) {
+  constexpr uint64_t kSecond = 1'000'000'000;
+  FileEntries e(FsOptions::Readdirplus::kAuto);
+  EXPECT_FALSE(e.Give(0));
+  // Lookups spread wider than the window never make a burst.
+  uint64_t t = 100 * kSecond;
+  for (uint32_t i = 0; i < 4 * FileEntries::kBurst; ++i) {
+    e.FileLookedUp(t);
+    t += FileEntries::kWindowNanos / (FileEntries::kBurst - 1) + FileEntries::kWindowNanos / 8;
+  }
+  EXPECT_FALSE(e.Give(t));
+  EXPECT_EQ(e.switches(), 0u);
+  // kBurst lookups within the window: entries until kHold after the last.
+  t += 10 * kSecond;
+  const uint64_t start = t;
+  for (uint32_t i = 0; i < FileEntries::kBurst; ++i) e.FileLookedUp(t + i);
+  const uint64_t last = start + FileEntries::kBurst - 1;
+  EXPECT_TRUE(e.Give(last));
+  EXPECT_TRUE(e.Give(last + FileEntries::kHoldNanos - 1));
+  EXPECT_FALSE(e.Give(last + FileEntries::kHoldNanos));
+  EXPECT_EQ(e.switches(), 1u);
+  // A burst within the hold extends it without counting a switch.
+  for (uint32_t i = 0; i < FileEntries::kBurst; ++i) e.FileLookedUp(last + kSecond + i);
+  EXPECT_TRUE(e.Give(last + FileEntries::kHoldNanos + kSecond / 2));
+  EXPECT_EQ(e.switches(), 1u);
+}
+
+TEST(FileEntriesTest, AllAndDirsIgnoreLookups) {
+  FileEntries all(FsOptions::Readdirplus::kAll), dirs(FsOptions::Readdirplus::kDirs);
+  for (uint32_t i = 0; i < 2 * FileEntries::kBurst; ++i) {
+    all.FileLookedUp(i);
+    dirs.FileLookedUp(i);
+  }
+  EXPECT_TRUE(all.Give(0));
+  EXPECT_FALSE(dirs.Give(FileEntries::kBurst));
 }
 
 }  // namespace

@@ -59,6 +59,13 @@ struct FsOptions {
   // trees (diff -r, grep -r, cp -r) then find most files cached and send
   // no read at all; a listing alone (ls -l) reads nothing ahead.
   uint64_t dir_readahead_bytes = 4u << 20;
+  // What a readdirplus reply gives for a stored file (subdirectories always
+  // get their entry): kAll its entry (attributes: the kernel makes an inode
+  // for it), kDirs its name alone (a stat of it sends a lookup), kAuto
+  // names until stat walks are seen (bursts of file lookups), then entries
+  // (fusefs/src/file_entries.h).
+  enum class Readdirplus { kAuto, kAll, kDirs };
+  Readdirplus readdirplus = Readdirplus::kAuto;
   // Whether the kernel checks permissions (the mount has
   // default_permissions): stored POSIX ACLs are then handed to the kernel
   // to enforce with the modes (FUSE_CAP_POSIX_ACL, where offered). Off, the
@@ -107,6 +114,7 @@ class SpaceCache;
 class NodeTable;
 class Prefetcher;
 class ListingCursors;
+class FileEntries;
 struct Node;
 struct OpStats;
 
@@ -256,6 +264,7 @@ class RevFs {
   const FsOptions options_;
   const std::unique_ptr<NodeTable> nodes_;
   const std::unique_ptr<ListingCursors> cursors_;
+  const std::unique_ptr<FileEntries> file_entries_;  // readdirplus's files
   const std::unique_ptr<OpStats> op_stats_;
   const std::unique_ptr<DamageLog> damage_log_;  // files whose damage was logged
   const std::unique_ptr<XattrCache> xattr_cache_;  // lists read from blobs
@@ -263,6 +272,7 @@ class RevFs {
   // Last: its threads use the node table, so they are stopped first.
   const std::unique_ptr<Prefetcher> prefetcher_;
   std::atomic<uint64_t> handles_open_{0};
+  std::atomic<uint64_t> names_only_{0};  // files readdirplus listed without entry
   std::atomic<bool> no_open_{false};
   std::atomic<bool> no_opendir_{false};
   std::atomic<uint64_t> last_seen_latest_{0};
