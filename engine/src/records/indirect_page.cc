@@ -9,6 +9,30 @@ constexpr size_t kSlotEntrySize = 6;
 constexpr uint8_t kTailInHead = 0x80;  // the chain length byte's flag
 }  // namespace
 
+void EncodeFragmentRef(std::string* dst, const FragmentRef& f) {
+  EncodeCompactPageRef(dst, f.page);
+  PutVarint64(dst, f.revision);
+}
+
+FragmentRef DecodeFragmentRef(Decoder* in) {
+  FragmentRef f;
+  f.page = DecodeCompactPageRef(in);
+  f.revision = in->Varint64();
+  return f;
+}
+
+Status LeafRef::AppendTail(const std::vector<FragmentRef>* tail) {
+  if (resolved()) return Status::OK();
+  if (chain.size() != 1) return Status::Corruption("leaf reference half resolved");
+  if (tail == nullptr || tail->size() + 1 != length) {
+    return Status::Corruption("leaf fragment: its tail names " +
+                              (tail ? std::to_string(tail->size()) : std::string("no")) +
+                              " older fragments, its reference " + std::to_string(length - 1));
+  }
+  chain.insert(chain.end(), tail->begin(), tail->end());
+  return Status::OK();
+}
+
 void IndirectPageBuilder::Add(uint32_t slot, const IndirectChild& child) {
   std::string c;
   if (const auto* ref = std::get_if<PageRef>(&child)) {
@@ -18,14 +42,10 @@ void IndirectPageBuilder::Add(uint32_t slot, const IndirectChild& child) {
     PutVarint64(&c, leaf.versions);
     if (leaf.tail_in_head) {
       c.push_back(static_cast<char>(kTailInHead | leaf.length));
-      EncodeCompactPageRef(&c, leaf.chain.front().page);
-      PutVarint64(&c, leaf.chain.front().revision);
+      EncodeFragmentRef(&c, leaf.chain.front());
     } else {
       c.push_back(static_cast<char>(leaf.chain.size()));
-      for (const FragmentRef& f : leaf.chain) {
-        EncodeCompactPageRef(&c, f.page);
-        PutVarint64(&c, f.revision);
-      }
+      for (const FragmentRef& f : leaf.chain) EncodeFragmentRef(&c, f);
     }
   }
   slots_.push_back(slot);
@@ -99,8 +119,8 @@ Result<IndirectChild> IndirectPage::child_at(size_t i) const {
   if (n == 0 || n > kMaxChain) return Status::Corruption("indirect page: bad fragment chain");
   leaf.chain.resize(n);
   for (FragmentRef& f : leaf.chain) {
-    f.page = DecodeCompactPageRef(&in);
-    f.revision = in.Varint64();
+    f = DecodeFragmentRef(&in);
+    if (in.ok() && f.page.IsNull()) return Status::Corruption("indirect page: bad fragment chain");
   }
   if (!in.ok()) return Status::Corruption("indirect page: truncated fragment chain");
   return IndirectChild(std::move(leaf));

@@ -33,6 +33,8 @@
 
 namespace revfs {
 
+class Decoder;  // util/coding.h
+
 inline constexpr int kIndirectBits = 7;
 inline constexpr uint32_t kIndirectFanout = 1u << kIndirectBits;
 inline constexpr int kMaxTrieHeight = 8;  // 7 * 8 >= 54 bits of leaf number
@@ -44,6 +46,12 @@ struct FragmentRef {
   bool operator==(const FragmentRef&) const = default;
 };
 
+// A fragment reference as pages hold it: a compact page reference, then the
+// revision (varint). DecodeFragmentRef leaves `in` failed on a short read;
+// the caller checks for a null page.
+void EncodeFragmentRef(std::string* dst, const FragmentRef& f);
+FragmentRef DecodeFragmentRef(Decoder* in);
+
 struct LeafRef {
   std::vector<FragmentRef> chain;  // newest first, never empty
   uint32_t versions = 0;           // fragments this leaf has had so far
@@ -53,6 +61,12 @@ struct LeafRef {
   bool tail_in_head = false;
   uint32_t length = 0;  // the chain's length, when tail_in_head
   bool resolved() const { return !tail_in_head || chain.size() == length; }
+  // The chain's length, resolved or not.
+  size_t chain_length() const { return tail_in_head ? length : chain.size(); }
+  // Resolves a reference naming its newest fragment alone with that
+  // fragment's tail (`tail`, null when it has none): Corruption unless the
+  // tail is exactly the older fragments `length` counts.
+  Status AppendTail(const std::vector<FragmentRef>* tail);
   bool operator==(const LeafRef&) const = default;
 };
 

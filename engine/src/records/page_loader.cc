@@ -142,22 +142,15 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
 
 Status PageLoader::ResolveChain(LeafRef* leaf) {
   if (leaf->resolved()) return Status::OK();
-  if (leaf->chain.size() != 1) return Status::Corruption("leaf reference half resolved");
   const FragmentRef newest = leaf->chain.front();
   REVFS_ASSIGN_OR_RETURN(PinnedView pin, Fragment(newest));
   FragmentView head;
   Status s = DecodeFragmentHead(pin.bytes(), &head);
-  if (s.ok() && (!head.has_tail || head.tail.size() + 1 != leaf->length)) {
-    s = Status::Corruption("leaf fragment: its tail names " +
-                           (head.has_tail ? std::to_string(head.tail.size()) : "no") +
-                           " older fragments, its reference " +
-                           std::to_string(leaf->length - 1));
-  }
+  if (s.ok()) s = leaf->AppendTail(head.has_tail ? &head.tail : nullptr);
   if (!s.ok()) {
     return s.WithContext(log_->path() + ": leaf fragment at offset " +
                          std::to_string(newest.page.offset));
   }
-  leaf->chain.insert(leaf->chain.end(), head.tail.begin(), head.tail.end());
   return Status::OK();
 }
 

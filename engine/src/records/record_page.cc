@@ -22,10 +22,7 @@ std::string EncodeFragment(uint64_t leaf, uint64_t revision, bool full_dump,
   s.push_back(static_cast<char>((full_dump ? 1 : 0) | (tail ? 2 : 0)));
   if (tail) {
     s.push_back(static_cast<char>(tail->size()));
-    for (const FragmentRef& f : *tail) {
-      EncodeCompactPageRef(&s, f.page);
-      PutVarint64(&s, f.revision);
-    }
+    for (const FragmentRef& f : *tail) EncodeFragmentRef(&s, f);
   }
   PutFixed16(&s, static_cast<uint16_t>(changes.size()));
   for (const SlotChange& c : changes) {
@@ -54,8 +51,7 @@ Status DecodeHead(Decoder& in, FragmentView* out) {
     if (!in.ok() || n >= kMaxChain) return Status::Corruption("leaf fragment: malformed tail");
     out->tail.resize(n);
     for (FragmentRef& f : out->tail) {
-      f.page = DecodeCompactPageRef(&in);
-      f.revision = in.Varint64();
+      f = DecodeFragmentRef(&in);
       if (!in.ok() || f.page.IsNull()) return Status::Corruption("leaf fragment: malformed tail");
     }
   }

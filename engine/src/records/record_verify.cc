@@ -81,7 +81,7 @@ void Database::VerifyLeaf(VerifyState& st, const LeafRef& ref, uint64_t number) 
                                                                    : c.window;
   const uint64_t newest = ref.chain.front().page.offset;
   if (st.seen.count(newest)) return;  // this exact chain was checked already
-  const size_t length = ref.tail_in_head ? ref.length : ref.chain.size();
+  const size_t length = ref.chain_length();
   if (length > bound) {
     st.Damage(newest, "leaf " + std::to_string(number) + " chains " + std::to_string(length) +
                           " fragments, more than the approach allows");
@@ -106,11 +106,9 @@ void Database::VerifyLeaf(VerifyState& st, const LeafRef& ref, uint64_t number) 
         f.revision >= prev_revision) {
       return st.Damage(f.page.offset, "fragment does not belong where it is referenced");
     }
-    if (k == 0 && !leaf.resolved()) {
-      if (!fv.has_tail || fv.tail.size() + 1 != leaf.length) {
-        return st.Damage(f.page.offset, "leaf fragment's tail is not the chain its reference names");
-      }
-      leaf.chain.insert(leaf.chain.end(), fv.tail.begin(), fv.tail.end());
+    if (k == 0) {
+      s = leaf.AppendTail(fv.has_tail ? &fv.tail : nullptr);
+      if (!s.ok()) return st.Damage(f.page.offset, std::string(s.message()));
     }
     prev_revision = f.revision;
     st.seen.insert(f.page.offset);

@@ -361,13 +361,18 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
   FragmentView newest_view;
   LeafRef base;  // prev, with its whole chain
   if (prev) {
+    // The newest fragment is decoded whole for the plan; its tail resolves
+    // the chain, which is then combined.
     base = *prev;
-    REVFS_RETURN_IF_ERROR(rs_->page_loader_->ResolveChain(&base));
+    REVFS_ASSIGN_OR_RETURN(newest, rs_->page_loader_->Fragment(base.chain.front()));
+    Status s = DecodeFragment(newest->bytes(), &newest_view);
+    if (s.ok()) s = base.AppendTail(newest_view.has_tail ? &newest_view.tail : nullptr);
+    if (!s.ok()) {
+      return s.WithContext("leaf fragment at offset " + std::to_string(base.chain[0].page.offset));
+    }
     size_t n = 0;
     REVFS_ASSIGN_OR_RETURN(combined, rs_->page_loader_->Leaf(base, &n));
     if (n) rs_->NoteLeafLoad(n);
-    REVFS_ASSIGN_OR_RETURN(newest, rs_->page_loader_->Fragment(base.chain.front()));
-    REVFS_RETURN_IF_ERROR(DecodeFragment(newest->bytes(), &newest_view));
   }
   CombinedPage current(combined ? combined->bytes() : std::string_view(kEmptyCombined));
   if (LeafEmptied(current, changes)) return std::optional<LeafRef>();
