@@ -267,7 +267,8 @@ Result<EntryReply> RevFs::ChildEntry(uint64_t parent, uint64_t rev, uint64_t ino
 EntryReply RevFs::EntryOfInode(uint64_t parent, uint64_t rev, uint64_t ino, const Inode& inode) {
   EntryReply r;
   r.entry_timeout = options_.long_timeout;
-  r.node = nodes_->Intern(Kind::kEntry, rev, ino, parent);
+  r.node = nodes_->Intern(Kind::kEntry, rev, ino, parent,
+                          inode.xattrs.empty() && !inode.xattr_blob);
   Node n;
   n.kind = Kind::kEntry;
   n.rev = rev;

@@ -31,7 +31,8 @@ Result<Node> NodeTable::Get(uint64_t id) const {
   return it->second;
 }
 
-uint64_t NodeTable::Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent) {
+uint64_t NodeTable::Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent,
+                           bool no_xattrs) {
   WriterMutexLock lock(&mu_);
   auto [it, inserted] = ids_.try_emplace(Key{kind, rev, ino}, next_id_);
   if (inserted) {
@@ -40,6 +41,7 @@ uint64_t NodeTable::Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t paren
     n.rev = rev;
     n.ino = ino;
     n.parent = parent;
+    n.no_xattrs = no_xattrs;
   }
   ++nodes_[it->second].lookups;
   return it->second;

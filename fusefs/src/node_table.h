@@ -66,6 +66,9 @@ struct Node {
   uint64_t parent = 0;          // the directory it was first looked up in
   bool cached = false;          // a file the kernel has read or was given
   bool dir_read_ahead = false;  // a directory whose files were read ahead
+  // An entry whose inode has no extended attributes: listxattr and getxattr
+  // (two per file for ls -l) answer without reading the store.
+  bool no_xattrs = false;
   std::shared_ptr<const Inode> file;         // a regular file's inode, once read
   std::shared_ptr<ReadAhead> ahead;          // with `file`
   std::shared_ptr<const std::string> stats;  // a stats copy's content
@@ -90,8 +93,9 @@ class NodeTable {
   // Returns a copy of node `id`; NotFound once it is forgotten.
   Result<Node> Get(uint64_t id) const;
   // Returns the node id for (kind, rev, ino), making the node if needed, and
-  // counts a lookup. A new node remembers `parent`.
-  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent = 0);
+  // counts a lookup. A new node remembers `parent` and `no_xattrs`.
+  uint64_t Intern(Kind kind, uint64_t rev, uint64_t ino, uint64_t parent = 0,
+                  bool no_xattrs = false);
   // Makes a node holding `content`, a copy of the stats file, with one lookup.
   uint64_t AddStatsCopy(std::shared_ptr<const std::string> content);
   // Takes back `count` lookups of node `id`; the node goes with the last.

@@ -163,6 +163,7 @@ Result<int64_t> RevFs::SeekDataOrHole(uint64_t id, uint64_t offset, int whence) 
 Result<std::shared_ptr<const XattrList>> RevFs::Xattrs(uint64_t id) {
   static const auto kNone = std::make_shared<const XattrList>();
   REVFS_ASSIGN_OR_RETURN(Node node, nodes_->Get(id));
+  if (node.no_xattrs) return kNone;  // known from the inode its entry was made of
   if (node.kind != Kind::kEntry && node.kind != Kind::kRevRoot) return kNone;
   if (node.kind == Kind::kRevRoot && node.rev == 0) return kNone;
   REVFS_ASSIGN_OR_RETURN(auto trx, db_->BeginRead(node.rev));

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <filesystem>
 #include <fstream>
@@ -36,6 +37,7 @@ class ReaddirplusTest : public testing::EngineTest {
       chmod(name.c_str(), i % 2 ? 0640 : 0755);
     }
     std::filesystem::create_symlink("file-1", src + "/dir/link");
+    xattr_set_ = ::setxattr((src + "/dir/file-7").c_str(), "user.revfs", "v7", 2, 0) == 0;
     rs_ = CreateStore("store", kT0);
     ASSERT_TRUE(rs_);
     CaptureOptions o;
@@ -72,6 +74,7 @@ class ReaddirplusTest : public testing::EngineTest {
 
   std::unique_ptr<Database> rs_;
   std::unique_ptr<RevFs> fs_;
+  bool xattr_set_ = false;  // dir/file-7 has user.revfs = v7
 };
 
 struct Listed {
@@ -272,6 +275,30 @@ TEST(FileEntriesTest, AllAndDirsIgnoreLookups) {
   }
   EXPECT_TRUE(all.Give(0));
   EXPECT_FALSE(dirs.Give(FileEntries::kBurst));
+}
+
+// An entry made from an inode without extended attributes answers
+// getxattr and listxattr (ls -l asks two per file) without reading the
+// store again; one with attributes still gives them.
+TEST_F(ReaddirplusTest, AnEntryWithoutExtendedAttributesAnswersWithoutTheStore) {
+  ASSERT_TRUE(xattr_set_) << "user xattrs unsupported where the test runs";
+  const uint64_t dir = Dir();
+  auto plain = Fs().Lookup(dir, "file-3");
+  auto with = Fs().Lookup(dir, "file-7");
+  ASSERT_TRUE(plain.ok() && with.ok() && plain->node != 0 && with->node != 0);
+  const RecordStats before = rs_->stats();
+  auto none = Fs().Xattrs(plain->node);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE((*none)->empty());
+  EXPECT_EQ(rs_->stats().point_reads, before.point_reads);
+  auto some = Fs().Xattrs(with->node);
+  ASSERT_TRUE(some.ok()) << some.status().ToString();
+  ASSERT_EQ((*some)->size(), 1u);
+  EXPECT_EQ((**some)[0].first, "user.revfs");
+  EXPECT_EQ((**some)[0].second, "v7");
+  EXPECT_GT(rs_->stats().point_reads, before.point_reads);
+  Fs().Forget(plain->node, 1);
+  Fs().Forget(with->node, 1);
 }
 
 }  // namespace
