@@ -104,12 +104,15 @@ std::optional<uint64_t> NodeTable::MarkFirstRead(uint64_t id) {
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> NodeTable::ClaimUncached(
-    uint64_t rev, const std::vector<uint64_t>& inos) {
+    uint64_t rev, const std::vector<uint64_t>& inos, std::vector<uint64_t>* unknown) {
   std::vector<std::pair<uint64_t, uint64_t>> files;  // (node, ino)
   WriterMutexLock lock(&mu_);
   for (uint64_t ino : inos) {
     auto known = ids_.find(Key{Kind::kEntry, rev, ino});
-    if (known == ids_.end()) continue;
+    if (known == ids_.end()) {
+      if (unknown) unknown->push_back(ino);
+      continue;
+    }
     Node& n = nodes_[known->second];
     if (n.cached) continue;
     n.cached = true;

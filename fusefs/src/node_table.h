@@ -116,9 +116,11 @@ class NodeTable {
   std::optional<uint64_t> MarkFirstRead(uint64_t id);
   // Of the entries `inos` of revision `rev`, those the kernel knows (looked
   // up, not forgotten) and has not read or been given: marks them cached
-  // and returns them as (node id, ino), in the order of `inos`.
+  // and returns them as (node id, ino), in the order of `inos`. Those the
+  // kernel does not know go to *unknown, if given.
   std::vector<std::pair<uint64_t, uint64_t>> ClaimUncached(uint64_t rev,
-                                                           const std::vector<uint64_t>& inos);
+                                                           const std::vector<uint64_t>& inos,
+                                                           std::vector<uint64_t>* unknown = nullptr);
 
  private:
   struct Key {

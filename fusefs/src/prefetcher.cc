@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -203,28 +204,53 @@ void Prefetcher::ReadAheadDirectory(uint64_t dir_id) {
        }).ok()) {
     return;
   }
-  // Only files the kernel knows (looked up, not forgotten) and has not read:
-  // it drops what it is given for a node it does not have.
-  const std::vector<std::pair<uint64_t, uint64_t>> files = nodes_->ClaimUncached(dir->rev, inos);
+  // Files the kernel knows (looked up, not forgotten) and has not read go
+  // into its page cache: it drops what it is given for a node it does not
+  // have. The others (listed by name alone, FsOptions::readdirplus) have
+  // their chunks decoded into the daemon's cache, so that their lookup and
+  // read, likely next, wait for no store read.
+  std::vector<uint64_t> unknown;
+  const std::vector<std::pair<uint64_t, uint64_t>> files =
+      nodes_->ClaimUncached(dir->rev, inos, &unknown);
   uint64_t budget = options_.dir_readahead_bytes;
-  for (const auto& [id, ino] : files) {
-    if (cache_fill_stopping_.load()) return;
+  bool spent = false;  // a file did not fit the budget: nothing more is read
+  // Reads file `ino` whole, pinned, when it is small and within the budget.
+  auto read = [&](uint64_t ino, std::vector<PinnedView>* pins,
+                  std::vector<std::string_view>* pieces) -> std::optional<uint64_t> {
     auto file = GetInode(**trx, ino);
     if (!file.ok() || file->type != FileType::kRegular || file->size == 0 ||
         file->size > options_.lookup_prefetch_max) {
-      continue;
+      return std::nullopt;
     }
-    if (file->size > budget) break;
+    if (file->size > budget) {
+      spent = true;
+      return std::nullopt;
+    }
     budget -= file->size;
+    if (!ReadFilePinned(*db_, **trx, *file, 0, file->size, pins, pieces).ok()) {
+      return std::nullopt;
+    }
+    return file->size;
+  };
+  for (const auto& [id, ino] : files) {
+    if (cache_fill_stopping_.load()) return;
     std::vector<PinnedView> pins;
     std::vector<std::string_view> pieces;
-    if (!ReadFilePinned(*db_, **trx, *file, 0, file->size, &pins, &pieces).ok()) continue;
+    const std::optional<uint64_t> size = read(ino, &pins, &pieces);
+    if (spent) return;
+    if (!size) continue;
     ReaderMutexLock lock(&cache_fill_mu_);
     if (!cache_fill_ || cache_fill_stopping_.load()) return;
     if (cache_fill_(id, pieces) == 0) {
       files_read_ahead_.fetch_add(1, std::memory_order_relaxed);
-      bytes_read_ahead_.fetch_add(file->size, std::memory_order_relaxed);
+      bytes_read_ahead_.fetch_add(*size, std::memory_order_relaxed);
     }
+  }
+  for (uint64_t ino : unknown) {
+    if (cache_fill_stopping_.load() || spent) return;
+    std::vector<PinnedView> pins;  // unpinned at once: the chunks stay cached
+    std::vector<std::string_view> pieces;
+    if (read(ino, &pins, &pieces)) files_decoded_ahead_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -249,6 +275,7 @@ Prefetcher::Counters Prefetcher::counters() const {
   c.dirs_read_ahead = dirs_read_ahead_.load();
   c.files_read_ahead = files_read_ahead_.load();
   c.bytes_read_ahead = bytes_read_ahead_.load();
+  c.files_decoded_ahead = files_decoded_ahead_.load();
   return c;
 }
 

@@ -59,6 +59,7 @@ class Prefetcher {
     uint64_t dirs_read_ahead = 0;
     uint64_t files_read_ahead = 0;
     uint64_t bytes_read_ahead = 0;
+    uint64_t files_decoded_ahead = 0;  // siblings the kernel does not know yet
   };
 
   // Starts the threads. `db` and `nodes` must outlive the Prefetcher.
@@ -116,7 +117,8 @@ class Prefetcher {
 
   std::atomic<uint64_t> chunks_prefetched_{0};
   std::atomic<uint64_t> dirs_queued_{0};
-  std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0};
+  std::atomic<uint64_t> dirs_read_ahead_{0}, files_read_ahead_{0}, bytes_read_ahead_{0},
+      files_decoded_ahead_{0};
 
   std::vector<std::thread> threads_;  // chunk prefetchers and read-ahead threads
 };

@@ -28,6 +28,7 @@ std::string RevFs::StatsJson() const {
   w.Key("dirs_read_ahead").Uint(ahead.dirs_read_ahead);
   w.Key("files_read_ahead").Uint(ahead.files_read_ahead);
   w.Key("bytes_read_ahead").Uint(ahead.bytes_read_ahead);
+  w.Key("files_decoded_ahead").Uint(ahead.files_decoded_ahead);
   w.Key("files_listed_by_name").Uint(names_only_.load());
   w.Key("file_entry_switches").Uint(file_entries_->switches());
   // Where the store's space goes, as of the generation the daemon last saw.

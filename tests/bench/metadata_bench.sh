@@ -10,7 +10,8 @@
 #   ls-lR      ls -lR DIR                         (stat of every entry)
 # Then the requests one cold find and one cold find-stat sent to the daemon,
 # and the record leaves it loaded for them (.revfs/stats).
-# Needs root (drop_caches) and /dev/fuse.
+# Needs root (drop_caches) and /dev/fuse. MOUNT_OPTS (e.g. "readdirplus=all")
+# go to `revfs mount -o`.
 #   tests/bench/metadata_bench.sh [RUNS=3] [FILES=200000] [DIRS=2000]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
@@ -43,7 +44,7 @@ mksquashfs "$work/src" "$work/tree.sqfs" -quiet -no-progress >/dev/null
 
 remount() {
   fusermount3 -u "$mnt" 2>/dev/null || true
-  "$revfs" mount "$work/store" "$mnt" || { echo "mount failed" >&2; exit 1; }
+  "$revfs" mount ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$work/store" "$mnt" || { echo "mount failed" >&2; exit 1; }
 }
 remount_sq() {
   fusermount3 -u "$sqmnt" 2>/dev/null || true
@@ -134,7 +135,7 @@ out=tests/bench/results/metadata.md
   echo "($entries entries), committed as one revision; medians of $runs runs. Cold: page"
   echo "cache dropped, and a fresh mount before each FUSE run. squashfuse: the same tree"
   echo "as a squashfs image (mksquashfs defaults)."
-  echo "Command: \`tests/bench/metadata_bench.sh $runs $files $dirs\`"
+  echo "Command: \`${MOUNT_OPTS:+MOUNT_OPTS=$MOUNT_OPTS }tests/bench/metadata_bench.sh $runs $files $dirs\`"
   echo
   echo "| walk | mode | native ms | revfs ms | squashfuse ms | revfs ÷ native | squashfuse ÷ native |"
   echo "|---|---|---:|---:|---:|---:|---:|"

@@ -10,7 +10,8 @@
 #   seq 1 GiB  one 1 GiB random file, sequentially (cat)
 # Needs root (drop_caches) and /dev/fuse.
 #   tests/bench/mount_bench.sh [RUNS=3]
-# INIT_ARGS (e.g. "--window 8") go to `revfs init`.
+# INIT_ARGS (e.g. "--window 8") go to `revfs init`, MOUNT_OPTS (e.g.
+# "readdirplus=all") to `revfs mount -o`.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # the helpers shared by the benchmark scripts
 cd "$(dirname "$0")/../.."
@@ -43,7 +44,7 @@ head -c $((1 << 30)) /dev/urandom > "$work/big/file"
 
 remount() {
   fusermount3 -u "$mnt" 2>/dev/null || true
-  "$revfs" mount "$work/store" "$mnt" || { echo "mount failed" >&2; exit 1; }
+  "$revfs" mount ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$work/store" "$mnt" || { echo "mount failed" >&2; exit 1; }
 }
 # time_ms WANT CMD...: runs CMD, prints its wall time in ms; a CMD that
 # exits other than WANT stops the benchmark (a command failing fast must
@@ -105,7 +106,7 @@ after=$(cat "$mnt/.revfs/stats")
 diff_reads=$(( $(op_count "$after" read) - $(op_count "$before" read) - 1 ))  # less the stats read
 diff_readdirs=$(( $(op_count "$after" readdir) - $(op_count "$before" readdir) ))
 stats=$after
-pid=$(pgrep -f "[r]evfs mount $work/store" | head -1)
+pid=$(pgrep -f "[r]evfs mount .*$work/store" | head -1)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
 out=tests/bench/results/mount.md
@@ -116,7 +117,7 @@ out=tests/bench/results/mount.md
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); a 50-revision generated source"
   echo "history (1,600 files, 22 MB per revision) and a 1 GiB random file; medians of"
   echo "$runs runs. Cold: page cache dropped and a fresh mount before each revfs run."
-  echo "Command: \`tests/bench/mount_bench.sh $runs\`"
+  echo "Command: \`${MOUNT_OPTS:+MOUNT_OPTS=$MOUNT_OPTS }tests/bench/mount_bench.sh $runs\`"
   echo
   echo "| work | mode | native ms | revfs ms | revfs ÷ native |"
   echo "|---|---|---:|---:|---:|"

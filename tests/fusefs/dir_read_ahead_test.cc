@@ -1,8 +1,9 @@
 // Directory read-ahead: the first read of a file in a directory gives the
 // kernel (here a recording KernelCacheFill) the content of the directory's
 // other small files it has looked up and not read — exactly their bytes,
-// once per directory, within the budget — and StopKernelCacheFill waits for
-// a fill under way.
+// once per directory, within the budget — and decodes those it has not
+// looked up into the daemon's cache; StopKernelCacheFill waits for a fill
+// under way.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -125,7 +126,7 @@ class DirReadAheadTest : public testing::EngineTest {
 };
 
 TEST_F(DirReadAheadTest, FirstReadGivesTheLookedUpSmallSiblingsExactly) {
-  Open(4u << 20);
+  const uint64_t d = Open(4u << 20);
   EXPECT_EQ(Read("a"), files_["a"]);
   WaitForJobs(1);
   // Not a (read), big (over 256 KiB), empty, sub (a directory) or z (never
@@ -133,6 +134,13 @@ TEST_F(DirReadAheadTest, FirstReadGivesTheLookedUpSmallSiblingsExactly) {
   ExpectGivenExactly({"b", "c"});
   EXPECT_EQ(Stat("files_read_ahead"), 2u);
   EXPECT_EQ(Stat("bytes_read_ahead"), 9000u);
+  // z, which the kernel does not know, is decoded into the daemon's cache
+  // instead (its lookup and read are likely next).
+  EXPECT_EQ(Stat("files_decoded_ahead"), 1u);
+  auto z = fs_->Lookup(d, "z");
+  ASSERT_TRUE(z.ok() && z->node != 0);
+  nodes_["z"] = z->node;
+  EXPECT_EQ(Read("z"), files_["z"]);
   // Once per directory: more first reads there queue nothing. A job is
   // queued within the read that triggers it, so the count is final here,
   // and the one job queued has finished (WaitForJobs), so are the calls.
