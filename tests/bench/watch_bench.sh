@@ -30,10 +30,18 @@ trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 latest() { stat -c %s "$work/store/revisions"; }  # grows with every revision
-# counter REV NAME: a counter of revision REV.
+# counter REV NAME: a counter of revision REV, and how REV was made. The
+# revisions file grows before the commit's superblock is written: REV may
+# not be listed yet, so this asks again for up to 5 s.
 counter() {
-  "$revfs" log --json "$work/store" | python3 -c "import json,sys
-r=json.load(sys.stdin)['revisions'][$1]; print(r['counters'].get('$2', ''), r.get('made', ''))"
+  local out i
+  for i in $(seq 1 500); do
+    out=$("$revfs" log --json "$work/store" | python3 -c "import json,sys
+rs = [r for r in json.load(sys.stdin)['revisions'] if r['revision'] == $1]
+print(rs and '%s %s' % (rs[0]['counters'].get('$2', ''), rs[0].get('made', '')) or '')")
+    if [[ -n $out ]]; then echo "$out"; return; fi
+    sleep 0.01
+  done
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
