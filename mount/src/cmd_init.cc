@@ -19,7 +19,7 @@ Command AddInitCommand(CLI::App& app) {
     std::string store;
     std::string versioning = "sliding";
     uint32_t window = StoreConfig{}.window;
-    uint32_t full_dump_every = 16;
+    uint32_t full_dump_every = StoreConfig{}.full_dump_every;
     std::string compression = "zstd:3";
     std::string segment_size = "128MiB";
     std::string time;
