@@ -177,16 +177,10 @@ TEST_F(MountCoverageTest, HugeDirectoryListsWholeAndReadAheadStopsAt4096) {
   EXPECT_EQ(Run("cd " + d + " && seq -f 'e%06g' 1 5000 | xargs stat -c %s | grep -c '^6$'").out,
             "5000\n");
   EXPECT_EQ(Run("cat " + d + "/e000001").out, "00001\n");
-  auto stat = [&](const std::string& key) {
-    std::string json = Run("cat " + mnt_ + "/.revfs/stats").out;
-    const std::string k = "\"" + key + "\":";
-    const size_t at = json.find(k);
-    return at == std::string::npos ? uint64_t{0} : std::stoull(json.substr(at + k.size()));
-  };
-  ASSERT_EQ(stat("dirs_queued"), 1u);
-  for (int i = 0; i < 600 && stat("dirs_read_ahead") < 1; ++i) usleep(50'000);
-  ASSERT_EQ(stat("dirs_read_ahead"), 1u);
-  const uint64_t files = stat("files_read_ahead");
+  ASSERT_EQ(StatsCounter("dirs_queued"), 1u);
+  for (int i = 0; i < 600 && StatsCounter("dirs_read_ahead") < 1; ++i) usleep(50'000);
+  ASSERT_EQ(StatsCounter("dirs_read_ahead"), 1u);
+  const uint64_t files = StatsCounter("files_read_ahead");
   std::printf("huge directory: 200000 entries, %llu files read ahead\n",
               static_cast<unsigned long long>(files));
   EXPECT_GE(files, 4000u) << "read-ahead stopped short of the cut: the cut is not tested";

@@ -110,6 +110,20 @@ class MountTest : public EngineTest {
     EngineTest::TearDown();
   }
 
+  // The number after `key` (a JSON member name, or a longer prefix such as
+  // "lookup\":{\"count") in the mount's .revfs/stats; a failure, and 0, if
+  // the stats do not have it.
+  uint64_t StatsCounter(const std::string& key) {
+    const std::string json = ReadWhole(mnt_ + "/.revfs/stats");
+    const std::string k = "\"" + key + "\":";
+    const size_t at = json.find(k);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no " << k << " in .revfs/stats: " << json.substr(0, 200);
+      return 0;
+    }
+    return std::stoull(json.substr(at + k.size()));
+  }
+
   // Runs `cmd` with /bin/sh in a process group of its own, killed after
   // `seconds`; returns its exit status (-1 if killed) and its output.
   ShResult Sh(const std::string& cmd, int seconds = kShSeconds) {

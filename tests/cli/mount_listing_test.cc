@@ -139,19 +139,7 @@ TEST_F(MountListingTest, FindMakesNoInodePerFileAndAStatWalkGetsEntries) {
                "); do mkdir d$d && for f in $(seq 10 " + std::to_string(9 + kFiles) +
                "); do head -c $((d * f)) /dev/zero > d$d/f$f; done; done").code, 0);
   Commit(1);
-  const std::string stats = mnt_ + "/.revfs/stats";
-  auto stat = [&](const std::string& key) {
-    const std::string json = Sh("cat " + stats).out;
-    const std::string k = "\"" + key + "\":";
-    const size_t at = json.find(k);
-    return at == std::string::npos ? uint64_t{0} : std::stoull(json.substr(at + k.size()));
-  };
-  auto lookups = [&] {
-    const std::string json = Sh("cat " + stats).out;
-    const std::string k = "\"lookup\":{\"count\":";
-    const size_t at = json.find(k);
-    return at == std::string::npos ? uint64_t{0} : std::stoull(json.substr(at + k.size()));
-  };
+  const std::string lookups = "lookup\":{\"count";  // in .revfs/stats' ops
   const std::string r1 = mnt_ + "/revisions/1";
   const std::string walk = " -printf '%P %y %s %m %T@\\n' | sort";
   const std::string want = Sh("cd " + src_ + " && find ." + walk).out;
@@ -160,32 +148,32 @@ TEST_F(MountListingTest, FindMakesNoInodePerFileAndAStatWalkGetsEntries) {
   // A name walk first: every file listed by name, no node made for any.
   if (!Mount()) return;
   EXPECT_EQ(Sh("find " + r1 + " | wc -l").out, std::to_string(1 + kDirs * (1 + kFiles)) + "\n");
-  EXPECT_EQ(stat("files_listed_by_name"), uint64_t{kDirs * kFiles});
-  EXPECT_LT(stat("nodes"), uint64_t{kDirs + 20}) << "an inode made per file";
+  EXPECT_EQ(StatsCounter("files_listed_by_name"), uint64_t{kDirs * kFiles});
+  EXPECT_LT(StatsCounter("nodes"), uint64_t{kDirs + 20}) << "an inode made per file";
   // A stat walk over those cached listings looks each file up once.
-  uint64_t before = lookups();
+  uint64_t before = StatsCounter(lookups);
   EXPECT_EQ(Sh("cd " + r1 + " && find ." + walk).out, want);
-  EXPECT_GE(lookups() - before, uint64_t{kDirs * kFiles});
-  EXPECT_GE(stat("file_entry_switches"), 1u);
+  EXPECT_GE(StatsCounter(lookups) - before, uint64_t{kDirs * kFiles});
+  EXPECT_GE(StatsCounter("file_entry_switches"), 1u);
 
   // A stat walk on a fresh mount: after a burst of lookups the listings
   // carry the files' entries, so most files are never looked up.
   Unmount();
   if (!Mount()) return;
-  before = lookups();
+  before = StatsCounter(lookups);
   EXPECT_EQ(Sh("cd " + r1 + " && find ." + walk).out, want);
-  const uint64_t looked = lookups() - before;
+  const uint64_t looked = StatsCounter(lookups) - before;
   EXPECT_LT(looked, uint64_t{3 * kFiles}) << "files looked up one by one";
-  EXPECT_EQ(stat("file_entry_switches"), 1u);
-  EXPECT_LT(stat("files_listed_by_name"), uint64_t{3 * kFiles});
+  EXPECT_EQ(StatsCounter("file_entry_switches"), 1u);
+  EXPECT_LT(StatsCounter("files_listed_by_name"), uint64_t{3 * kFiles});
 
   // -o readdirplus=dirs: never entries, so a stat walk looks every file up.
   Unmount();
   if (!Mount("readdirplus=dirs")) return;
-  before = lookups();
+  before = StatsCounter(lookups);
   EXPECT_EQ(Sh("cd " + r1 + " && find ." + walk).out, want);
-  EXPECT_GE(lookups() - before, uint64_t{kDirs * kFiles});
-  EXPECT_EQ(stat("file_entry_switches"), 0u);
+  EXPECT_GE(StatsCounter(lookups) - before, uint64_t{kDirs * kFiles});
+  EXPECT_EQ(StatsCounter("file_entry_switches"), 0u);
 }
 
 }  // namespace
