@@ -51,6 +51,8 @@ struct WatchArgs {
 };
 
 constexpr int kExitUsage = 2;
+// The watcher's cache of record pages (a one-shot command's is 64 MiB).
+constexpr size_t kWatchPageCacheBytes = size_t{256} << 20;
 
 // Parses seconds in [lo, hi]; nullopt if not a number in range.
 std::optional<double> ParseSeconds(const std::string& s, double lo, double hi) {
@@ -158,6 +160,12 @@ int RunWatch(const WatchArgs& args) {
   }
   DatabaseOptions options;
   options.store.writable = true;
+  // Each revision reads the records the one before it wrote: those stay
+  // cached as read ones would, and the cache holds the working set of a
+  // big tree (its directories' maps and inodes, the history index's
+  // leaves) so that a watched revision reads no leaf it read before.
+  options.memory.cache_written_leaves = true;
+  options.memory.page_cache_bytes = kWatchPageCacheBytes;
   {
     // Once before detaching, so that its errors reach the user; opened again
     // by the daemon, as the store's lock does not pass through fork.

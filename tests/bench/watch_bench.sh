@@ -6,7 +6,10 @@
 #     its capture_ms counter (walk and records, before the commit's write);
 #   - `revfs watch -f --debounce D` running: the capture_ms counter of the
 #     watched revision (the work after the debounce), and the latency from
-#     the end of the edits to the revision's appearance in the store.
+#     the end of the edits to the revision's appearance in the store; for
+#     the first 100 edits after the watcher's start, and for two more
+#     rounds of 100 (a watcher that has been running: the leaves the round
+#     before wrote are the ones it reads).
 # Also the watcher's CPU time while idle for 10 s (utime+stime from
 # /proc/PID/stat, in clock ticks: 0 means no polling). Medians over RUNS.
 #
@@ -52,7 +55,7 @@ t0=$(now)
 first_ms=$(ms "$t0" "$(now)")
 rev=1
 
-declare -A full_wall full_cap watch_cap watch_all latency idle
+declare -A full_wall full_cap watch_cap watch_all latency idle later_cap later_all later_lat
 seed=100
 for run in $(seq 1 "$runs"); do
   for watcher in fanotify inotify; do
@@ -77,18 +80,26 @@ for run in $(seq 1 "$runs"); do
       sleep 10
       idle[$watcher]=$(( $(ticks "$pid") - a ))
     fi
-    before=$(latest)
-    "$gen" edit "$work/src" $((seed++)) 100 >/dev/null
-    t0=$(now)
-    while [[ $(latest) == "$before" ]]; do sleep 0.002; done
-    latency[$watcher]+="$(ms "$t0" "$(now)") "
-    rev=$((rev + 1))
-    read -r cap made < <(counter $rev capture_ms)
-    [[ $made == watched ]] || { echo "revision $rev was made by $made, not watched" >&2; exit 1; }
-    watch_cap[$watcher]+="$cap "
-    sleep 0.3
-    watch_all[$watcher]+="$(grep -o "revision $rev: .*, \([0-9.]*\) ms in all" "$work/watch.log" |
-                            sed 's/.*, \([0-9.]*\) ms in all/\1/') "
+    # Three rounds of 100 edits: the first after the watcher's start, the
+    # others as a watcher that has been running meets them.
+    for round in 1 2 3; do
+      before=$(latest)
+      "$gen" edit "$work/src" $((seed++)) 100 >/dev/null
+      t0=$(now)
+      while [[ $(latest) == "$before" ]]; do sleep 0.002; done
+      lat=$(ms "$t0" "$(now)")
+      rev=$((rev + 1))
+      read -r cap made < <(counter $rev capture_ms)
+      [[ $made == watched ]] || { echo "revision $rev was made by $made, not watched" >&2; exit 1; }
+      sleep 0.3
+      all=$(grep -o "revision $rev: .*, \([0-9.]*\) ms in all" "$work/watch.log" |
+            sed 's/.*, \([0-9.]*\) ms in all/\1/')
+      if ((round == 1)); then
+        latency[$watcher]+="$lat "; watch_cap[$watcher]+="$cap "; watch_all[$watcher]+="$all "
+      else
+        later_lat[$watcher]+="$lat "; later_cap[$watcher]+="$cap "; later_all[$watcher]+="$all "
+      fi
+    done
     kill -TERM "$pid"
     wait "$pid"
     pid=
@@ -106,7 +117,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for watcher in fanotify inotify; do
   fw=$(median ${full_wall[$watcher]}); fc=$(median ${full_cap[$watcher]})
   wc=$(median ${watch_cap[$watcher]}); wa=$(median ${watch_all[$watcher]})
-  echo "| $watcher | $fw | $fc | $wc | $wa | $(ratio "$wc" "$fc") | $(median ${latency[$watcher]}) | ${idle[$watcher]} |"
+  echo "| $watcher, first edits after the start | $fw | $fc | $wc | $wa | $(ratio "$wc" "$fc") | $(median ${latency[$watcher]}) | ${idle[$watcher]} |"
+  lc=$(median ${later_cap[$watcher]}); la=$(median ${later_all[$watcher]})
+  echo "| $watcher, the next two rounds | | | $lc | $la | $(ratio "$lc" "$fc") | $(median ${later_lat[$watcher]}) | |"
 done
-echo
-echo "Latencies: fanotify ${latency[fanotify]}/ inotify ${latency[inotify]}(ms, each run)."

@@ -39,6 +39,7 @@ namespace revfs {
 // Engine-private (engine/src/records/, content/, memory/, store/page.h).
 class ChunkLoader;
 class PageLoader;
+class CombinedPage;
 class SegmentAllocator;
 struct LeafRef;
 struct SlotChange;
@@ -194,6 +195,9 @@ class Database {
   // Destroyed before the allocator (declared after it).
   std::unique_ptr<PageLoader> page_loader_;
   std::unique_ptr<ChunkLoader> chunk_loader_;
+  // MemoryOptions::cache_written_leaves: the bytes of leaf images a commit
+  // may hold for it (0: off).
+  size_t written_leaves_budget_ = 0;
   // The revision roots seen, behind their own lock (records/database_tries.h).
   struct Tries;
   const std::unique_ptr<Tries> tries_;
@@ -327,6 +331,12 @@ class WriteTrx {
   // is left in it.
   Result<std::optional<LeafRef>> WriteLeaf(uint64_t leaf, const std::optional<LeafRef>& prev,
                                            std::span<const SlotChange> changes);
+  // MemoryOptions::cache_written_leaves: makes the combined image of the
+  // leaf whose new fragment (at `offset`) is `payload`, over `current`, the
+  // image of its previous chain, of which the new chain keeps `kept`; held
+  // in written_ unless the budget is spent or it cannot be made.
+  void KeepImage(uint64_t offset, std::string_view payload, const CombinedPage& current,
+                 std::span<const size_t> kept);
   // Parks every change held in memory once they exceed the budget.
   Status MaybeSpill();
   // Brings `leaf`'s parked changes back into changes_.
@@ -359,6 +369,12 @@ class WriteTrx {
   // anything else).
   uint64_t indirect_bytes_ = 0;
   uint64_t leaf_bytes_[6] = {};
+  // The combined images of the leaves this commit wrote, cached once it is
+  // durable (MemoryOptions::cache_written_leaves), by the offset of each
+  // one's new fragment. Segments: returned on every way out.
+  struct WrittenLeaf;
+  std::vector<WrittenLeaf> written_;
+  size_t written_bytes_ = 0;
   bool done_ = false;
 };
 

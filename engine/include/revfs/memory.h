@@ -47,6 +47,16 @@ struct MemoryOptions {
   size_t fragment_cache_bytes = 32u << 20;
   size_t page_cache_bytes = 64u << 20;
   size_t chunk_cache_bytes = 64u << 20;
+  // For a writer that reads on after each commit (revfs watch): each leaf
+  // a commit writes is combined from the leaf as it was and the fragment
+  // written (no fragment is read back), and cached once the commit is
+  // durable, as a read of it would cache it, so that the next commit's
+  // reads of that leaf decode nothing. The images wait for the commit in
+  // segments, up to half of page_cache_bytes; leaves past that, and those
+  // whose image the fragment does not tell (records/record_page.h,
+  // CombinePlan::PlanOver), are read as before. A one-shot writer (revfs
+  // commit) leaves it off.
+  bool cache_written_leaves = false;
   // Tests: runs before each fragment is taken into a combine (may throw).
   std::function<void(size_t)> combine_hook;
   // Tests: runs when a chunk is missed in its cache, before its decode is

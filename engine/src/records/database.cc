@@ -43,6 +43,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
       log, db->allocator_,
       ChunkLoaderOptions{memory.chunk_cache_bytes, memory.chunk_miss_hook,
                          memory.chunk_decode_hook});
+  if (memory.cache_written_leaves) db->written_leaves_budget_ = memory.page_cache_bytes / 2;
   return db;
 }
 

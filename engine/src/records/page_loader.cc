@@ -140,6 +140,12 @@ Result<PinnedView> PageLoader::Leaf(const LeafRef& leaf, size_t* combined) {
   return CacheAndPin(*pages_, key, std::move(out), size, 0, kTagCombined);
 }
 
+Status PageLoader::CacheLeafImage(uint64_t key, Segment image, size_t size) {
+  Status s = CombinedPage::Check(std::string_view(image.data(), size));
+  if (!s.ok()) return s.WithContext(log_->path() + ": leaf at offset " + std::to_string(key));
+  return CacheAndPin(*pages_, key, std::move(image), size, 0, kTagCombined).status();
+}
+
 Status PageLoader::ResolveChain(LeafRef* leaf) {
   if (leaf->resolved()) return Status::OK();
   const FragmentRef newest = leaf->chain.front();

@@ -67,6 +67,13 @@ class PageLoader {
   // leaf, or its record table points outside it.
   Result<PinnedView> Leaf(const LeafRef& leaf, size_t* combined);
 
+  // Caches `image` (`size` bytes), the combined image of the leaf whose
+  // newest fragment is at `key`, made by a writer that has just committed
+  // that fragment (MemoryOptions::cache_written_leaves): what Leaf would
+  // cache on a miss, without reading the fragments back. Corruption if the
+  // image is not laid out as a combined page.
+  Status CacheLeafImage(uint64_t key, Segment image, size_t size);
+
   // Drops every unpinned cached page (pinned ones retire).
   void Clear();
   // Returns pins held now across the caches.

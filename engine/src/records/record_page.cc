@@ -113,12 +113,48 @@ Status CombinePlan::Plan(std::span<const std::string_view> fragments,
                  static_cast<uint16_t>(i), true, e.tombstone};
     }
   }
+  Size();
+  return Status::OK();
+}
+
+Status CombinePlan::PlanOver(std::string_view newest, const CombinedPage& older,
+                             std::span<const size_t> kept) {
+  winners_.assign(kLeafSlots, Winner{});
+  views_.resize(1);
+  fragments_ = 1 + kept.size();
+  REVFS_RETURN_IF_ERROR(DecodeFragment(newest, &views_[0]));
+  for (const auto& e : views_[0].entries) {
+    winners_[e.slot] = Winner{e.value.data(), static_cast<uint32_t>(e.value.size()), 0, true,
+                              e.tombstone};
+  }
+  if (views_[0].full_dump) {  // every record of the leaf; nothing older counts
+    Size();
+    return Status::OK();
+  }
+  // The old chain's index of each kept fragment -> its index in the new one.
+  std::vector<int> renumbered(kept.empty() ? 0 : *std::max_element(kept.begin(), kept.end()) + 1,
+                              -1);
+  for (size_t i = 0; i < kept.size(); ++i) renumbered[kept[i]] = static_cast<int>(i + 1);
+  for (size_t i = 0; i < older.size(); ++i) {
+    const CombinedPage::Record r = older.at(i);
+    Winner& w = winners_[r.slot];
+    if (w.present) continue;  // superseded by the newest fragment
+    if (r.source >= renumbered.size() || renumbered[r.source] < 0) {
+      return Status::Aborted("a record's fragment leaves the chain without being carried");
+    }
+    w = Winner{r.value.data(), static_cast<uint32_t>(r.value.size()),
+               static_cast<uint16_t>(renumbered[r.source]), true, false};
+  }
+  Size();
+  return Status::OK();
+}
+
+void CombinePlan::Size() {
   size_t count = 0, bytes = 0;
   for (const Winner& w : winners_) {
     if (w.present && !w.tombstone) ++count, bytes += w.length;
   }
   output_size_ = 4 + count * kCombinedEntrySize + bytes;
-  return Status::OK();
 }
 
 void CombinePlan::Write(char* dst) const {

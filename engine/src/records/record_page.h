@@ -81,6 +81,8 @@ Status DecodeFragment(std::string_view payload, FragmentView* out);
 // is left empty); Corruption if malformed.
 Status DecodeFragmentHead(std::string_view payload, FragmentView* out);
 
+class CombinedPage;
+
 // Combines fragments (newest first) in two steps, so the caller can size
 // the output buffer (a memory segment) before writing into it.
 class CombinePlan {
@@ -89,6 +91,18 @@ class CombinePlan {
   // set, runs before each fragment is taken in (tests inject faults there).
   Status Plan(std::span<const std::string_view> fragments_newest_first,
               const std::function<void(size_t)>& hook = nullptr);
+  // Plans the image of a new chain without reading its older fragments: the
+  // chain is `newest` followed by those fragments, in order, of the chain
+  // `older` was combined from whose indices `kept` lists (ascending). Each
+  // record of `older` not superseded by `newest` keeps its value under its
+  // renumbered source (none when `newest` is a full dump). Aborted when
+  // such a record comes from a fragment not kept: the new chain's image
+  // cannot be told from `older` then (a differential fragment may leave out
+  // a record the one it replaces added, which a read of the new chain finds
+  // absent or in an older fragment).
+  // `newest` and `older` must outlive Write.
+  Status PlanOver(std::string_view newest, const CombinedPage& older,
+                  std::span<const size_t> kept);
   // Returns the size of the combined page image.
   size_t OutputSize() const { return output_size_; }
   // Writes the image into `dst` (at least OutputSize() bytes).
@@ -104,6 +118,9 @@ class CombinePlan {
     bool present = false;  // the slot is mentioned by some fragment
     bool tombstone = false;
   };
+  // Sums the winners into output_size_.
+  void Size();
+
   std::vector<Winner> winners_;
   std::vector<FragmentView> views_;
   size_t output_size_ = 0;

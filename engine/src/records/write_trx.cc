@@ -48,8 +48,27 @@ bool LeafEmptied(const CombinedPage& current, std::span<const SlotChange> change
 constexpr size_t kEntryOverhead = 80;
 }  // namespace
 
+struct WriteTrx::WrittenLeaf {
+  uint64_t key;
+  Segment image;
+  size_t size;
+};
+
 WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
     : rs_(rs), base_(std::move(base)), number_(base_->revision() + 1) {}
+
+void WriteTrx::KeepImage(uint64_t offset, std::string_view payload, const CombinedPage& current,
+                         std::span<const size_t> kept) {
+  CombinePlan plan;
+  if (!plan.PlanOver(payload, current, kept).ok()) return;  // read back as before
+  const size_t size = plan.OutputSize();
+  if (written_bytes_ + size > rs_->written_leaves_budget_) return;
+  auto image = rs_->allocator_->Allocate(size);
+  if (!image.ok()) return;
+  plan.Write(image->data());
+  written_bytes_ += size;
+  written_.push_back({offset, std::move(image).value(), size});
+}
 
 WriteTrx::~WriteTrx() {
   if (commit_) rs_->write_open_ = false;  // a rewrite's transactions hold no writer of their own
@@ -181,6 +200,12 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
   changes_.clear();
   spill_.reset();
   rs_->commits_.fetch_add(1, std::memory_order_relaxed);
+  // Durable now: its leaves may be cached under their new fragments. A
+  // failure (a budget exhausted) only leaves a leaf to be read as before.
+  for (WrittenLeaf& w : written_) {
+    (void)rs_->page_loader_->CacheLeafImage(w.key, std::move(w.image), w.size);
+  }
+  written_.clear();
   return number;
 }
 
@@ -385,6 +410,7 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
   std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records, &tail);
   REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
+  if (commit_ && rs_->written_leaves_budget_ > 0) KeepImage(ref.offset, payload, current, plan.keep);
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
   leaf_bytes_[std::min<uint64_t>(leaf >> (60 - kLeafBits), 5)] += ref.size;
   LeafRef next;
