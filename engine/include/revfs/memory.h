@@ -52,10 +52,11 @@ struct MemoryOptions {
   // written (no fragment is read back), and cached once the commit is
   // durable, as a read of it would cache it, so that the next commit's
   // reads of that leaf decode nothing. The images wait for the commit in
-  // segments, up to half of page_cache_bytes; leaves past that, and those
-  // whose image the fragment does not tell (records/record_page.h,
-  // CombinePlan::PlanOver), are read as before. A one-shot writer (revfs
-  // commit) leaves it off.
+  // segments counted against half of page_cache_bytes (the allocator's
+  // budget grows by as much); a leaf past that, one whose image cannot be
+  // had at once, or one whose image the fragment does not tell
+  // (CombinePlan::PlanOver, records/record_page.h) is read as before. A
+  // one-shot writer (revfs commit) leaves it off.
   bool cache_written_leaves = false;
   // Tests: runs before each fragment is taken into a combine (may throw).
   std::function<void(size_t)> combine_hook;

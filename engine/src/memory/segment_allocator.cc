@@ -111,9 +111,9 @@ char* SegmentAllocator::TryTake(int c) {
   return p;
 }
 
-Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
+Result<Segment> SegmentAllocator::Allocate(size_t bytes, bool may_wait) {
   try {
-    return AllocateOrThrow(bytes);
+    return AllocateOrThrow(bytes, may_wait);
   } catch (const std::bad_alloc&) {
     MutexLock lock(&mu_);
     ++failures_;
@@ -121,7 +121,7 @@ Result<Segment> SegmentAllocator::Allocate(size_t bytes) {
   }
 }
 
-Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
+Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes, bool may_wait) {
   const int c = ClassFor(std::max<size_t>(bytes, 1));
   if (c < 0) {
     return Status::InvalidArgument("segment of " + std::to_string(bytes) +
@@ -156,6 +156,11 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes) {
     if (char* p = TryTake(c)) return Segment(this, p, c, size);
     // What is left is pinned (or held) by other threads for the span of
     // their reads: wait for one to let go, then ask the caches again.
+    if (!may_wait) {  // not counted as a failure: the caller does without
+      return Status::ResourceExhausted("memory budget of " +
+                                       std::to_string(options_.budget_bytes >> 20) +
+                                       " MiB in use; not waited for");
+    }
     if (std::chrono::steady_clock::now() >= deadline) break;
     ++waiters_;
     release_cv_.WaitUntil(&mu_, deadline, [&] { return released_.load() != seen; });

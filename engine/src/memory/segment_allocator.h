@@ -119,8 +119,10 @@ class SegmentAllocator {
   SegmentAllocator(const SegmentAllocator&) = delete;
   SegmentAllocator& operator=(const SegmentAllocator&) = delete;
 
-  // Returns a segment of at least `bytes` (1 .. kMaxSegmentSize).
-  Result<Segment> Allocate(size_t bytes) EXCLUDES(mu_, reclaimers_mu_);
+  // Returns a segment of at least `bytes` (1 .. kMaxSegmentSize). Past the
+  // budget it asks the caches for memory and, unless `may_wait` is false
+  // (memory that is only worth having at once), waits for pins to go.
+  Result<Segment> Allocate(size_t bytes, bool may_wait = true) EXCLUDES(mu_, reclaimers_mu_);
 
   // Tells waiting Allocate calls that memory may have become reclaimable
   // (a cached entry was unpinned). Cheap when nobody waits; never blocks on
@@ -151,7 +153,7 @@ class SegmentAllocator {
 
   explicit SegmentAllocator(const AllocatorOptions& options) : options_(options) {}
   // Allocate's body; throws std::bad_alloc if a free list cannot grow.
-  Result<Segment> AllocateOrThrow(size_t bytes) EXCLUDES(mu_, reclaimers_mu_);
+  Result<Segment> AllocateOrThrow(size_t bytes, bool may_wait) EXCLUDES(mu_, reclaimers_mu_);
   // Takes a segment of class `c` if the budget allows; null otherwise.
   // Throws std::bad_alloc (changing nothing) if the free lists cannot be
   // given room for one more segment.

@@ -27,8 +27,11 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   } else {
     // Headroom beyond the caches for what readers pin at once.
     AllocatorOptions allocator = memory.allocator;
-    const size_t caches =
-        memory.fragment_cache_bytes + memory.page_cache_bytes + memory.chunk_cache_bytes;
+    // The images a commit keeps for the cache (cache_written_leaves) wait
+    // beside the caches until it is durable.
+    const size_t caches = memory.fragment_cache_bytes + memory.page_cache_bytes +
+                          memory.chunk_cache_bytes +
+                          (memory.cache_written_leaves ? memory.page_cache_bytes / 2 : 0);
     const size_t readers = std::max(1u, options.reader_threads);
     allocator.budget_bytes = std::max(allocator.budget_bytes, caches + readers * kMaxSegmentSize);
     REVFS_ASSIGN_OR_RETURN(db->owned_allocator_, SegmentAllocator::Create(allocator));

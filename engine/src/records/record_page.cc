@@ -131,19 +131,23 @@ Status CombinePlan::PlanOver(std::string_view newest, const CombinedPage& older,
     Size();
     return Status::OK();
   }
+  // Kept fragments must be the old chain's newest: a tombstone in a dropped
+  // fragment newer than a kept one could let that one's value show again,
+  // which `older` (live records only) cannot tell.
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i] != i) return Status::Aborted("the new chain drops a fragment newer than one it keeps");
+  }
   // The old chain's index of each kept fragment -> its index in the new one.
-  std::vector<int> renumbered(kept.empty() ? 0 : *std::max_element(kept.begin(), kept.end()) + 1,
-                              -1);
-  for (size_t i = 0; i < kept.size(); ++i) renumbered[kept[i]] = static_cast<int>(i + 1);
+  // Old fragment i is new fragment i + 1.
   for (size_t i = 0; i < older.size(); ++i) {
     const CombinedPage::Record r = older.at(i);
     Winner& w = winners_[r.slot];
     if (w.present) continue;  // superseded by the newest fragment
-    if (r.source >= renumbered.size() || renumbered[r.source] < 0) {
+    if (r.source >= kept.size()) {
       return Status::Aborted("a record's fragment leaves the chain without being carried");
     }
     w = Winner{r.value.data(), static_cast<uint32_t>(r.value.size()),
-               static_cast<uint16_t>(renumbered[r.source]), true, false};
+               static_cast<uint16_t>(r.source + 1), true, false};
   }
   Size();
   return Status::OK();

@@ -92,14 +92,14 @@ class CombinePlan {
   Status Plan(std::span<const std::string_view> fragments_newest_first,
               const std::function<void(size_t)>& hook = nullptr);
   // Plans the image of a new chain without reading its older fragments: the
-  // chain is `newest` followed by those fragments, in order, of the chain
-  // `older` was combined from whose indices `kept` lists (ascending). Each
-  // record of `older` not superseded by `newest` keeps its value under its
-  // renumbered source (none when `newest` is a full dump). Aborted when
-  // such a record comes from a fragment not kept: the new chain's image
-  // cannot be told from `older` then (a differential fragment may leave out
-  // a record the one it replaces added, which a read of the new chain finds
-  // absent or in an older fragment).
+  // chain is `newest` followed by the newest kept.size() fragments of the
+  // chain `older` was combined from (`kept` lists their indices, which must
+  // be 0, 1, ...). Each record of `older` not superseded by `newest` keeps
+  // its value, its source one further down the chain; none does when
+  // `newest` is a full dump. Aborted when a record comes from a fragment
+  // not kept, or when the chain keeps an older fragment but drops a newer
+  // one (a differential chain): a tombstone dropped with it could let an
+  // older value show again, which `older`, live records only, cannot tell.
   // `newest` and `older` must outlive Write.
   Status PlanOver(std::string_view newest, const CombinedPage& older,
                   std::span<const size_t> kept);

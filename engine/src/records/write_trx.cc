@@ -59,15 +59,24 @@ WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
 
 void WriteTrx::KeepImage(uint64_t offset, std::string_view payload, const CombinedPage& current,
                          std::span<const size_t> kept) {
-  CombinePlan plan;
-  if (!plan.PlanOver(payload, current, kept).ok()) return;  // read back as before
-  const size_t size = plan.OutputSize();
-  if (written_bytes_ + size > rs_->written_leaves_budget_) return;
-  auto image = rs_->allocator_->Allocate(size);
-  if (!image.ok()) return;
-  plan.Write(image->data());
-  written_bytes_ += size;
-  written_.push_back({offset, std::move(image).value(), size});
+  // Whatever goes wrong here only leaves the leaf to be read as before.
+  try {
+    CombinePlan plan;
+    if (!plan.PlanOver(payload, current, kept).ok()) return;
+    const size_t size = plan.OutputSize();
+    // Counted by the segments taken (4 KiB at least), which is what the
+    // allocator's budget counts; never waited for.
+    const int size_class = SegmentAllocator::ClassFor(size);
+    if (size_class < 0) return;
+    const size_t held = kMinSegmentSize << size_class;
+    if (written_bytes_ + held > rs_->written_leaves_budget_) return;
+    auto image = rs_->allocator_->Allocate(size, /*may_wait=*/false);
+    if (!image.ok()) return;
+    plan.Write(image->data());
+    written_.push_back({offset, std::move(image).value(), size});
+    written_bytes_ += held;
+  } catch (const std::bad_alloc&) {
+  }
 }
 
 WriteTrx::~WriteTrx() {
@@ -200,8 +209,9 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
   changes_.clear();
   spill_.reset();
   rs_->commits_.fetch_add(1, std::memory_order_relaxed);
-  // Durable now: its leaves may be cached under their new fragments. A
-  // failure (a budget exhausted) only leaves a leaf to be read as before.
+  // Durable now: its leaves may be cached under their new fragments. An
+  // image that cannot be cached (no memory for the cache's bookkeeping)
+  // only leaves its leaf to be read as before.
   for (WrittenLeaf& w : written_) {
     (void)rs_->page_loader_->CacheLeafImage(w.key, std::move(w.image), w.size);
   }

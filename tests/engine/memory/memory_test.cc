@@ -263,6 +263,15 @@ TEST_F(MemoryTest, ExhaustedBudgetWaitsForPinsToBeReleased) {
     ASSERT_TRUE(again.ok()) << again.status().ToString();
     EXPECT_GE(Clock::now() - start, 150ms);
 
+    // Memory only worth having at once: the error without the wait, and
+    // not counted as a failure.
+    const uint64_t failures = small.stats().allocation_failures;
+    start = Clock::now();
+    auto at_once = small.Allocate(4096, /*may_wait=*/false);
+    EXPECT_TRUE(at_once.status().IsResourceExhausted()) << at_once.status().ToString();
+    EXPECT_LT(Clock::now() - start, 500ms);
+    EXPECT_EQ(small.stats().allocation_failures, failures);
+
     // Nobody lets go: a clean error after the bounded wait.
     start = Clock::now();
     auto none = small.Allocate(4096);
@@ -270,6 +279,7 @@ TEST_F(MemoryTest, ExhaustedBudgetWaitsForPinsToBeReleased) {
     EXPECT_TRUE(none.status().IsResourceExhausted()) << none.status().ToString();
     EXPECT_GE(waited, 900ms);
     EXPECT_LT(waited, 5s);
+    EXPECT_EQ(small.stats().allocation_failures, failures + 1);
   }
   EXPECT_TRUE(small.stats().Conserved());
 }

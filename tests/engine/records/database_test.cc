@@ -162,7 +162,8 @@ TEST_P(DatabaseTest, FragmentsPerLoadStayBoundedOverLongHistory) {
 TEST_P(DatabaseTest, LeavesCachedByTheirWriterReadAsTheirFragmentsCombine) {
   // A writer that caches what it writes (revfs watch): every read of the
   // revision just committed, and every later commit's read of its base,
-  // finds the writer's images; reading them again from the store, every
+  // finds the writer's images (but a differential chain's, below); reading
+  // them again from the store, every
   // revision is the model's. Sliding windows carry records by the source
   // fragment the images name: a wrong source loses records a few
   // revisions later, which the cold reads at the end find.
@@ -192,7 +193,14 @@ TEST_P(DatabaseTest, LeavesCachedByTheirWriterReadAsTheirFragmentsCombine) {
     ExpectRevision(rev, model, probe);
     models.push_back(std::move(model));
   }
-  EXPECT_EQ(rs_->stats().leaf_loads, 0u) << "a leaf was combined from its fragments";
+  if (GetParam().versioning == Versioning::kDifferential) {
+    // A differential chain keeps its full dump and drops the differential
+    // before: those leaves are read back (CombinePlan::PlanOver), all others
+    // are not.
+    EXPECT_GT(rs_->stats().leaf_loads, 0u);
+  } else {
+    EXPECT_EQ(rs_->stats().leaf_loads, 0u) << "a leaf was combined from its fragments";
+  }
   rs_->ClearCaches();
   for (uint64_t rev = 1; rev < models.size(); ++rev) ExpectRevision(rev, models[rev], probe);
   EXPECT_GT(rs_->stats().leaf_loads, 0u);
