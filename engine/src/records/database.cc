@@ -21,6 +21,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
                                                  const DatabaseOptions& options) {
   REVFS_ASSIGN_OR_RETURN(auto store, Store::Open(path, options.store));
   const MemoryOptions& memory = options.memory;
+  // What a commit may hold of the images it caches (cache_written_leaves).
+  const size_t written_leaves_budget =
+      memory.cache_written_leaves ? memory.page_cache_bytes / 2 : 0;
   std::unique_ptr<Database> db(new Database(std::move(store)));
   if (memory.shared_allocator) {
     db->allocator_ = memory.shared_allocator;
@@ -30,8 +33,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
     // The images a commit keeps for the cache (cache_written_leaves) wait
     // beside the caches until it is durable.
     const size_t caches = memory.fragment_cache_bytes + memory.page_cache_bytes +
-                          memory.chunk_cache_bytes +
-                          (memory.cache_written_leaves ? memory.page_cache_bytes / 2 : 0);
+                          memory.chunk_cache_bytes + written_leaves_budget;
     const size_t readers = std::max(1u, options.reader_threads);
     allocator.budget_bytes = std::max(allocator.budget_bytes, caches + readers * kMaxSegmentSize);
     REVFS_ASSIGN_OR_RETURN(db->owned_allocator_, SegmentAllocator::Create(allocator));
@@ -46,7 +48,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
       log, db->allocator_,
       ChunkLoaderOptions{memory.chunk_cache_bytes, memory.chunk_miss_hook,
                          memory.chunk_decode_hook});
-  if (memory.cache_written_leaves) db->written_leaves_budget_ = memory.page_cache_bytes / 2;
+  db->written_leaves_budget_ = written_leaves_budget;
   return db;
 }
 

@@ -135,9 +135,10 @@ Status CombinePlan::PlanOver(std::string_view newest, const CombinedPage& older,
   // fragment newer than a kept one could let that one's value show again,
   // which `older` (live records only) cannot tell.
   for (size_t i = 0; i < kept.size(); ++i) {
-    if (kept[i] != i) return Status::Aborted("the new chain drops a fragment newer than one it keeps");
+    if (kept[i] != i) {
+      return Status::Aborted("the new chain drops a fragment newer than one it keeps");
+    }
   }
-  // The old chain's index of each kept fragment -> its index in the new one.
   // Old fragment i is new fragment i + 1.
   for (size_t i = 0; i < older.size(); ++i) {
     const CombinedPage::Record r = older.at(i);

@@ -420,7 +420,9 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
   std::string payload = EncodeFragment(leaf, revision(), plan.full_dump, plan.records, &tail);
   REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
-  if (commit_ && rs_->written_leaves_budget_ > 0) KeepImage(ref.offset, payload, current, plan.keep);
+  if (commit_ && rs_->written_leaves_budget_ > 0) {
+    KeepImage(ref.offset, payload, current, plan.keep);
+  }
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;
   leaf_bytes_[std::min<uint64_t>(leaf >> (60 - kLeafBits), 5)] += ref.size;
   LeafRef next;
