@@ -160,7 +160,9 @@ Result<Inode> GetInode(ReadTrx& trx, uint64_t ino);
 // at most kInodeRunGap) instead of one point Get per inode: each record
 // leaf is reached once. A run whose scan fails is read again inode by
 // inode, so that one damaged record fails only its own inode.
-inline constexpr uint64_t kInodeRunGap = 64;
+// The gap spans the slots a leaf leaves unused (TakeInodeNumber), so that
+// a directory whose entries straddle two leaves is still one run.
+inline constexpr uint64_t kInodeRunGap = 1024;
 std::vector<Result<Inode>> GetInodes(ReadTrx& trx, const std::vector<uint64_t>& inos);
 // Resolves a path ("" or "/" is the root) without following symlinks.
 Result<std::pair<uint64_t, Inode>> ResolvePath(ReadTrx& trx, std::string_view path);

@@ -112,7 +112,7 @@ Status TreeCapture::ProcessEntry(int dirfd, const std::string& path, const Liste
   } else {
     if (old_entry) removed_.push_back(old_entry->ino);
     old.reset();
-    ino = meta_.next_ino++;
+    ino = TakeInodeNumber(&meta_);
   }
   switch (*type) {
     case FileType::kDirectory: {

@@ -338,6 +338,12 @@ uint64_t OffsetFromKey(std::string_view key) {
   return v;
 }
 
+uint64_t TakeInodeNumber(TreeMeta* m) {
+  static_assert(kInodesPerLeaf <= kLeafSlots && kLeafSlots % kInodesPerLeaf == 0);
+  if (SlotOf(m->next_ino) >= kInodesPerLeaf) m->next_ino = (LeafOf(m->next_ino) + 1) << kLeafBits;
+  return m->next_ino++;
+}
+
 std::string EncodeTreeMeta(const TreeMeta& m) {
   std::string s;
   PutFixed64(&s, m.next_ino);

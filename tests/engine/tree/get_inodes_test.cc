@@ -1,12 +1,14 @@
 // GetInodes: a batch of inodes read by ranges gives exactly what point
 // reads give — the same inodes in the order asked, repeats and all, each
 // missing or damaged one with its own error — and reads a directory's
-// children with range reads, not a point read each.
+// children with range reads, not a point read each; and a capture numbers
+// inodes 64 to a record leaf.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -105,6 +107,45 @@ TEST_F(GetInodesTest, ReadsADirectorysChildrenByRanges) {
   // The point reads they replace.
   for (uint64_t ino : children) ASSERT_TRUE(GetInode(**trx, ino).ok());
   EXPECT_EQ(rs_->stats().point_reads - after.point_reads, children.size());
+}
+
+// A capture numbers inodes 64 to a record leaf, in walk order: every
+// number sits in the first 64 slots of its leaf, and the leaves fill one
+// after the other.
+TEST_F(GetInodesTest, InodesAreNumberedSixtyFourToALeaf) {
+  auto trx = rs_->BeginRead(1);
+  ASSERT_TRUE(trx.ok());
+  std::vector<uint64_t> inos = AllInos(**trx);
+  std::map<uint64_t, int> per_leaf;
+  for (uint64_t ino : inos) {
+    EXPECT_LT(ino % 1024, kInodesPerLeaf) << ino;
+    ++per_leaf[ino / 1024];
+  }
+  // 608 inodes from number 2 on (the root is 1): 63 in leaf 0, 64 in each
+  // of the next eight, 33 in the tenth.
+  ASSERT_EQ(inos.size(), 608u);
+  ASSERT_EQ(per_leaf.size(), 10u);
+  int i = 0;
+  for (const auto& [leaf, count] : per_leaf) {
+    EXPECT_EQ(leaf, static_cast<uint64_t>(i));
+    EXPECT_EQ(count, i == 0 ? 63 : i == 9 ? 33 : 64) << "leaf " << leaf;
+    ++i;
+  }
+}
+
+TEST(TakeInodeNumberTest, MovesToTheNextLeafWhenItsOwnIsFull) {
+  TreeMeta m;
+  EXPECT_EQ(TakeInodeNumber(&m), 2u);  // after the root
+  m.next_ino = 63;
+  EXPECT_EQ(TakeInodeNumber(&m), 63u);
+  EXPECT_EQ(TakeInodeNumber(&m), 1024u);
+  EXPECT_EQ(TakeInodeNumber(&m), 1025u);
+  // A store numbered densely before: its next number is past slot 63.
+  m.next_ino = 200002;
+  EXPECT_EQ(TakeInodeNumber(&m), 196u * 1024);
+  EXPECT_EQ(m.next_ino, 196u * 1024 + 1);
+  m.next_ino = 5 * 1024;
+  EXPECT_EQ(TakeInodeNumber(&m), 5u * 1024);
 }
 
 TEST_F(GetInodesTest, ADamagedRecordFailsOnlyItsOwnInode) {
