@@ -40,6 +40,7 @@ namespace revfs {
 class ChunkLoader;
 class PageLoader;
 class CombinedPage;
+class Segment;
 class SegmentAllocator;
 struct LeafRef;
 struct SlotChange;
@@ -337,6 +338,12 @@ class WriteTrx {
   // in written_ unless the budget is spent or it cannot be made.
   void KeepImage(uint64_t offset, std::string_view payload, const CombinedPage& current,
                  std::span<const size_t> kept);
+  // Likewise for the indirect page written at `offset`, whose unpacked
+  // payload is `payload`.
+  void KeepIndirect(uint64_t offset, std::string_view payload);
+  // A segment of `size` bytes for what KeepImage and KeepIndirect hold,
+  // within the budget and taken without waiting; empty when there is none.
+  Segment KeptSegment(size_t size);
   // Parks every change held in memory once they exceed the budget.
   Status MaybeSpill();
   // Brings `leaf`'s parked changes back into changes_.
@@ -369,12 +376,17 @@ class WriteTrx {
   // anything else).
   uint64_t indirect_bytes_ = 0;
   uint64_t leaf_bytes_[6] = {};
-  // The combined images of the leaves this commit wrote, cached once it is
-  // durable (MemoryOptions::cache_written_leaves), by the offset of each
-  // one's new fragment. Segments: returned on every way out.
+  // The combined images of the leaves this commit wrote and its indirect
+  // pages, cached once it is durable (MemoryOptions::cache_written_leaves),
+  // by the offset of each one's new fragment or page. Segments: returned on
+  // every way out.
   struct WrittenLeaf;
   std::vector<WrittenLeaf> written_;
   size_t written_bytes_ = 0;
+  // The cache keys of the base revision's leaf images and indirect pages
+  // this commit replaces, dropped from the cache once it is durable (with
+  // cache_written_leaves only).
+  std::vector<uint64_t> superseded_;
   bool done_ = false;
 };
 

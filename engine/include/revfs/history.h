@@ -91,6 +91,15 @@ Result<std::optional<PathVersion>> VersionAt(ReadTrx& trx, uint64_t id, uint64_t
 // path is gone), or nullopt when it has none.
 Result<std::optional<PathVersion>> LastVersion(ReadTrx& trx, uint64_t id);
 
+// Reads the path records and names maps of `trx`'s history index, in key
+// order, until `budget` bytes of records have been read, so that their
+// leaves are in the page cache: a writer that records revision after
+// revision (revfs watch) looks each changed path up there, and 100 edits
+// scattered over a big tree otherwise read about 200 of those leaves cold
+// a revision. The version entries, four paths to a small leaf, are left
+// out. Returns the bytes read; 0 when the revision has no history index.
+Result<uint64_t> WarmHistoryLookups(ReadTrx& trx, uint64_t budget);
+
 // What RecordHistory wrote.
 struct HistoryStats {
   uint64_t entries = 0;    // version entries appended

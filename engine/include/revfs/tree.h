@@ -67,7 +67,8 @@ struct ChangedDirs {
   std::set<std::string> subtrees;
   // Entries whose content or metadata changed, in directories whose names
   // did not: only they are examined there (the directory's names are still
-  // read and compared with the base revision's).
+  // read and compared with the base revision's, unless base_walk below
+  // lets them be kept).
   std::set<std::string> entries;
 };
 
@@ -87,6 +88,19 @@ struct CaptureOptions {
   // directory or removed from one (its other names may lie in directories
   // not examined).
   std::optional<ChangedDirs> changed;
+  // With `changed`: the capture that made revision `revision` began at
+  // `started_ns` (wall clock; CaptureSummary::started_ns). When that
+  // revision is the base, a directory whose events named entries only, not
+  // names, and whose metadata equals the base's, ctime included, with that
+  // ctime more than kNamesTrustMarginNs before `started_ns`, keeps the
+  // base's names unread: a name created, removed or renamed in it since
+  // would have moved its ctime to a time after the start (the margin covers
+  // coarse timestamps). Otherwise its names are read and compared.
+  struct BaseWalk {
+    uint64_t revision = 0;
+    int64_t started_ns = 0;
+  };
+  std::optional<BaseWalk> base_walk;
   // Recorded for a capture without `changed` (kFullScan or kFallback).
   CaptureMode mode = CaptureMode::kFullScan;
   // Makes no revision if no record would change (CaptureSummary::committed
@@ -115,7 +129,10 @@ struct CaptureSummary {
   uint64_t milliseconds = 0;        // walk and records, before the commit
   std::string fallback_reason;      // why a watched capture walked everything
   bool committed = true;            // false: skip_unchanged and nothing changed
+  int64_t started_ns = 0;           // wall clock before the walk's first lstat
+  uint64_t names_read = 0;          // directories whose names were read
 };
+inline constexpr int64_t kNamesTrustMarginNs = int64_t{3'000'000'000};
 
 class ExcludeMatcher;  // engine/src/tree/exclude.h
 

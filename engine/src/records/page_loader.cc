@@ -146,6 +146,17 @@ Status PageLoader::CacheLeafImage(uint64_t key, Segment image, size_t size) {
   return CacheAndPin(*pages_, key, std::move(image), size, 0, kTagCombined).status();
 }
 
+Status PageLoader::CacheIndirect(uint64_t key, Segment page, size_t size) {
+  auto parsed = IndirectPage::Parse(std::string_view(page.data(), size));
+  if (!parsed.ok()) {
+    return parsed.status().WithContext(log_->path() + ": indirect page at offset " +
+                                       std::to_string(key));
+  }
+  return CacheAndPin(*pages_, key, std::move(page), size, 0, TagFor(PageKind::kIndirect)).status();
+}
+
+void PageLoader::Forget(uint64_t key) { (void)pages_->Erase(key); }
+
 Status PageLoader::ResolveChain(LeafRef* leaf) {
   if (leaf->resolved()) return Status::OK();
   const FragmentRef newest = leaf->chain.front();

@@ -73,6 +73,13 @@ class PageLoader {
   // cache on a miss, without reading the fragments back. Corruption if the
   // image is not laid out as a combined page.
   Status CacheLeafImage(uint64_t key, Segment image, size_t size);
+  // Caches `page` (`size` bytes), the unpacked payload of the indirect page
+  // at `key` its writer has just committed: what Indirect would cache on a
+  // miss. Corruption if it does not parse as an indirect page.
+  Status CacheIndirect(uint64_t key, Segment page, size_t size);
+  // Drops the leaf image or indirect page cached under `key`, if any (a
+  // pinned one is freed by its last unpin).
+  void Forget(uint64_t key);
 
   // Drops every unpinned cached page (pinned ones retire).
   void Clear();

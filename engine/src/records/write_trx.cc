@@ -3,6 +3,7 @@
 // each changed leaf gets new indirect pages; every other subtree is shared
 // with the base revision by reference.
 #include <algorithm>
+#include <cstring>
 
 #include "revfs/database.h"
 #include "records/indirect_page.h"
@@ -52,10 +53,24 @@ struct WriteTrx::WrittenLeaf {
   uint64_t key;
   Segment image;
   size_t size;
+  bool indirect;  // an indirect page's payload, not a combined leaf
 };
 
 WriteTrx::WriteTrx(Database* rs, std::unique_ptr<ReadTrx> base)
     : rs_(rs), base_(std::move(base)), number_(base_->revision() + 1) {}
+
+Segment WriteTrx::KeptSegment(size_t size) {
+  // Counted by the segments taken (4 KiB at least), which is what the
+  // allocator's budget counts; never waited for.
+  const int size_class = SegmentAllocator::ClassFor(std::max<size_t>(size, 1));
+  if (size_class < 0) return Segment();
+  const size_t held = kMinSegmentSize << size_class;
+  if (written_bytes_ + held > rs_->written_leaves_budget_) return Segment();
+  auto segment = rs_->allocator_->Allocate(size, /*may_wait=*/false);
+  if (!segment.ok()) return Segment();
+  written_bytes_ += held;
+  return std::move(segment).value();
+}
 
 void WriteTrx::KeepImage(uint64_t offset, std::string_view payload, const CombinedPage& current,
                          std::span<const size_t> kept) {
@@ -64,17 +79,20 @@ void WriteTrx::KeepImage(uint64_t offset, std::string_view payload, const Combin
     CombinePlan plan;
     if (!plan.PlanOver(payload, current, kept).ok()) return;
     const size_t size = plan.OutputSize();
-    // Counted by the segments taken (4 KiB at least), which is what the
-    // allocator's budget counts; never waited for.
-    const int size_class = SegmentAllocator::ClassFor(size);
-    if (size_class < 0) return;
-    const size_t held = kMinSegmentSize << size_class;
-    if (written_bytes_ + held > rs_->written_leaves_budget_) return;
-    auto image = rs_->allocator_->Allocate(size, /*may_wait=*/false);
-    if (!image.ok()) return;
-    plan.Write(image->data());
-    written_.push_back({offset, std::move(image).value(), size});
-    written_bytes_ += held;
+    Segment image = KeptSegment(size);
+    if (!image) return;
+    plan.Write(image.data());
+    written_.push_back({offset, std::move(image), size, false});
+  } catch (const std::bad_alloc&) {
+  }
+}
+
+void WriteTrx::KeepIndirect(uint64_t offset, std::string_view payload) {
+  try {
+    Segment page = KeptSegment(payload.size());
+    if (!page) return;
+    std::memcpy(page.data(), payload.data(), payload.size());
+    written_.push_back({offset, std::move(page), payload.size(), true});
   } catch (const std::bad_alloc&) {
   }
 }
@@ -209,11 +227,20 @@ Result<uint64_t> WriteTrx::Commit(int64_t time_ns, std::string message,
   changes_.clear();
   spill_.reset();
   rs_->commits_.fetch_add(1, std::memory_order_relaxed);
-  // Durable now: its leaves may be cached under their new fragments. An
-  // image that cannot be cached (no memory for the cache's bookkeeping)
-  // only leaves its leaf to be read as before.
+  // Durable now: its leaves and indirect pages may be cached under their new
+  // offsets. An image that cannot be cached (no memory for the cache's
+  // bookkeeping) only leaves its leaf to be read as before. What they
+  // replace, the base revision's, a writer that reads on from its own
+  // commits reads no more: dropped first, so that their segments serve the
+  // next commit's images warm and the cache keeps what is still read.
+  for (uint64_t key : superseded_) rs_->page_loader_->Forget(key);
+  superseded_.clear();
   for (WrittenLeaf& w : written_) {
-    (void)rs_->page_loader_->CacheLeafImage(w.key, std::move(w.image), w.size);
+    if (w.indirect) {
+      (void)rs_->page_loader_->CacheIndirect(w.key, std::move(w.image), w.size);
+    } else {
+      (void)rs_->page_loader_->CacheLeafImage(w.key, std::move(w.image), w.size);
+    }
   }
   written_.clear();
   return number;
@@ -371,9 +398,14 @@ Result<PageRef> WriteTrx::Rebuild(int level, const BasePage& base,
   if (children.empty()) return PageRef{};  // nothing left below: no page
   IndirectPageBuilder builder(level);
   for (const auto& [slot, child] : children) builder.Add(slot, child);
-  REVFS_ASSIGN_OR_RETURN(PageRef ref,
-                         writer_->AppendPage(PageKind::kIndirect,
-                                             PackRecordPage(builder.Finish(), PackLevel())));
+  const std::string payload = builder.Finish();
+  REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendPage(PageKind::kIndirect,
+                                                          PackRecordPage(payload, PackLevel())));
+  // The next commit descends through this page again: cached as read.
+  if (commit_ && rs_->written_leaves_budget_ > 0) {
+    KeepIndirect(ref.offset, payload);
+    if (!base.ref.IsNull() && base.ref_level == level) superseded_.push_back(base.ref.offset);
+  }
   ++indirect_written_;
   indirect_bytes_ += ref.size;
   return ref;
@@ -421,6 +453,7 @@ Result<std::optional<LeafRef>> WriteTrx::WriteLeaf(uint64_t leaf,
   REVFS_ASSIGN_OR_RETURN(PageRef ref, writer_->AppendPage(PageKind::kLeafFragment,
                                                           PackRecordPage(payload, PackLevel())));
   if (commit_ && rs_->written_leaves_budget_ > 0) {
+    if (prev) superseded_.push_back(base.chain.front().page.offset);
     KeepImage(ref.offset, payload, current, plan.keep);
   }
   (plan.full_dump ? fragments_full_ : fragments_partial_) += 1;

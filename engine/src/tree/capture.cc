@@ -8,11 +8,13 @@
 // links met where other names may lie unexamined — is done as a full walk
 // in a fresh transaction, recorded as kFallback.
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cerrno>
 #include <chrono>
 
 #include "revfs/history.h"
+#include "revfs/time_util.h"
 #include "revfs/tree.h"
 #include "env/env.h"
 #include "tree/capture_walk.h"
@@ -69,6 +71,9 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
   }
   CaptureSummary summary;
   summary.mode = options.changed ? CaptureMode::kWatched : options.mode;
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);  // the clock file times are taken from
+  summary.started_ns = NanosFromTimespec(now);
   TreeCapture capture(db, *trx, options, meta, &summary);
   Status run = capture.Run(source);
   if (!run.ok()) {

@@ -77,6 +77,22 @@ Status TreeCapture::NeedFullWalk(const std::string& why) {
   return Status::Aborted("watched capture needs a full walk: " + why);
 }
 
+Status TreeCapture::ListNames(int fd, const std::string& path, const std::string& rel,
+                              Scope scope, const Inode* old, const struct stat& st,
+                              const Entries& old_entries, std::vector<Listed>* names,
+                              bool* ok) {
+  const auto& walk = options_.base_walk;
+  if (scope == Scope::kAncestor && old && walk && walk->revision == base_.revision() &&
+      SameDirMetadata(*old, st) && old->ctime_ns < walk->started_ns - kNamesTrustMarginNs) {
+    names->reserve(old_entries.size());
+    for (const auto& [name, entry] : old_entries) names->push_back(Listed{name, 0, {}, 0, false});
+    *ok = true;
+    return Status::OK();
+  }
+  ++summary_->names_read;
+  return ReadNames(fd, path, rel, names, ok);
+}
+
 Status TreeCapture::ReadNames(int fd, const std::string& path, const std::string& rel,
                               std::vector<Listed>* names, bool* ok) {
   int dup = ::dup(fd);

@@ -160,7 +160,7 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
   }
   std::vector<Listed> names;
   bool listed_ok = false;
-  REVFS_RETURN_IF_ERROR(ReadNames(fd, path, rel, &names, &listed_ok));
+  REVFS_RETURN_IF_ERROR(ListNames(fd, path, rel, scope, old, st, old_entries, &names, &listed_ok));
   if (!listed_ok) return Status::OK();  // skipped
   if (scope == Scope::kAncestor || scope == Scope::kReuse) {
     // Not seen changing: its names must be the base revision's, else it

@@ -159,6 +159,12 @@ class TreeCapture {
                    std::vector<Listed>* names, bool* ok);
   // Whether the directory `old` of the base revision has `st`'s metadata.
   static bool SameDirMetadata(const Inode& old, const struct stat& st);
+  // The names of the directory open as `fd` (scope `scope`, base inode
+  // `old`, base entries `old_entries`): the base's when CaptureOptions::
+  // base_walk allows it, else read (ReadNames; `ok` false when skipped).
+  Status ListNames(int fd, const std::string& path, const std::string& rel, Scope scope,
+                   const Inode* old, const struct stat& st, const Entries& old_entries,
+                   std::vector<Listed>* names, bool* ok);
   // A watched capture's check of an entry examined: a file with several
   // names whose entry or link count changed stops it (its other names may
   // lie in directories not examined).

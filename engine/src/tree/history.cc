@@ -270,6 +270,21 @@ Result<uint64_t> HistoryPathId(ReadTrx& trx, std::string_view path) {
   return id;
 }
 
+Result<uint64_t> WarmHistoryLookups(ReadTrx& trx, uint64_t budget) {
+  REVFS_ASSIGN_OR_RETURN(bool has, HasHistory(trx));
+  if (!has) return uint64_t{0};
+  uint64_t bytes = 0;
+  for (uint64_t base : {kPathBase, kNamesBlockBase}) {
+    if (bytes >= budget) break;
+    REVFS_RETURN_IF_ERROR(trx.Scan(base, base | ((uint64_t{1} << 60) - 1),
+                                   [&](uint64_t, std::string_view value) {
+                                     bytes += value.size();
+                                     return bytes < budget;
+                                   }));
+  }
+  return bytes;
+}
+
 Result<std::optional<uint64_t>> HistoryChild(ReadTrx& trx, uint64_t dir,
                                              std::string_view name) {
   REVFS_RETURN_IF_ERROR(RequireHistory(trx));

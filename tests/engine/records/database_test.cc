@@ -172,7 +172,12 @@ TEST_P(DatabaseTest, LeavesCachedByTheirWriterReadAsTheirFragmentsCombine) {
   std::vector<Model> models = {Model{}};
   std::vector<uint64_t> probe;
   for (uint64_t k = 0; k < 4096; k += 97) probe.push_back(k);
+  // The pages cache's misses: a leaf combined, or an indirect page read
+  // from the store. The writer caches the indirect pages it writes too, so
+  // after the first commit every miss is a leaf combine.
+  auto page_misses = [&] { return rs_->page_loader().stats()[1].misses; };
   for (uint64_t rev = 1; rev <= 60; ++rev) {
+    const uint64_t misses_before = page_misses(), loads_before = rs_->stats().leaf_loads;
     Model model = models.back();
     auto trx = rs_->BeginWrite();
     ASSERT_TRUE(trx.ok()) << trx.status().ToString();
@@ -191,6 +196,13 @@ TEST_P(DatabaseTest, LeavesCachedByTheirWriterReadAsTheirFragmentsCombine) {
     auto committed = (*trx)->Commit(kT0 + static_cast<int64_t>(rev) * kSecond, "");
     ASSERT_TRUE(committed.ok()) << committed.status().ToString();
     ExpectRevision(rev, model, probe);
+    if (rev > 1) {
+      EXPECT_EQ(page_misses() - misses_before, rs_->stats().leaf_loads - loads_before)
+          << "revision " << rev << ": an indirect page was read back";
+      // What the commit replaced is dropped: the cache holds the newest
+      // revision's four leaves and its one indirect page, no more.
+      EXPECT_LE(rs_->page_loader().stats()[1].entries, 5u) << "revision " << rev;
+    }
     models.push_back(std::move(model));
   }
   if (GetParam().versioning == Versioning::kDifferential) {

@@ -22,6 +22,7 @@
 
 #include "revfs/history.h"
 #include "revfs/retention.h"
+#include "records/page_loader.h"
 #include "revfs/tree.h"
 #include "tree/history_records.h"
 #include "support/engine_test.h"
@@ -432,6 +433,46 @@ TEST_P(HistoryTest, ManyChangesAreWrittenInBatches) {
   VerifyReport verify;
   ASSERT_TRUE(db_->Verify(&verify, CheckTreeRecord).ok());
   EXPECT_TRUE(verify.damage.empty());
+}
+
+// revfs watch reads the index's path records and names maps ahead: after
+// that, looking paths up reads no page from the store; a budget stops it.
+TEST_P(HistoryTest, WarmedLookupsReadNothingFromTheStore) {
+  for (int d = 0; d < 2; ++d) {
+    fs::create_directories(src_ + "/d" + std::to_string(d));
+    for (int f = 0; f < 1500; ++f) {
+      std::ofstream(src_ + "/d" + std::to_string(d) + "/file" + std::to_string(f)) << f;
+    }
+  }
+  CaptureOptions o;
+  o.time_ns = kT0 + 1'000'000'000;
+  ASSERT_TRUE(CaptureTree(*db_, src_, o).ok());
+  auto trx = db_->BeginRead(1);
+  ASSERT_TRUE(trx.ok());
+  auto misses = [&] { return db_->page_loader().stats()[1].misses; };
+  auto look_up = [&] {
+    for (int f = 0; f < 1500; f += 7) {
+      for (const char* d : {"d0/file", "d1/file"}) {
+        ASSERT_TRUE(HistoryPathId(**trx, d + std::to_string(f)).ok()) << d << f;
+      }
+    }
+  };
+  db_->ClearCaches();
+  uint64_t before = misses();
+  look_up();
+  EXPECT_GT(misses(), before) << "lookups read from the store when nothing is cached";
+  db_->ClearCaches();
+  auto warmed = WarmHistoryLookups(**trx, uint64_t{1} << 30);
+  ASSERT_TRUE(warmed.ok()) << warmed.status().ToString();
+  EXPECT_GT(*warmed, 3000u * 5);  // a record per path, each with its name
+  before = misses();
+  look_up();
+  EXPECT_EQ(misses(), before);
+  db_->ClearCaches();
+  auto bounded = WarmHistoryLookups(**trx, 100);
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_GE(*bounded, 100u);
+  EXPECT_LT(*bounded, *warmed / 10);
 }
 
 // verify decodes the index's records: a malformed one is named.

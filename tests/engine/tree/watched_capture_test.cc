@@ -39,8 +39,10 @@ class WatchedCaptureTest : public EngineTest {
   void ReleaseResources() override { rs_.reset(); }
 
   CaptureSummary Commit(std::optional<ChangedDirs> changed,
-                        std::vector<std::string> exclude = {}) {
+                        std::vector<std::string> exclude = {},
+                        std::optional<CaptureOptions::BaseWalk> walk = std::nullopt) {
     CaptureOptions o;
+    o.base_walk = walk;
     o.time_ns = kT0 + (++t_) * 1000;
     o.changed = std::move(changed);
     o.exclude = std::move(exclude);
@@ -196,6 +198,46 @@ TEST_F(WatchedCaptureTest, AnUnreportedNameChangeIsStillFound) {
   EXPECT_EQ(w.mode, CaptureMode::kWatched);
   ExpectSameAsFullWalk(w.revision);
   EXPECT_TRUE(Read(w.revision).count("/a/surprise"));
+}
+
+// A directory whose events named entries only keeps the base's names
+// unread when its ctime is older than the base walk's start (by the
+// margin); a newer ctime, another base, or a name changed since (which
+// moves the ctime) has them read.
+TEST_F(WatchedCaptureTest, NamesUnchangedSinceTheBaseWalkAreNotRead) {
+  MakeTree();
+  const CaptureSummary first = Commit(std::nullopt);
+  EXPECT_GT(first.started_ns, 0);
+  // As if the first walk had begun 10 s after the tree was made.
+  const int64_t later = first.started_ns + 10'000'000'000;
+  Write("a/x/f2", "file 2, changed in place");
+  ChangedDirs changed;
+  changed.entries = {"a/x/f2"};
+  CaptureSummary w = Commit(changed, {}, CaptureOptions::BaseWalk{first.revision, later});
+  EXPECT_EQ(w.mode, CaptureMode::kWatched) << w.fallback_reason;
+  EXPECT_EQ(w.names_read, 0u);  // the root, a and x
+  ExpectSameAsFullWalk(w.revision);
+
+  const uint64_t base = w.revision + 1;  // the full walk's, just made
+  Write("a/x/f2", "file 2, again");
+  w = Commit(changed, {}, CaptureOptions::BaseWalk{base, later});
+  EXPECT_EQ(w.names_read, 0u);
+  // Directories changed less than the margin before the walk's start.
+  Write("a/x/f2", "file 2, a third time");
+  w = Commit(changed, {}, CaptureOptions::BaseWalk{w.revision, first.started_ns});
+  EXPECT_EQ(w.names_read, 3u);
+  // Another base revision than the one walked.
+  Write("a/x/f2", "file 2, a fourth time");
+  w = Commit(changed, {}, CaptureOptions::BaseWalk{w.revision - 1, later});
+  EXPECT_EQ(w.names_read, 3u);
+  // A name added to `a` that no event reported: a's ctime moved.
+  Write("a/x/f1", "changed");
+  Write("a/unreported", "new");
+  changed.entries = {"a/x/f1"};
+  w = Commit(changed, {}, CaptureOptions::BaseWalk{w.revision, later});
+  EXPECT_EQ(w.names_read, 1u);  // a alone
+  EXPECT_TRUE(Read(w.revision).count("/a/unreported"));
+  ExpectSameAsFullWalk(w.revision);
 }
 
 TEST_F(WatchedCaptureTest, HardLinksIntoUnexaminedDirectoriesWalkEverything) {
