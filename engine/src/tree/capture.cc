@@ -8,7 +8,6 @@
 // links met where other names may lie unexamined — is done as a full walk
 // in a fresh transaction, recorded as kFallback.
 #include <sys/stat.h>
-#include <time.h>
 
 #include <cerrno>
 #include <chrono>
@@ -71,9 +70,7 @@ Result<CaptureSummary> CaptureOnce(Database& db, const std::string& source,
   }
   CaptureSummary summary;
   summary.mode = options.changed ? CaptureMode::kWatched : options.mode;
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);  // the clock file times are taken from
-  summary.started_ns = NanosFromTimespec(now);
+  summary.started_ns = NowNanos();  // the wall clock, which file times are taken from
   TreeCapture capture(db, *trx, options, meta, &summary);
   Status run = capture.Run(source);
   if (!run.ok()) {
