@@ -80,11 +80,12 @@ SegmentAllocator::~SegmentAllocator() {
   }
 }
 
-char* SegmentAllocator::TryTake(int c) {
+char* SegmentAllocator::TryTake(int c, bool* fresh) {
   const size_t size = kMinSegmentSize << c;
   if (in_use_ + size > options_.budget_bytes) return nullptr;
   SizeClass& sc = classes_[c];
   char* p = nullptr;
+  *fresh = sc.warm.empty();
   if (!sc.warm.empty()) {
     p = sc.warm.back();
     sc.warm.pop_back();
@@ -121,6 +122,20 @@ Result<Segment> SegmentAllocator::Allocate(size_t bytes, bool may_wait) {
   }
 }
 
+Segment SegmentAllocator::HandOut(char* p, int c, size_t bytes, bool fresh) {
+  const size_t size = kMinSegmentSize << c;
+  // A huge-page class faults once per 2 MiB already. Populating is only
+  // ever a saving: refused (an old kernel, no memory now), the pages fault
+  // in on first touch as they would have.
+  if (fresh && size < kHugePageSize) {
+    const size_t populate = std::min(size, (bytes + kMinSegmentSize - 1) & ~(kMinSegmentSize - 1));
+    if (::madvise(p, populate, MADV_POPULATE_WRITE) == 0) {
+      populated_.fetch_add(populate / kMinSegmentSize, std::memory_order_relaxed);
+    }
+  }
+  return Segment(this, p, c, size);
+}
+
 Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes, bool may_wait) {
   const int c = ClassFor(std::max<size_t>(bytes, 1));
   if (c < 0) {
@@ -133,12 +148,17 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes, bool may_wait) {
     const uint64_t seen = released_.load();
     for (int attempt = 0; attempt < 3; ++attempt) {
       size_t want = 0;
+      bool fresh = false;
+      char* p = nullptr;
       {
         MutexLock lock(&mu_);
-        if (char* p = TryTake(c)) return Segment(this, p, c, size);
-        want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
-        ++reclaim_calls_;
+        p = TryTake(c, &fresh);
+        if (!p) {
+          want = in_use_ + size - std::min(in_use_ + size, options_.budget_bytes);
+          ++reclaim_calls_;
+        }
       }
+      if (p) return HandOut(p, c, bytes, fresh);
       // Ask the caches for memory without holding mu_: they give segments
       // back through Release, which takes it. reclaimers_mu_ keeps each
       // cache alive while it is asked.
@@ -152,23 +172,40 @@ Result<Segment> SegmentAllocator::AllocateOrThrow(size_t bytes, bool may_wait) {
       }
       if (freed == 0) break;
     }
-    MutexLock lock(&mu_);
-    if (char* p = TryTake(c)) return Segment(this, p, c, size);
-    // What is left is pinned (or held) by other threads for the span of
-    // their reads: wait for one to let go, then ask the caches again.
-    if (!may_wait) {  // not counted as a failure: the caller does without
-      return Status::ResourceExhausted("memory budget of " +
-                                       std::to_string(options_.budget_bytes >> 20) +
-                                       " MiB in use; not waited for");
+    bool fresh = false;
+    char* p = nullptr;
+    bool timed_out = false;
+    {
+      MutexLock lock(&mu_);
+      p = TryTake(c, &fresh);
+      if (!p) {
+        // What is left is pinned (or held) by other threads for the span
+        // of their reads: wait for one to let go, then ask the caches again.
+        if (!may_wait) {  // not counted as a failure: the caller does without
+          return Status::ResourceExhausted("memory budget of " +
+                                           std::to_string(options_.budget_bytes >> 20) +
+                                           " MiB in use; not waited for");
+        }
+        timed_out = std::chrono::steady_clock::now() >= deadline;
+        if (!timed_out) {
+          ++waiters_;
+          release_cv_.WaitUntil(&mu_, deadline, [&] { return released_.load() != seen; });
+          --waiters_;
+        }
+      }
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    ++waiters_;
-    release_cv_.WaitUntil(&mu_, deadline, [&] { return released_.load() != seen; });
-    --waiters_;
+    if (p) return HandOut(p, c, bytes, fresh);
+    if (timed_out) break;
   }
+  bool fresh = false;
+  char* p = nullptr;
+  {
+    MutexLock lock(&mu_);
+    p = TryTake(c, &fresh);
+    if (!p) ++failures_;
+  }
+  if (p) return HandOut(p, c, bytes, fresh);
   MutexLock lock(&mu_);
-  if (char* p = TryTake(c)) return Segment(this, p, c, size);
-  ++failures_;
   return Status::ResourceExhausted(
       "memory budget of " + std::to_string(options_.budget_bytes >> 20) + " MiB exhausted (" +
       std::to_string(in_use_ >> 20) + " MiB pinned or in use; asked for " +
@@ -237,6 +274,7 @@ AllocatorStats SegmentAllocator::stats() const {
   s.allocation_failures = failures_;
   s.reclaim_calls = reclaim_calls_;
   s.pages_returned_to_os = madvised_;
+  s.pages_populated = populated_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -259,6 +297,7 @@ std::string AllocatorStats::ToJson() const {
   w.Key("allocation_failures").Uint(allocation_failures);
   w.Key("reclaim_calls").Uint(reclaim_calls);
   w.Key("pages_returned_to_os").Uint(pages_returned_to_os);
+  w.Key("pages_populated").Uint(pages_populated);
   w.Key("conserved").Bool(Conserved());
   w.Key("classes").BeginArray();
   for (const SizeClassStats& c : classes) {

@@ -1,7 +1,11 @@
 #include "content/compression.h"
 
+#include "content/zstd_context.h"
+#include "support/resident.h"
+
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 namespace revfs {
@@ -106,6 +110,29 @@ TEST(CompressionTest, ChunkPageHeaderRoundTrips) {
         DecodeChunkPage(std::string_view(page).substr(0, cut), kDigestSize, &d, &body).ok())
         << cut;
   }
+}
+
+// zstd's contexts take their work space from ZstdMemory: a large block is
+// resident in full when zstd gets it (populated in one call, where zstd's
+// first clear of its tables would fault it in page by page); a small one
+// comes from malloc. Both are freed by their own kind.
+TEST(CompressionTest, ZstdWorkSpaceIsPopulatedWhenAllocated) {
+  if (!testing::KernelPopulates()) GTEST_SKIP() << "the kernel has no MADV_POPULATE_WRITE";
+  const ZSTD_customMem mem = internal::ZstdMemory();
+  constexpr size_t kLarge = 1 << 20;
+  void* large = mem.customAlloc(mem.opaque, kLarge);
+  ASSERT_NE(large, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(large) % 16, 0u);
+  // The block's header (16 bytes) pushes it into one more page.
+  EXPECT_EQ(testing::ResidentPages(large, kLarge), static_cast<int>((kLarge + 16 + 4095) / 4096));
+  std::memset(large, 7, kLarge);
+  void* small = mem.customAlloc(mem.opaque, 100);
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 16, 0u);
+  std::memset(small, 7, 100);
+  mem.customFree(mem.opaque, small);
+  mem.customFree(mem.opaque, large);
+  mem.customFree(mem.opaque, nullptr);
 }
 
 }  // namespace

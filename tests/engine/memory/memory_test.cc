@@ -12,6 +12,7 @@
 #include "memory/segment_allocator.h"
 #include "memory/segment_cache.h"
 #include "support/engine_test.h"
+#include "support/resident.h"
 
 namespace revfs::testing {
 namespace {
@@ -219,6 +220,54 @@ TEST_F(MemoryTest, ExhaustedBudgetIsAnErrorUntilPinsGo) {
   }
   EXPECT_TRUE(small.stats().Conserved());
   EXPECT_GT(small.stats().pages_returned_to_os, 0u);  // keep_resident_bytes = 0
+}
+
+// A segment with no physical pages gets the pages asked for in one call
+// when it is handed out, not one fault per 4 KiB page on first touch: a
+// new segment, and one whose pages were given back to the OS; a warm one
+// (still resident) is handed out as it is.
+TEST_F(MemoryTest, SegmentsWithoutPagesArePopulatedWhenHandedOut) {
+  if (!KernelPopulates()) GTEST_SKIP() << "the kernel has no MADV_POPULATE_WRITE";
+  auto made = SegmentAllocator::Create(AllocatorOptions{kMaxSegmentSize, 64 << 10});
+  ASSERT_TRUE(made.ok());
+  SegmentAllocator& a = **made;
+  constexpr size_t kAsked = 10 * 4096 - 100;  // ten pages of a 64 KiB segment
+  char* at = nullptr;
+  {
+    auto seg = a.Allocate(kAsked);
+    ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+    ASSERT_EQ(seg->capacity(), 64u << 10);
+    at = seg->data();
+    EXPECT_EQ(ResidentPages(seg->data(), seg->capacity()), 10);  // none touched yet
+    EXPECT_EQ(a.stats().pages_populated, 10u);
+  }
+  {
+    auto warm = a.Allocate(kAsked);  // the same segment, still resident
+    ASSERT_TRUE(warm.ok());
+    EXPECT_EQ(warm->data(), at);
+    EXPECT_EQ(a.stats().pages_populated, 10u);
+  }
+  // A second segment of the class pushes the free ones past
+  // keep_resident_bytes (64 KiB): released, one gives its pages back.
+  {
+    auto one = a.Allocate(kAsked);
+    auto two = a.Allocate(kAsked);
+    ASSERT_TRUE(one.ok() && two.ok());
+    EXPECT_EQ(a.stats().pages_populated, 20u);
+  }
+  EXPECT_EQ(a.stats().pages_returned_to_os, 1u);
+  std::vector<Segment> all;
+  for (int i = 0; i < 2; ++i) {
+    auto seg = a.Allocate(9 * 4096 - 10);  // nine pages, the same class
+    ASSERT_TRUE(seg.ok());
+    all.push_back(std::move(seg).value());
+  }
+  // The warm one first (ten pages resident already), then the cold one.
+  EXPECT_EQ(a.stats().pages_populated, 29u);
+  EXPECT_EQ(all[1].data(), at);
+  EXPECT_EQ(ResidentPages(all[1].data(), all[1].capacity()), 9);
+  all.clear();
+  EXPECT_TRUE(a.stats().Conserved());
 }
 
 // Memory pinned by other threads is theirs only for the span of a read: an
