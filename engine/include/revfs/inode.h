@@ -190,6 +190,15 @@ inline constexpr uint64_t kInodesPerLeaf = 64;
 // Returns m->next_ino, moved to a leaf's first slot when its own leaf is
 // full, and advances it.
 uint64_t TakeInodeNumber(TreeMeta* m);
+// Sorted-map block ids (directory entries, long chunk lists) are handed out
+// kBlocksPerLeaf to a record leaf, for the same reason: a changed block is
+// written under a new id and its old one deleted, so a revision touches the
+// leaf of every block it replaces, and a leaf of 1,024 blocks (600 KB of
+// directory entries) carried about 75 KB a revision for one tombstone.
+inline constexpr uint64_t kBlocksPerLeaf = 16;
+// Returns m->next_block, moved to a leaf's first slot when its own leaf is
+// full, and advances it.
+uint64_t TakeBlockId(TreeMeta* m);
 Result<TreeMeta> DecodeTreeMeta(std::string_view bytes);
 
 // Computes the identity of `inode` from its metadata and content.

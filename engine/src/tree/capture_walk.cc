@@ -217,7 +217,7 @@ Status TreeCapture::ProcessDir(int fd, const std::string& path, const struct sta
   REVFS_RETURN_IF_ERROR(Drain(&pending, &entries, 0));
   std::erase_if(entries, [](const auto& e) { return e.second.ino == 0; });
 
-  SortedMapWriter writer(&trx_, kMapBlockBase, [this] { return meta_.next_block++; },
+  SortedMapWriter writer(&trx_, kMapBlockBase, [this] { return TakeBlockId(&meta_); },
                          old ? old->map : MapRoot{});
   for (const auto& [name, e] : entries) REVFS_RETURN_IF_ERROR(writer.Add(name, EncodeDirEntry(e)));
   Inode inode;
@@ -344,7 +344,7 @@ Result<std::optional<DirEntry>> TreeCapture::FinishFile(PendingFile& file) {
     content.Update(c.hash);
   }
   if (inode.chunks.size() > kInlineChunks) {
-    SortedMapWriter writer(&trx_, kMapBlockBase, [this] { return meta_.next_block++; },
+    SortedMapWriter writer(&trx_, kMapBlockBase, [this] { return TakeBlockId(&meta_); },
                            file.old_chunk_map);
     std::string value;
     for (const ChunkRef& c : inode.chunks) {
@@ -449,7 +449,7 @@ Status TreeCapture::WriteInode(uint64_t ino, Inode* inode, const std::string& pa
     REVFS_ASSIGN_OR_RETURN(
         inode->xattr_blob,
         StoreXattrBlob(trx_, db_, inode->xattrs, old_blob_map,
-                       [this] { return meta_.next_block++; }, &summary_->content));
+                       [this] { return TakeBlockId(&meta_); }, &summary_->content));
     inode->xattrs.clear();
     if (!inode->xattr_blob->map.empty()) old_blob_map = MapRoot{};  // reused or deleted
     bytes = EncodeInode(*inode);

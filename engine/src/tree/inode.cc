@@ -344,6 +344,14 @@ uint64_t TakeInodeNumber(TreeMeta* m) {
   return m->next_ino++;
 }
 
+uint64_t TakeBlockId(TreeMeta* m) {
+  static_assert(kBlocksPerLeaf <= kLeafSlots && kLeafSlots % kBlocksPerLeaf == 0);
+  if (SlotOf(m->next_block) >= kBlocksPerLeaf) {
+    m->next_block = (LeafOf(m->next_block) + 1) << kLeafBits;
+  }
+  return m->next_block++;
+}
+
 std::string EncodeTreeMeta(const TreeMeta& m) {
   std::string s;
   PutFixed64(&s, m.next_ino);

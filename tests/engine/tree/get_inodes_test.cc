@@ -15,6 +15,7 @@
 
 #include "revfs/tree.h"
 #include "support/engine_test.h"
+#include "tree/sorted_map.h"
 
 namespace revfs {
 namespace {
@@ -146,6 +147,44 @@ TEST(TakeInodeNumberTest, MovesToTheNextLeafWhenItsOwnIsFull) {
   EXPECT_EQ(m.next_ino, 196u * 1024 + 1);
   m.next_ino = 5 * 1024;
   EXPECT_EQ(TakeInodeNumber(&m), 5u * 1024);
+}
+
+// Sorted-map blocks are numbered 16 to a record leaf too: the blocks of a
+// first capture are exactly the ids TakeBlockId hands out from a new
+// store's, in order, so no leaf holds more than 16 of them.
+TEST_F(GetInodesTest, MapBlocksAreNumberedSixteenToALeaf) {
+  auto trx = rs_->BeginRead(1);
+  ASSERT_TRUE(trx.ok());
+  std::vector<uint64_t> ids;
+  for (uint64_t ino : AllInos(**trx)) {
+    auto inode = GetInode(**trx, ino);
+    ASSERT_TRUE(inode.ok());
+    if (inode->type != FileType::kDirectory || inode->map.empty()) continue;
+    ASSERT_TRUE(
+        MapBlocks(**trx, kMapBlockBase, inode->map, [&](uint64_t id) { ids.push_back(id); }).ok());
+  }
+  std::sort(ids.begin(), ids.end());
+  ASSERT_GT(ids.size(), kBlocksPerLeaf);  // more than one leaf's worth
+  TreeMeta fresh;
+  std::map<uint64_t, uint64_t> per_leaf;
+  for (uint64_t id : ids) {
+    EXPECT_EQ(id, TakeBlockId(&fresh));
+    ++per_leaf[id / 1024];
+  }
+  for (const auto& [leaf, count] : per_leaf) EXPECT_LE(count, kBlocksPerLeaf) << "leaf " << leaf;
+}
+
+TEST(TakeBlockIdTest, MovesToTheNextLeafWhenItsOwnIsFull) {
+  TreeMeta m;
+  EXPECT_EQ(TakeBlockId(&m), 1u);
+  m.next_block = 15;
+  EXPECT_EQ(TakeBlockId(&m), 15u);
+  EXPECT_EQ(TakeBlockId(&m), 1024u);
+  EXPECT_EQ(TakeBlockId(&m), 1025u);
+  // A store whose blocks were numbered densely before: past slot 15.
+  m.next_block = 9000;
+  EXPECT_EQ(TakeBlockId(&m), 9u * 1024);
+  EXPECT_EQ(m.next_block, 9u * 1024 + 1);
 }
 
 TEST_F(GetInodesTest, ADamagedRecordFailsOnlyItsOwnInode) {
