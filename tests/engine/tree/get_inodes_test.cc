@@ -149,11 +149,22 @@ TEST(TakeInodeNumberTest, MovesToTheNextLeafWhenItsOwnIsFull) {
   EXPECT_EQ(TakeInodeNumber(&m), 5u * 1024);
 }
 
-// Sorted-map blocks are numbered 16 to a record leaf too: the blocks of a
-// first capture are exactly the ids TakeBlockId hands out from a new
-// store's, in order, so no leaf holds more than 16 of them.
-TEST_F(GetInodesTest, MapBlocksAreNumberedSixteenToALeaf) {
-  auto trx = rs_->BeginRead(1);
+// Sorted-map blocks are numbered 64 to a record leaf too: the blocks of a
+// first capture of 150 directories are exactly the ids TakeBlockId hands
+// out from a new store's, in order, so no leaf holds more than 64 of them.
+TEST_F(GetInodesTest, MapBlocksAreNumberedSixtyFourToALeaf) {
+  const std::string src = Path("many");
+  for (int d = 0; d < 150; ++d) {
+    const std::string dir = src + "/d" + std::to_string(d);
+    std::filesystem::create_directories(dir);
+    for (int i = 0; i < 5; ++i) std::ofstream(dir + "/f" + std::to_string(i)) << i;
+  }
+  auto db = CreateStore("many-store", kT0);
+  ASSERT_TRUE(db);
+  CaptureOptions o;
+  o.time_ns = kT0 + 1;
+  ASSERT_TRUE(CaptureTree(*db, src, o).ok());
+  auto trx = db->BeginRead(1);
   ASSERT_TRUE(trx.ok());
   std::vector<uint64_t> ids;
   for (uint64_t ino : AllInos(**trx)) {
@@ -164,24 +175,25 @@ TEST_F(GetInodesTest, MapBlocksAreNumberedSixteenToALeaf) {
         MapBlocks(**trx, kMapBlockBase, inode->map, [&](uint64_t id) { ids.push_back(id); }).ok());
   }
   std::sort(ids.begin(), ids.end());
-  ASSERT_GT(ids.size(), kBlocksPerLeaf);  // more than one leaf's worth
+  ASSERT_GT(ids.size(), 2 * kBlocksPerLeaf);  // more than two leaves' worth
   TreeMeta fresh;
   std::map<uint64_t, uint64_t> per_leaf;
   for (uint64_t id : ids) {
     EXPECT_EQ(id, TakeBlockId(&fresh));
     ++per_leaf[id / 1024];
   }
+  EXPECT_GE(per_leaf.size(), 3u);
   for (const auto& [leaf, count] : per_leaf) EXPECT_LE(count, kBlocksPerLeaf) << "leaf " << leaf;
 }
 
 TEST(TakeBlockIdTest, MovesToTheNextLeafWhenItsOwnIsFull) {
   TreeMeta m;
   EXPECT_EQ(TakeBlockId(&m), 1u);
-  m.next_block = 15;
-  EXPECT_EQ(TakeBlockId(&m), 15u);
+  m.next_block = 63;
+  EXPECT_EQ(TakeBlockId(&m), 63u);
   EXPECT_EQ(TakeBlockId(&m), 1024u);
   EXPECT_EQ(TakeBlockId(&m), 1025u);
-  // A store whose blocks were numbered densely before: past slot 15.
+  // A store whose blocks were numbered densely before: past slot 63.
   m.next_block = 9000;
   EXPECT_EQ(TakeBlockId(&m), 9u * 1024);
   EXPECT_EQ(m.next_block, 9u * 1024 + 1);
