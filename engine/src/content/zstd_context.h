@@ -23,8 +23,7 @@ ZSTD_customMem ZstdMemory();
 // null when zstd cannot make one (out of memory).
 inline ZSTD_CCtx* ThreadCCtx() {
   thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(
-      ZSTD_createCCtx_advanced(ZstdMemory()),
-                                                                      ZSTD_freeCCtx);
+      ZSTD_createCCtx_advanced(ZstdMemory()), ZSTD_freeCCtx);
   if (ctx) ZSTD_CCtx_reset(ctx.get(), ZSTD_reset_session_and_parameters);
   return ctx.get();
 }
@@ -33,8 +32,7 @@ inline ZSTD_CCtx* ThreadCCtx() {
 // (no prefix), or null when zstd cannot make one.
 inline ZSTD_DCtx* ThreadDCtx() {
   thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(
-      ZSTD_createDCtx_advanced(ZstdMemory()),
-                                                                      ZSTD_freeDCtx);
+      ZSTD_createDCtx_advanced(ZstdMemory()), ZSTD_freeDCtx);
   if (ctx) ZSTD_DCtx_reset(ctx.get(), ZSTD_reset_session_and_parameters);
   return ctx.get();
 }

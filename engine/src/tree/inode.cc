@@ -338,18 +338,25 @@ uint64_t OffsetFromKey(std::string_view key) {
   return v;
 }
 
+namespace {
+
+// Returns *next, moved to a leaf's first slot when `per_leaf` of its own
+// leaf's slots are taken, and advances it.
+uint64_t TakeSpread(uint64_t* next, uint64_t per_leaf) {
+  if (SlotOf(*next) >= per_leaf) *next = (LeafOf(*next) + 1) << kLeafBits;
+  return (*next)++;
+}
+
+}  // namespace
+
 uint64_t TakeInodeNumber(TreeMeta* m) {
   static_assert(kInodesPerLeaf <= kLeafSlots && kLeafSlots % kInodesPerLeaf == 0);
-  if (SlotOf(m->next_ino) >= kInodesPerLeaf) m->next_ino = (LeafOf(m->next_ino) + 1) << kLeafBits;
-  return m->next_ino++;
+  return TakeSpread(&m->next_ino, kInodesPerLeaf);
 }
 
 uint64_t TakeBlockId(TreeMeta* m) {
   static_assert(kBlocksPerLeaf <= kLeafSlots && kLeafSlots % kBlocksPerLeaf == 0);
-  if (SlotOf(m->next_block) >= kBlocksPerLeaf) {
-    m->next_block = (LeafOf(m->next_block) + 1) << kLeafBits;
-  }
-  return m->next_block++;
+  return TakeSpread(&m->next_block, kBlocksPerLeaf);
 }
 
 std::string EncodeTreeMeta(const TreeMeta& m) {
